@@ -1,0 +1,369 @@
+//! The release configuration: `[workspace.metadata.release]` of the root `Cargo.toml`,
+//! overridden value by value by `RELEASE_*` environment variables.
+//!
+//! Values are validated here because they reach command lines (an image name, a remote,
+//! a branch): a value starting with `-` would otherwise become a flag of git or helm.
+
+use anyhow::{Context, Result, bail};
+
+/// The image builder `release publish` drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageBuilder {
+    /// `docker buildx build`: what GitHub Actions has.
+    Docker,
+    /// `buildah`: daemonless, for machines without a Docker engine.
+    Buildah,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Image repository without tag, e.g. `ghcr.io/sofatutor/llm-proxy`.
+    pub image: String,
+    /// The chart directory, relative to the repository root.
+    pub chart: String,
+    /// `oci://…` registry namespace the chart is pushed to.
+    pub chart_registry: String,
+    pub platforms: Vec<Platform>,
+    pub default_branch: String,
+    pub remote: String,
+    /// `owner/name` on GitHub.
+    pub github_repo: String,
+    pub builder: ImageBuilder,
+    /// Talk plain HTTP to registries (`RELEASE_PLAIN_HTTP=1`): only for a local rehearsal.
+    pub plain_http: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Platform {
+    pub os: String,
+    pub arch: String,
+}
+
+impl Platform {
+    /// `linux/amd64`, the form docker, buildah and the OCI index use.
+    pub fn name(&self) -> String {
+        format!("{}/{}", self.os, self.arch)
+    }
+
+    /// The Rust target that builds a static binary for this platform.
+    pub fn rust_target(&self) -> &'static str {
+        match self.arch.as_str() {
+            "amd64" => "x86_64-unknown-linux-musl",
+            _ => "aarch64-unknown-linux-musl",
+        }
+    }
+}
+
+/// Environment variables that override `[workspace.metadata.release]`, in table order.
+pub const OVERRIDES: [(&str, &str); 6] = [
+    ("image", "RELEASE_IMAGE"),
+    ("chart-registry", "RELEASE_CHART_REGISTRY"),
+    ("platforms", "RELEASE_PLATFORMS"),
+    ("default-branch", "RELEASE_DEFAULT_BRANCH"),
+    ("remote", "RELEASE_REMOTE"),
+    ("github-repo", "RELEASE_GITHUB_REPO"),
+];
+
+impl Config {
+    /// Reads the configuration from the text of the workspace `Cargo.toml`;
+    /// `env` looks up environment variables (a closure, so tests need no process environment).
+    pub fn parse(cargo_toml: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config> {
+        let doc: toml_edit::ImDocument<&str> =
+            toml_edit::ImDocument::parse(cargo_toml).context("Cargo.toml is not valid TOML")?;
+        let table = doc
+            .get("workspace")
+            .and_then(|w| w.get("metadata"))
+            .and_then(|m| m.get("release"))
+            .and_then(|r| r.as_table_like())
+            .context("Cargo.toml has no [workspace.metadata.release] table")?;
+
+        let value = |key: &str| -> Result<String> {
+            if let Some((_, var)) = OVERRIDES.iter().find(|(k, _)| *k == key) {
+                if let Some(v) = env(var).filter(|v| !v.is_empty()) {
+                    return Ok(v);
+                }
+            }
+            let item = table.get(key).with_context(|| {
+                format!("[workspace.metadata.release] in Cargo.toml has no `{key}`")
+            })?;
+            if let Some(s) = item.as_str() {
+                return Ok(s.to_string());
+            }
+            // Arrays (platforms) take the same comma-separated form as their variable.
+            let list = item.as_array().and_then(|a| {
+                a.iter()
+                    .map(|v| v.as_str().map(str::to_string))
+                    .collect::<Option<Vec<_>>>()
+            });
+            list.map(|l| l.join(",")).with_context(|| {
+                format!(
+                    "[workspace.metadata.release] `{key}` must be a string or a list of strings"
+                )
+            })
+        };
+
+        let config = Config {
+            image: check_image(&value("image")?)?,
+            chart: check_chart_dir(&value("chart")?)?,
+            chart_registry: check_chart_registry(&value("chart-registry")?)?,
+            platforms: parse_platforms(&value("platforms")?)?,
+            default_branch: check_ref_name("default-branch", &value("default-branch")?)?,
+            remote: check_ref_name("remote", &value("remote")?)?,
+            github_repo: check_github_repo(&value("github-repo")?)?,
+            builder: match env("RELEASE_IMAGE_BUILDER").as_deref() {
+                None | Some("") | Some("docker") => ImageBuilder::Docker,
+                Some("buildah") => ImageBuilder::Buildah,
+                Some(other) => bail!(
+                    "RELEASE_IMAGE_BUILDER={} is not a known builder: use docker or buildah",
+                    crate::core::tag::quote(other)
+                ),
+            },
+            plain_http: matches!(env("RELEASE_PLAIN_HTTP").as_deref(), Some("1" | "true")),
+        };
+        Ok(config)
+    }
+
+    /// `ghcr.io/sofatutor/charts` from `oci://ghcr.io/sofatutor/charts`.
+    pub fn chart_registry_path(&self) -> &str {
+        self.chart_registry.trim_start_matches("oci://")
+    }
+
+    /// The registry host of the image, e.g. `ghcr.io` or `127.0.0.1:5000`.
+    pub fn image_registry(&self) -> &str {
+        self.image.split('/').next().unwrap_or_default()
+    }
+}
+
+fn invalid(key: &str, value: &str, expected: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "release setting `{key}` = {} is invalid: expected {expected}",
+        crate::core::tag::quote(value)
+    )
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')
+}
+
+fn check_image(value: &str) -> Result<String> {
+    let expected =
+        "an image repository such as ghcr.io/owner/name or 127.0.0.1:5000/name, without a tag";
+    let mut parts = value.split('/');
+    let host = parts.next().unwrap_or_default();
+    let path: Vec<&str> = parts.collect();
+    let host_ok = !host.is_empty()
+        && !host.starts_with(['-', '.'])
+        && host.chars().all(|c| is_name_char(c) || c == ':');
+    let path_ok = !path.is_empty()
+        && path.iter().all(|p| {
+            !p.is_empty()
+                && !p.starts_with(['-', '.', '_'])
+                && p.chars().all(|c| {
+                    c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')
+                })
+        });
+    if host_ok && path_ok {
+        Ok(value.to_string())
+    } else {
+        Err(invalid("image", value, expected))
+    }
+}
+
+fn check_chart_dir(value: &str) -> Result<String> {
+    let ok = !value.is_empty()
+        && !value.starts_with(['/', '-'])
+        && value
+            .split('/')
+            .all(|p| !p.is_empty() && p != ".." && p.chars().all(is_name_char));
+    if ok {
+        Ok(value.to_string())
+    } else {
+        Err(invalid(
+            "chart",
+            value,
+            "a relative path inside the repository",
+        ))
+    }
+}
+
+fn check_chart_registry(value: &str) -> Result<String> {
+    let expected = "an OCI registry namespace such as oci://ghcr.io/owner/charts";
+    let rest = value
+        .strip_prefix("oci://")
+        .ok_or_else(|| invalid("chart-registry", value, expected))?;
+    check_image(rest).map_err(|_| invalid("chart-registry", value, expected))?;
+    Ok(value.to_string())
+}
+
+fn parse_platforms(value: &str) -> Result<Vec<Platform>> {
+    let expected = "a non-empty list drawn from linux/amd64 and linux/arm64";
+    let mut platforms = Vec::new();
+    for name in value.split(',').map(str::trim) {
+        let platform = match name {
+            "linux/amd64" => Platform {
+                os: "linux".into(),
+                arch: "amd64".into(),
+            },
+            "linux/arm64" => Platform {
+                os: "linux".into(),
+                arch: "arm64".into(),
+            },
+            _ => return Err(invalid("platforms", value, expected)),
+        };
+        if platforms.contains(&platform) {
+            return Err(invalid("platforms", value, "each platform once"));
+        }
+        platforms.push(platform);
+    }
+    Ok(platforms)
+}
+
+fn check_ref_name(key: &str, value: &str) -> Result<String> {
+    let ok = !value.is_empty()
+        && !value.starts_with(['-', '.', '/'])
+        && !value.ends_with(['/', '.'])
+        && !value.contains("..")
+        && !value.ends_with(".lock")
+        && value.chars().all(|c| is_name_char(c) || c == '/');
+    if ok {
+        Ok(value.to_string())
+    } else {
+        Err(invalid(
+            key,
+            value,
+            "a plain git name such as main or origin",
+        ))
+    }
+}
+
+fn check_github_repo(value: &str) -> Result<String> {
+    let ok = match value.split_once('/') {
+        Some((owner, name)) => [owner, name]
+            .iter()
+            .all(|p| !p.is_empty() && !p.starts_with(['-', '.']) && p.chars().all(is_name_char)),
+        None => false,
+    };
+    if ok {
+        Ok(value.to_string())
+    } else {
+        Err(invalid("github-repo", value, "OWNER/NAME"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOML: &str = r#"
+[workspace]
+members = ["xtask"]
+
+[workspace.metadata.release]
+image = "ghcr.io/sofatutor/llm-proxy"
+chart = "charts/llm-proxy"
+chart-registry = "oci://ghcr.io/sofatutor/charts"
+platforms = ["linux/amd64", "linux/arm64"]
+default-branch = "main"
+remote = "origin"
+github-repo = "sofatutor/llm-proxy"
+"#;
+
+    fn parse_with(vars: &[(&str, &str)]) -> Result<Config> {
+        let env = |name: &str| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        };
+        Config::parse(TOML, &env)
+    }
+
+    #[test]
+    fn reads_the_workspace_table() {
+        let config = parse_with(&[]).unwrap();
+        assert_eq!(config.image, "ghcr.io/sofatutor/llm-proxy");
+        assert_eq!(config.chart, "charts/llm-proxy");
+        assert_eq!(config.chart_registry_path(), "ghcr.io/sofatutor/charts");
+        assert_eq!(
+            config
+                .platforms
+                .iter()
+                .map(Platform::name)
+                .collect::<Vec<_>>(),
+            ["linux/amd64", "linux/arm64"]
+        );
+        assert_eq!(
+            (config.default_branch.as_str(), config.remote.as_str()),
+            ("main", "origin")
+        );
+        assert_eq!(config.github_repo, "sofatutor/llm-proxy");
+        assert_eq!(config.builder, ImageBuilder::Docker);
+        assert!(!config.plain_http);
+    }
+
+    #[test]
+    fn environment_overrides_each_value() {
+        let config = parse_with(&[
+            ("RELEASE_IMAGE", "127.0.0.1:5000/llm-proxy"),
+            ("RELEASE_CHART_REGISTRY", "oci://127.0.0.1:5000/charts"),
+            ("RELEASE_PLATFORMS", "linux/arm64"),
+            ("RELEASE_DEFAULT_BRANCH", "trunk"),
+            ("RELEASE_REMOTE", "upstream"),
+            ("RELEASE_GITHUB_REPO", "me/fork"),
+            ("RELEASE_IMAGE_BUILDER", "buildah"),
+            ("RELEASE_PLAIN_HTTP", "1"),
+        ])
+        .unwrap();
+        assert_eq!(config.image, "127.0.0.1:5000/llm-proxy");
+        assert_eq!(config.image_registry(), "127.0.0.1:5000");
+        assert_eq!(config.chart_registry, "oci://127.0.0.1:5000/charts");
+        assert_eq!(
+            config.platforms,
+            [Platform {
+                os: "linux".into(),
+                arch: "arm64".into()
+            }]
+        );
+        assert_eq!(
+            (config.default_branch.as_str(), config.remote.as_str()),
+            ("trunk", "upstream")
+        );
+        assert_eq!(config.github_repo, "me/fork");
+        assert_eq!(config.builder, ImageBuilder::Buildah);
+        assert!(config.plain_http);
+    }
+
+    #[test]
+    fn rejects_values_that_would_become_flags_or_paths() {
+        let err = |var: &str, value: &str| parse_with(&[(var, value)]).unwrap_err().to_string();
+        assert!(err("RELEASE_IMAGE", "--help").contains("`image` = \"--help\" is invalid"));
+        assert!(err("RELEASE_IMAGE", "ghcr.io/Owner/x").contains("`image`"));
+        assert!(err("RELEASE_IMAGE", "ghcr.io/x:v1").contains("without a tag"));
+        assert!(err("RELEASE_CHART_REGISTRY", "ghcr.io/charts").contains("oci://"));
+        assert!(err("RELEASE_PLATFORMS", "linux/s390x").contains("linux/amd64 and linux/arm64"));
+        assert!(err("RELEASE_PLATFORMS", "linux/amd64,linux/amd64").contains("each platform once"));
+        assert!(err("RELEASE_REMOTE", "-oProxyCommand=x").contains("`remote`"));
+        assert!(err("RELEASE_DEFAULT_BRANCH", "a..b").contains("`default-branch`"));
+        assert!(err("RELEASE_GITHUB_REPO", "nope").contains("OWNER/NAME"));
+        assert!(err("RELEASE_IMAGE_BUILDER", "podman").contains("docker or buildah"));
+    }
+
+    #[test]
+    fn missing_table_or_key_is_named() {
+        let none = |_: &str| None;
+        let err = Config::parse("[workspace]\n", &none)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("[workspace.metadata.release]"), "{err}");
+        let err = Config::parse(&TOML.replace("remote = \"origin\"\n", ""), &none)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no `remote`"), "{err}");
+        let err = Config::parse(
+            &TOML.replace(r#"chart = "charts/llm-proxy""#, r#"chart = "../x""#),
+            &none,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("`chart`"), "{err}");
+    }
+}

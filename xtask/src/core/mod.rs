@@ -1,0 +1,11 @@
+//! The pure release core: grammar, configuration, planning and Chart.yaml editing.
+//!
+//! Everything here takes data and returns data. It spawns no process and touches no file
+//! (a test in `tests/it/tidy.rs` holds it to that), so every rule of the release contract
+//! is tested in microseconds, and a dry run and a real run share one plan.
+
+pub mod chart;
+pub mod config;
+pub mod json;
+pub mod plan;
+pub mod tag;

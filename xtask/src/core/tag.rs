@@ -1,0 +1,426 @@
+//! The tag grammar: the one place that decides what a tag name means.
+//!
+//! Two forms exist, `vMAJOR.MINOR.PATCH` (publish artifacts) and `vMAJOR.MINOR.PATCH-stable`
+//! (approved for production). Names outside `v*` are none of our business and are ignored.
+//! Every other `v*` name is rejected with a reason. Tag names are attacker-shaped input
+//! (`v1.0.0$(id)` is a legal git tag), so nothing leaves this module unvalidated: callers get a
+//! [`ReleaseTag`] built from three integers, never the raw string.
+
+use std::fmt;
+
+use semver::Version;
+
+pub const ACCEPTED_FORMS: &str = "vMAJOR.MINOR.PATCH (for example v1.4.0) or vMAJOR.MINOR.PATCH-stable (for example v1.4.0-stable)";
+
+/// What a pushed tag asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagKind {
+    /// `vX.Y.Z`: build and publish the image and the chart.
+    Version,
+    /// `vX.Y.Z-stable`: approved for production; create the GitHub release.
+    Stable,
+}
+
+/// A validated release tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseTag {
+    pub kind: TagKind,
+    pub version: Version,
+}
+
+/// The meaning of any tag name or ref.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Classified {
+    Release(ReleaseTag),
+    /// Not a `v*` tag: never triggers a release.
+    Ignored,
+}
+
+/// An invalid tag or version, with the input quoted safely for a terminal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagError {
+    pub input: String,
+    pub reason: String,
+}
+
+impl fmt::Display for TagError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid release tag {}: {}; accepted forms: {ACCEPTED_FORMS}",
+            quote(&self.input),
+            self.reason
+        )
+    }
+}
+
+impl std::error::Error for TagError {}
+
+impl ReleaseTag {
+    pub fn version(version: Version) -> ReleaseTag {
+        ReleaseTag {
+            kind: TagKind::Version,
+            version,
+        }
+    }
+
+    pub fn stable(version: Version) -> ReleaseTag {
+        ReleaseTag {
+            kind: TagKind::Stable,
+            version,
+        }
+    }
+
+    /// `vX.Y.Z` or `vX.Y.Z-stable`.
+    pub fn name(&self) -> String {
+        match self.kind {
+            TagKind::Version => version_tag(&self.version),
+            TagKind::Stable => stable_tag(&self.version),
+        }
+    }
+
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            TagKind::Version => "version",
+            TagKind::Stable => "stable",
+        }
+    }
+}
+
+impl fmt::Display for ReleaseTag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+pub fn version_tag(version: &Version) -> String {
+    format!("v{version}")
+}
+
+pub fn stable_tag(version: &Version) -> String {
+    format!("v{version}-stable")
+}
+
+/// Classifies a tag name or a full ref (`refs/tags/v1.2.3`).
+pub fn classify(input: &str) -> Result<Classified, TagError> {
+    let error = |reason: &str| TagError {
+        input: input.to_string(),
+        reason: reason.to_string(),
+    };
+    let name = match input.strip_prefix("refs/tags/") {
+        Some(name) => name,
+        // A branch or any other ref is not a tag: it never triggers a release.
+        None if input.starts_with("refs/") => return Ok(Classified::Ignored),
+        None => input,
+    };
+    if name.is_empty() {
+        return Err(error("the tag name is empty"));
+    }
+    let Some(rest) = name.strip_prefix('v') else {
+        return Ok(Classified::Ignored);
+    };
+    let (numbers, kind) = match rest.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
+        None => (rest, TagKind::Version),
+        Some(at) => {
+            let (numbers, suffix) = rest.split_at(at);
+            (
+                numbers,
+                parse_suffix(suffix).map_err(|reason| error(&reason))?,
+            )
+        }
+    };
+    let version = parse_numbers(numbers).map_err(|reason| error(&reason))?;
+    Ok(Classified::Release(ReleaseTag { kind, version }))
+}
+
+/// Parses the VERSION argument of `release tag`, `promote`, `stamp` and `verify`:
+/// `X.Y.Z` or `vX.Y.Z`, nothing else.
+pub fn parse_version_arg(input: &str) -> Result<Version, TagError> {
+    let error = |reason: String| TagError {
+        input: input.to_string(),
+        reason,
+    };
+    let tag = if input.starts_with('v') {
+        input.to_string()
+    } else {
+        format!("v{input}")
+    };
+    if input.is_empty() {
+        return Err(error("the version is empty; write it as X.Y.Z".into()));
+    }
+    match classify(&tag) {
+        Ok(Classified::Release(ReleaseTag {
+            kind: TagKind::Version,
+            version,
+        })) => Ok(version),
+        Ok(Classified::Release(ReleaseTag {
+            kind: TagKind::Stable,
+            version,
+        })) => Err(error(format!(
+            "this is the stable tag of {version}; give the version itself (X.Y.Z or vX.Y.Z)"
+        ))),
+        Ok(Classified::Ignored) => Err(error("expected a version X.Y.Z or vX.Y.Z".into())),
+        Err(TagError { reason, .. }) => Err(error(reason)),
+    }
+}
+
+fn parse_suffix(suffix: &str) -> Result<TagKind, String> {
+    if suffix == "-stable" {
+        return Ok(TagKind::Stable);
+    }
+    let first = suffix.chars().next().unwrap_or_default();
+    Err(
+        if first.is_whitespace() || suffix.chars().any(char::is_whitespace) {
+            "whitespace is not allowed".to_string()
+        } else if first == '+' {
+            format!("build metadata ({}) is not allowed", quote(suffix))
+        } else if suffix.eq_ignore_ascii_case("-stable") {
+            "the stable suffix is written in lower case: -stable".to_string()
+        } else if suffix.starts_with("-stable") {
+            format!("nothing may follow -stable (found {})", quote(suffix))
+        } else if suffix.starts_with('-') {
+            format!(
+                "suffix {} is not allowed: the only suffix is -stable",
+                quote(suffix)
+            )
+        } else if suffix.eq_ignore_ascii_case("stable") {
+            "the stable suffix needs its dash: -stable".to_string()
+        } else if !first.is_ascii() && first.is_numeric() {
+            format!("{} is not an ASCII digit", quote(&first.to_string()))
+        } else {
+            format!("unexpected character {}", quote(&first.to_string()))
+        },
+    )
+}
+
+fn parse_numbers(numbers: &str) -> Result<Version, String> {
+    const NAMES: [&str; 3] = ["major", "minor", "patch"];
+    if numbers.is_empty() {
+        return Err("the version numbers are missing".to_string());
+    }
+    let parts: Vec<&str> = numbers.split('.').collect();
+    if parts.len() > 3 {
+        return Err(format!("expected three numbers, found {}", parts.len()));
+    }
+    let mut values = [0u64; 3];
+    for (i, part) in parts.iter().enumerate() {
+        let name = NAMES[i];
+        if part.is_empty() {
+            return Err(format!("the {name} number is empty"));
+        }
+        if part.len() > 1 && part.starts_with('0') {
+            return Err(format!("the {name} number {part} has a leading zero"));
+        }
+        values[i] = part
+            .parse()
+            .map_err(|_| format!("the {name} number {part} is too large"))?;
+    }
+    match parts.len() {
+        1 => Err("the minor and patch numbers are missing".to_string()),
+        2 => Err("the patch number is missing".to_string()),
+        _ => Ok(Version::new(values[0], values[1], values[2])),
+    }
+}
+
+/// Quotes untrusted input for an error message: escaped (no control characters reach the
+/// terminal) and capped, so a hostile tag name cannot flood a log or forge lines in it.
+pub fn quote(input: &str) -> String {
+    const MAX_CHARS: usize = 64;
+    let mut out = String::from('"');
+    for (i, c) in input.chars().enumerate() {
+        if i == MAX_CHARS {
+            out.push_str("\"… (");
+            out.push_str(&input.chars().count().to_string());
+            out.push_str(" characters)");
+            return out;
+        }
+        out.extend(c.escape_debug());
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `expected` is what `release classify` prints, or `error: <reason>`.
+    #[track_caller]
+    fn check(input: &str, expected: &str) {
+        let actual = match classify(input) {
+            Ok(Classified::Ignored) => "ignored".to_string(),
+            Ok(Classified::Release(tag)) => format!("{} {}", tag.kind_name(), tag.version),
+            Err(e) => format!("error: {}", e.reason),
+        };
+        assert_eq!(actual, expected, "classify({input:?})");
+    }
+
+    #[test]
+    fn accepted_forms() {
+        check("v1.2.3", "version 1.2.3");
+        check("v0.0.0", "version 0.0.0");
+        check("v0.1.0", "version 0.1.0");
+        check("v10.20.30", "version 10.20.30");
+        check("v1.2.3-stable", "stable 1.2.3");
+        check("v0.0.1-stable", "stable 0.0.1");
+        check("refs/tags/v1.2.3", "version 1.2.3");
+        check("refs/tags/v1.2.3-stable", "stable 1.2.3");
+        check(
+            "v18446744073709551615.0.0",
+            "version 18446744073709551615.0.0",
+        );
+    }
+
+    #[test]
+    fn names_outside_v_are_ignored() {
+        check("1.4.0", "ignored");
+        check("V1.2.3", "ignored");
+        check("release-1.2.3", "ignored");
+        check("latest", "ignored");
+        check("refs/heads/v1.2.3", "ignored");
+        check("refs/tags/foo/v1.2.3", "ignored");
+        check(" v1.2.3", "ignored");
+    }
+
+    #[test]
+    fn wrong_shapes() {
+        check("", "error: the tag name is empty");
+        check("refs/tags/", "error: the tag name is empty");
+        check("v", "error: the version numbers are missing");
+        check("v1", "error: the minor and patch numbers are missing");
+        check("v1.4", "error: the patch number is missing");
+        check("v1.4-stable", "error: the patch number is missing");
+        check("v1.0-stable", "error: the patch number is missing");
+        check("v1.2.3.4", "error: expected three numbers, found 4");
+        check("v1..3", "error: the minor number is empty");
+        check("v1.2.", "error: the patch number is empty");
+        check("v.1.2.3", "error: expected three numbers, found 4");
+        check("v-stable", "error: the version numbers are missing");
+    }
+
+    #[test]
+    fn numbers_follow_semver() {
+        check("v01.2.3", "error: the major number 01 has a leading zero");
+        check("v1.02.3", "error: the minor number 02 has a leading zero");
+        check("v1.2.03", "error: the patch number 03 has a leading zero");
+        check(
+            "v1.2.00-stable",
+            "error: the patch number 00 has a leading zero",
+        );
+        check(
+            "v18446744073709551616.0.0",
+            "error: the major number 18446744073709551616 is too large",
+        );
+        check(
+            "v1.99999999999999999999999.0",
+            "error: the minor number 99999999999999999999999 is too large",
+        );
+        check("v１.２.３", r#"error: "１" is not an ASCII digit"#);
+        check("v1.2.３", r#"error: "３" is not an ASCII digit"#);
+    }
+
+    #[test]
+    fn only_the_stable_suffix() {
+        check(
+            "v1.4.0-rc1",
+            r#"error: suffix "-rc1" is not allowed: the only suffix is -stable"#,
+        );
+        check(
+            "v1.4.0-beta",
+            r#"error: suffix "-beta" is not allowed: the only suffix is -stable"#,
+        );
+        check(
+            "v1.4.0-alpha.1",
+            r#"error: suffix "-alpha.1" is not allowed: the only suffix is -stable"#,
+        );
+        check(
+            "v1.4.0stable",
+            "error: the stable suffix needs its dash: -stable",
+        );
+        check(
+            "v1.4.0-STABLE",
+            "error: the stable suffix is written in lower case: -stable",
+        );
+        check(
+            "v1.4.0-Stable",
+            "error: the stable suffix is written in lower case: -stable",
+        );
+        check(
+            "v1.4.0-stable-stable",
+            r#"error: nothing may follow -stable (found "-stable-stable")"#,
+        );
+        check(
+            "v1.4.0-stable.1",
+            r#"error: nothing may follow -stable (found "-stable.1")"#,
+        );
+        check(
+            "v1.4.0--stable",
+            r#"error: suffix "--stable" is not allowed: the only suffix is -stable"#,
+        );
+        check(
+            "v1.4.0-",
+            r#"error: suffix "-" is not allowed: the only suffix is -stable"#,
+        );
+        check(
+            "v1.2.3+build",
+            r#"error: build metadata ("+build") is not allowed"#,
+        );
+        check(
+            "v1.2.3-stable+build",
+            r#"error: nothing may follow -stable (found "-stable+build")"#,
+        );
+    }
+
+    #[test]
+    fn hostile_input() {
+        check("v1.0.0$(id)", r#"error: unexpected character "$""#);
+        check("v1.0.0;rm -rf /", "error: whitespace is not allowed");
+        check("v1.0.0`id`", r#"error: unexpected character "`""#);
+        check("v1.0.0|cat", r#"error: unexpected character "|""#);
+        check("v1.2.3 ", "error: whitespace is not allowed");
+        check("v1.2.3\n", "error: whitespace is not allowed");
+        check("v1.2.3\t", "error: whitespace is not allowed");
+        check(
+            "v1.2.3\u{1b}[31m",
+            r#"error: unexpected character "\u{1b}""#,
+        );
+        check("v1.2.3\0", r#"error: unexpected character "\0""#);
+        check("v1 .2.3", "error: whitespace is not allowed");
+    }
+
+    #[test]
+    fn error_quotes_input_escaped_and_capped() {
+        let long = format!("v1.2.3-{}", "x".repeat(500));
+        let message = classify(&long).unwrap_err().to_string();
+        assert!(message.len() < 400, "{message}");
+        assert!(message.contains("(507 characters)"), "{message}");
+        assert!(message.contains(ACCEPTED_FORMS), "{message}");
+
+        let message = classify("v1.2.3\n::error::forged").unwrap_err().to_string();
+        assert!(!message.contains('\n'), "{message}");
+        assert!(
+            message.starts_with(r#"invalid release tag "v1.2.3\n::error::forged": "#),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn version_arguments() {
+        let ok = |input: &str| parse_version_arg(input).unwrap().to_string();
+        let err = |input: &str| parse_version_arg(input).unwrap_err().reason;
+        assert_eq!(ok("1.2.3"), "1.2.3");
+        assert_eq!(ok("v1.2.3"), "1.2.3");
+        assert_eq!(
+            err("1.2.3-stable"),
+            "this is the stable tag of 1.2.3; give the version itself (X.Y.Z or vX.Y.Z)"
+        );
+        assert_eq!(err("v1.2"), "the patch number is missing");
+        assert_eq!(err("V1.2.3"), r#"unexpected character "V""#);
+        assert_eq!(
+            err("1.2.3-rc1"),
+            r#"suffix "-rc1" is not allowed: the only suffix is -stable"#
+        );
+        assert_eq!(err(""), "the version is empty; write it as X.Y.Z");
+        assert_eq!(parse_version_arg("x").unwrap_err().input, "x");
+    }
+}

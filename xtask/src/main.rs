@@ -1,0 +1,57 @@
+//! `cargo xtask`: the release tool of LLM Proxy, and the project's other tasks.
+//!
+//! This file is a switchboard: parse the command line, open the repository, hand each
+//! command to its module. The pure rules live in `core`; the modules under `release`
+//! read the world, build a plan with `core`, then print it (dry run) or carry it out.
+
+// Stub commands (issues 3-5) leave parts of the core unused until they land.
+#![allow(dead_code)]
+
+mod ci;
+mod cli;
+mod core;
+mod dist;
+mod git;
+mod project;
+mod release;
+mod ui;
+
+use std::process::ExitCode;
+
+use cli::Cmd;
+
+fn main() -> ExitCode {
+    let cli = match cli::parse(std::env::args_os()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            ui::error(&e);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: cli::Cli) -> anyhow::Result<()> {
+    // `classify` is pure: it must work anywhere, even outside a checkout.
+    if let Cmd::Classify(args) = cli.command {
+        return release::classify::run(args);
+    }
+    let sh = xshell::Shell::new()?;
+    let project = project::Project::open(&sh, cli.dir.as_deref())?;
+    match cli.command {
+        Cmd::Classify(_) => unreachable!("handled above"),
+        Cmd::Ci => ci::run(&sh, &project),
+        Cmd::Dist(args) => dist::run(&sh, &project, args),
+        Cmd::Plan(args) => release::plan::run(&sh, &project, args),
+        Cmd::Stamp(args) => release::stamp::run(&project, args),
+        Cmd::Tag(args) => release::tag::run(&sh, &project, args),
+        Cmd::Promote(args) => release::promote::run(&sh, &project, args),
+        Cmd::Publish(args) => release::publish::run(&sh, &project, args),
+        Cmd::Github(args) => release::github::run(&sh, &project, args),
+        Cmd::Verify(args) => release::verify::run(&sh, &project, args),
+        Cmd::Rehearse(args) => release::rehearse::run(&sh, &project, args),
+    }
+}

@@ -1,0 +1,59 @@
+//! The repository being acted on: where it is, its release configuration, and every path
+//! the release tool uses inside it, each named once.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use xshell::{Shell, cmd};
+
+use crate::core::config::Config;
+
+pub struct Project {
+    pub root: PathBuf,
+    pub config: Config,
+}
+
+impl Project {
+    /// Finds the git repository containing `dir` (default: the current directory), reads
+    /// its configuration, and points `sh` at its root with git made non-interactive.
+    pub fn open(sh: &Shell, dir: Option<&Path>) -> Result<Project> {
+        if let Some(dir) = dir {
+            sh.change_dir(dir);
+        }
+        // A credential prompt or an ssh host-key question must fail, not hang CI.
+        sh.set_var("GIT_TERMINAL_PROMPT", "0");
+        if std::env::var_os("GIT_SSH_COMMAND").is_none() {
+            sh.set_var(
+                "GIT_SSH_COMMAND",
+                "ssh -o BatchMode=yes -o ConnectTimeout=30",
+            );
+        }
+        let here = sh.current_dir();
+        let root = cmd!(sh, "git rev-parse --show-toplevel")
+            .quiet()
+            .ignore_stderr()
+            .read()
+            .map_err(|_| anyhow::anyhow!("{} is not inside a git repository: run from a clone of llm-proxy or pass -C DIR", here.display()))?;
+        let root = PathBuf::from(root);
+        sh.change_dir(&root);
+        let manifest = root.join("Cargo.toml");
+        let text = std::fs::read_to_string(&manifest)
+            .with_context(|| format!("cannot read {}", manifest.display()))?;
+        let config = Config::parse(&text, &|name| std::env::var(name).ok())
+            .with_context(|| format!("in {}", manifest.display()))?;
+        Ok(Project { root, config })
+    }
+
+    pub fn chart_dir(&self) -> PathBuf {
+        self.root.join(&self.config.chart)
+    }
+
+    pub fn chart_yaml(&self) -> PathBuf {
+        self.chart_dir().join("Chart.yaml")
+    }
+
+    /// `dist/`: binaries and packaged charts; never committed.
+    pub fn dist_dir(&self) -> PathBuf {
+        self.root.join("dist")
+    }
+}

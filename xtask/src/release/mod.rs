@@ -1,0 +1,11 @@
+//! `cargo xtask release …`: one module per command, each read top-down as its procedure.
+
+pub mod classify;
+pub mod github;
+pub mod plan;
+pub mod promote;
+pub mod publish;
+pub mod rehearse;
+pub mod stamp;
+pub mod tag;
+pub mod verify;

@@ -1,0 +1,97 @@
+//! `release plan`: the side-effect-free preview of everything CI does for a tag.
+//!
+//! Also home of [`read_state`], the facts every tag-driven command plans from.
+
+use anyhow::{Context, Result};
+use xshell::Shell;
+
+use crate::core::chart;
+use crate::core::plan::{ChartFacts, Plan, RepoState, plan_release};
+use crate::core::tag::{self, Classified, ReleaseTag};
+use crate::{git, project::Project, ui};
+
+pub struct Args {
+    pub tag: String,
+    pub json: bool,
+}
+
+pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
+    let Classified::Release(tag) = tag::classify(&args.tag)? else {
+        if args.json {
+            println!(r#"{{"kind":"ignored","steps":[]}}"#);
+        } else {
+            println!(
+                "ignored: {} is not a v* tag, so it triggers no release",
+                tag::quote(&args.tag)
+            );
+        }
+        return Ok(());
+    };
+    let plan = build(sh, project, &tag)?;
+    if args.json {
+        println!("{}", plan.to_json());
+    } else {
+        print!("{}", plan.render_text());
+    }
+    Ok(())
+}
+
+/// Reads the repository and plans `tag`.
+pub fn build(sh: &Shell, project: &Project, tag: &ReleaseTag) -> Result<Plan> {
+    let state = read_state(sh, project, tag)?;
+    Ok(plan_release(tag, &project.config, &state))
+}
+
+/// The facts a plan is built from: tags, the tagged commit (HEAD if the tag does not exist
+/// yet), whether it is on the default branch, and the chart's shape.
+pub fn read_state(sh: &Shell, project: &Project, tag: &ReleaseTag) -> Result<RepoState> {
+    let tags = git::tags(sh)?;
+    let name = tag.name();
+    let existing = tags.iter().find(|t| t.name == name);
+    let commit = match existing {
+        Some(t) => t.commit.clone(),
+        None => git::head(sh)?,
+    };
+    let config = &project.config;
+    let default_ref = format!("refs/remotes/{}/{}", config.remote, config.default_branch);
+    let on_default_branch = match git::commit_of(sh, &default_ref)? {
+        Some(_) => git::is_ancestor(sh, &commit, &default_ref)?,
+        None => {
+            ui::warn(&format!(
+                "{default_ref} is missing, so `latest` is not planned: fetch {} {} first",
+                config.remote, config.default_branch
+            ));
+            false
+        }
+    };
+    Ok(RepoState {
+        commit,
+        tag_exists: existing.is_some(),
+        tags: tags.into_iter().map(|t| t.name).collect(),
+        on_default_branch,
+        chart: read_chart_facts(project)?,
+    })
+}
+
+fn read_chart_facts(project: &Project) -> Result<ChartFacts> {
+    let path = project.chart_yaml();
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let meta = chart::read_meta(&text).with_context(|| format!("in {}", path.display()))?;
+    let ci_dir = project.chart_dir().join("ci");
+    let mut ci_values = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(&ci_dir) {
+        for entry in entries {
+            let file = entry?.file_name().to_string_lossy().into_owned();
+            if file.ends_with("-values.yaml") {
+                ci_values.push(format!("{}/ci/{file}", project.config.chart));
+            }
+        }
+    }
+    ci_values.sort();
+    Ok(ChartFacts {
+        name: meta.name,
+        has_dependencies: meta.has_dependencies,
+        ci_values,
+    })
+}

@@ -1,0 +1,8 @@
+//! xtask's integration tests: one binary, a fresh temporary repository per test, real git
+//! with a local bare remote, and the built `xtask` pointed at it with `-C`.
+
+mod support;
+
+mod plan;
+mod stamp;
+mod tidy;

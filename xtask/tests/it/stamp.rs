@@ -1,0 +1,112 @@
+//! `release stamp` on real files: atomic, all or nothing.
+
+use crate::support::Project;
+
+#[test]
+fn stamps_the_configured_chart() {
+    let project = Project::new();
+    let run = project.xtask(&["release", "stamp", "v1.2.3"]).success();
+    assert_eq!(
+        run.stdout,
+        "stamped charts/llm-proxy/Chart.yaml: version 1.2.3, appVersion v1.2.3\n"
+    );
+    assert_eq!(
+        project.read("charts/llm-proxy/Chart.yaml"),
+        "apiVersion: v2\nname: llm-proxy\n# stamped by releases\nversion: 1.2.3\nappVersion: \"v1.2.3\"\n"
+    );
+}
+
+#[test]
+fn stamps_another_chart_dir() {
+    let project = Project::new();
+    project.write("other/Chart.yaml", "name: other\nversion: 0.1.0\n");
+    project
+        .xtask(&["release", "stamp", "2.0.0", "--chart", "other"])
+        .success();
+    assert_eq!(
+        project.read("other/Chart.yaml"),
+        "name: other\nversion: 2.0.0\nappVersion: \"v2.0.0\"\n"
+    );
+}
+
+#[test]
+fn invalid_version_changes_nothing() {
+    let project = Project::new();
+    let before = project.read("charts/llm-proxy/Chart.yaml");
+    for bad in ["1.2", "v1.2.3-stable", "1.2.3-rc1", "latest"] {
+        project
+            .xtask(&["release", "stamp", bad])
+            .failure()
+            .stderr_has("accepted forms");
+    }
+    assert_eq!(project.read("charts/llm-proxy/Chart.yaml"), before);
+}
+
+#[test]
+fn refused_chart_is_left_byte_identical() {
+    let project = Project::new();
+    let dup = "name: x\nversion: 0.1.0\nversion: 0.2.0\n";
+    project.write("charts/llm-proxy/Chart.yaml", dup);
+    project
+        .xtask(&["release", "stamp", "1.2.3"])
+        .failure()
+        .stderr_has("duplicate");
+    assert_eq!(project.read("charts/llm-proxy/Chart.yaml"), dup);
+    let entries = std::fs::read_dir(project.work.join("charts/llm-proxy"))
+        .unwrap()
+        .count();
+    assert_eq!(entries, 2, "no temporary file may be left behind");
+}
+
+#[test]
+fn non_utf8_chart_is_refused() {
+    let project = Project::new();
+    std::fs::write(
+        project.work.join("charts/llm-proxy/Chart.yaml"),
+        b"name: x\nversion: \xff\n",
+    )
+    .unwrap();
+    project
+        .xtask(&["release", "stamp", "1.2.3"])
+        .failure()
+        .stderr_has("is not UTF-8");
+}
+
+#[test]
+fn symlink_leaving_the_repository_is_refused() {
+    let project = Project::new();
+    let outside = project.tmp.path().join("outside.yaml");
+    std::fs::write(&outside, "name: x\nversion: 0.1.0\n").unwrap();
+    let chart = project.work.join("charts/llm-proxy/Chart.yaml");
+    std::fs::remove_file(&chart).unwrap();
+    std::os::unix::fs::symlink(&outside, &chart).unwrap();
+    project
+        .xtask(&["release", "stamp", "1.2.3"])
+        .failure()
+        .stderr_has("outside the repository");
+    assert_eq!(
+        std::fs::read_to_string(&outside).unwrap(),
+        "name: x\nversion: 0.1.0\n"
+    );
+}
+
+#[test]
+fn symlink_inside_the_repository_is_followed() {
+    let project = Project::new();
+    project.write("real/Chart.yaml", "name: x\nversion: 0.1.0\n");
+    let chart = project.work.join("charts/llm-proxy/Chart.yaml");
+    std::fs::remove_file(&chart).unwrap();
+    std::os::unix::fs::symlink(project.work.join("real/Chart.yaml"), &chart).unwrap();
+    project.xtask(&["release", "stamp", "1.2.3"]).success();
+    assert!(
+        std::fs::symlink_metadata(&chart)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link must stay a link"
+    );
+    assert_eq!(
+        project.read("real/Chart.yaml"),
+        "name: x\nversion: 1.2.3\nappVersion: \"v1.2.3\"\n"
+    );
+}

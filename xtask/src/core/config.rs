@@ -68,8 +68,8 @@ impl Config {
     /// Reads the configuration from the text of the workspace `Cargo.toml`;
     /// `env` looks up environment variables (a closure, so tests need no process environment).
     pub fn parse(cargo_toml: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Config> {
-        let doc: toml_edit::ImDocument<&str> =
-            toml_edit::ImDocument::parse(cargo_toml).context("Cargo.toml is not valid TOML")?;
+        let doc: toml_edit::Document<&str> =
+            toml_edit::Document::parse(cargo_toml).context("Cargo.toml is not valid TOML")?;
         let table = doc
             .get("workspace")
             .and_then(|w| w.get("metadata"))

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Measures what xtask costs a newcomer: its cold build beside the same crate list built the
+# naive way (default features, clap derive, serde derive), and a warm `release plan`.
+# Prints figures; asserts nothing. Usage: scripts/measure-xtask-build.sh
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+
+ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+
+# The baseline: xtask's dependencies as most projects would write them.
+mkdir -p "$scratch/baseline/src"
+cat > "$scratch/baseline/Cargo.toml" <<'TOML'
+[package]
+name = "xtask-baseline"
+version = "0.0.0"
+edition = "2024"
+publish = false
+
+[dependencies]
+clap = { version = "4.5", features = ["derive"] }
+xshell = "0.2"
+semver = { version = "1", features = ["serde"] }
+serde = { version = "1", features = ["derive"] }
+serde_yaml = "0.9"
+toml_edit = "0.25"
+anyhow = "1"
+which = "8"
+
+[workspace]
+TOML
+cat > "$scratch/baseline/src/main.rs" <<'RS'
+use clap::Parser;
+#[derive(Parser)]
+struct Cli { #[arg(short = 'C')] dir: Option<String>, tag: String }
+#[derive(serde::Deserialize)]
+struct Chart { version: String }
+fn main() {
+    let cli = Cli::parse();
+    let chart: Chart = serde_yaml::from_str("version: 1.0.0").unwrap();
+    let doc: toml_edit::DocumentMut = "a = 1".parse().unwrap();
+    let _ = (cli.dir, cli.tag, chart.version, doc, semver::Version::new(1, 0, 0), xshell::Shell::new(), which::which("git"), anyhow::anyhow!("x"));
+}
+RS
+cp "$root/Cargo.lock" "$scratch/baseline/Cargo.lock"
+(cd "$scratch/baseline" && cargo fetch --quiet)
+(cd "$root" && cargo fetch --quiet --locked)
+
+echo "cold builds on $(nproc) cores (each into an empty target directory):"
+start=$(date +%s%N)
+(cd "$root" && CARGO_TARGET_DIR="$scratch/target-xtask" cargo build --quiet --locked -p xtask)
+ours=$(ms "$start")
+start=$(date +%s%N)
+(cd "$scratch/baseline" && CARGO_TARGET_DIR="$scratch/target-baseline" cargo build --quiet)
+baseline=$(ms "$start")
+echo "  xtask:                                  ${ours} ms"
+echo "  same crates, default features + derive: ${baseline} ms"
+awk -v a="$ours" -v b="$baseline" 'BEGIN { printf "  ratio: %.2f (goal: at most 0.60)\n", a / b }'
+
+# Warm run: the binary is built; time `release plan` on this repository.
+xtask="$scratch/target-xtask/debug/xtask"
+runs=()
+for _ in $(seq 21); do
+    start=$(date +%s%N)
+    "$xtask" -C "$root" release plan v1.2.3 >/dev/null 2>&1
+    runs+=("$(( ($(date +%s%N) - start) / 1000 ))")
+done
+median=$(printf '%s\n' "${runs[@]}" | sort -n | sed -n 11p)
+awk -v us="$median" 'BEGIN { printf "warm `xtask release plan v1.2.3`: median of 21 runs %.1f ms (goal: under 20 ms)\n", us / 1000 }'

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod docs;
 mod plan;
 mod stamp;
 mod tidy;

@@ -9,3 +9,4 @@ pub mod config;
 pub mod json;
 pub mod plan;
 pub mod tag;
+pub mod verify;

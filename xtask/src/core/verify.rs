@@ -1,0 +1,709 @@
+//! The verification rules of a published release: facts in, one [`Check`] per rule out.
+//!
+//! The shell layer asks the registry, helm, gh and git (concurrently) and hands over what
+//! each said as a [`Lookup`]: found, missing, or unknown because the question could not be
+//! asked. Unknown is never a pass. Every check is reported, not only the first failure.
+
+use semver::Version;
+
+use crate::core::config::Config;
+use crate::core::json::Json;
+use crate::core::plan::release_versions;
+use crate::core::tag::{self, TagKind};
+
+/// The answer to one question about the world.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup<T> {
+    Found(T),
+    Missing,
+    /// The question could not be asked (registry down, auth refused, …): the message says why.
+    Unknown(String),
+}
+
+/// An image index as the registry holds it under one tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageIndex {
+    pub digest: String,
+    /// `os/arch` of each manifest, attestation entries (`unknown/unknown`) included.
+    pub platforms: Vec<String>,
+    /// `org.opencontainers.image.revision` of the image config, when it could be read.
+    pub revision: Lookup<String>,
+}
+
+/// A chart as `helm show chart` and `helm template` report it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedChart {
+    pub version: String,
+    pub app_version: String,
+    /// The container image of the default render.
+    pub default_image: String,
+    /// Whether that image exists in its registry.
+    pub default_image_exists: Lookup<()>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedRelease {
+    pub title: String,
+    pub draft: bool,
+    pub prerelease: bool,
+    pub body: String,
+}
+
+/// Everything verify asks, for one version.
+#[derive(Debug, Clone)]
+pub struct ReleaseFacts {
+    pub version: Version,
+    /// Every tag on the remote (to know which release owns `X.Y` and `latest`).
+    pub remote_tags: Lookup<Vec<String>>,
+    /// The commit `vX.Y.Z` peels to on the remote.
+    pub commit: Lookup<String>,
+    /// The commit `vX.Y.Z-stable` peels to on the remote.
+    pub stable_commit: Lookup<String>,
+    /// Whether the commit is reachable from `<remote>/<default-branch>`.
+    pub on_default_branch: Lookup<bool>,
+    pub version_image: Lookup<ImageIndex>,
+    /// Digests under `sha-…`, `X.Y` and `latest`.
+    pub sha_digest: Lookup<String>,
+    pub minor_digest: Lookup<String>,
+    pub latest_digest: Lookup<String>,
+    pub chart: Lookup<PublishedChart>,
+    /// `None` when the GitHub release is not to be checked.
+    pub github_release: Option<Lookup<PublishedRelease>>,
+    /// `docker run … --version` output; `None` without `--run`.
+    pub run_output: Option<Lookup<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    pub name: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+impl Check {
+    fn new(name: impl Into<String>, ok: bool, detail: impl Into<String>) -> Check {
+        Check {
+            name: name.into(),
+            ok,
+            detail: detail.into(),
+        }
+    }
+
+    fn unknown(name: impl Into<String>, why: &str) -> Check {
+        Check::new(name, false, format!("unknown: {why}"))
+    }
+}
+
+/// Runs every rule over the facts.
+pub fn verify(config: &Config, facts: &ReleaseFacts) -> Vec<Check> {
+    let v = &facts.version;
+    let version_tag = tag::version_tag(v);
+    let stable_tag = tag::stable_tag(v);
+    let image = |t: &str| format!("{}:{t}", config.image);
+    let mut checks = Vec::new();
+
+    // Tags.
+    let commit = match &facts.commit {
+        Lookup::Found(commit) => {
+            checks.push(Check::new(
+                format!("tag {version_tag}"),
+                true,
+                format!("on the remote at {commit}"),
+            ));
+            Some(commit.as_str())
+        }
+        Lookup::Missing => {
+            checks.push(Check::new(
+                format!("tag {version_tag}"),
+                false,
+                "not on the remote",
+            ));
+            None
+        }
+        Lookup::Unknown(why) => {
+            checks.push(Check::unknown(format!("tag {version_tag}"), why));
+            None
+        }
+    };
+    match (&facts.stable_commit, commit) {
+        (Lookup::Missing, _) => {}
+        (Lookup::Unknown(why), _) => checks.push(Check::unknown(format!("tag {stable_tag}"), why)),
+        (Lookup::Found(stable), Some(commit)) => checks.push(Check::new(
+            format!("tag {stable_tag}"),
+            stable == commit,
+            if stable == commit {
+                format!("on the same commit as {version_tag}")
+            } else {
+                format!("on {stable}, but {version_tag} is on {commit}")
+            },
+        )),
+        (Lookup::Found(stable), None) => checks.push(Check::new(
+            format!("tag {stable_tag}"),
+            false,
+            format!("on {stable}, but {version_tag} is not on the remote"),
+        )),
+    }
+
+    // The image under its immutable tags.
+    let name = format!("image {}", image(&version_tag));
+    let digest = match &facts.version_image {
+        Lookup::Found(index) => {
+            let wanted: Vec<String> = config.platforms.iter().map(|p| p.name()).collect();
+            let mut found: Vec<String> = index
+                .platforms
+                .iter()
+                .filter(|p| *p != "unknown/unknown")
+                .cloned()
+                .collect();
+            found.sort();
+            let mut expected = wanted.clone();
+            expected.sort();
+            checks.push(Check::new(
+                name,
+                found == expected,
+                if found == expected {
+                    format!("{} for {}", index.digest, wanted.join(", "))
+                } else {
+                    format!(
+                        "platforms are {}, expected {}",
+                        join_or_none(&found),
+                        wanted.join(", ")
+                    )
+                },
+            ));
+            let revision_check = "image revision label";
+            match (&index.revision, commit) {
+                (Lookup::Found(rev), Some(commit)) => checks.push(Check::new(
+                    revision_check,
+                    rev == commit,
+                    if rev == commit {
+                        rev.to_string()
+                    } else {
+                        format!("{rev}, expected {commit}")
+                    },
+                )),
+                (Lookup::Found(rev), None) => checks.push(Check::new(
+                    revision_check,
+                    false,
+                    format!("{rev}, and the tag's commit is unknown"),
+                )),
+                (Lookup::Missing, _) => checks.push(Check::new(
+                    revision_check,
+                    false,
+                    "the image has no org.opencontainers.image.revision label",
+                )),
+                (Lookup::Unknown(why), _) => checks.push(Check::unknown(revision_check, why)),
+            }
+            Some(index.digest.as_str())
+        }
+        Lookup::Missing => {
+            checks.push(Check::new(name, false, "not in the registry"));
+            None
+        }
+        Lookup::Unknown(why) => {
+            checks.push(Check::unknown(name, why));
+            None
+        }
+    };
+
+    if let Some(commit) = commit {
+        let short: String = commit.chars().take(7).collect();
+        checks.push(same_digest(
+            format!("image {}", image(&format!("sha-{short}"))),
+            &facts.sha_digest,
+            digest,
+            &version_tag,
+        ));
+    }
+
+    // The moving tags: checked against this release only where it owns them.
+    let minor = format!("{}.{}", v.major, v.minor);
+    match &facts.remote_tags {
+        Lookup::Unknown(why) => {
+            checks.push(Check::unknown(format!("image {}", image(&minor)), why));
+            checks.push(Check::unknown(format!("image {}", image("latest")), why));
+        }
+        Lookup::Missing => {}
+        Lookup::Found(tags) => {
+            let versions = release_versions(tags.iter().map(String::as_str), TagKind::Version);
+            let line_owner = versions
+                .iter()
+                .filter(|o| o.major == v.major && o.minor == v.minor && *o > v)
+                .max();
+            let name = format!("image {}", image(&minor));
+            match line_owner {
+                None => checks.push(same_digest(name, &facts.minor_digest, digest, &version_tag)),
+                Some(owner) => checks.push(Check::new(
+                    name,
+                    true,
+                    format!("owned by the newer v{owner}"),
+                )),
+            }
+            let name = format!("image {}", image("latest"));
+            match (
+                versions.iter().filter(|o| *o > v).max(),
+                &facts.on_default_branch,
+            ) {
+                (Some(owner), _) => checks.push(Check::new(
+                    name,
+                    true,
+                    format!("owned by the newer v{owner}"),
+                )),
+                (None, Lookup::Found(true)) => checks.push(same_digest(
+                    name,
+                    &facts.latest_digest,
+                    digest,
+                    &version_tag,
+                )),
+                (None, Lookup::Found(false) | Lookup::Missing) => checks.push(Check::new(
+                    name,
+                    true,
+                    "not owned: the commit is not on the default branch",
+                )),
+                (None, Lookup::Unknown(why)) => checks.push(Check::unknown(name, why)),
+            }
+        }
+    }
+
+    // The chart.
+    let chart_name = format!("chart {}", v);
+    match &facts.chart {
+        Lookup::Found(chart) => {
+            let want_version = v.to_string();
+            let want_app = version_tag.clone();
+            checks.push(Check::new(
+                "chart version",
+                chart.version == want_version,
+                format!(
+                    "{}{}",
+                    chart.version,
+                    expected_suffix(&chart.version, &want_version)
+                ),
+            ));
+            checks.push(Check::new(
+                "chart appVersion",
+                chart.app_version == want_app,
+                format!(
+                    "{}{}",
+                    chart.app_version,
+                    expected_suffix(&chart.app_version, &want_app)
+                ),
+            ));
+            let want_image = image(&version_tag);
+            let name = "chart default image";
+            if chart.default_image != want_image {
+                checks.push(Check::new(
+                    name,
+                    false,
+                    format!("{}, expected {want_image}", chart.default_image),
+                ));
+            } else {
+                match &chart.default_image_exists {
+                    Lookup::Found(()) => {
+                        checks.push(Check::new(name, true, format!("{want_image} exists")))
+                    }
+                    Lookup::Missing => checks.push(Check::new(
+                        name,
+                        false,
+                        format!("{want_image} is not in the registry"),
+                    )),
+                    Lookup::Unknown(why) => checks.push(Check::unknown(name, why)),
+                }
+            }
+        }
+        Lookup::Missing => checks.push(Check::new(
+            chart_name,
+            false,
+            format!("not in {}", config.chart_registry),
+        )),
+        Lookup::Unknown(why) => checks.push(Check::unknown(chart_name, why)),
+    }
+
+    // The GitHub release.
+    if let Some(release) = &facts.github_release {
+        let name = format!("github release {stable_tag}");
+        match release {
+            Lookup::Found(r) => {
+                let state = match (r.draft, r.prerelease) {
+                    (false, false) => None,
+                    (true, _) => Some("is a draft"),
+                    (false, true) => Some("is a prerelease"),
+                };
+                checks.push(Check::new(
+                    name,
+                    state.is_none(),
+                    state.unwrap_or("published"),
+                ));
+                checks.push(Check::new(
+                    "github release title",
+                    r.title == stable_tag,
+                    format!(
+                        "{:?}{}",
+                        r.title,
+                        if r.title == stable_tag {
+                            ""
+                        } else {
+                            ", expected the full stable tag"
+                        }
+                    ),
+                ));
+                let empty = r.body.trim().is_empty();
+                checks.push(Check::new(
+                    "github release notes",
+                    !empty,
+                    if empty {
+                        "empty".to_string()
+                    } else {
+                        format!("{} characters", r.body.trim().chars().count())
+                    },
+                ));
+            }
+            Lookup::Missing => checks.push(Check::new(name, false, "no such release")),
+            Lookup::Unknown(why) => checks.push(Check::unknown(name, why)),
+        }
+    }
+
+    if let Some(run) = &facts.run_output {
+        let name = format!("image {} runs", image(&version_tag));
+        match run {
+            Lookup::Found(out) => {
+                let ok = out.split_whitespace().any(|w| w == version_tag);
+                checks.push(Check::new(
+                    name,
+                    ok,
+                    format!("--version printed {:?}", out.trim()),
+                ));
+            }
+            Lookup::Missing => checks.push(Check::new(
+                name,
+                false,
+                "not run: no Docker daemon is reachable",
+            )),
+            Lookup::Unknown(why) => checks.push(Check::unknown(name, why)),
+        }
+    }
+    checks
+}
+
+fn same_digest(
+    name: String,
+    found: &Lookup<String>,
+    expected: Option<&str>,
+    version_tag: &str,
+) -> Check {
+    match (found, expected) {
+        (Lookup::Found(d), Some(e)) if d == e => {
+            Check::new(name, true, format!("same digest as {version_tag}"))
+        }
+        (Lookup::Found(d), Some(_)) => {
+            Check::new(name, false, format!("{d}, not the digest of {version_tag}"))
+        }
+        (Lookup::Found(d), None) => Check::new(
+            name,
+            false,
+            format!("{d}, and {version_tag} is not available to compare"),
+        ),
+        (Lookup::Missing, _) => Check::new(name, false, "not in the registry"),
+        (Lookup::Unknown(why), _) => Check::unknown(name, why),
+    }
+}
+
+fn expected_suffix(found: &str, expected: &str) -> String {
+    if found == expected {
+        String::new()
+    } else {
+        format!(", expected {expected}")
+    }
+}
+
+fn join_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".to_string()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// One line per check, as people read it.
+pub fn render_text(checks: &[Check]) -> String {
+    checks
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}: {}\n",
+                if c.ok { "✓" } else { "✗" },
+                c.name,
+                c.detail
+            )
+        })
+        .collect()
+}
+
+pub fn to_json(checks: &[Check]) -> Json {
+    Json::array(checks.iter().map(|c| {
+        Json::object([
+            ("check", Json::from(c.name.as_str())),
+            ("ok", Json::Bool(c.ok)),
+            ("detail", Json::from(c.detail.as_str())),
+        ])
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
+    const DIGEST: &str = "sha256:aaaa";
+
+    fn config() -> Config {
+        Config::parse(include_str!("../../../Cargo.toml"), &|_| None).unwrap()
+    }
+
+    /// A release of 1.2.3 where everything is right.
+    fn good() -> ReleaseFacts {
+        ReleaseFacts {
+            version: Version::new(1, 2, 3),
+            remote_tags: Lookup::Found(vec![
+                "v1.2.2".into(),
+                "v1.2.3".into(),
+                "v1.2.3-stable".into(),
+            ]),
+            commit: Lookup::Found(COMMIT.into()),
+            stable_commit: Lookup::Found(COMMIT.into()),
+            on_default_branch: Lookup::Found(true),
+            version_image: Lookup::Found(ImageIndex {
+                digest: DIGEST.into(),
+                platforms: vec![
+                    "linux/amd64".into(),
+                    "linux/arm64".into(),
+                    "unknown/unknown".into(),
+                ],
+                revision: Lookup::Found(COMMIT.into()),
+            }),
+            sha_digest: Lookup::Found(DIGEST.into()),
+            minor_digest: Lookup::Found(DIGEST.into()),
+            latest_digest: Lookup::Found(DIGEST.into()),
+            chart: Lookup::Found(PublishedChart {
+                version: "1.2.3".into(),
+                app_version: "v1.2.3".into(),
+                default_image: "ghcr.io/sofatutor/llm-proxy:v1.2.3".into(),
+                default_image_exists: Lookup::Found(()),
+            }),
+            github_release: Some(Lookup::Found(PublishedRelease {
+                title: "v1.2.3-stable".into(),
+                draft: false,
+                prerelease: false,
+                body: "## What's Changed\n* fix".into(),
+            })),
+            run_output: None,
+        }
+    }
+
+    fn failed(facts: &ReleaseFacts) -> Vec<String> {
+        verify(&config(), facts)
+            .into_iter()
+            .filter(|c| !c.ok)
+            .map(|c| format!("{}: {}", c.name, c.detail))
+            .collect()
+    }
+
+    #[test]
+    fn a_good_release_passes_every_check() {
+        let checks = verify(&config(), &good());
+        assert_eq!(
+            render_text(&checks),
+            "\
+✓ tag v1.2.3: on the remote at 0123456789abcdef0123456789abcdef01234567
+✓ tag v1.2.3-stable: on the same commit as v1.2.3
+✓ image ghcr.io/sofatutor/llm-proxy:v1.2.3: sha256:aaaa for linux/amd64, linux/arm64
+✓ image revision label: 0123456789abcdef0123456789abcdef01234567
+✓ image ghcr.io/sofatutor/llm-proxy:sha-0123456: same digest as v1.2.3
+✓ image ghcr.io/sofatutor/llm-proxy:1.2: same digest as v1.2.3
+✓ image ghcr.io/sofatutor/llm-proxy:latest: same digest as v1.2.3
+✓ chart version: 1.2.3
+✓ chart appVersion: v1.2.3
+✓ chart default image: ghcr.io/sofatutor/llm-proxy:v1.2.3 exists
+✓ github release v1.2.3-stable: published
+✓ github release title: \"v1.2.3-stable\"
+✓ github release notes: 23 characters
+"
+        );
+    }
+
+    #[test]
+    fn each_wrong_artifact_fails_its_own_check_and_the_rest_are_still_reported() {
+        let total = verify(&config(), &good()).len();
+        type Break = Box<dyn Fn(&mut ReleaseFacts)>;
+        let cases: Vec<(&str, Break)> = vec![
+            (
+                "image ghcr.io/sofatutor/llm-proxy:v1.2.3: platforms are linux/amd64, expected linux/amd64, linux/arm64",
+                Box::new(|f| {
+                    if let Lookup::Found(i) = &mut f.version_image {
+                        i.platforms = vec!["linux/amd64".into()]
+                    }
+                }),
+            ),
+            (
+                "image ghcr.io/sofatutor/llm-proxy:1.2: sha256:old, not the digest of v1.2.3",
+                Box::new(|f| f.minor_digest = Lookup::Found("sha256:old".into())),
+            ),
+            (
+                "chart appVersion: 1.2.3, expected v1.2.3",
+                Box::new(|f| {
+                    if let Lookup::Found(c) = &mut f.chart {
+                        c.app_version = "1.2.3".into()
+                    }
+                }),
+            ),
+            (
+                "chart default image: ghcr.io/sofatutor/llm-proxy:v1.2.3 is not in the registry",
+                Box::new(|f| {
+                    if let Lookup::Found(c) = &mut f.chart {
+                        c.default_image_exists = Lookup::Missing
+                    }
+                }),
+            ),
+            (
+                "tag v1.2.3-stable: on ffff, but v1.2.3 is on 0123456789abcdef0123456789abcdef01234567",
+                Box::new(|f| f.stable_commit = Lookup::Found("ffff".into())),
+            ),
+            (
+                "github release notes: empty",
+                Box::new(|f| {
+                    if let Some(Lookup::Found(r)) = &mut f.github_release {
+                        r.body = " \n".into()
+                    }
+                }),
+            ),
+            (
+                "github release v1.2.3-stable: is a draft",
+                Box::new(|f| {
+                    if let Some(Lookup::Found(r)) = &mut f.github_release {
+                        r.draft = true
+                    }
+                }),
+            ),
+            (
+                "image revision label: ffff, expected 0123456789abcdef0123456789abcdef01234567",
+                Box::new(|f| {
+                    if let Lookup::Found(i) = &mut f.version_image {
+                        i.revision = Lookup::Found("ffff".into())
+                    }
+                }),
+            ),
+            (
+                "image ghcr.io/sofatutor/llm-proxy:sha-0123456: not in the registry",
+                Box::new(|f| f.sha_digest = Lookup::Missing),
+            ),
+            (
+                "github release title: \"Release 1.2.3\", expected the full stable tag",
+                Box::new(|f| {
+                    if let Some(Lookup::Found(r)) = &mut f.github_release {
+                        r.title = "Release 1.2.3".into()
+                    }
+                }),
+            ),
+        ];
+        for (expected, break_it) in cases {
+            let mut facts = good();
+            break_it(&mut facts);
+            assert_eq!(failed(&facts), [expected]);
+            assert_eq!(
+                verify(&config(), &facts).len(),
+                total,
+                "every check is still reported"
+            );
+        }
+    }
+
+    #[test]
+    fn unreachable_registry_is_unknown_never_a_pass() {
+        let mut facts = good();
+        let down = || Lookup::Unknown("connection refused".to_string());
+        facts.version_image = Lookup::Unknown("connection refused".into());
+        facts.sha_digest = down();
+        facts.minor_digest = down();
+        facts.latest_digest = down();
+        facts.chart = Lookup::Unknown("connection refused".into());
+        let failed = failed(&facts);
+        assert_eq!(failed.len(), 5, "{failed:#?}");
+        assert!(
+            failed
+                .iter()
+                .all(|f| f.ends_with("unknown: connection refused")),
+            "{failed:#?}"
+        );
+    }
+
+    #[test]
+    fn newer_releases_own_the_moving_tags() {
+        let mut facts = good();
+        facts.remote_tags = Lookup::Found(vec!["v1.2.3".into(), "v1.2.4".into(), "v1.3.0".into()]);
+        facts.minor_digest = Lookup::Found("sha256:newer".into());
+        facts.latest_digest = Lookup::Found("sha256:newest".into());
+        let checks = verify(&config(), &facts);
+        let detail = |name: &str| {
+            checks
+                .iter()
+                .find(|c| c.name.ends_with(name))
+                .map(|c| (c.ok, c.detail.clone()))
+        };
+        assert_eq!(
+            detail(":1.2"),
+            Some((true, "owned by the newer v1.2.4".into()))
+        );
+        assert_eq!(
+            detail(":latest"),
+            Some((true, "owned by the newer v1.3.0".into()))
+        );
+    }
+
+    #[test]
+    fn missing_things_fail() {
+        let mut facts = good();
+        facts.commit = Lookup::Missing;
+        facts.version_image = Lookup::Missing;
+        facts.chart = Lookup::Missing;
+        facts.github_release = Some(Lookup::Missing);
+        let failed = failed(&facts);
+        assert!(
+            failed.contains(&"tag v1.2.3: not on the remote".to_string()),
+            "{failed:#?}"
+        );
+        assert!(
+            failed.contains(&"chart 1.2.3: not in oci://ghcr.io/sofatutor/charts".to_string()),
+            "{failed:#?}"
+        );
+        assert!(
+            failed.contains(&"github release v1.2.3-stable: no such release".to_string()),
+            "{failed:#?}"
+        );
+        assert!(failed.iter().any(|f| {
+            f.starts_with("image ghcr.io/sofatutor/llm-proxy:v1.2.3: not in the registry")
+        }));
+    }
+
+    #[test]
+    fn run_without_a_daemon_is_not_a_success() {
+        let mut facts = good();
+        facts.run_output = Some(Lookup::Missing);
+        assert_eq!(
+            failed(&facts),
+            [
+                "image ghcr.io/sofatutor/llm-proxy:v1.2.3 runs: not run: no Docker daemon is reachable"
+            ]
+        );
+        facts.run_output = Some(Lookup::Found("llm-proxy v1.2.3 (0123456)\n".into()));
+        assert!(failed(&facts).is_empty());
+    }
+
+    #[test]
+    fn json_is_an_array_of_checks() {
+        let checks = vec![Check::new("a", true, "fine"), Check::new("b", false, "bad")];
+        assert_eq!(
+            to_json(&checks).to_string(),
+            r#"[{"check":"a","ok":true,"detail":"fine"},{"check":"b","ok":false,"detail":"bad"}]"#
+        );
+    }
+}

@@ -116,7 +116,8 @@ pub fn command() -> Command {
                 .arg(version())
                 .arg(flag("json", "Print a JSON array of {check, ok, detail}"))
                 .arg(flag("run", "Also run the image (needs a Docker daemon)"))
-                .arg(flag("stable", "Check the GitHub release even if vX.Y.Z-stable does not exist")),
+                .arg(flag("stable", "Check the GitHub release even if vX.Y.Z-stable does not exist"))
+                .arg(flag("artifacts-only", "Check tags, image and chart, not the GitHub release").conflicts_with("stable")),
         )
         .subcommand(
             Command::new("rehearse")
@@ -215,6 +216,7 @@ fn release_command(m: &ArgMatches) -> Cmd {
             json: flag("json"),
             run: flag("run"),
             stable: flag("stable"),
+            artifacts_only: flag("artifacts-only"),
         }),
         "rehearse" => Cmd::Rehearse(release::rehearse::Args {
             version: string("version"),

@@ -10,6 +10,7 @@ pub struct Args {
     pub json: bool,
     pub run: bool,
     pub stable: bool,
+    pub artifacts_only: bool,
 }
 
 pub fn run(_sh: &Shell, _project: &Project, _args: Args) -> Result<()> {

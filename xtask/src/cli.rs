@@ -27,6 +27,18 @@ pub enum Cmd {
     Rehearse(release::rehearse::Args),
 }
 
+impl Cmd {
+    /// The TAG-OR-REF of a tag-driven command, judged before anything else runs.
+    pub fn tag(&self) -> Option<&str> {
+        match self {
+            Cmd::Plan(a) => Some(&a.tag),
+            Cmd::Publish(a) => Some(&a.tag),
+            Cmd::Github(a) => Some(&a.tag),
+            _ => None,
+        }
+    }
+}
+
 pub fn command() -> Command {
     let tag_or_ref = || {
         Arg::new("tag")

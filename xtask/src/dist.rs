@@ -108,11 +108,10 @@ pub fn build(
     ui::step(
         &format!("cargo build ({} {})", stamp.version, targets.join(", ")),
         || {
-            Ok(cmd!(
+            ui::run_logged(cmd!(
                 sh,
                 "cargo build --release --locked --package llm-proxy {target_flags...}"
-            )
-            .run()?)
+            ))
         },
     )?;
     drop(linker_env);

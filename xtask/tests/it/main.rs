@@ -4,5 +4,8 @@
 mod support;
 
 mod plan;
+mod publish;
+#[cfg(feature = "real-tools")]
+mod real;
 mod stamp;
 mod tidy;

@@ -1,0 +1,1 @@
+//! The docker builder, through the real docker CLI and a recording `docker-buildx` plugin.

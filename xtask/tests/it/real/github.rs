@@ -1,0 +1,1 @@
+//! `release github` with the real gh against a recording stand-in for the GitHub API.

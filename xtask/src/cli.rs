@@ -120,7 +120,8 @@ pub fn command() -> Command {
             Command::new("github")
                 .about("Create the GitHub release of a stable tag")
                 .arg(tag_or_ref())
-                .arg(dry_run()),
+                .arg(dry_run())
+                .arg(flag("no-checks", "Skip `cargo xtask ci` before creating the release")),
         )
         .subcommand(
             Command::new("verify")
@@ -221,6 +222,7 @@ fn release_command(m: &ArgMatches) -> Cmd {
         "github" => Cmd::Github(release::github::Args {
             tag: string("tag"),
             dry_run: flag("dry-run"),
+            no_checks: flag("no-checks"),
         }),
         "verify" => Cmd::Verify(release::verify::Args {
             version: string("version"),

@@ -57,6 +57,11 @@ impl Project {
         self.root.join("crates/llm-proxy/Cargo.toml")
     }
 
+    /// `.github/workflows/`: the CI workflows, each step one `cargo xtask` command.
+    pub fn workflows_dir(&self) -> PathBuf {
+        self.root.join(".github/workflows")
+    }
+
     /// `dist/`: binaries and packaged charts; never committed.
     pub fn dist_dir(&self) -> PathBuf {
         self.root.join("dist")

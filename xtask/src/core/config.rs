@@ -262,14 +262,14 @@ fn check_registry_user(value: &str) -> Result<String> {
     let ok = !value.starts_with('-')
         && value
             .chars()
-            .all(|c| is_name_char(c) || matches!(c, '@' | '+'));
+            .all(|c| is_name_char(c) || matches!(c, '@' | '+' | '[' | ']'));
     if ok {
         Ok(value.to_string())
     } else {
         Err(invalid(
             "RELEASE_REGISTRY_USER",
             value,
-            "a user name of letters, digits, `.`, `_`, `-`, `@` or `+`",
+            "a user name of letters, digits and `._-@+[]`",
         ))
     }
 }

@@ -9,3 +9,4 @@ mod publish;
 mod real;
 mod stamp;
 mod tidy;
+mod workflows;

@@ -27,6 +27,18 @@ pub enum Cmd {
     Rehearse(release::rehearse::Args),
 }
 
+impl Cmd {
+    /// The TAG-OR-REF of a tag-driven command, judged before anything else runs.
+    pub fn tag(&self) -> Option<&str> {
+        match self {
+            Cmd::Plan(a) => Some(&a.tag),
+            Cmd::Publish(a) => Some(&a.tag),
+            Cmd::Github(a) => Some(&a.tag),
+            _ => None,
+        }
+    }
+}
+
 pub fn command() -> Command {
     let tag_or_ref = || {
         Arg::new("tag")
@@ -108,7 +120,8 @@ pub fn command() -> Command {
             Command::new("github")
                 .about("Create the GitHub release of a stable tag")
                 .arg(tag_or_ref())
-                .arg(dry_run()),
+                .arg(dry_run())
+                .arg(flag("no-checks", "Skip `cargo xtask ci` before creating the release")),
         )
         .subcommand(
             Command::new("verify")
@@ -210,6 +223,7 @@ fn release_command(m: &ArgMatches) -> Cmd {
         "github" => Cmd::Github(release::github::Args {
             tag: string("tag"),
             dry_run: flag("dry-run"),
+            no_checks: flag("no-checks"),
         }),
         "verify" => Cmd::Verify(release::verify::Args {
             version: string("version"),

@@ -56,6 +56,17 @@ pub fn head(sh: &Shell) -> Result<String> {
     commit_of(sh, "HEAD")?.context("HEAD has no commit yet: commit something before releasing")
 }
 
+/// The committer time of `commit`, in seconds since the epoch.
+pub fn commit_time(sh: &Shell, commit: &str) -> Result<i64> {
+    let out = cmd!(sh, "git show --no-patch --format=%ct {commit}")
+        .quiet()
+        .read()
+        .with_context(|| format!("cannot read the time of commit {commit}"))?;
+    out.trim()
+        .parse()
+        .with_context(|| format!("git printed {out:?} as the time of {commit}"))
+}
+
 /// Whether `commit` is an ancestor of (or equal to) `of`.
 pub fn is_ancestor(sh: &Shell, commit: &str, of: &str) -> Result<bool> {
     let out = cmd!(sh, "git merge-base --is-ancestor {commit} {of}")

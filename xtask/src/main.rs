@@ -39,6 +39,10 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
     if let Cmd::Classify(args) = cli.command {
         return release::classify::run(args);
     }
+    // An invalid tag fails before git or any other tool runs (tags are untrusted input).
+    if let Some(tag) = cli.command.tag() {
+        core::tag::classify(tag)?;
+    }
     let sh = xshell::Shell::new()?;
     let project = project::Project::open(&sh, cli.dir.as_deref())?;
     match cli.command {

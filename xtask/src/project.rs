@@ -52,6 +52,16 @@ impl Project {
         self.chart_dir().join("Chart.yaml")
     }
 
+    /// The manifest of the service crate, whose version a plain `dist` stamps.
+    pub fn service_manifest(&self) -> PathBuf {
+        self.root.join("crates/llm-proxy/Cargo.toml")
+    }
+
+    /// `.github/workflows/`: the CI workflows, each step one `cargo xtask` command.
+    pub fn workflows_dir(&self) -> PathBuf {
+        self.root.join(".github/workflows")
+    }
+
     /// `dist/`: binaries and packaged charts; never committed.
     pub fn dist_dir(&self) -> PathBuf {
         self.root.join("dist")

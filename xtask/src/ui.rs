@@ -1,7 +1,10 @@
 //! How the tool talks: data on stdout, progress and logs on stderr. Inside GitHub Actions
 //! long steps fold into `::group::`s and failures become `::error::` annotations.
 
+use std::io::Write;
 use std::time::Instant;
+
+use anyhow::{Context, Result};
 
 fn in_actions() -> bool {
     std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true")
@@ -22,6 +25,20 @@ pub fn step<T>(title: &str, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Re
     let outcome = if result.is_ok() { "done" } else { "failed" };
     eprintln!("    {outcome} in {:.1}s", start.elapsed().as_secs_f64());
     result
+}
+
+/// Runs a tool as a log of the current step: its command line and both its output streams
+/// go to stderr, so stdout keeps only the data xtask prints.
+pub fn run_logged(cmd: xshell::Cmd<'_>) -> Result<()> {
+    let shown = cmd.to_string();
+    eprintln!("$ {shown}");
+    let mut command: std::process::Command = cmd.into();
+    command.stdout(std::io::stderr());
+    let status = command
+        .status()
+        .with_context(|| format!("cannot run `{shown}`"))?;
+    anyhow::ensure!(status.success(), "`{shown}` failed ({status})");
+    Ok(())
 }
 
 pub fn warn(message: &str) {
@@ -51,4 +68,31 @@ fn annotation(message: &str) -> String {
         .replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
+}
+
+/// Appends `key=value` to `$GITHUB_OUTPUT` when GitHub Actions set it; elsewhere nothing.
+pub fn github_output(key: &str, value: &str) -> Result<()> {
+    anyhow::ensure!(
+        !value.contains(['\n', '\r']),
+        "output {key} must be one line"
+    );
+    append_to("GITHUB_OUTPUT", &format!("{key}={value}\n"))
+}
+
+/// Appends Markdown to the job summary (`$GITHUB_STEP_SUMMARY`) when running in Actions.
+pub fn summary(markdown: &str) -> Result<()> {
+    append_to("GITHUB_STEP_SUMMARY", &format!("{markdown}\n"))
+}
+
+fn append_to(variable: &str, text: &str) -> Result<()> {
+    let Some(path) = std::env::var_os(variable).filter(|p| !p.is_empty()) else {
+        return Ok(());
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&path)
+        .with_context(|| format!("cannot open ${variable} ({})", path.to_string_lossy()))?;
+    file.write_all(text.as_bytes())
+        .with_context(|| format!("cannot write ${variable}"))
 }

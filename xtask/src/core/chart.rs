@@ -50,6 +50,116 @@ pub fn read_meta(text: &str) -> Result<ChartMeta> {
     })
 }
 
+/// `image.repository` of a chart's `values.yaml`, or `None` when it sets none.
+pub fn read_image_repository(values: &str) -> Result<Option<String>> {
+    let mapping = parse_mapping_of("values.yaml", values)?;
+    Ok(mapping
+        .get("image")
+        .and_then(|image| image.get("repository"))
+        .and_then(Value::as_str)
+        .map(str::to_string))
+}
+
+/// Returns `values.yaml` with `image.repository` set to `repository`, edited in place like
+/// [`stamp_chart`]: the one `repository:` line directly under the top-level `image:` block
+/// changes, and the re-parsed result must differ from the original in that value only.
+///
+/// A release rehearsed against another registry (`RELEASE_IMAGE=127.0.0.1:5000/…`) needs
+/// this: the chart's default image must be the image the same release pushed.
+pub fn set_image_repository(values: &str, repository: &str) -> Result<String> {
+    const FILE: &str = "values.yaml";
+    let before = parse_mapping_of(FILE, values).context("values.yaml is not valid YAML")?;
+    let mut expected = before.clone();
+    match expected.get_mut("image") {
+        Some(Value::Mapping(image)) if image.contains_key("repository") => {
+            image.insert("repository".into(), Value::String(repository.to_string()));
+        }
+        _ => bail!("values.yaml has no `image.repository` to set"),
+    }
+
+    // Lines with their byte offsets; the `image:` block runs until the next line that starts
+    // in column 0 (a comment or blank line does not end it).
+    let mut offset = 0;
+    let mut in_image = false;
+    let mut block_indent: Option<usize> = None;
+    let mut found: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut image_lines = 0;
+    for line in values.split_inclusive('\n') {
+        let content = line.trim_end_matches(['\n', '\r']);
+        let trimmed = content.trim_start_matches(' ');
+        let indent = content.len() - trimmed.len();
+        let blank = trimmed.is_empty() || trimmed.starts_with('#');
+        if indent == 0 && !blank {
+            in_image = false;
+            if let Some(rest) = content.strip_prefix("image:") {
+                image_lines += 1;
+                let rest = rest.trim();
+                if !(rest.is_empty() || rest.starts_with('#')) {
+                    bail!("values.yaml `image:` must be a block mapping to be edited in place");
+                }
+                in_image = true;
+                block_indent = None;
+            }
+        } else if in_image && !blank {
+            let first = *block_indent.get_or_insert(indent);
+            if indent == first {
+                if let Some(rest) = trimmed.strip_prefix("repository:") {
+                    let span = value_span(FILE, rest, "image.repository")?;
+                    let start = offset + indent + "repository:".len();
+                    found.push(start + span.start..start + span.end);
+                }
+            }
+        }
+        offset += line.len();
+    }
+    if image_lines != 1 {
+        bail!("values.yaml has {image_lines} top-level `image:` lines; expected exactly one");
+    }
+    let [range] = found.as_slice() else {
+        bail!(
+            "values.yaml has {} `repository:` lines directly under `image:`; expected exactly one",
+            found.len()
+        );
+    };
+    let mut out = values.to_string();
+    out.replace_range(range.clone(), repository);
+    let after = parse_mapping_of(FILE, &out).context("editing produced invalid YAML")?;
+    if after != expected {
+        bail!(
+            "setting image.repository would change more than that value; edit values.yaml by hand"
+        );
+    }
+    Ok(out)
+}
+
+/// The container images of every workload in the output of `helm template`.
+pub fn rendered_images(manifests: &str) -> Result<Vec<String>> {
+    use serde::Deserialize;
+    let mut images = Vec::new();
+    for document in serde_yaml::Deserializer::from_str(manifests) {
+        let value = Value::deserialize(document).context("helm template printed invalid YAML")?;
+        let pod = value
+            .get("spec")
+            .and_then(|s| s.get("template"))
+            .and_then(|t| t.get("spec"));
+        for key in ["initContainers", "containers"] {
+            let containers = pod
+                .and_then(|p| p.get(key))
+                .and_then(Value::as_sequence)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            for container in containers {
+                let image = container
+                    .get("image")
+                    .and_then(Value::as_str)
+                    .context("a rendered container has no image")?;
+                images.push(image.to_string());
+            }
+        }
+    }
+    Ok(images)
+}
+
 /// A top-level `key: value` line, split so that the value can be replaced in place.
 struct KeyLine {
     /// Byte range of the value (without its quotes) in the whole text.
@@ -145,16 +255,21 @@ fn check_supported_layout(text: &str) -> Result<()> {
 
 /// Parses the single document of `text` as a mapping.
 fn parse_top_mapping(text: &str) -> Result<Mapping> {
+    parse_mapping_of("Chart.yaml", text)
+}
+
+/// Parses the single document of `text`, the file `file`, as a mapping.
+fn parse_mapping_of(file: &str, text: &str) -> Result<Mapping> {
     let value: Value = serde_yaml::from_str(text).map_err(|e| {
         if e.to_string().contains("more than one document") {
-            anyhow::anyhow!("Chart.yaml holds several YAML documents: it must hold exactly one")
+            anyhow::anyhow!("{file} holds several YAML documents: it must hold exactly one")
         } else {
             e.into()
         }
     })?;
     match value {
         Value::Mapping(mapping) => Ok(mapping),
-        _ => bail!("Chart.yaml is not a mapping"),
+        _ => bail!("{file} is not a mapping"),
     }
 }
 
@@ -179,7 +294,7 @@ fn find_key_line(text: &str, key: &str) -> Result<Option<KeyLine>> {
             if found.is_some() {
                 bail!("Chart.yaml has more than one top-level `{key}:` line");
             }
-            let value = value_span(rest, key)?;
+            let value = value_span("Chart.yaml", rest, key)?;
             let offset = start + key.len() + 1;
             found = Some(KeyLine {
                 value: offset + value.start..offset + value.end,
@@ -193,26 +308,26 @@ fn find_key_line(text: &str, key: &str) -> Result<Option<KeyLine>> {
 }
 
 /// The span of the scalar in `rest` (what follows `key:`), without quotes and comment.
-fn value_span(rest: &str, key: &str) -> Result<std::ops::Range<usize>> {
+fn value_span(file: &str, rest: &str, key: &str) -> Result<std::ops::Range<usize>> {
     let lead = rest.len() - rest.trim_start_matches(' ').len();
     let value = &rest[lead..];
     if lead == 0 && !value.is_empty() {
-        bail!("Chart.yaml `{key}:` needs a space after the colon");
+        bail!("{file} `{key}:` needs a space after the colon");
     }
     let span = match value.chars().next() {
-        None | Some('#') => bail!("Chart.yaml `{key}:` has no value on its line"),
+        None | Some('#') => bail!("{file} `{key}:` has no value on its line"),
         Some('&' | '*' | '!') => {
-            bail!("Chart.yaml `{key}:` carries an anchor, alias or tag: write a plain value")
+            bail!("{file} `{key}:` carries an anchor, alias or tag: write a plain value")
         }
-        Some('|' | '>') => bail!("Chart.yaml `{key}:` is a block scalar: write it on one line"),
-        Some('{' | '[') => bail!("Chart.yaml `{key}:` is not a scalar"),
+        Some('|' | '>') => bail!("{file} `{key}:` is a block scalar: write it on one line"),
+        Some('{' | '[') => bail!("{file} `{key}:` is not a scalar"),
         Some(q @ ('"' | '\'')) => {
             let close = value[1..]
                 .find(q)
-                .with_context(|| format!("Chart.yaml `{key}:` has an unclosed quote"))?;
+                .with_context(|| format!("{file} `{key}:` has an unclosed quote"))?;
             let inner = &value[1..1 + close];
             if inner.contains(['\\', '"', '\'']) {
-                bail!("Chart.yaml `{key}:` contains escapes: write a plain value");
+                bail!("{file} `{key}:` contains escapes: write a plain value");
             }
             1..1 + close
         }
@@ -460,5 +575,79 @@ mod tests {
             "description: \"a\nversion: 9\"\nversion: 0.1.0\n",
             "more than one top-level `version:`",
         );
+    }
+    #[track_caller]
+    fn check_image(before: &str, after: &str) {
+        assert_eq!(
+            set_image_repository(before, "127.0.0.1:5000/llm-proxy").unwrap(),
+            after
+        );
+        assert_eq!(
+            read_image_repository(after).unwrap().as_deref(),
+            Some("127.0.0.1:5000/llm-proxy")
+        );
+    }
+
+    #[track_caller]
+    fn image_refused(before: &str, reason: &str) {
+        let err = format!(
+            "{:#}",
+            set_image_repository(before, "127.0.0.1:5000/llm-proxy").unwrap_err()
+        );
+        assert!(err.contains(reason), "expected {reason:?} in {err:?}");
+    }
+
+    #[test]
+    fn image_repository_is_replaced_in_place() {
+        check_image(
+            "replicaCount: 1\n\nimage:\n  repository: ghcr.io/x/y\n  # comment\n  tag: \"\"\n",
+            "replicaCount: 1\n\nimage:\n  repository: 127.0.0.1:5000/llm-proxy\n  # comment\n  tag: \"\"\n",
+        );
+        check_image(
+            "image: # the image\n    tag: v1\n    repository: \"a/b\" # quoted\nother:\n  repository: keep\n",
+            "image: # the image\n    tag: v1\n    repository: \"127.0.0.1:5000/llm-proxy\" # quoted\nother:\n  repository: keep\n",
+        );
+        check_image(
+            "image:\r\n  repository: a/b\r\n",
+            "image:\r\n  repository: 127.0.0.1:5000/llm-proxy\r\n",
+        );
+    }
+
+    #[test]
+    fn nested_repositories_are_not_touched() {
+        check_image(
+            "image:\n  mirror:\n    repository: keep\n  repository: a/b\n",
+            "image:\n  mirror:\n    repository: keep\n  repository: 127.0.0.1:5000/llm-proxy\n",
+        );
+    }
+
+    #[test]
+    fn image_edit_refuses_what_it_cannot_do_exactly() {
+        image_refused("replicaCount: 1\n", "no `image.repository`");
+        image_refused("image: {repository: a/b}\n", "block mapping");
+        image_refused("image:\n  repository: &r a/b\n", "anchor");
+        image_refused("image:\n  repository: |\n    a/b\n", "block scalar");
+        image_refused(
+            "image:\n  repository: a\nimage:\n  repository: b\n",
+            "duplicate",
+        );
+    }
+
+    #[test]
+    fn reads_rendered_images() {
+        let rendered = "---\n# Source: x/templates/service.yaml\nkind: Service\nspec:\n  ports: []\n---\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n        - name: a\n          image: \"r/x:v1.2.3\"\n";
+        assert_eq!(rendered_images(rendered).unwrap(), ["r/x:v1.2.3"]);
+        assert!(rendered_images("kind: ConfigMap\n").unwrap().is_empty());
+    }
+
+    #[test]
+    fn project_values_have_an_image_repository() {
+        let values = include_str!("../../../charts/llm-proxy/values.yaml");
+        assert_eq!(
+            read_image_repository(values).unwrap().as_deref(),
+            Some("ghcr.io/sofatutor/llm-proxy")
+        );
+        let edited = set_image_repository(values, "127.0.0.1:5000/llm-proxy").unwrap();
+        assert_eq!(edited.lines().count(), values.lines().count());
     }
 }

@@ -31,6 +31,10 @@ pub struct Config {
     pub builder: ImageBuilder,
     /// Talk plain HTTP to registries (`RELEASE_PLAIN_HTTP=1`): only for a local rehearsal.
     pub plain_http: bool,
+    /// The account `release publish` logs in with (`RELEASE_REGISTRY_USER`); its password is
+    /// read from `RELEASE_REGISTRY_PASSWORD` by the shell layer only, so it never sits in a
+    /// value that could be printed. `None`: use the tools' existing logins.
+    pub registry_user: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +47,20 @@ impl Platform {
     /// `linux/amd64`, the form docker, buildah and the OCI index use.
     pub fn name(&self) -> String {
         format!("{}/{}", self.os, self.arch)
+    }
+
+    /// Parses `linux/amd64` or `linux/arm64`, the platforms a release builds.
+    pub fn parse(name: &str) -> Option<Platform> {
+        let (os, arch) = name.split_once('/')?;
+        (os == "linux" && matches!(arch, "amd64" | "arm64")).then(|| Platform {
+            os: os.into(),
+            arch: arch.into(),
+        })
+    }
+
+    /// `linux-amd64`: the directory under `dist/` holding this platform's binary.
+    pub fn dist_dir(&self) -> String {
+        format!("{}-{}", self.os, self.arch)
     }
 
     /// The Rust target that builds a static binary for this platform.
@@ -119,6 +137,10 @@ impl Config {
                 ),
             },
             plain_http: matches!(env("RELEASE_PLAIN_HTTP").as_deref(), Some("1" | "true")),
+            registry_user: match env("RELEASE_REGISTRY_USER").filter(|u| !u.is_empty()) {
+                None => None,
+                Some(user) => Some(check_registry_user(&user)?),
+            },
         };
         Ok(config)
     }
@@ -131,6 +153,14 @@ impl Config {
     /// The registry host of the image, e.g. `ghcr.io` or `127.0.0.1:5000`.
     pub fn image_registry(&self) -> &str {
         self.image.split('/').next().unwrap_or_default()
+    }
+
+    /// The registry host of the chart namespace.
+    pub fn chart_registry_host(&self) -> &str {
+        self.chart_registry_path()
+            .split('/')
+            .next()
+            .unwrap_or_default()
     }
 }
 
@@ -199,17 +229,8 @@ fn parse_platforms(value: &str) -> Result<Vec<Platform>> {
     let expected = "a non-empty list drawn from linux/amd64 and linux/arm64";
     let mut platforms = Vec::new();
     for name in value.split(',').map(str::trim) {
-        let platform = match name {
-            "linux/amd64" => Platform {
-                os: "linux".into(),
-                arch: "amd64".into(),
-            },
-            "linux/arm64" => Platform {
-                os: "linux".into(),
-                arch: "arm64".into(),
-            },
-            _ => return Err(invalid("platforms", value, expected)),
-        };
+        let platform =
+            Platform::parse(name).ok_or_else(|| invalid("platforms", value, expected))?;
         if platforms.contains(&platform) {
             return Err(invalid("platforms", value, "each platform once"));
         }
@@ -232,6 +253,23 @@ fn check_ref_name(key: &str, value: &str) -> Result<String> {
             key,
             value,
             "a plain git name such as main or origin",
+        ))
+    }
+}
+
+/// A registry user name reaches argv (`--username`): it must not look like a flag.
+fn check_registry_user(value: &str) -> Result<String> {
+    let ok = !value.starts_with('-')
+        && value
+            .chars()
+            .all(|c| is_name_char(c) || matches!(c, '@' | '+' | '[' | ']'));
+    if ok {
+        Ok(value.to_string())
+    } else {
+        Err(invalid(
+            "RELEASE_REGISTRY_USER",
+            value,
+            "a user name of letters, digits and `._-@+[]`",
         ))
     }
 }
@@ -330,6 +368,19 @@ github-repo = "sofatutor/llm-proxy"
         assert_eq!(config.github_repo, "me/fork");
         assert_eq!(config.builder, ImageBuilder::Buildah);
         assert!(config.plain_http);
+        assert_eq!(config.chart_registry_host(), "127.0.0.1:5000");
+    }
+
+    #[test]
+    fn registry_user_is_optional() {
+        assert_eq!(parse_with(&[]).unwrap().registry_user, None);
+        assert_eq!(
+            parse_with(&[("RELEASE_REGISTRY_USER", "octo-cat")])
+                .unwrap()
+                .registry_user
+                .as_deref(),
+            Some("octo-cat")
+        );
     }
 
     #[test]
@@ -345,6 +396,7 @@ github-repo = "sofatutor/llm-proxy"
         assert!(err("RELEASE_DEFAULT_BRANCH", "a..b").contains("`default-branch`"));
         assert!(err("RELEASE_GITHUB_REPO", "nope").contains("OWNER/NAME"));
         assert!(err("RELEASE_IMAGE_BUILDER", "podman").contains("docker or buildah"));
+        assert!(err("RELEASE_REGISTRY_USER", "--password=x").contains("RELEASE_REGISTRY_USER"));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The pure release core: grammar, configuration, planning and Chart.yaml editing.
+//! The pure release core: grammar, configuration, planning, chart editing and the OCI rules.
 //!
 //! Everything here takes data and returns data. It spawns no process and touches no file
 //! (a test in `tests/it/tidy.rs` holds it to that), so every rule of the release contract
@@ -7,6 +7,7 @@
 pub mod chart;
 pub mod config;
 pub mod json;
+pub mod oci;
 pub mod plan;
 pub mod tag;
 pub mod verify;

@@ -25,6 +25,8 @@ pub struct RepoState {
     pub tag_exists: bool,
     /// Every tag name in the repository; names outside the grammar are skipped.
     pub tags: Vec<String>,
+    /// The commit's time in seconds since the epoch: the image's timestamps.
+    pub commit_time: i64,
     /// Whether `commit` is reachable from `<remote>/<default-branch>`.
     pub on_default_branch: bool,
     pub chart: ChartFacts,
@@ -38,6 +40,8 @@ pub struct ChartFacts {
     pub has_dependencies: bool,
     /// `ci/*-values.yaml` files, relative to the repository root, sorted.
     pub ci_values: Vec<String>,
+    /// `image.repository` in `values.yaml`, when the chart has one.
+    pub image_repository: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,12 +139,110 @@ pub struct GithubRelease {
     pub notes_start_tag: Option<String>,
 }
 
+/// Where `release publish` writes the image it built, as an OCI layout, before pushing it.
+pub const IMAGE_LAYOUT_DIR: &str = "dist/image";
+
+/// buildah's own storage inside the repository's `target/`: `vfs` works everywhere without
+/// fuse or privileges, and a private root cannot clash with a user's storage configuration.
+pub const BUILDAH_STORAGE: [&str; 6] = [
+    "--root",
+    "target/buildah/root",
+    "--runroot",
+    "target/buildah/run",
+    "--storage-driver",
+    "vfs",
+];
+
+/// One external command as argv: the dry run prints it, the real run executes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cmd {
+    pub program: String,
+    pub args: Vec<String>,
+}
+
+impl Cmd {
+    fn new(program: &str, args: impl IntoIterator<Item = impl Into<String>>) -> Cmd {
+        Cmd {
+            program: program.to_string(),
+            args: args.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl fmt::Display for Cmd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.program)?;
+        for arg in &self.args {
+            write!(f, " {}", shell_word(arg))?;
+        }
+        Ok(())
+    }
+}
+
+/// Quotes a word for a POSIX shell when it needs it, so a printed command can be pasted.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c));
+    // `<digest>` stands for a value the run learns; it is shown as the placeholder it is.
+    if plain || word.ends_with("@<digest>") {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// Which artifact a step makes, for `release publish --only`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Artifact {
+    Chart,
+    Image,
+}
+
+/// What a release binary says about itself (`llm-proxy --version`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BinaryStamp {
+    /// `vX.Y.Z`.
+    pub version: String,
+    pub commit: String,
+}
+
+/// How the image is built: the same inputs for the local build and the push, so both
+/// produce the same image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageBuild {
+    pub builder: ImageBuilder,
+    pub platforms: Vec<Platform>,
+    /// `--build-arg`s of the Dockerfile: the OCI labels' version, revision and source.
+    pub build_args: Vec<(String, String)>,
+    /// Every timestamp in the image (the commit's time, as `SOURCE_DATE_EPOCH`): rebuilding a
+    /// commit then gives the very same image, so a re-run can recognise its own push.
+    pub epoch: i64,
+    /// buildah's local manifest list.
+    pub local_name: String,
+}
+
+/// The tools `release publish` logs in with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginTool {
+    Helm,
+    Docker,
+    Buildah,
+}
+
 /// One thing a run does, printed as the command that does it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     StampChart {
         dir: String,
         version: Version,
+    },
+    /// Point the chart's default image at the configured repository (a rehearsal against
+    /// another registry); planned only when `values.yaml` names a different one.
+    SetChartImage {
+        dir: String,
+        repository: String,
     },
     HelmDependencyBuild {
         dir: String,
@@ -156,137 +258,401 @@ pub enum Step {
     HelmPackage {
         dir: String,
     },
+    Dist {
+        platforms: Vec<Platform>,
+        stamp: BinaryStamp,
+    },
+    /// Build the image for every platform into [`IMAGE_LAYOUT_DIR`].
+    BuildImage(ImageBuild),
+    /// Log `tool` in to `host`; the password comes from `RELEASE_REGISTRY_PASSWORD` on stdin.
+    Login {
+        tool: LoginTool,
+        host: String,
+        user: String,
+        plain_http: bool,
+    },
+    /// Push the image under its version tag, unless that tag already holds it.
+    PushImage {
+        build: ImageBuild,
+        target: String,
+        plain_http: bool,
+    },
+    /// Point `repository:tag` at the digest `source` holds.
+    TagImage {
+        builder: ImageBuilder,
+        repository: String,
+        tag: String,
+        source: String,
+        /// An immutable tag (`sha-…`) holding another digest is an error; a moving one moves.
+        immutable: bool,
+        /// Known once `PushImage` ran; the plan prints `<digest>`.
+        digest: Option<String>,
+        plain_http: bool,
+    },
     HelmPush {
         package: String,
         registry: String,
+        name: String,
+        version: String,
+        plain_http: bool,
     },
     HelmShowChart {
         reference: String,
-        version: String,
-    },
-    Dist {
-        platforms: Vec<Platform>,
-    },
-    BuildImage {
-        builder: ImageBuilder,
-        platforms: Vec<Platform>,
-        refs: Vec<String>,
-    },
-    TagImage {
-        builder: ImageBuilder,
-        source: String,
-        target: String,
+        versions: ChartVersions,
+        plain_http: bool,
     },
     Checks,
-    CreateGithubRelease(GithubRelease),
+    CreateGithubRelease {
+        release: GithubRelease,
+        repo: String,
+    },
+}
+
+impl Step {
+    pub fn artifact(&self) -> Option<Artifact> {
+        match self {
+            Step::StampChart { .. }
+            | Step::SetChartImage { .. }
+            | Step::HelmDependencyBuild { .. }
+            | Step::HelmLint { .. }
+            | Step::HelmTemplate { .. }
+            | Step::HelmPackage { .. }
+            | Step::HelmPush { .. }
+            | Step::HelmShowChart { .. }
+            | Step::Login {
+                tool: LoginTool::Helm,
+                ..
+            } => Some(Artifact::Chart),
+            Step::Dist { .. }
+            | Step::BuildImage(_)
+            | Step::PushImage { .. }
+            | Step::TagImage { .. }
+            | Step::Login { .. } => Some(Artifact::Image),
+            Step::Checks | Step::CreateGithubRelease { .. } => None,
+        }
+    }
+
+    /// Whether the step changes a registry (or the logins used for it): left out by `--no-push`.
+    pub fn pushes(&self) -> bool {
+        matches!(
+            self,
+            Step::Login { .. }
+                | Step::PushImage { .. }
+                | Step::TagImage { .. }
+                | Step::HelmPush { .. }
+                | Step::HelmShowChart { .. }
+        )
+    }
+
+    /// The programs this step runs, checked on `PATH` before anything is changed.
+    pub fn tools(&self) -> Vec<&'static str> {
+        match self {
+            Step::StampChart { .. } | Step::SetChartImage { .. } | Step::Checks => vec![],
+            Step::Dist { .. } => vec!["cargo"],
+            Step::HelmDependencyBuild { .. }
+            | Step::HelmLint { .. }
+            | Step::HelmTemplate { .. }
+            | Step::HelmPackage { .. }
+            | Step::HelmShowChart { .. } => vec!["helm"],
+            // `curl` asks the registry whether the version exists; `tar` unpacks both
+            // packages to compare their content.
+            Step::HelmPush { .. } => vec!["helm", "curl", "tar"],
+            Step::Login { tool, .. } => vec![login_program(*tool)],
+            Step::BuildImage(build) => vec![builder_program(build.builder)],
+            Step::PushImage { build, .. } => vec![builder_program(build.builder), "curl"],
+            Step::TagImage { builder, .. } => match builder {
+                ImageBuilder::Docker => vec!["docker", "curl"],
+                ImageBuilder::Buildah => vec!["skopeo", "curl"],
+            },
+            Step::CreateGithubRelease { .. } => vec!["gh"],
+        }
+    }
+
+    /// The external commands of the step, in order; empty for steps xtask does itself.
+    pub fn commands(&self) -> Vec<Cmd> {
+        let plain = |flag: &'static str, on: bool| on.then_some(flag);
+        match self {
+            Step::StampChart { .. }
+            | Step::SetChartImage { .. }
+            | Step::Dist { .. }
+            | Step::Checks => vec![],
+            Step::HelmDependencyBuild { dir } => {
+                vec![Cmd::new("helm", ["dependency", "build", dir])]
+            }
+            Step::HelmLint { dir } => vec![Cmd::new("helm", ["lint", "--strict", dir])],
+            Step::HelmTemplate { dir, values, .. } => {
+                let mut args = vec!["template".to_string(), dir.clone()];
+                if let Some(values) = values {
+                    args.extend(["--values".to_string(), values.clone()]);
+                }
+                vec![Cmd::new("helm", args)]
+            }
+            Step::HelmPackage { dir } => vec![Cmd::new(
+                "helm",
+                ["package", dir, "--destination", CHART_DIST_DIR],
+            )],
+            Step::BuildImage(build) => match build.builder {
+                ImageBuilder::Docker => vec![docker_build(
+                    build,
+                    &format!("type=oci,dest={IMAGE_LAYOUT_DIR},tar=false,rewrite-timestamp=true"),
+                )],
+                ImageBuilder::Buildah => {
+                    let mut commands: Vec<Cmd> = build
+                        .platforms
+                        .iter()
+                        .map(|platform| {
+                            let mut args = buildah_args(["build", "--isolation", "chroot"]);
+                            args.extend(["--platform".into(), platform.name()]);
+                            args.extend(["--timestamp".into(), build.epoch.to_string()]);
+                            args.extend(build_arg_flags(build));
+                            args.extend(["--manifest".into(), build.local_name.clone()]);
+                            args.push(".".into());
+                            Cmd::new("buildah", args)
+                        })
+                        .collect();
+                    let mut export = buildah_args(["manifest", "push", "--all", "--format", "oci"]);
+                    export.extend([build.local_name.clone(), format!("oci:{IMAGE_LAYOUT_DIR}")]);
+                    commands.push(Cmd::new("buildah", export));
+                    commands
+                }
+            },
+            Step::Login {
+                tool,
+                host,
+                user,
+                plain_http,
+            } => {
+                let common = ["--username", user.as_str(), "--password-stdin"];
+                let args: Vec<&str> = match tool {
+                    LoginTool::Helm => ["registry", "login", host]
+                        .into_iter()
+                        .chain(common)
+                        .chain(plain("--plain-http", *plain_http))
+                        .collect(),
+                    LoginTool::Docker => {
+                        ["login", host.as_str()].into_iter().chain(common).collect()
+                    }
+                    LoginTool::Buildah => ["login"]
+                        .into_iter()
+                        .chain(common)
+                        .chain(plain("--tls-verify=false", *plain_http))
+                        .chain([host.as_str()])
+                        .collect(),
+                };
+                vec![Cmd::new(login_program(*tool), args)]
+            }
+            Step::PushImage {
+                build,
+                target,
+                plain_http,
+            } => match build.builder {
+                ImageBuilder::Docker => {
+                    let insecure = if *plain_http {
+                        ",registry.insecure=true"
+                    } else {
+                        ""
+                    };
+                    vec![docker_build(
+                        build,
+                        &format!(
+                            "type=image,name={target},push=true,rewrite-timestamp=true{insecure}"
+                        ),
+                    )]
+                }
+                ImageBuilder::Buildah => {
+                    let mut args = buildah_args(["manifest", "push", "--all", "--format", "oci"]);
+                    args.extend(plain("--tls-verify=false", *plain_http).map(String::from));
+                    args.extend([build.local_name.clone(), format!("docker://{target}")]);
+                    vec![Cmd::new("buildah", args)]
+                }
+            },
+            Step::TagImage {
+                builder,
+                repository,
+                tag,
+                digest,
+                plain_http,
+                ..
+            } => {
+                let source = format!("{repository}@{}", digest.as_deref().unwrap_or("<digest>"));
+                let target = format!("{repository}:{tag}");
+                match builder {
+                    ImageBuilder::Docker => vec![Cmd::new(
+                        "docker",
+                        ["buildx", "imagetools", "create", "--tag", &target, &source],
+                    )],
+                    ImageBuilder::Buildah => {
+                        let mut args = vec!["copy", "--all", "--preserve-digests"];
+                        if *plain_http {
+                            args.extend(["--src-tls-verify=false", "--dest-tls-verify=false"]);
+                        }
+                        let (source, target) =
+                            (format!("docker://{source}"), format!("docker://{target}"));
+                        let mut args: Vec<String> = args.into_iter().map(String::from).collect();
+                        args.extend([source, target]);
+                        vec![Cmd::new("skopeo", args)]
+                    }
+                }
+            }
+            Step::HelmPush {
+                package,
+                registry,
+                plain_http,
+                ..
+            } => {
+                let args = ["push", package.as_str(), registry.as_str()]
+                    .into_iter()
+                    .chain(plain("--plain-http", *plain_http));
+                vec![Cmd::new("helm", args)]
+            }
+            Step::HelmShowChart {
+                reference,
+                versions,
+                plain_http,
+            } => {
+                let args = ["show", "chart", reference.as_str()]
+                    .into_iter()
+                    .chain(["--version", versions.version.as_str()])
+                    .chain(plain("--plain-http", *plain_http));
+                vec![Cmd::new("helm", args)]
+            }
+            Step::CreateGithubRelease { release, repo } => {
+                let mut args = vec![
+                    "release".to_string(),
+                    "create".into(),
+                    release.tag.clone(),
+                    "--verify-tag".into(),
+                    "--title".into(),
+                    release.title.clone(),
+                    "--generate-notes".into(),
+                ];
+                if let Some(start) = &release.notes_start_tag {
+                    args.extend(["--notes-start-tag".into(), start.clone()]);
+                }
+                args.push(format!("--latest={}", release.latest));
+                args.extend(["--repo".into(), repo.clone()]);
+                vec![Cmd::new("gh", args)]
+            }
+        }
+    }
+}
+
+fn login_program(tool: LoginTool) -> &'static str {
+    match tool {
+        LoginTool::Helm => "helm",
+        LoginTool::Docker => "docker",
+        LoginTool::Buildah => "buildah",
+    }
+}
+
+fn builder_program(builder: ImageBuilder) -> &'static str {
+    match builder {
+        ImageBuilder::Docker => "docker",
+        ImageBuilder::Buildah => "buildah",
+    }
+}
+
+fn buildah_args<const N: usize>(rest: [&str; N]) -> Vec<String> {
+    BUILDAH_STORAGE
+        .iter()
+        .chain(rest.iter())
+        .map(|s| s.to_string())
+        .collect()
+}
+
+fn build_arg_flags(build: &ImageBuild) -> Vec<String> {
+    build
+        .build_args
+        .iter()
+        .flat_map(|(k, v)| ["--build-arg".to_string(), format!("{k}={v}")])
+        .collect()
+}
+
+/// `docker buildx build` with one `--output`: the local OCI layout or the registry push.
+/// Both get the same inputs; `SOURCE_DATE_EPOCH` with `rewrite-timestamp` makes them the
+/// same image.
+fn docker_build(build: &ImageBuild, output: &str) -> Cmd {
+    let platforms = build
+        .platforms
+        .iter()
+        .map(Platform::name)
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut args = vec![
+        "buildx".to_string(),
+        "build".into(),
+        "--platform".into(),
+        platforms,
+    ];
+    args.extend(build_arg_flags(build));
+    args.extend([
+        "--build-arg".into(),
+        format!("SOURCE_DATE_EPOCH={}", build.epoch),
+        "--output".into(),
+        output.to_string(),
+        ".".into(),
+    ]);
+    Cmd::new("docker", args)
 }
 
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Step::StampChart { dir, version } => {
-                write!(f, "cargo xtask release stamp {version} --chart {dir}")
+                return write!(f, "cargo xtask release stamp {version} --chart {dir}");
             }
-            Step::HelmDependencyBuild { dir } => write!(f, "helm dependency build {dir}"),
-            Step::HelmLint { dir } => write!(f, "helm lint --strict {dir}"),
+            Step::SetChartImage { dir, repository } => {
+                return write!(f, "set image.repository: {repository} in {dir}/values.yaml");
+            }
+            Step::Dist { platforms, stamp } => {
+                write!(
+                    f,
+                    "LLM_PROXY_VERSION={} LLM_PROXY_COMMIT={} cargo xtask dist",
+                    stamp.version, stamp.commit
+                )?;
+                return platforms
+                    .iter()
+                    .try_for_each(|p| write!(f, " --platform {}", p.name()));
+            }
+            Step::Checks => return write!(f, "cargo xtask ci"),
+            _ => {}
+        }
+        let commands = self.commands();
+        for (i, command) in commands.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" && ")?;
+            }
+            write!(f, "{command}")?;
+        }
+        match self {
             Step::HelmTemplate {
-                dir,
-                values,
-                expect_image,
-            } => {
-                write!(f, "helm template {dir}")?;
-                if let Some(values) = values {
-                    write!(f, " --values {values}")?;
-                }
-                match expect_image {
-                    Some(image) => write!(f, "  (expect image {image})"),
-                    None => Ok(()),
-                }
-            }
-            Step::HelmPackage { dir } => {
-                write!(f, "helm package {dir} --destination {CHART_DIST_DIR}")
-            }
-            Step::HelmPush { package, registry } => {
-                write!(
-                    f,
-                    "helm push {package} {registry}  (unless this exact chart is already there)"
-                )
-            }
-            Step::HelmShowChart { reference, version } => {
-                write!(
-                    f,
-                    "helm show chart {reference} --version {version}  (read back)"
-                )
-            }
-            Step::Dist { platforms } => {
-                write!(f, "cargo xtask dist")?;
-                platforms
-                    .iter()
-                    .try_for_each(|p| write!(f, " --platform {}", p.name()))
-            }
-            Step::BuildImage {
-                builder,
-                platforms,
-                refs,
-            } => {
-                let platforms = platforms
-                    .iter()
-                    .map(Platform::name)
-                    .collect::<Vec<_>>()
-                    .join(",");
-                match builder {
-                    ImageBuilder::Docker => {
-                        write!(f, "docker buildx build --platform {platforms} --push")?;
-                        refs.iter().try_for_each(|r| write!(f, " --tag {r}"))?;
-                        write!(f, " .")
-                    }
-                    ImageBuilder::Buildah => {
-                        write!(
-                            f,
-                            "buildah build --platform {platforms} --manifest <local> .; "
-                        )?;
-                        write!(f, "buildah manifest push --all <local> ")?;
-                        refs.iter().enumerate().try_for_each(|(i, r)| {
-                            write!(f, "{}docker://{r}", if i == 0 { "" } else { " and " })
-                        })
-                    }
-                }?;
-                write!(f, "  (unless {} already holds this image)", refs[0])
+                expect_image: Some(image),
+                ..
+            } => write!(f, "  (expect image {image})"),
+            Step::Login { .. } => write!(f, "  (password from RELEASE_REGISTRY_PASSWORD)"),
+            Step::PushImage { target, .. } => {
+                write!(f, "  (unless {target} already holds this image)")
             }
             Step::TagImage {
-                builder,
-                source,
-                target,
-            } => match builder {
-                ImageBuilder::Docker => {
-                    write!(
-                        f,
-                        "docker buildx imagetools create --tag {target} {source}@<digest>"
-                    )
+                source, immutable, ..
+            } => {
+                let digest = format!("the digest of {source}");
+                if *immutable {
+                    write!(f, "  ({digest}; unless already there)")
+                } else {
+                    write!(f, "  ({digest})")
                 }
-                ImageBuilder::Buildah => {
-                    write!(
-                        f,
-                        "buildah manifest push --all {source}@<digest> docker://{target}"
-                    )
-                }
-            },
-            Step::Checks => write!(f, "cargo xtask ci"),
-            Step::CreateGithubRelease(release) => {
-                write!(
-                    f,
-                    "gh release create {0} --verify-tag --title {1} --generate-notes",
-                    release.tag, release.title
-                )?;
-                if let Some(start) = &release.notes_start_tag {
-                    write!(f, " --notes-start-tag {start}")?;
-                }
-                write!(
-                    f,
-                    " --latest={}  (unless the release exists)",
-                    release.latest
-                )
             }
+            Step::HelmPush { .. } => {
+                write!(f, "  (unless this exact chart is already there)")
+            }
+            Step::HelmShowChart { versions, .. } => write!(
+                f,
+                "  (read back: version {}, appVersion {})",
+                versions.version, versions.app_version
+            ),
+            Step::CreateGithubRelease { .. } => write!(f, "  (unless the release exists)"),
+            _ => Ok(()),
         }
     }
 }
@@ -320,20 +686,30 @@ pub fn plan_release(tag: &ReleaseTag, config: &Config, repo: &RepoState) -> Plan
                 versions: ChartVersions::for_release(&tag.version),
                 registry: config.chart_registry.clone(),
             };
-            plan.steps = publish_steps(config, repo, &image, &chart);
+            plan.steps = publish_steps(tag, config, repo, &image, &chart);
             plan.image = Some(image);
             plan.chart = Some(chart);
         }
         TagKind::Stable => {
             let release = derive_github_release(&tag.version, &repo.tags);
-            plan.steps = vec![Step::Checks, Step::CreateGithubRelease(release.clone())];
+            plan.steps = vec![
+                Step::Checks,
+                Step::CreateGithubRelease {
+                    release: release.clone(),
+                    repo: config.github_repo.clone(),
+                },
+            ];
             plan.github_release = Some(release);
         }
     }
     plan
 }
 
+/// The order is the contract: validate the chart first (cheap, catches most mistakes), then
+/// build and push the image, and push the chart last, so that a published chart's default
+/// image always exists. Immutable image tags are written before the moving ones.
 fn publish_steps(
+    tag: &ReleaseTag,
     config: &Config,
     repo: &RepoState,
     image: &ImagePlan,
@@ -341,10 +717,24 @@ fn publish_steps(
 ) -> Vec<Step> {
     let dir = chart.dir.clone();
     let image_ref = |tag: &str| format!("{}:{tag}", image.repository);
+    let plain_http = config.plain_http;
+
+    // The chart, validated and packaged.
     let mut steps = vec![Step::StampChart {
         dir: dir.clone(),
         version: semver_of(&chart.versions),
     }];
+    if repo
+        .chart
+        .image_repository
+        .as_ref()
+        .is_some_and(|r| *r != image.repository)
+    {
+        steps.push(Step::SetChartImage {
+            dir: dir.clone(),
+            repository: image.repository.clone(),
+        });
+    }
     if repo.chart.has_dependencies {
         steps.push(Step::HelmDependencyBuild { dir: dir.clone() });
     }
@@ -362,29 +752,82 @@ fn publish_steps(
         });
     }
     steps.push(Step::HelmPackage { dir });
+
+    // The image, built from binaries cross-compiled on the host.
+    steps.push(Step::Dist {
+        platforms: image.platforms.clone(),
+        stamp: BinaryStamp {
+            version: tag::version_tag(&tag.version),
+            commit: repo.commit.clone(),
+        },
+    });
+    let name = image.repository.rsplit('/').next().unwrap_or("image");
+    let build = ImageBuild {
+        builder: config.builder,
+        platforms: image.platforms.clone(),
+        build_args: vec![
+            ("VERSION".into(), image.tags.version.clone()),
+            ("REVISION".into(), repo.commit.clone()),
+            (
+                "SOURCE".into(),
+                format!("https://github.com/{}", config.github_repo),
+            ),
+        ],
+        epoch: repo.commit_time,
+        local_name: format!("localhost/{name}-release:{}", image.tags.version),
+    };
+    steps.push(Step::BuildImage(build.clone()));
+
+    // Logins, then the pushes.
+    if let Some(user) = &config.registry_user {
+        let image_tool = match config.builder {
+            ImageBuilder::Docker => LoginTool::Docker,
+            ImageBuilder::Buildah => LoginTool::Buildah,
+        };
+        steps.push(Step::Login {
+            tool: image_tool,
+            host: config.image_registry().to_string(),
+            user: user.clone(),
+            plain_http,
+        });
+        steps.push(Step::Login {
+            tool: LoginTool::Helm,
+            host: config.chart_registry_host().to_string(),
+            user: user.clone(),
+            plain_http,
+        });
+    }
+    let source = image_ref(&image.tags.version);
+    steps.push(Step::PushImage {
+        build,
+        target: source.clone(),
+        plain_http,
+    });
+    let immutable = std::iter::once(image.tags.sha.as_str()).map(|t| (t, true));
+    let moving = image.tags.moving().into_iter().map(|t| (t, false));
+    for (tag, immutable) in immutable.chain(moving) {
+        steps.push(Step::TagImage {
+            builder: config.builder,
+            repository: image.repository.clone(),
+            tag: tag.to_string(),
+            source: source.clone(),
+            immutable,
+            digest: None,
+            plain_http,
+        });
+    }
     steps.push(Step::HelmPush {
         package: chart.package(),
         registry: chart.registry.clone(),
+        name: chart.name.clone(),
+        version: chart.versions.version.clone(),
+        plain_http,
     });
     steps.push(Step::HelmShowChart {
         reference: chart.reference(),
-        version: chart.versions.version.clone(),
+        versions: chart.versions.clone(),
+        plain_http,
     });
-    steps.push(Step::Dist {
-        platforms: image.platforms.clone(),
-    });
-    steps.push(Step::BuildImage {
-        builder: config.builder,
-        platforms: image.platforms.clone(),
-        refs: image.tags.immutable().into_iter().map(image_ref).collect(),
-    });
-    for tag in image.tags.moving() {
-        steps.push(Step::TagImage {
-            builder: config.builder,
-            source: image_ref(&image.tags.version),
-            target: image_ref(tag),
-        });
-    }
     steps
 }
 
@@ -472,6 +915,25 @@ pub fn derive_github_release(version: &Version, tags: &[String]) -> GithubReleas
 }
 
 impl Plan {
+    /// The steps `release publish` runs: those of one artifact with `--only`, and without
+    /// anything that touches a registry with `--no-push` (what pull requests run).
+    pub fn publish_steps(&self, only: Option<Artifact>, push: bool) -> Vec<Step> {
+        self.steps
+            .iter()
+            .filter(|s| only.is_none() || s.artifact() == only)
+            .filter(|s| push || !s.pushes())
+            .cloned()
+            .collect()
+    }
+
+    /// The same plan with other steps, to print exactly what a filtered run does.
+    pub fn with_steps(&self, steps: Vec<Step>) -> Plan {
+        Plan {
+            steps,
+            ..self.clone()
+        }
+    }
+
     /// The plan as people read it; also the dry run of every command that carries it out.
     pub fn render_text(&self) -> String {
         let mut out = String::new();
@@ -775,6 +1237,7 @@ mod tests {
     fn repo(existing: &str) -> RepoState {
         RepoState {
             commit: COMMIT.to_string(),
+            commit_time: 1_767_225_600,
             tag_exists: true,
             tags: tags(existing),
             on_default_branch: true,
@@ -782,6 +1245,7 @@ mod tests {
                 name: "llm-proxy".into(),
                 has_dependencies: false,
                 ci_values: vec!["charts/llm-proxy/ci/default-values.yaml".into()],
+                image_repository: Some("ghcr.io/sofatutor/llm-proxy".into()),
             },
         }
     }
@@ -811,12 +1275,14 @@ steps:
   3. helm template charts/llm-proxy  (expect image ghcr.io/sofatutor/llm-proxy:v1.2.3)
   4. helm template charts/llm-proxy --values charts/llm-proxy/ci/default-values.yaml
   5. helm package charts/llm-proxy --destination dist/charts
-  6. helm push dist/charts/llm-proxy-1.2.3.tgz oci://ghcr.io/sofatutor/charts  (unless this exact chart is already there)
-  7. helm show chart oci://ghcr.io/sofatutor/charts/llm-proxy --version 1.2.3  (read back)
-  8. cargo xtask dist --platform linux/amd64 --platform linux/arm64
-  9. docker buildx build --platform linux/amd64,linux/arm64 --push --tag ghcr.io/sofatutor/llm-proxy:v1.2.3 --tag ghcr.io/sofatutor/llm-proxy:sha-0123456 .  (unless ghcr.io/sofatutor/llm-proxy:v1.2.3 already holds this image)
-  10. docker buildx imagetools create --tag ghcr.io/sofatutor/llm-proxy:1.2 ghcr.io/sofatutor/llm-proxy:v1.2.3@<digest>
-  11. docker buildx imagetools create --tag ghcr.io/sofatutor/llm-proxy:latest ghcr.io/sofatutor/llm-proxy:v1.2.3@<digest>
+  6. LLM_PROXY_VERSION=v1.2.3 LLM_PROXY_COMMIT=0123456789abcdef0123456789abcdef01234567 cargo xtask dist --platform linux/amd64 --platform linux/arm64
+  7. docker buildx build --platform linux/amd64,linux/arm64 --build-arg VERSION=v1.2.3 --build-arg REVISION=0123456789abcdef0123456789abcdef01234567 --build-arg SOURCE=https://github.com/sofatutor/llm-proxy --build-arg SOURCE_DATE_EPOCH=1767225600 --output type=oci,dest=dist/image,tar=false,rewrite-timestamp=true .
+  8. docker buildx build --platform linux/amd64,linux/arm64 --build-arg VERSION=v1.2.3 --build-arg REVISION=0123456789abcdef0123456789abcdef01234567 --build-arg SOURCE=https://github.com/sofatutor/llm-proxy --build-arg SOURCE_DATE_EPOCH=1767225600 --output type=image,name=ghcr.io/sofatutor/llm-proxy:v1.2.3,push=true,rewrite-timestamp=true .  (unless ghcr.io/sofatutor/llm-proxy:v1.2.3 already holds this image)
+  9. docker buildx imagetools create --tag ghcr.io/sofatutor/llm-proxy:sha-0123456 ghcr.io/sofatutor/llm-proxy@<digest>  (the digest of ghcr.io/sofatutor/llm-proxy:v1.2.3; unless already there)
+  10. docker buildx imagetools create --tag ghcr.io/sofatutor/llm-proxy:1.2 ghcr.io/sofatutor/llm-proxy@<digest>  (the digest of ghcr.io/sofatutor/llm-proxy:v1.2.3)
+  11. docker buildx imagetools create --tag ghcr.io/sofatutor/llm-proxy:latest ghcr.io/sofatutor/llm-proxy@<digest>  (the digest of ghcr.io/sofatutor/llm-proxy:v1.2.3)
+  12. helm push dist/charts/llm-proxy-1.2.3.tgz oci://ghcr.io/sofatutor/charts  (unless this exact chart is already there)
+  13. helm show chart oci://ghcr.io/sofatutor/charts/llm-proxy --version 1.2.3  (read back: version 1.2.3, appVersion v1.2.3)
 "
         );
     }
@@ -840,7 +1306,7 @@ github release: v1.2.3-stable
   latest: yes
 steps:
   1. cargo xtask ci
-  2. gh release create v1.2.3-stable --verify-tag --title v1.2.3-stable --generate-notes --notes-start-tag v1.1.0-stable --latest=true  (unless the release exists)
+  2. gh release create v1.2.3-stable --verify-tag --title v1.2.3-stable --generate-notes --notes-start-tag v1.1.0-stable --latest=true --repo sofatutor/llm-proxy  (unless the release exists)
 "
         );
     }
@@ -886,10 +1352,107 @@ steps:
         let steps: Vec<String> = plan.steps.iter().map(Step::to_string).collect();
         assert_eq!(steps[1], "helm dependency build charts/llm-proxy");
         assert!(
-            steps
-                .iter()
-                .any(|s| s.starts_with("buildah build --platform linux/amd64 --manifest")),
+            steps.iter().any(|s| s.starts_with(
+                "buildah --root target/buildah/root --runroot target/buildah/run --storage-driver vfs build --isolation chroot --platform linux/amd64 --timestamp 1767225600"
+            )),
             "{steps:#?}"
         );
+        assert!(
+            steps.iter().any(|s| s.starts_with(
+                "skopeo copy --all --preserve-digests docker://ghcr.io/sofatutor/llm-proxy@<digest> docker://ghcr.io/sofatutor/llm-proxy:sha-0123456"
+            )),
+            "{steps:#?}"
+        );
+    }
+
+    fn step_names(steps: &[Step]) -> Vec<String> {
+        steps
+            .iter()
+            .map(|s| s.to_string().split("  (").next().unwrap().to_string())
+            .map(|s| s.split(' ').take(3).collect::<Vec<_>>().join(" "))
+            .collect()
+    }
+
+    #[test]
+    fn only_and_no_push_filter_the_steps() {
+        let plan = plan_release(
+            &ReleaseTag::version(Version::new(1, 2, 3)),
+            &config(),
+            &repo(""),
+        );
+        assert_eq!(
+            step_names(&plan.publish_steps(Some(Artifact::Chart), true)),
+            [
+                "cargo xtask release",
+                "helm lint --strict",
+                "helm template charts/llm-proxy",
+                "helm template charts/llm-proxy",
+                "helm package charts/llm-proxy",
+                "helm push dist/charts/llm-proxy-1.2.3.tgz",
+                "helm show chart",
+            ]
+        );
+        assert_eq!(
+            step_names(&plan.publish_steps(Some(Artifact::Image), false)),
+            [
+                "LLM_PROXY_VERSION=v1.2.3 LLM_PROXY_COMMIT=0123456789abcdef0123456789abcdef01234567 cargo",
+                "docker buildx build",
+            ]
+        );
+        assert_eq!(plan.publish_steps(None, true), plan.steps);
+        assert!(plan.publish_steps(None, false).iter().all(|s| !s.pushes()));
+    }
+
+    #[test]
+    fn rehearsal_registry_gets_logins_plain_http_and_the_chart_image() {
+        let mut config = config();
+        config.image = "127.0.0.1:5000/llm-proxy".into();
+        config.chart_registry = "oci://127.0.0.1:5001/charts".into();
+        config.plain_http = true;
+        config.registry_user = Some("tester".into());
+        config.builder = ImageBuilder::Buildah;
+        let plan = plan_release(
+            &ReleaseTag::version(Version::new(1, 2, 3)),
+            &config,
+            &repo(""),
+        );
+        let steps: Vec<String> = plan.steps.iter().map(Step::to_string).collect();
+        assert_eq!(
+            steps[1],
+            "set image.repository: 127.0.0.1:5000/llm-proxy in charts/llm-proxy/values.yaml"
+        );
+        let logins: Vec<&String> = steps.iter().filter(|s| s.contains(" login ")).collect();
+        assert_eq!(
+            logins,
+            [
+                "buildah login --username tester --password-stdin --tls-verify=false 127.0.0.1:5000  (password from RELEASE_REGISTRY_PASSWORD)",
+                "helm registry login 127.0.0.1:5001 --username tester --password-stdin --plain-http  (password from RELEASE_REGISTRY_PASSWORD)",
+            ]
+        );
+        for needle in [
+            "manifest push --all --format oci --tls-verify=false localhost/llm-proxy-release:v1.2.3 docker://127.0.0.1:5000/llm-proxy:v1.2.3",
+            "skopeo copy --all --preserve-digests --src-tls-verify=false --dest-tls-verify=false docker://127.0.0.1:5000/llm-proxy@<digest> docker://127.0.0.1:5000/llm-proxy:latest",
+            "helm push dist/charts/llm-proxy-1.2.3.tgz oci://127.0.0.1:5001/charts --plain-http",
+            "helm show chart oci://127.0.0.1:5001/charts/llm-proxy --version 1.2.3 --plain-http",
+        ] {
+            assert!(
+                steps.iter().any(|s| s.contains(needle)),
+                "{needle} in {steps:#?}"
+            );
+        }
+        let chart_logins = plan.publish_steps(Some(Artifact::Chart), true);
+        assert_eq!(
+            chart_logins
+                .iter()
+                .filter(|s| matches!(s, Step::Login { .. }))
+                .count(),
+            1
+        );
+    }
+
+    #[test]
+    fn commands_quote_what_a_shell_would_split() {
+        let cmd = Cmd::new("helm", ["template", "a b", "it's", "x@<digest>"]);
+        assert_eq!(cmd.to_string(), r"helm template 'a b' 'it'\''s' x@<digest>");
     }
 }

@@ -65,6 +65,7 @@ pub fn read_state(sh: &Shell, project: &Project, tag: &ReleaseTag) -> Result<Rep
         }
     };
     Ok(RepoState {
+        commit_time: git::commit_time(sh, &commit)?,
         commit,
         tag_exists: existing.is_some(),
         tags: tags.into_iter().map(|t| t.name).collect(),
@@ -89,9 +90,17 @@ fn read_chart_facts(project: &Project) -> Result<ChartFacts> {
         }
     }
     ci_values.sort();
+    // A chart without values.yaml, or without an image in it, gets no image edit.
+    let values = project.chart_dir().join("values.yaml");
+    let image_repository = match std::fs::read_to_string(&values) {
+        Ok(text) => chart::read_image_repository(&text)
+            .with_context(|| format!("in {}", values.display()))?,
+        Err(_) => None,
+    };
     Ok(ChartFacts {
         name: meta.name,
         has_dependencies: meta.has_dependencies,
         ci_values,
+        image_repository,
     })
 }

@@ -1,9 +1,21 @@
-//! `release publish`: build and push the chart and the image of a version tag.
+//! `release publish`: build and push the chart and the multi-platform image of a version tag.
+//!
+//! The procedure: classify the tag (nothing else happens for an invalid, stable or foreign
+//! one), plan it, print the plan (dry run) or check every tool and setting it needs, then
+//! carry out exactly the plan's steps in order. Each push first asks the registry what it
+//! already holds, so a re-run after a partial failure completes what is missing, skips what
+//! is done, and refuses to overwrite a published version with different content.
 
-use anyhow::{Result, bail};
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
 use xshell::Shell;
 
-use crate::project::Project;
+use crate::core::plan::{Artifact, Plan, Step};
+use crate::core::tag::{self, Classified, TagKind};
+use crate::release::registry::{Credentials, Registry};
+use crate::release::{chart, image};
+use crate::{git, project::Project, ui};
 
 pub struct Args {
     pub tag: String,
@@ -12,6 +24,324 @@ pub struct Args {
     pub dry_run: bool,
 }
 
-pub fn run(_sh: &Shell, _project: &Project, _args: Args) -> Result<()> {
-    bail!("not implemented yet (issue 4)")
+pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
+    // STEP 1: what the tag asks for, before any tool or credential is touched.
+    let release_tag = match tag::classify(&args.tag)? {
+        Classified::Ignored => {
+            ui::note(&format!(
+                "ignored: {} is not a v* tag, so nothing is published",
+                tag::quote(&args.tag)
+            ));
+            return Ok(());
+        }
+        Classified::Release(t) if t.kind == TagKind::Stable => {
+            ui::note(&format!(
+                "{t} is a stable tag: stable tags never republish artifacts (the image and chart of v{} were published by its version tag)",
+                t.version
+            ));
+            return Ok(());
+        }
+        Classified::Release(t) => t,
+    };
+    let only = match args.only.as_deref() {
+        None => None,
+        Some("chart") => Some(Artifact::Chart),
+        Some("image") => Some(Artifact::Image),
+        Some(other) => bail!("--only {}: expected chart or image", tag::quote(other)),
+    };
+
+    // STEP 2: the plan, and the steps this run takes from it.
+    let plan = crate::release::plan::build(sh, project, &release_tag)?;
+    let push = !args.no_push;
+    let steps = plan.publish_steps(only, push);
+    if args.dry_run {
+        print!("{}", plan.with_steps(steps).render_text());
+        return Ok(());
+    }
+
+    // STEP 3: preflight; every problem at once, before anything is changed.
+    let credentials = preflight(sh, project, &plan, &steps, push)?;
+
+    // STEP 4: carry out the steps.
+    let scratch = Scratch::new()?;
+    let registry = Registry::new(
+        sh,
+        project.config.plain_http,
+        credentials.as_ref(),
+        &scratch.0,
+    );
+    let mut run = Run {
+        sh,
+        project,
+        registry: &registry,
+        credentials: credentials.as_ref(),
+        scratch: &scratch.0,
+        image_digest: None,
+        outcomes: Vec::new(),
+    };
+    for step in &steps {
+        ui::step(&step.to_string(), || run.execute(step))?;
+    }
+
+    // STEP 5: say what is published, for people and for the workflow.
+    report(
+        project,
+        &plan,
+        &run.outcomes,
+        run.image_digest.as_deref(),
+        push,
+    )
+}
+
+/// Tools on PATH, credentials complete, and for a real publish the tag checked out.
+fn preflight(
+    sh: &Shell,
+    project: &Project,
+    plan: &Plan,
+    steps: &[Step],
+    push: bool,
+) -> Result<Option<Credentials>> {
+    let mut problems = Vec::new();
+    let mut tools: Vec<&str> = steps.iter().flat_map(Step::tools).collect();
+    tools.sort_unstable();
+    tools.dedup();
+    for tool in tools {
+        if which::which(tool).is_err() {
+            problems.push(format!(
+                "`{tool}` not found on PATH: {}",
+                install_hint(tool)
+            ));
+        }
+    }
+    let credentials = match Credentials::from_env(&project.config) {
+        Ok(c) => c,
+        Err(e) => {
+            problems.push(e.to_string());
+            None
+        }
+    };
+    if push {
+        let tag = plan.tag.name();
+        if !plan.tag_exists {
+            problems.push(format!(
+                "{tag} does not exist in this repository: publish only tagged commits (create it with `cargo xtask release tag`, or fetch tags)"
+            ));
+        } else if git::head(sh)? != plan.commit {
+            problems.push(format!(
+                "HEAD is not the commit of {tag} ({}): check out the tag first, so that what is built is what was tagged",
+                plan.commit
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        bail!(
+            "cannot publish {} (nothing was changed):\n  - {}",
+            plan.tag,
+            problems.join("\n  - ")
+        );
+    }
+    Ok(credentials)
+}
+
+fn install_hint(tool: &str) -> &'static str {
+    match tool {
+        "helm" => "install Helm 3.13 or newer (https://helm.sh/docs/intro/install/)",
+        "docker" => {
+            "install the Docker CLI with the buildx plugin, or set RELEASE_IMAGE_BUILDER=buildah"
+        }
+        "buildah" => "install buildah (Debian/Ubuntu: apt-get install buildah)",
+        "skopeo" => {
+            "install skopeo (Debian/Ubuntu: apt-get install skopeo); the buildah builder re-tags with it"
+        }
+        "curl" => "install curl; it asks registries what they already hold",
+        "tar" => "install tar; it unpacks charts to compare them",
+        "cargo" => "install Rust with rustup (https://rustup.rs)",
+        _ => "install it",
+    }
+}
+
+/// What one push step found or did, for the report.
+pub struct Outcome {
+    pub what: String,
+    pub reference: String,
+    pub digest: String,
+    pub pushed: bool,
+}
+
+/// The state one run carries from step to step.
+pub struct Run<'a> {
+    pub sh: &'a Shell,
+    pub project: &'a Project,
+    pub registry: &'a Registry<'a>,
+    pub credentials: Option<&'a Credentials>,
+    pub scratch: &'a std::path::Path,
+    /// The digest `vX.Y.Z` holds, once `PushImage` ran: the source of every other tag.
+    pub image_digest: Option<String>,
+    pub outcomes: Vec<Outcome>,
+}
+
+impl Run<'_> {
+    fn execute(&mut self, step: &Step) -> Result<()> {
+        match step {
+            Step::StampChart { dir, version } => chart::stamp(self.project, dir, version),
+            Step::SetChartImage { dir, repository } => {
+                chart::set_image(self.project, dir, repository)
+            }
+            Step::HelmDependencyBuild { .. }
+            | Step::HelmLint { .. }
+            | Step::HelmPackage { .. }
+            | Step::BuildImage(_) => {
+                if let Step::BuildImage(build) = step {
+                    image::prepare_build(self.sh, self.project, build)?;
+                }
+                run_commands(self.sh, step)
+            }
+            Step::HelmTemplate { expect_image, .. } => {
+                chart::template(self.sh, step, expect_image.as_deref())
+            }
+            Step::Dist { platforms, stamp } => {
+                crate::dist::build(self.sh, self.project, platforms, stamp).map(drop)
+            }
+            Step::Login { .. } => {
+                let credentials = self
+                    .credentials
+                    .context("a login step needs RELEASE_REGISTRY_PASSWORD")?;
+                for command in step.commands() {
+                    let (program, args) = (&command.program, &command.args);
+                    let sh = self.sh;
+                    eprintln!("$ {command}");
+                    let out = xshell::cmd!(sh, "{program} {args...}")
+                        .stdin(credentials.password())
+                        .secret()
+                        .quiet()
+                        .ignore_status()
+                        .output()?;
+                    if !out.status.success() {
+                        // Tools do not echo passwords, but an error text is scrubbed anyway.
+                        let stderr = String::from_utf8_lossy(&out.stderr)
+                            .replace(credentials.password(), "***");
+                        bail!("`{command}` failed: {}", stderr.trim());
+                    }
+                }
+                Ok(())
+            }
+            Step::PushImage { .. } => image::push(self, step),
+            Step::TagImage { .. } => image::tag(self, step),
+            Step::HelmPush { .. } => chart::push(self, step),
+            Step::HelmShowChart { versions, .. } => chart::read_back(self.sh, step, versions),
+            Step::Checks | Step::CreateGithubRelease { .. } => {
+                bail!("`{step}` belongs to `release github`, not to a publish")
+            }
+        }
+    }
+}
+
+/// Runs a step's commands as the plan prints them.
+pub fn run_commands(sh: &Shell, step: &Step) -> Result<()> {
+    for command in step.commands() {
+        let (program, args) = (&command.program, &command.args);
+        ui::run_logged(xshell::cmd!(sh, "{program} {args...}"))?;
+    }
+    Ok(())
+}
+
+/// A private temporary directory for registry answers and unpacked charts.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Result<Scratch> {
+        let dir = std::env::temp_dir().join(format!("xtask-publish-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        Ok(Scratch(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Data on stdout (one line per artifact), the same as `$GITHUB_OUTPUT` values and a
+/// Markdown summary when running in GitHub Actions.
+fn report(
+    project: &Project,
+    plan: &Plan,
+    outcomes: &[Outcome],
+    image_digest: Option<&str>,
+    push: bool,
+) -> Result<()> {
+    for outcome in outcomes {
+        let state = if outcome.pushed {
+            "pushed"
+        } else {
+            "already there"
+        };
+        println!(
+            "{} {} {} ({state})",
+            outcome.what, outcome.reference, outcome.digest
+        );
+    }
+    if !push {
+        println!("{}: built, nothing pushed (--no-push)", plan.tag);
+    }
+    let images: Vec<&Outcome> = outcomes.iter().filter(|o| o.what == "image").collect();
+    let chart = outcomes.iter().find(|o| o.what == "chart");
+    let mut output = vec![("tag", plan.tag.name())];
+    if let Some(digest) = image_digest {
+        let repository = plan
+            .image
+            .as_ref()
+            .map(|i| i.repository.clone())
+            .unwrap_or_default();
+        output.push(("image", repository));
+        output.push(("image-digest", digest.to_string()));
+        output.push((
+            "image-tags",
+            images
+                .iter()
+                .map(|o| o.reference.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+        ));
+    }
+    if let (Some(chart), Some(plan_chart)) = (chart, &plan.chart) {
+        output.push(("chart", chart.reference.clone()));
+        output.push(("chart-version", plan_chart.versions.version.clone()));
+    }
+    for (key, value) in &output {
+        ui::github_output(key, value)?;
+    }
+
+    let mut summary = format!("### Published {}\n\n", plan.tag);
+    if outcomes.is_empty() {
+        summary.push_str("Nothing was pushed (`--no-push`).\n");
+    } else {
+        summary.push_str("| artifact | reference | digest | state |\n| --- | --- | --- | --- |\n");
+        for o in outcomes {
+            let state = if o.pushed { "pushed" } else { "already there" };
+            summary.push_str(&format!(
+                "| {} | `{}` | `{}` | {state} |\n",
+                o.what, o.reference, o.digest
+            ));
+        }
+    }
+    if let Some(image) = &plan.image {
+        for note in &image.tags.notes {
+            summary.push_str(&format!("\n- {note}"));
+        }
+        // The image's `org.opencontainers.image.source` label links it to the repository,
+        // where GitHub lists it.
+        if let Some(path) = image.repository.strip_prefix("ghcr.io/") {
+            let name = path.split_once('/').map_or(path, |(_, name)| name);
+            summary.push_str(&format!(
+                "\n\nImage package: https://github.com/{}/pkgs/container/{}\n",
+                project.config.github_repo,
+                name.replace('/', "%2F")
+            ));
+        }
+    }
+    ui::summary(&summary)
 }

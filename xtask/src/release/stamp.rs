@@ -60,7 +60,7 @@ pub fn stamp(root: &Path, path: &Path, versions: &ChartVersions) -> Result<PathB
     Ok(resolved)
 }
 
-fn write_atomically(path: &Path, text: &str) -> Result<()> {
+pub fn write_atomically(path: &Path, text: &str) -> Result<()> {
     use std::io::Write;
     let tmp = path.with_file_name(format!(
         ".{}.xtask-{}",

@@ -5,5 +5,9 @@ mod support;
 
 mod docs;
 mod plan;
+mod publish;
+#[cfg(feature = "real-tools")]
+mod real;
 mod stamp;
 mod tidy;
+mod workflows;

@@ -21,7 +21,7 @@ pub const HERMETIC_ENV: [(&str, &str); 10] = [
 ];
 
 /// Variables of the real environment that would change xtask's behaviour.
-const SCRUBBED_ENV: [&str; 12] = [
+const SCRUBBED_ENV: [&str; 21] = [
     "RELEASE_IMAGE",
     "RELEASE_CHART_REGISTRY",
     "RELEASE_PLATFORMS",
@@ -34,6 +34,15 @@ const SCRUBBED_ENV: [&str; 12] = [
     "GITHUB_OUTPUT",
     "GITHUB_STEP_SUMMARY",
     "GIT_DIR",
+    "RELEASE_REGISTRY_USER",
+    "RELEASE_REGISTRY_PASSWORD",
+    "GH_TOKEN",
+    "GITHUB_TOKEN",
+    "GH_CONFIG_DIR",
+    "DOCKER_CONFIG",
+    "REGISTRY_AUTH_FILE",
+    "LLM_PROXY_VERSION",
+    "LLM_PROXY_COMMIT",
 ];
 
 /// A temporary directory, removed when dropped (kept if `XTASK_KEEP_TEST_DIRS` is set).

@@ -1,0 +1,184 @@
+//! The chart steps of `release publish` that are more than one command: stamping, the image
+//! check of the default render, the push that never overwrites, and the read-back.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use semver::Version;
+use xshell::{Shell, cmd};
+
+use crate::core::chart::{self, ChartVersions};
+use crate::core::oci::{self, Manifest, Reference};
+use crate::core::plan::Step;
+use crate::project::Project;
+use crate::release::publish::{Outcome, Run};
+use crate::release::stamp;
+
+pub fn stamp(project: &Project, dir: &str, version: &Version) -> Result<()> {
+    let path = project.root.join(dir).join("Chart.yaml");
+    stamp::stamp(&project.root, &path, &ChartVersions::for_release(version))?;
+    Ok(())
+}
+
+/// Points `values.yaml`'s `image.repository` at the configured image (a rehearsal).
+pub fn set_image(project: &Project, dir: &str, repository: &str) -> Result<()> {
+    let path = project.root.join(dir).join("values.yaml");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let edited = chart::set_image_repository(&text, repository)
+        .with_context(|| format!("cannot set image.repository in {}", path.display()))?;
+    stamp::write_atomically(&path, &edited)
+}
+
+/// `helm template`; with `expect_image`, every rendered container must run exactly it.
+pub fn template(sh: &Shell, step: &Step, expect_image: Option<&str>) -> Result<()> {
+    for command in step.commands() {
+        let (program, args) = (&command.program, &command.args);
+        let rendered = cmd!(sh, "{program} {args...}")
+            .read()
+            .with_context(|| format!("`{command}` failed"))?;
+        let Some(expected) = expect_image else {
+            continue;
+        };
+        let images = chart::rendered_images(&rendered)?;
+        if images.is_empty() {
+            bail!("`{command}` rendered no container: expected one running {expected}");
+        }
+        if let Some(other) = images.iter().find(|i| *i != expected) {
+            bail!(
+                "`{command}` renders image {other}, expected {expected}: the chart's default image must be the release's own (image.repository in values.yaml, tag from appVersion)"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `helm push`, unless the registry holds this version already: the same content is done,
+/// other content is an error (helm itself would silently overwrite it).
+pub fn push(run: &mut Run<'_>, step: &Step) -> Result<()> {
+    let Step::HelmPush {
+        package,
+        registry,
+        name,
+        version,
+        ..
+    } = step
+    else {
+        unreachable!("chart::push runs HelmPush steps")
+    };
+    // helm stores `+` (build metadata) as `_` in the tag.
+    let reference = Reference::new(&format!("{registry}/{name}"), &version.replace('+', "_"));
+    let local = run.project.root.join(package);
+    if !local.exists() {
+        bail!(
+            "{} is missing: the package step must run first",
+            local.display()
+        );
+    }
+    let shown = format!("{registry}/{name}:{version}");
+    if let Some(found) = run.registry.manifest(&reference)? {
+        let layer =
+            chart_layer(&found.body).with_context(|| format!("{shown} is not a Helm chart"))?;
+        let remote = run.scratch.join("remote-chart.tgz");
+        run.registry.blob(&reference, &layer, &remote)?;
+        match first_difference(run.sh, run.scratch, &local, &remote)? {
+            None => {
+                crate::ui::note(&format!(
+                    "{shown} is already published with this content: nothing to push"
+                ));
+                run.outcomes.push(Outcome {
+                    what: "chart".into(),
+                    reference: shown,
+                    digest: found.digest,
+                    pushed: false,
+                });
+                return Ok(());
+            }
+            Some(file) => bail!(
+                "{shown} is already published with different content ({file} differs): a published chart version is never overwritten; release a new version"
+            ),
+        }
+    }
+    crate::release::publish::run_commands(run.sh, step)?;
+    let pushed = run
+        .registry
+        .manifest(&reference)?
+        .with_context(|| format!("{shown} is missing right after helm push"))?;
+    run.outcomes.push(Outcome {
+        what: "chart".into(),
+        reference: shown,
+        digest: pushed.digest,
+        pushed: true,
+    });
+    Ok(())
+}
+
+/// The digest of the chart content layer of a Helm chart manifest.
+fn chart_layer(manifest: &str) -> Result<String> {
+    match oci::parse_manifest(manifest)? {
+        Manifest::Image { layers, .. } => layers
+            .into_iter()
+            .find(|l| l.media_type == oci::HELM_CHART_LAYER)
+            .map(|l| l.digest)
+            .context("the manifest has no chart content layer"),
+        Manifest::Index(_) => bail!("it is an image index"),
+    }
+}
+
+/// Compares two chart packages by their files. Not by the archives' digests: `helm package`
+/// writes the packaging time into the archive (checked on Helm 3.18), so packaging the same
+/// chart twice gives two digests. Returns the first file that differs.
+fn first_difference(sh: &Shell, scratch: &Path, a: &Path, b: &Path) -> Result<Option<String>> {
+    let unpack = |archive: &Path, into: &str| -> Result<BTreeMap<String, Vec<u8>>> {
+        let dir = scratch.join(into);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        cmd!(sh, "tar -xzf {archive} -C {dir}")
+            .quiet()
+            .run()
+            .with_context(|| format!("cannot unpack {}", archive.display()))?;
+        let mut files = BTreeMap::new();
+        collect_files(&dir, &dir, &mut files)?;
+        Ok(files)
+    };
+    let (a, b) = (unpack(a, "chart-local")?, unpack(b, "chart-remote")?);
+    let names = a.keys().chain(b.keys());
+    Ok(names.into_iter().find(|n| a.get(*n) != b.get(*n)).cloned())
+}
+
+fn collect_files(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) -> Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_files(root, &path, out)?;
+        } else {
+            let name = path.strip_prefix(root)?.to_string_lossy().into_owned();
+            out.insert(name, std::fs::read(&path)?);
+        }
+    }
+    Ok(())
+}
+
+/// `helm show chart` from the registry must say the version and appVersion just published.
+pub fn read_back(sh: &Shell, step: &Step, versions: &ChartVersions) -> Result<()> {
+    for command in step.commands() {
+        let (program, args) = (&command.program, &command.args);
+        let shown = cmd!(sh, "{program} {args...}")
+            .read()
+            .with_context(|| format!("`{command}` failed"))?;
+        let value: serde_yaml::Value =
+            serde_yaml::from_str(&shown).context("helm show chart printed invalid YAML")?;
+        let field = |key: &str| value.get(key).and_then(|v| v.as_str()).unwrap_or_default();
+        if field("version") != versions.version || field("appVersion") != versions.app_version {
+            bail!(
+                "the registry serves version {:?}, appVersion {:?}; expected {}, {}",
+                field("version"),
+                field("appVersion"),
+                versions.version,
+                versions.app_version
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,365 @@
+//! `release github` with the real gh against a small stand-in for the GitHub API.
+//!
+//! gh sends every request, github.com included, as plain HTTP over the unix socket named by
+//! `http_unix_socket` in `$GH_CONFIG_DIR/config.yml`; the stand-in listens there, records each
+//! request and answers like GitHub does (checked with gh 2.103.3: `release view` asks REST for
+//! the tag's release, then GraphQL for a draft; `release create --verify-tag` asks GraphQL for
+//! the tag's ref, calls `generate-notes` when given `--notes-start-tag`, then POSTs the release).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use super::{release_project, require, serial};
+use crate::support::{Project, Run, TempDir};
+
+#[derive(Debug, Clone)]
+struct Request {
+    method: String,
+    path: String,
+    authorization: String,
+    body: String,
+}
+
+#[derive(Default)]
+struct State {
+    requests: Vec<Request>,
+    /// Tags that have a release.
+    releases: Vec<String>,
+    /// Answer every REST request with this status (401: a bad token).
+    fail_with: Option<u16>,
+}
+
+/// The stand-in: a thread serving the socket; it stops with the test process.
+struct GitHub {
+    dir: TempDir,
+    state: Arc<Mutex<State>>,
+}
+
+impl GitHub {
+    fn start() -> GitHub {
+        let dir = TempDir::new();
+        let socket = dir.path().join("github.sock");
+        std::fs::write(
+            dir.path().join("config.yml"),
+            format!("http_unix_socket: {}\n", socket.display()),
+        )
+        .unwrap();
+        let listener = UnixListener::bind(&socket).unwrap();
+        let state = Arc::new(Mutex::new(State::default()));
+        let shared = Arc::clone(&state);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { break };
+                let state = Arc::clone(&shared);
+                std::thread::spawn(move || serve(stream, &state));
+            }
+        });
+        GitHub { dir, state }
+    }
+
+    fn config_dir(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+
+    fn requests(&self) -> Vec<Request> {
+        self.state.lock().unwrap().requests.clone()
+    }
+
+    fn posts_to(&self, suffix: &str) -> Vec<serde_yaml::Value> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.method == "POST" && r.path.ends_with(suffix))
+            .map(|r| serde_yaml::from_str(&r.body).unwrap())
+            .collect()
+    }
+
+    fn xtask(&self, project: &Project, args: &[&str], token: &str) -> Run {
+        let config = self.config_dir();
+        project.xtask_env(
+            args,
+            &[
+                ("GH_CONFIG_DIR", config.to_str().unwrap()),
+                ("GH_TOKEN", token),
+                ("GH_NO_UPDATE_NOTIFIER", "1"),
+                ("GH_PROMPT_DISABLED", "1"),
+            ],
+        )
+    }
+}
+
+/// One HTTP/1.1 exchange per connection (`Connection: close`).
+fn serve(stream: UnixStream, state: &Mutex<State>) {
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    if reader.read_line(&mut line).is_err() || line.is_empty() {
+        return;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or_default().to_string();
+    let path = parts.next().unwrap_or_default().to_string();
+    let (mut length, mut authorization) = (0, String::new());
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
+            break;
+        }
+        let (name, value) = header.split_once(':').unwrap_or_default();
+        match name.to_ascii_lowercase().as_str() {
+            "content-length" => length = value.trim().parse().unwrap_or(0),
+            "authorization" => authorization = value.trim().to_string(),
+            _ => {}
+        }
+    }
+    let mut body = vec![0; length];
+    let _ = reader.read_exact(&mut body);
+    let request = Request {
+        method,
+        path,
+        authorization,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    };
+    let (status, answer) = answer(&request, &mut state.lock().unwrap());
+    let reason = match status {
+        200 => "OK",
+        201 => "Created",
+        401 => "Unauthorized",
+        _ => "Not Found",
+    };
+    let mut stream = reader.into_inner();
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+        answer.len()
+    );
+}
+
+fn release_json(tag: &str) -> String {
+    format!(
+        r#"{{"id":1,"tag_name":"{tag}","name":"{tag}","draft":false,"prerelease":false,"html_url":"https://github.com/sofatutor/llm-proxy/releases/tag/{tag}","url":"https://api.github.com/repos/sofatutor/llm-proxy/releases/1","assets":[],"body":"notes","created_at":"2026-01-01T00:00:00Z","published_at":"2026-01-01T00:00:00Z","author":{{"login":"octocat"}},"tarball_url":"","zipball_url":"","upload_url":""}}"#
+    )
+}
+
+fn answer(request: &Request, state: &mut State) -> (u16, String) {
+    state.requests.push(request.clone());
+    let not_found = r#"{"message":"Not Found","documentation_url":"https://docs.github.com/rest"}"#;
+    if let Some(status) = state.fail_with {
+        return (status, r#"{"message":"Bad credentials"}"#.to_string());
+    }
+    let repo = "/repos/sofatutor/llm-proxy";
+    let path = request.path.as_str();
+    if path == "/graphql" {
+        let body: serde_yaml::Value = serde_yaml::from_str(&request.body).unwrap();
+        let query = body["query"].as_str().unwrap_or_default();
+        let tag = body["variables"]["tagName"].as_str().unwrap_or_default();
+        return if query.contains("ref(qualifiedName") {
+            (
+                200,
+                r#"{"data":{"repository":{"ref":{"id":"REF_1"}}}}"#.into(),
+            )
+        } else if state.releases.iter().any(|t| t == tag) {
+            (
+                200,
+                r#"{"data":{"repository":{"release":{"databaseId":1,"isDraft":false}}}}"#.into(),
+            )
+        } else {
+            (200, r#"{"data":{"repository":{"release":null}}}"#.into())
+        };
+    }
+    if let Some(tag) = path.strip_prefix(&format!("{repo}/releases/tags/")) {
+        return if state.releases.iter().any(|t| t == tag) {
+            (200, release_json(tag))
+        } else {
+            (404, not_found.into())
+        };
+    }
+    if request.method == "POST" && path == format!("{repo}/releases/generate-notes") {
+        return (200, r#"{"name":"notes","body":"Generated notes"}"#.into());
+    }
+    if request.method == "POST" && path == format!("{repo}/releases") {
+        let body: serde_yaml::Value = serde_yaml::from_str(&request.body).unwrap();
+        let tag = body["tag_name"].as_str().unwrap().to_string();
+        if state.releases.contains(&tag) {
+            return (
+                422,
+                r#"{"message":"Validation Failed","errors":[{"code":"already_exists"}]}"#.into(),
+            );
+        }
+        state.releases.push(tag.clone());
+        return (201, release_json(&tag));
+    }
+    (404, not_found.into())
+}
+
+fn tag(project: &Project, name: &str) {
+    project.git(&["tag", "-a", name, "-m", name]);
+}
+
+const TOKEN: &str = "ghp_canary0token0f7c2";
+
+#[test]
+fn first_stable_release_generates_notes_and_becomes_latest_once() {
+    let _serial = serial();
+    require("gh");
+    let github = GitHub::start();
+    let project = release_project();
+    tag(&project, "v1.0.0");
+    tag(&project, "v1.0.0-stable");
+
+    let args = ["release", "github", "v1.0.0-stable", "--no-checks"];
+    let dry = github.xtask(&project, &[&args[..], &["--dry-run"]].concat(), TOKEN);
+    let dry = dry.success();
+    assert!(
+        dry.stdout.contains(
+            "gh release create v1.0.0-stable --verify-tag --title v1.0.0-stable --generate-notes --latest=true --repo sofatutor/llm-proxy"
+        ),
+        "{dry}"
+    );
+    assert!(
+        github.requests().is_empty(),
+        "a dry run asks GitHub nothing"
+    );
+
+    let created = github.xtask(&project, &args, TOKEN).success();
+    assert_eq!(
+        created.stdout,
+        "https://github.com/sofatutor/llm-proxy/releases/tag/v1.0.0-stable\n"
+    );
+    let ref_query = github
+        .posts_to("/graphql")
+        .into_iter()
+        .find(|q| q["query"].as_str().unwrap().contains("ref(qualifiedName"))
+        .expect("--verify-tag asks for the tag's ref");
+    assert_eq!(
+        ref_query["variables"]["tagName"].as_str(),
+        Some("refs/tags/v1.0.0-stable")
+    );
+    let posts = github.posts_to("/repos/sofatutor/llm-proxy/releases");
+    assert_eq!(posts.len(), 1);
+    let post = &posts[0];
+    assert_eq!(post["tag_name"].as_str(), Some("v1.0.0-stable"));
+    assert_eq!(post["name"].as_str(), Some("v1.0.0-stable"));
+    assert_eq!(post["generate_release_notes"].as_bool(), Some(true));
+    // A string, as the REST API wants it.
+    assert_eq!(post["make_latest"].as_str(), Some("true"));
+    assert_eq!(post["draft"].as_bool(), Some(false));
+    assert!(
+        github
+            .requests()
+            .iter()
+            .all(|r| r.authorization == format!("token {TOKEN}")),
+        "gh takes GH_TOKEN from the environment"
+    );
+
+    // Re-run: the release exists, nothing is created.
+    let again = github.xtask(&project, &args, TOKEN).success();
+    assert!(again.stderr.contains("exists already"), "{again}");
+    assert_eq!(
+        github.posts_to("/repos/sofatutor/llm-proxy/releases").len(),
+        1
+    );
+    for run in [&dry, &created, &again] {
+        assert!(
+            !run.stdout.contains(TOKEN) && !run.stderr.contains(TOKEN),
+            "{run}"
+        );
+    }
+}
+
+#[test]
+fn older_line_promotion_is_not_latest_and_notes_start_at_the_previous_stable() {
+    let _serial = serial();
+    require("gh");
+    let github = GitHub::start();
+    let project = release_project();
+    for name in [
+        "v1.2.8",
+        "v1.2.8-stable",
+        "v1.3.0",
+        "v1.3.0-stable",
+        "v1.2.9",
+        "v1.2.9-stable",
+    ] {
+        tag(&project, name);
+    }
+    github
+        .xtask(
+            &project,
+            &["release", "github", "v1.2.9-stable", "--no-checks"],
+            TOKEN,
+        )
+        .success();
+    let notes = github.posts_to("/releases/generate-notes");
+    assert_eq!(notes.len(), 1);
+    assert_eq!(
+        notes[0]["previous_tag_name"].as_str(),
+        Some("v1.2.8-stable")
+    );
+    assert_eq!(notes[0]["tag_name"].as_str(), Some("v1.2.9-stable"));
+    let post = &github.posts_to("/repos/sofatutor/llm-proxy/releases")[0];
+    assert_eq!(post["make_latest"].as_str(), Some("false"));
+    assert_eq!(post["tag_name"].as_str(), Some("v1.2.9-stable"));
+}
+
+#[test]
+fn auth_failure_is_not_taken_for_a_missing_release() {
+    let _serial = serial();
+    require("gh");
+    let github = GitHub::start();
+    github.state.lock().unwrap().fail_with = Some(401);
+    let project = release_project();
+    tag(&project, "v1.0.0");
+    tag(&project, "v1.0.0-stable");
+    let failed = github
+        .xtask(
+            &project,
+            &["release", "github", "v1.0.0-stable", "--no-checks"],
+            TOKEN,
+        )
+        .failure();
+    assert!(failed.stderr.contains("cannot tell whether"), "{failed}");
+    assert!(
+        github
+            .requests()
+            .iter()
+            .all(|r| r.method != "POST" || r.path == "/graphql"),
+        "nothing was created"
+    );
+    assert!(!failed.stderr.contains(TOKEN), "{failed}");
+}
+
+#[test]
+fn failing_checks_stop_the_release() {
+    let _serial = serial();
+    require("gh");
+    let github = GitHub::start();
+    let project = release_project();
+    // Unformatted code: `cargo xtask ci` fails at its first check.
+    project.write("crates/llm-proxy/src/unformatted.rs", "fn  x( ){}\n");
+    let main = project.read("crates/llm-proxy/src/main.rs");
+    project.write(
+        "crates/llm-proxy/src/main.rs",
+        &format!("{main}\nmod unformatted;\n"),
+    );
+    project.commit("unformatted");
+    tag(&project, "v1.0.0");
+    tag(&project, "v1.0.0-stable");
+    let failed = github
+        .xtask(&project, &["release", "github", "v1.0.0-stable"], TOKEN)
+        .failure();
+    assert!(failed.stderr.contains("cargo fmt"), "{failed}");
+    assert!(github.requests().is_empty(), "GitHub is asked nothing");
+}
+
+#[test]
+fn version_tags_get_a_notice_and_no_release() {
+    let github = GitHub::start();
+    let project = release_project();
+    tag(&project, "v1.0.0");
+    github
+        .xtask(&project, &["release", "github", "v1.0.0"], TOKEN)
+        .success()
+        .stderr_has("version tag");
+    assert!(github.requests().is_empty());
+}

@@ -1,0 +1,303 @@
+//! Tests with real parts (feature `real-tools`): a real `docker-registry` on 127.0.0.1, the
+//! real helm, buildah, skopeo, docker CLI, gh and qemu-aarch64-static, driven through the
+//! built xtask exactly as CI drives it. A missing tool fails these tests: it never skips them.
+//!
+//! The tests share one cargo target directory for the release binaries, so they run one at a
+//! time (a lock, whatever `--test-threads` says): two builds stamping different versions
+//! into the same target directory would swap binaries under each other.
+
+mod docker;
+mod github;
+mod publish;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::support::{Project, Run, TempDir, git};
+
+/// The repository under test: `xtask/..`.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// One real-tools test at a time.
+pub fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The path of `tool`, or a failure that says how to install it.
+#[track_caller]
+pub fn require(tool: &str) -> PathBuf {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|dir| dir.join(tool))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!("the real-tools tests need `{tool}` on PATH: run scripts/install-test-tools.sh")
+        })
+}
+
+/// A free port on 127.0.0.1 (the listener is closed again; the race is harmless in tests).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A real registry (CNCF distribution 2.8, Debian's `docker-registry`) on 127.0.0.1 with
+/// its storage in a temporary directory; stopped when dropped.
+pub struct Registry {
+    child: Child,
+    pub host: String,
+    /// `user:password` when started with htpasswd authentication.
+    pub auth: Option<(String, String)>,
+    _dir: TempDir,
+}
+
+impl Registry {
+    pub fn start() -> Registry {
+        Registry::start_with(None)
+    }
+
+    /// With bcrypt htpasswd authentication (`htpasswd -Bbn`, the only hash it accepts).
+    pub fn with_login(user: &str, password: &str) -> Registry {
+        Registry::start_with(Some((user.to_string(), password.to_string())))
+    }
+
+    fn start_with(auth: Option<(String, String)>) -> Registry {
+        let registry = require("docker-registry");
+        let dir = TempDir::new();
+        let port = free_port();
+        let host = format!("127.0.0.1:{port}");
+        let mut config = format!(
+            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n",
+            dir.path().join("data").display()
+        );
+        if let Some((user, password)) = &auth {
+            let out = Command::new(require("htpasswd"))
+                .args(["-Bbn", user, password])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "htpasswd failed");
+            let file = dir.path().join("htpasswd");
+            std::fs::write(&file, out.stdout).unwrap();
+            config.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: test\n    path: {}\n",
+                file.display()
+            ));
+        }
+        let config_file = dir.path().join("config.yml");
+        std::fs::write(&config_file, config).unwrap();
+        let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
+        let child = Command::new(registry)
+            .arg("serve")
+            .arg(&config_file)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let registry = Registry {
+            child,
+            host,
+            auth,
+            _dir: dir,
+        };
+        wait_for_port(port);
+        registry
+    }
+
+    /// The digest `name:reference` holds, asked with every manifest type in `Accept`.
+    pub fn digest(&self, name: &str, reference: &str) -> Option<String> {
+        let accept = "Accept: application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
+        let url = format!("http://{}/v2/{name}/manifests/{reference}", self.host);
+        let mut curl = Command::new(require("curl"));
+        curl.args(["--silent", "--head", "--header", accept]);
+        if let Some((user, password)) = &self.auth {
+            curl.args(["--user", &format!("{user}:{password}")]);
+        }
+        let out = curl.arg(url).output().unwrap();
+        let headers = String::from_utf8_lossy(&out.stdout).into_owned();
+        if !headers.starts_with("HTTP/1.1 200") {
+            return None;
+        }
+        headers
+            .lines()
+            .find_map(|l| l.strip_prefix("Docker-Content-Digest: "))
+            .map(|d| d.trim().to_string())
+    }
+
+    /// `skopeo inspect --raw`: the manifest or index as the registry holds it.
+    pub fn raw(&self, name: &str, reference: &str) -> serde_yaml::Value {
+        let mut skopeo = Command::new(require("skopeo"));
+        skopeo.args(["inspect", "--raw", "--tls-verify=false"]);
+        if let Some((user, password)) = &self.auth {
+            skopeo.args(["--creds", &format!("{user}:{password}")]);
+        }
+        let out = skopeo
+            .arg(format!("docker://{}/{name}:{reference}", self.host))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "skopeo inspect failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_yaml::from_slice(&out.stdout).unwrap()
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn wait_for_port(port: u16) {
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "nothing listens on 127.0.0.1:{port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A scratch copy of this repository (its tracked and new files, as they are in the work
+/// tree) with one commit on `main`, pushed to a bare `origin`.
+pub fn release_project() -> Project {
+    let tmp = TempDir::new();
+    let remote = tmp.path().join("remote.git");
+    let work = tmp.path().join("work");
+    let files = git(
+        &workspace(),
+        &[
+            "ls-files",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+            "-z",
+        ],
+    );
+    for file in files.split('\0').filter(|f| !f.is_empty()) {
+        let from = workspace().join(file);
+        if !from.is_file() {
+            continue; // deleted in the work tree
+        }
+        let to = work.join(file);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(&from, &to).unwrap();
+    }
+    git(
+        tmp.path(),
+        &[
+            "init",
+            "--quiet",
+            "--bare",
+            "--initial-branch=main",
+            "remote.git",
+        ],
+    );
+    git(&work, &["init", "--quiet", "--initial-branch=main"]);
+    let project = Project { tmp, work, remote };
+    project.commit("the repository under test");
+    project.git(&["remote", "add", "origin", project.remote.to_str().unwrap()]);
+    project.git(&["push", "--quiet", "origin", "main"]);
+    project.git(&["branch", "--quiet", "--set-upstream-to=origin/main"]);
+    project
+}
+
+/// The environment of a publish against `registry`: the rehearsal settings, and every tool's
+/// configuration in a temporary directory, so no test reads or writes the developer's.
+pub struct Env {
+    pub dir: TempDir,
+    pub vars: Vec<(String, String)>,
+}
+
+impl Env {
+    pub fn new(registry_host: &str) -> Env {
+        let dir = TempDir::new();
+        let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+        let vars = vec![
+            ("RELEASE_IMAGE".into(), format!("{registry_host}/llm-proxy")),
+            (
+                "RELEASE_CHART_REGISTRY".into(),
+                format!("oci://{registry_host}/charts"),
+            ),
+            ("RELEASE_PLAIN_HTTP".into(), "1".into()),
+            ("RELEASE_IMAGE_BUILDER".into(), "buildah".into()),
+            ("HELM_CACHE_HOME".into(), path("helm/cache")),
+            ("HELM_CONFIG_HOME".into(), path("helm/config")),
+            ("HELM_DATA_HOME".into(), path("helm/data")),
+            ("REGISTRY_AUTH_FILE".into(), path("containers-auth.json")),
+            ("DOCKER_CONFIG".into(), path("docker")),
+            (
+                "CARGO_TARGET_DIR".into(),
+                workspace()
+                    .join("target/real-tools")
+                    .to_str()
+                    .unwrap()
+                    .to_string(),
+            ),
+        ];
+        // buildah and skopeo refuse a REGISTRY_AUTH_FILE that does not exist.
+        std::fs::write(dir.path().join("containers-auth.json"), "{\"auths\":{}}").unwrap();
+        Env { dir, vars }
+    }
+
+    pub fn set(&mut self, key: &str, value: &str) {
+        self.vars.retain(|(k, _)| k != key);
+        self.vars.push((key.to_string(), value.to_string()));
+    }
+
+    pub fn xtask(&self, project: &Project, args: &[&str]) -> Run {
+        let env: Vec<(&str, &str)> = self
+            .vars
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        project.xtask_env(args, &env)
+    }
+}
+
+/// `PATH` with `tool` hidden: each directory holding it is replaced by a copy made of
+/// symlinks to everything else in it.
+pub fn path_without(tool: &str, scratch: &Path) -> String {
+    let mut dirs = Vec::new();
+    for (i, dir) in std::env::split_paths(&std::env::var_os("PATH").unwrap()).enumerate() {
+        if !dir.join(tool).exists() {
+            dirs.push(dir);
+            continue;
+        }
+        let shadow = scratch.join(format!("path-{i}"));
+        std::fs::create_dir_all(&shadow).unwrap();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_name() != tool {
+                let _ = std::os::unix::fs::symlink(entry.path(), shadow.join(entry.file_name()));
+            }
+        }
+        dirs.push(shadow);
+    }
+    std::env::join_paths(dirs).unwrap().into_string().unwrap()
+}
+
+/// Runs a command and returns its stdout; panics with its stderr on failure.
+pub fn output(command: &mut Command) -> String {
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{command:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

@@ -1,0 +1,346 @@
+//! `release publish` with buildah, helm and a real registry on 127.0.0.1: the full publish,
+//! the no-op re-run, a half-published release completed by a re-run, registry errors that
+//! must never read as "absent", a version that exists with other content, and secrets.
+//!
+//! Checked with docker-registry 2.8.2, helm v3.18.0, buildah 1.28, skopeo 1.9 (Debian 12).
+
+use std::process::Command;
+
+use super::{Env, Registry, output, path_without, release_project, require, serial};
+use crate::support::{Project, TempDir};
+
+fn tag(project: &Project, name: &str) -> String {
+    project.git(&["tag", "-a", name, "-m", name]);
+    project.git(&["rev-parse", "HEAD"])
+}
+
+/// Every platform of the index, attestations (`unknown/unknown`) left out.
+fn platforms(index: &serde_yaml::Value) -> Vec<String> {
+    index["manifests"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            format!(
+                "{}/{}",
+                m["platform"]["os"].as_str().unwrap(),
+                m["platform"]["architecture"].as_str().unwrap()
+            )
+        })
+        .filter(|p| p != "unknown/unknown")
+        .collect()
+}
+
+#[test]
+fn publish_pushes_chart_and_two_platform_image_then_reruns_as_a_no_op() {
+    let _serial = serial();
+    let registry = Registry::start();
+    let project = release_project();
+    let commit = tag(&project, "v1.2.3");
+    let env = Env::new(&registry.host);
+
+    let first = env
+        .xtask(&project, &["release", "publish", "v1.2.3"])
+        .success();
+    let digest = registry
+        .digest("llm-proxy", "v1.2.3")
+        .expect("v1.2.3 pushed");
+    for tag in ["1.2", &format!("sha-{}", &commit[..7]), "latest"] {
+        assert_eq!(
+            registry.digest("llm-proxy", tag).as_deref(),
+            Some(digest.as_str()),
+            "{tag} must hold the digest of v1.2.3"
+        );
+    }
+    let index = registry.raw("llm-proxy", "v1.2.3");
+    assert_eq!(platforms(&index), ["linux/amd64", "linux/arm64"]);
+    assert!(
+        first.stdout.contains(&format!(
+            "image {}/llm-proxy:latest {digest} (pushed)",
+            registry.host
+        )),
+        "{first}"
+    );
+    // Data on stdout, logs on stderr: the tools' chatter is not in the data.
+    assert!(!first.stdout.contains("STEP 1/"), "{first}");
+
+    // The chart, read back by helm itself; its default image is the one just pushed.
+    let env_vars: Vec<(&str, &str)> = env
+        .vars
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let shown = output(
+        Command::new(require("helm"))
+            .args(["show", "chart", "--plain-http", "--version", "1.2.3"])
+            .arg(format!("oci://{}/charts/llm-proxy", registry.host))
+            .envs(env_vars.iter().copied()),
+    );
+    assert!(shown.contains("version: 1.2.3"), "{shown}");
+    assert!(shown.contains("appVersion: v1.2.3"), "{shown}");
+    let values = output(
+        Command::new(require("helm"))
+            .args(["show", "values", "--plain-http", "--version", "1.2.3"])
+            .arg(format!("oci://{}/charts/llm-proxy", registry.host))
+            .envs(env_vars.iter().copied()),
+    );
+    assert!(
+        values.contains(&format!("repository: {}/llm-proxy", registry.host)),
+        "{values}"
+    );
+
+    // The binaries say which release they are; the arm64 one runs under qemu, no binfmt.
+    let expected = format!("llm-proxy v1.2.3 ({commit})\n");
+    let amd64 = project.work.join("dist/linux-amd64/llm-proxy");
+    assert_eq!(output(Command::new(&amd64).arg("--version")), expected);
+    let arm64 = project.work.join("dist/linux-arm64/llm-proxy");
+    assert_eq!(
+        output(
+            Command::new(require("qemu-aarch64-static"))
+                .arg(&arm64)
+                .arg("--version")
+        ),
+        expected
+    );
+
+    // A re-run rebuilds the same image, finds everything in place and pushes nothing.
+    let second = env
+        .xtask(&project, &["release", "publish", "v1.2.3"])
+        .success();
+    assert!(!second.stdout.contains("(pushed)"), "{second}");
+    assert!(second.stdout.contains("(already there)"), "{second}");
+    assert_eq!(
+        registry.digest("llm-proxy", "v1.2.3").as_deref(),
+        Some(digest.as_str())
+    );
+}
+
+#[test]
+fn rerun_after_a_failed_chart_push_completes_the_release() {
+    let _serial = serial();
+    let registry = Registry::start();
+    let project = release_project();
+    tag(&project, "v0.3.0");
+    let mut env = Env::new(&registry.host);
+
+    // A helm whose push fails, as when the registry drops the chart upload.
+    let fake = TempDir::new();
+    let real_helm = require("helm");
+    let script = fake.path().join("helm");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nif [ \"$1\" = push ]; then echo 'Error: simulated outage during upload' >&2; exit 1; fi\nexec {} \"$@\"\n",
+            real_helm.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        fake.path().display(),
+        std::env::var("PATH").unwrap()
+    );
+    env.set("PATH", &path);
+    let failed = env
+        .xtask(&project, &["release", "publish", "v0.3.0"])
+        .failure();
+    assert!(failed.stderr.contains("simulated outage"), "{failed}");
+    let digest = registry
+        .digest("llm-proxy", "v0.3.0")
+        .expect("the image was pushed before the chart");
+    assert_eq!(registry.digest("charts/llm-proxy", "0.3.0"), None);
+
+    env.set("PATH", &std::env::var("PATH").unwrap());
+    let rerun = env
+        .xtask(&project, &["release", "publish", "v0.3.0"])
+        .success();
+    assert!(
+        rerun.stdout.contains(&format!(
+            "image {}/llm-proxy:v0.3.0 {digest} (already there)",
+            registry.host
+        )),
+        "{rerun}"
+    );
+    assert!(
+        rerun.stdout.contains(&format!(
+            "chart oci://{}/charts/llm-proxy:0.3.0",
+            registry.host
+        )),
+        "{rerun}"
+    );
+    assert!(rerun.stdout.contains("(pushed)"), "{rerun}");
+    assert!(registry.digest("charts/llm-proxy", "0.3.0").is_some());
+}
+
+#[test]
+fn a_version_published_with_other_content_is_refused() {
+    let _serial = serial();
+    let registry = Registry::start();
+    let project = release_project();
+    tag(&project, "v2.0.0");
+    let env = Env::new(&registry.host);
+    env.xtask(&project, &["release", "publish", "v2.0.0"])
+        .success();
+    let image = registry.digest("llm-proxy", "v2.0.0").unwrap();
+    let chart = registry.digest("charts/llm-proxy", "2.0.0").unwrap();
+
+    // The tag moved to another commit with another chart: both artifacts differ now.
+    project.git(&["checkout", "--quiet", "--", "."]);
+    project.write(
+        "charts/llm-proxy/templates/NOTES.txt",
+        "A different chart.\n",
+    );
+    project.commit("change the chart");
+    project.git(&["tag", "--force", "-a", "v2.0.0", "-m", "moved"]);
+
+    let refused = env
+        .xtask(
+            &project,
+            &["release", "publish", "v2.0.0", "--only", "image"],
+        )
+        .failure();
+    assert!(
+        refused.stderr.contains("already holds a different image"),
+        "{refused}"
+    );
+    let refused = env
+        .xtask(
+            &project,
+            &["release", "publish", "v2.0.0", "--only", "chart"],
+        )
+        .failure();
+    assert!(
+        refused.stderr.contains(
+            "already published with different content (llm-proxy/templates/NOTES.txt differs)"
+        ),
+        "{refused}"
+    );
+    assert_eq!(registry.digest("llm-proxy", "v2.0.0"), Some(image));
+    assert_eq!(registry.digest("charts/llm-proxy", "2.0.0"), Some(chart));
+}
+
+#[test]
+fn registry_401_is_an_error_and_a_login_keeps_the_password_secret() {
+    let _serial = serial();
+    let canary = "canary-Pa55word-7f3a";
+    let registry = Registry::with_login("tester", canary);
+    let project = release_project();
+    tag(&project, "v1.0.0");
+    let mut env = Env::new(&registry.host);
+
+    let refused = env
+        .xtask(
+            &project,
+            &["release", "publish", "v1.0.0", "--only", "image"],
+        )
+        .failure();
+    assert!(refused.stderr.contains("HTTP 401"), "{refused}");
+    assert!(
+        refused.stderr.contains("RELEASE_REGISTRY_USER"),
+        "{refused}"
+    );
+    assert_eq!(registry.digest("llm-proxy", "v1.0.0"), None);
+
+    env.set("RELEASE_REGISTRY_USER", "tester");
+    env.set("RELEASE_REGISTRY_PASSWORD", canary);
+    let outputs = env.dir.path().join("github-output");
+    let summary = env.dir.path().join("step-summary");
+    env.set("GITHUB_OUTPUT", outputs.to_str().unwrap());
+    env.set("GITHUB_STEP_SUMMARY", summary.to_str().unwrap());
+    env.set("GITHUB_ACTIONS", "true");
+    let dry = env
+        .xtask(&project, &["release", "publish", "v1.0.0", "--dry-run"])
+        .success();
+    let published = env
+        .xtask(&project, &["release", "publish", "v1.0.0"])
+        .success();
+    assert!(registry.digest("llm-proxy", "v1.0.0").is_some());
+    assert!(registry.digest("charts/llm-proxy", "1.0.0").is_some());
+    let outputs = std::fs::read_to_string(&outputs).unwrap();
+    assert!(outputs.contains("image-digest=sha256:"), "{outputs}");
+    assert!(outputs.contains("chart-version=1.0.0"), "{outputs}");
+    let summary = std::fs::read_to_string(&summary).unwrap();
+    assert!(summary.contains("| image |"), "{summary}");
+    assert!(published.stderr.contains("::group::"), "{published}");
+    for text in [
+        &refused.stdout,
+        &refused.stderr,
+        &dry.stdout,
+        &dry.stderr,
+        &published.stdout,
+        &published.stderr,
+        &outputs,
+        &summary,
+    ] {
+        assert!(!text.contains(canary), "the password leaked:\n{text}");
+    }
+}
+
+/// A registry that answers 500 to everything.
+fn failing_registry() -> (String, std::thread::JoinHandle<()>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = listener.local_addr().unwrap().to_string();
+    let handle = std::thread::spawn(move || {
+        // Bounded: a few requests are all a publish makes before it fails.
+        for stream in listener.incoming().take(8) {
+            let Ok(mut stream) = stream else { break };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(
+                b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    (host, handle)
+}
+
+#[test]
+fn registry_500_on_the_existence_check_is_an_error_not_absent() {
+    let _serial = serial();
+    let (host, _server) = failing_registry();
+    let project = release_project();
+    tag(&project, "v1.1.0");
+    let env = Env::new(&host);
+    for only in ["image", "chart"] {
+        let failed = env
+            .xtask(&project, &["release", "publish", "v1.1.0", "--only", only])
+            .failure();
+        assert!(failed.stderr.contains("HTTP 500"), "{failed}");
+        assert!(
+            failed.stderr.contains("never taken as \"absent\""),
+            "{failed}"
+        );
+        // Nothing was pushed: no push command ran (`$ …` lines are the commands run).
+        let pushes = failed
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("$ helm push") || l.contains("--tls-verify=false localhost/"))
+            .filter(|l| l.starts_with("$ "))
+            .count();
+        assert_eq!(pushes, 0, "{failed}");
+    }
+}
+
+#[test]
+fn missing_helm_is_named_before_any_change() {
+    let _serial = serial();
+    let registry = Registry::start();
+    let project = release_project();
+    tag(&project, "v1.0.1");
+    let mut env = Env::new(&registry.host);
+    let scratch = TempDir::new();
+    env.set("PATH", &path_without("helm", scratch.path()));
+    let failed = env
+        .xtask(&project, &["release", "publish", "v1.0.1"])
+        .failure();
+    assert!(
+        failed.stderr.contains("`helm` not found on PATH"),
+        "{failed}"
+    );
+    assert!(failed.stderr.contains("nothing was changed"), "{failed}");
+    assert_eq!(project.git(&["status", "--porcelain"]), "");
+    assert!(!project.work.join("dist").exists());
+    assert_eq!(registry.digest("llm-proxy", "v1.0.1"), None);
+}

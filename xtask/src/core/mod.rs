@@ -1,4 +1,5 @@
-//! The pure release core: grammar, configuration, planning and Chart.yaml editing.
+//! The pure release core: grammar, configuration, planning, Chart.yaml editing, and the
+//! decisions of the tagging commands (preflight, plan, reading git's output).
 //!
 //! Everything here takes data and returns data. It spawns no process and touches no file
 //! (a test in `tests/it/tidy.rs` holds it to that), so every rule of the release contract
@@ -6,6 +7,8 @@
 
 pub mod chart;
 pub mod config;
+pub mod git_output;
 pub mod json;
 pub mod plan;
 pub mod tag;
+pub mod tagging;

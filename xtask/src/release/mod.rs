@@ -5,6 +5,7 @@ pub mod github;
 pub mod plan;
 pub mod promote;
 pub mod publish;
+pub mod push;
 pub mod rehearse;
 pub mod stamp;
 pub mod tag;

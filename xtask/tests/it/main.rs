@@ -4,5 +4,7 @@
 mod support;
 
 mod plan;
+mod promote;
 mod stamp;
+mod tag;
 mod tidy;

@@ -39,6 +39,16 @@ pub fn tags(sh: &Shell) -> Result<Vec<TagRef>> {
     Ok(parse_tags(&out))
 }
 
+/// Every local tag name, without peeling any tag: with 10,000 annotated tags, peeling
+/// (`%(*objectname)`) reads every tag object and costs several times the listing itself.
+pub fn tag_names(sh: &Shell) -> Result<Vec<String>> {
+    let out = cmd!(sh, "git for-each-ref --format=%(refname:strip=2) refs/tags")
+        .quiet()
+        .read()
+        .context("git for-each-ref failed")?;
+    Ok(out.lines().map(str::to_string).collect())
+}
+
 /// The local tags with exactly these names, in one call that reads no other tag.
 pub fn tags_named(sh: &Shell, names: &[String]) -> Result<Vec<TagRef>> {
     let refs: Vec<String> = names.iter().map(|n| git_output::tag_ref(n)).collect();

@@ -77,7 +77,8 @@ fn gather(sh: &Shell, project: &Project, request: &Request) -> Result<TagFacts> 
             shallow: git::is_shallow(sh)?,
             identity: git::identity(sh)?,
             url: git::remote_url(sh, remote)?,
-            tags: git::tags(sh)?,
+            tag: git::tags_named(sh, std::slice::from_ref(&name))?.pop(),
+            tag_names: git::tag_names(sh)?,
         })
     })?;
     let base = tagging::base_branch(
@@ -103,11 +104,6 @@ fn gather(sh: &Shell, project: &Project, request: &Request) -> Result<TagFacts> 
         _ => (Sync::NotCompared, None),
     };
 
-    let local_tag = local
-        .tags
-        .iter()
-        .find(|t| t.name == name)
-        .map(git::TagRef::object);
     Ok(TagFacts {
         version: request.version.clone(),
         default_branch: config.default_branch.clone(),
@@ -129,8 +125,8 @@ fn gather(sh: &Shell, project: &Project, request: &Request) -> Result<TagFacts> 
         base,
         sync,
         fetched,
-        local_tag,
-        tag_names: local.tags.into_iter().map(|t| t.name).collect(),
+        local_tag: local.tag.as_ref().map(git::TagRef::object),
+        tag_names: local.tag_names,
     })
 }
 
@@ -143,7 +139,10 @@ struct Local {
     shallow: bool,
     identity: Option<String>,
     url: Option<String>,
-    tags: Vec<git::TagRef>,
+    /// The local `vX.Y.Z`, peeled.
+    tag: Option<git::TagRef>,
+    /// Every local tag name, for the version order.
+    tag_names: Vec<String>,
 }
 
 /// Compares HEAD with the base branch as the remote has it now. Fetches the branch only

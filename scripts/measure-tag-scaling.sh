@@ -5,6 +5,7 @@
 # and the ratio. The contract: 10,000 tags take at most 2x the time of 10.
 #
 # Usage: scripts/measure-tag-scaling.sh [RUNS]   (default 9 runs per figure)
+#        KEEP=1 scripts/measure-tag-scaling.sh   keeps the scratch repositories for a look.
 # Prints figures only; it asserts nothing, because wall-clock time is not a test.
 set -euo pipefail
 

@@ -21,6 +21,11 @@ pub const TAG_TOOLS: [&str; 3] = ["git", "cargo", "timeout"];
 /// The tools `release promote` needs on PATH.
 pub const PROMOTE_TOOLS: [&str; 2] = ["git", "timeout"];
 
+/// Whether the remote can be asked at all: every network call is `timeout … git …`.
+pub fn can_ask_remote(missing_tools: &[String]) -> bool {
+    !missing_tools.iter().any(|t| t == "git" || t == "timeout")
+}
+
 /// What to do about a missing tool.
 pub fn install_hint(tool: &str) -> &'static str {
     match tool {
@@ -49,17 +54,27 @@ impl RemoteFacts {
         self.answer.as_ref().ok()
     }
 
-    fn check(&self) -> Check {
+    /// `None` when the remote could not be asked because a tool it needs is missing: that
+    /// problem is reported already, and "cannot reach" would send people the wrong way.
+    fn check(&self, missing_tools: &[String]) -> Option<Check> {
         let name = &self.name;
-        match (&self.url, &self.answer) {
+        if self.url.is_some() && self.answer.is_err() && !can_ask_remote(missing_tools) {
+            return None;
+        }
+        Some(match (&self.url, &self.answer) {
             (None, _) => Check::Problem(format!(
                 "this repository has no remote named {name}: add it with `git remote add {name} URL`, or name another with --remote"
             )),
             (Some(url), Err(why)) => Check::Problem(format!(
                 "cannot reach remote {name} ({url}): {why}: check the URL (`git remote get-url {name}`), the network and your credentials (git runs without prompting, so a credential helper or ssh agent must provide them)"
             )),
-            (Some(url), Ok(_)) => Check::Ok(format!("remote {name} ({url}) answers")),
-        }
+            (Some(_), Ok(_)) => self.answered(),
+        })
+    }
+
+    fn answered(&self) -> Check {
+        let url = self.url.as_deref().unwrap_or("no URL");
+        Check::Ok(format!("remote {} ({url}) answers", self.name))
     }
 
     fn context(&self) -> String {
@@ -422,7 +437,7 @@ pub fn plan_tag(facts: &TagFacts) -> TagPlan {
                 title,
                 context,
                 checks: vec![
-                    facts.remote.check(),
+                    facts.remote.answered(),
                     Check::Ok(format!(
                         "{name} on {remote} is the local tag object {}, on HEAD",
                         there.object
@@ -438,7 +453,7 @@ pub fn plan_tag(facts: &TagFacts) -> TagPlan {
 
     let mut checks = tools_check(&TAG_TOOLS, &facts.missing_tools);
     checks.push(identity_check(facts.identity.as_deref()));
-    checks.push(facts.remote.check());
+    checks.extend(facts.remote.check(&facts.missing_tools));
     checks.push(branch_check(facts));
     checks.push(if facts.dirty.is_empty() {
         Check::Ok("the working tree is clean".to_string())
@@ -651,7 +666,7 @@ pub fn plan_promote(facts: &PromoteFacts) -> TagPlan {
                 title,
                 context,
                 checks: vec![
-                    facts.remote.check(),
+                    facts.remote.answered(),
                     Check::Ok(format!(
                         "{stable} on {remote} is on {}, the commit of {name}",
                         v.commit
@@ -668,7 +683,7 @@ pub fn plan_promote(facts: &PromoteFacts) -> TagPlan {
 
     let mut checks = tools_check(&PROMOTE_TOOLS, &facts.missing_tools);
     checks.push(identity_check(facts.identity.as_deref()));
-    checks.push(facts.remote.check());
+    checks.extend(facts.remote.check(&facts.missing_tools));
     if refs.is_some() {
         checks.extend(version_checks(
             facts,

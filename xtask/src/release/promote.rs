@@ -51,6 +51,7 @@ fn gather(
     let secs = project.config.git_timeout_secs;
     let name = tag::version_tag(version);
     let stable = tag::stable_tag(version);
+    let missing_tools = project::missing_tools(&PROMOTE_TOOLS);
 
     let (identity, url, local) = ui::step("preflight: read the repository", || {
         Ok((
@@ -61,6 +62,7 @@ fn gather(
     })?;
     let answer = match &url {
         None => Err("no such remote".to_string()),
+        Some(_) if !tagging::can_ask_remote(&missing_tools) => Err("not asked".to_string()),
         Some(_) => ui::step(&format!("preflight: ask {remote} (git ls-remote)"), || {
             Ok(git::ls_remote(
                 sh,
@@ -81,7 +83,7 @@ fn gather(
         version: version.clone(),
         verify,
         timeout_secs: secs,
-        missing_tools: project::missing_tools(&PROMOTE_TOOLS),
+        missing_tools,
         identity,
         local_version: local_tag(&name),
         local_stable: local_tag(&stable),

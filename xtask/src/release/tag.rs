@@ -62,6 +62,7 @@ fn gather(sh: &Shell, project: &Project, request: &Request) -> Result<TagFacts> 
     let remote = &request.remote;
     let secs = config.git_timeout_secs;
     let name = tag::version_tag(&request.version);
+    let missing_tools = project::missing_tools(&TAG_TOOLS);
 
     let local = ui::step("preflight: read the repository", || {
         let branch = git::branch(sh)?;
@@ -94,6 +95,7 @@ fn gather(sh: &Shell, project: &Project, request: &Request) -> Result<TagFacts> 
     wanted.extend(base.iter().map(|b| b.remote_ref.clone()));
     let answer = match &local.url {
         None => Err("no such remote".to_string()),
+        Some(_) if !tagging::can_ask_remote(&missing_tools) => Err("not asked".to_string()),
         Some(_) => ui::step(&format!("preflight: ask {remote} (git ls-remote)"), || {
             Ok(git::ls_remote(sh, remote, &wanted, secs))
         })?,
@@ -110,7 +112,7 @@ fn gather(sh: &Shell, project: &Project, request: &Request) -> Result<TagFacts> 
         allow_older: request.allow_older,
         run_checks: request.run_checks,
         timeout_secs: secs,
-        missing_tools: project::missing_tools(&TAG_TOOLS),
+        missing_tools,
         identity: local.identity,
         remote: RemoteFacts {
             name: remote.clone(),

@@ -513,3 +513,30 @@ fn failing_checks_block_the_tag() {
     );
     assert_untouched(&project, &before);
 }
+
+#[test]
+fn missing_tools_are_named_before_anything_else() {
+    let project = Project::new();
+    // A PATH with git and nothing else: no cargo, no coreutils `timeout`.
+    let bin = project.tmp.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let git_path = which::which("git").unwrap();
+    std::os::unix::fs::symlink(git_path, bin.join("git")).unwrap();
+    let before = project.snapshot();
+    let run = project
+        .xtask_env(
+            &["release", "tag", "1.0.0", "--dry-run"],
+            &[("PATH", bin.to_str().unwrap())],
+        )
+        .failure();
+    assert!(run.stderr.contains("2 problems to fix first"), "{run}");
+    assert!(run.stderr.contains("`cargo` not found on PATH"), "{run}");
+    assert!(
+        run.stderr
+            .contains("`timeout` not found on PATH: install GNU coreutils"),
+        "{run}"
+    );
+    // Not asked is not unreachable.
+    assert!(!run.stderr.contains("cannot reach"), "{run}");
+    assert_eq!(project.snapshot(), before);
+}

@@ -70,32 +70,48 @@ TOML
     cd "$root"
 }
 
-# Median wall time in milliseconds of COMMAND… over $runs runs.
-median_ms() {
-    local times=() start end
-    "$@" >/dev/null 2>&1 # warm the page cache
-    for ((r = 0; r < runs; r++)); do
-        start=$(date +%s%N)
-        "$@" >/dev/null 2>&1
-        end=$(date +%s%N)
-        times+=($(((end - start) / 1000000)))
-    done
-    printf '%s\n' "${times[@]}" | sort -n | sed -n "$(((runs + 1) / 2))p"
+# Milliseconds one run of COMMAND… takes.
+ms() {
+    local start end
+    start=$(date +%s%N)
+    "$@" >/dev/null 2>&1
+    end=$(date +%s%N)
+    echo $(((end - start) / 1000000))
 }
 
-declare -A tag_ms promote_ms ls_remote_ms
+median() { printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p"; }
+
+# Runs a command in the 10-tag and the 10,000-tag clone alternately, so that a change in
+# the machine's load hits both sizes alike, and stores both medians in the named array.
+measure() {
+    local -n result=$1
+    shift
+    local small=() large=()
+    for n in 10 10000; do "$@" "$scratch/$n/work" >/dev/null 2>&1 || true; done # warm up
+    for ((r = 0; r < runs; r++)); do
+        small+=("$(ms "$@" "$scratch/10/work")")
+        large+=("$(ms "$@" "$scratch/10000/work")")
+    done
+    result[10]=$(median "${small[@]}")
+    result[10000]=$(median "${large[@]}")
+}
+
+tag_dry_run() { "$xtask" -C "$1" release tag 2.0.0 --dry-run --no-checks; }
+promote_dry_run() { "$xtask" -C "$1" release promote 1.0.0 --dry-run; }
+# The floor: git ls-remote filters its patterns on the client, so the remote advertises
+# every ref whatever is asked (git sends no ref-prefix for ls-remote patterns).
+ls_remote() { git -C "$1" ls-remote origin refs/tags/v1.0.0 'refs/tags/v1.0.0^{}'; }
+
 for n in 10 10000; do
     make_repo "$n"
-    work="$scratch/$n/work"
     # Both must succeed: a dry run that fails early would measure nothing.
-    "$xtask" -C "$work" release tag 2.0.0 --dry-run --no-checks >/dev/null 2>&1
-    "$xtask" -C "$work" release promote 1.0.0 --dry-run >/dev/null 2>&1
-    tag_ms[$n]=$(median_ms "$xtask" -C "$work" release tag 2.0.0 --dry-run --no-checks)
-    promote_ms[$n]=$(median_ms "$xtask" -C "$work" release promote 1.0.0 --dry-run)
-    # The floor: git ls-remote filters patterns on the client, so the remote advertises
-    # every ref whatever is asked (git sends no ref-prefix for patterns).
-    ls_remote_ms[$n]=$(median_ms git -C "$work" ls-remote origin refs/tags/v1.0.0 'refs/tags/v1.0.0^{}')
+    tag_dry_run "$scratch/$n/work" >/dev/null 2>&1
+    promote_dry_run "$scratch/$n/work" >/dev/null 2>&1
 done
+declare -A tag_ms promote_ms ls_remote_ms
+measure tag_ms tag_dry_run
+measure promote_ms promote_dry_run
+measure ls_remote_ms ls_remote
 
 row() {
     local -n figures=$2

@@ -1,10 +1,21 @@
 //! Reading git: one `cmd!` per question, answers parsed into plain data for the core.
 //!
-//! Nothing here writes. Commands that create or push tags live with the command that
-//! owns them (`release::tag`, `release::promote`).
+//! Nothing here changes a ref the project cares about. Two fetches bring in objects for a
+//! question (`fetch_branch` updates one remote-tracking ref, `fetch_objects` none); commands
+//! that create, push or delete tags live in `release::push`.
+//!
+//! Network calls (ls-remote, fetch) run under coreutils `timeout`: xshell has no timeout of
+//! its own, and `http.lowSpeedLimit` would cover only HTTP, not ssh, a hung credential helper
+//! or a remote helper. `timeout` puts git in its own process group and signals the whole
+//! group, so ssh or `git-remote-https` children die with it; exit 124 means "timed out".
+
+use std::process::Output;
 
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
+
+use crate::core::git_output::{self, RemoteRefs};
+use crate::core::tagging::Upstream;
 
 /// A tag as the repository holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,16 +27,44 @@ pub struct TagRef {
     pub commit: String,
 }
 
+/// Ref names cannot contain tabs or newlines, so they separate fields safely.
+const TAG_FORMAT: &str = "%(refname:strip=2)%09%(objectname)%09%(*objectname)";
+
 /// Every local tag with its object and peeled commit, in one call (fast with 10,000 tags).
 pub fn tags(sh: &Shell) -> Result<Vec<TagRef>> {
-    // Ref names cannot contain tabs or newlines, so they separate fields safely.
-    let format = "%(refname:strip=2)%09%(objectname)%09%(*objectname)";
-    let out = cmd!(sh, "git for-each-ref --format={format} refs/tags")
+    let out = cmd!(sh, "git for-each-ref --format={TAG_FORMAT} refs/tags")
         .quiet()
         .read()
         .context("git for-each-ref failed")?;
-    Ok(out
-        .lines()
+    Ok(parse_tags(&out))
+}
+
+/// Every local tag name, without peeling any tag: with 10,000 annotated tags, peeling
+/// (`%(*objectname)`) reads every tag object and costs several times the listing itself.
+pub fn tag_names(sh: &Shell) -> Result<Vec<String>> {
+    let out = cmd!(sh, "git for-each-ref --format=%(refname:strip=2) refs/tags")
+        .quiet()
+        .read()
+        .context("git for-each-ref failed")?;
+    Ok(out.lines().map(str::to_string).collect())
+}
+
+/// The local tags with exactly these names, in one call that reads no other tag.
+pub fn tags_named(sh: &Shell, names: &[String]) -> Result<Vec<TagRef>> {
+    let refs: Vec<String> = names.iter().map(|n| git_output::tag_ref(n)).collect();
+    let out = cmd!(sh, "git for-each-ref --format={TAG_FORMAT} {refs...}")
+        .quiet()
+        .read()
+        .context("git for-each-ref failed")?;
+    // A pattern also matches refs below it (`refs/tags/v1.0.0/x`): keep exact names only.
+    Ok(parse_tags(&out)
+        .into_iter()
+        .filter(|t| names.contains(&t.name))
+        .collect())
+}
+
+fn parse_tags(out: &str) -> Vec<TagRef> {
+    out.lines()
         .filter_map(|line| {
             let mut fields = line.split('\t');
             let (name, object, peeled) = (fields.next()?, fields.next()?, fields.next()?);
@@ -36,7 +75,16 @@ pub fn tags(sh: &Shell) -> Result<Vec<TagRef>> {
                 commit: commit.to_string(),
             })
         })
-        .collect())
+        .collect()
+}
+
+impl TagRef {
+    pub fn object(&self) -> git_output::TagObject {
+        git_output::TagObject {
+            object: self.object.clone(),
+            commit: self.commit.clone(),
+        }
+    }
 }
 
 /// The commit `rev` names, or `None` when it does not exist.
@@ -81,4 +129,190 @@ pub fn is_ancestor(sh: &Shell, commit: &str, of: &str) -> Result<bool> {
             String::from_utf8_lossy(&out.stderr).trim()
         ),
     }
+}
+
+/// The branch HEAD is on (`main`), or `None` when HEAD is detached.
+pub fn branch(sh: &Shell) -> Result<Option<String>> {
+    let out = cmd!(sh, "git symbolic-ref --quiet HEAD")
+        .quiet()
+        .ignore_status()
+        .output()?;
+    match out.status.code() {
+        Some(0) => {
+            let full = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            Ok(Some(
+                full.strip_prefix("refs/heads/")
+                    .map_or(full.clone(), str::to_string),
+            ))
+        }
+        Some(1) => Ok(None),
+        _ => bail!("git symbolic-ref HEAD failed: {}", stderr_of(&out)),
+    }
+}
+
+/// The upstream of local `branch`, if it has one.
+pub fn upstream(sh: &Shell, branch: &str) -> Result<Option<Upstream>> {
+    let format = "%(refname)%09%(upstream:remotename)%09%(upstream:remoteref)%09%(upstream)";
+    let refname = format!("refs/heads/{branch}");
+    let out = cmd!(sh, "git for-each-ref --format={format} {refname}")
+        .quiet()
+        .read()
+        .context("git for-each-ref failed")?;
+    Ok(out.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split('\t').collect();
+        match fields[..] {
+            [name, remote, merge_ref, tracking_ref]
+                if name == refname && !remote.is_empty() && !tracking_ref.is_empty() =>
+            {
+                Some(Upstream {
+                    remote: remote.to_string(),
+                    merge_ref: merge_ref.to_string(),
+                    tracking_ref: tracking_ref.to_string(),
+                })
+            }
+            _ => None,
+        }
+    }))
+}
+
+/// Staged, unstaged and untracked files, ignored ones aside (`git status --porcelain`).
+pub fn status(sh: &Shell) -> Result<Vec<String>> {
+    let out = cmd!(sh, "git status --porcelain --untracked-files=normal")
+        .quiet()
+        .read()
+        .context("git status failed")?;
+    Ok(git_output::read_status(&out))
+}
+
+pub fn is_shallow(sh: &Shell) -> Result<bool> {
+    let out = cmd!(sh, "git rev-parse --is-shallow-repository")
+        .quiet()
+        .read()
+        .context("git rev-parse --is-shallow-repository failed")?;
+    Ok(out.trim() == "true")
+}
+
+/// The identity an annotated tag is made with, or `None` when git has none.
+pub fn identity(sh: &Shell) -> Result<Option<String>> {
+    let out = cmd!(sh, "git var GIT_COMMITTER_IDENT")
+        .quiet()
+        .ignore_status()
+        .output()?;
+    Ok(out.status.success().then(|| {
+        let ident = String::from_utf8_lossy(&out.stdout);
+        // Drop the timestamp: `Name <email> 1767225600 +0000`.
+        let end = ident.rfind('>').map_or(ident.len(), |i| i + 1);
+        ident[..end].trim().to_string()
+    }))
+}
+
+/// The URL of `remote`, or `None` when the repository has no such remote.
+pub fn remote_url(sh: &Shell, remote: &str) -> Result<Option<String>> {
+    let out = cmd!(sh, "git remote get-url {remote}")
+        .quiet()
+        .ignore_status()
+        .output()?;
+    Ok(out
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string()))
+}
+
+/// Commits only in `left`, commits only in `right`.
+pub fn ahead_behind(sh: &Shell, left: &str, right: &str) -> Result<(u32, u32)> {
+    let range = format!("{left}...{right}");
+    let out = cmd!(sh, "git rev-list --left-right --count {range}")
+        .quiet()
+        .read()
+        .with_context(|| format!("git rev-list --left-right --count {range} failed"))?;
+    git_output::read_counts(&out)
+        .with_context(|| format!("unexpected output of git rev-list --count: {out:?}"))
+}
+
+/// Asks `remote` for exactly these full ref names, tags with their peeled `^{}` line.
+/// `Err` says why there is no answer (unreachable, timed out): never read it as "absent".
+pub fn ls_remote(
+    sh: &Shell,
+    remote: &str,
+    refs: &[String],
+    timeout_secs: u64,
+) -> Result<RemoteRefs, String> {
+    let secs = timeout_secs.to_string();
+    let patterns = git_output::ls_remote_patterns(refs);
+    let out = cmd!(
+        sh,
+        "timeout --kill-after=5 {secs} git ls-remote {remote} {patterns...}"
+    )
+    .quiet()
+    .ignore_status()
+    .output()
+    .map_err(|e| format!("cannot run git ls-remote: {e}"))?;
+    match out.status.code() {
+        Some(0) => Ok(RemoteRefs::parse(&String::from_utf8_lossy(&out.stdout))),
+        _ => Err(network_failure(&out, timeout_secs)),
+    }
+}
+
+/// Fetches one branch into its remote-tracking ref: `+refs/heads/B:refs/remotes/R/B`.
+/// No tags, and no FETCH_HEAD: the only ref it may change is `tracking_ref`.
+pub fn fetch_branch(
+    sh: &Shell,
+    remote: &str,
+    remote_ref: &str,
+    tracking_ref: &str,
+    timeout_secs: u64,
+) -> Result<(), String> {
+    let secs = timeout_secs.to_string();
+    let refspec = format!("+{remote_ref}:{tracking_ref}");
+    let out = cmd!(
+        sh,
+        "timeout --kill-after=5 {secs} git fetch --quiet --no-tags --no-write-fetch-head {remote} {refspec}"
+    )
+    .quiet()
+    .ignore_status()
+    .output()
+    .map_err(|e| format!("cannot run git fetch: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(network_failure(&out, timeout_secs))
+    }
+}
+
+/// Fetches the objects behind `refname` without creating or changing any ref.
+pub fn fetch_objects(sh: &Shell, remote: &str, refname: &str, timeout_secs: u64) -> Result<()> {
+    let secs = timeout_secs.to_string();
+    let out = cmd!(
+        sh,
+        "timeout --kill-after=5 {secs} git fetch --quiet --no-tags --no-write-fetch-head {remote} {refname}"
+    )
+    .quiet()
+    .ignore_status()
+    .output()?;
+    if !out.status.success() {
+        bail!(
+            "git fetch {remote} {refname} failed: {}",
+            network_failure(&out, timeout_secs)
+        );
+    }
+    Ok(())
+}
+
+/// Whether a network command run under `timeout` was stopped by it.
+pub fn timed_out(out: &Output) -> bool {
+    // 124: timed out; 137 (or no code): killed by --kill-after after ignoring SIGTERM.
+    matches!(out.status.code(), Some(124 | 137) | None)
+}
+
+/// Why a network command gave no answer, in one line.
+pub fn network_failure(out: &Output, timeout_secs: u64) -> String {
+    if timed_out(out) {
+        format!("no answer within {timeout_secs}s (RELEASE_GIT_TIMEOUT)")
+    } else {
+        git_output::error_summary(&String::from_utf8_lossy(&out.stderr))
+    }
+}
+
+fn stderr_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).trim().to_string()
 }

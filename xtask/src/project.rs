@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
 use crate::core::config::Config;
@@ -29,6 +29,9 @@ impl Project {
             );
         }
         let here = sh.current_dir();
+        if which::which("git").is_err() {
+            bail!("`git` not found on PATH: install git 2.29 or newer");
+        }
         let root = cmd!(sh, "git rev-parse --show-toplevel")
             .quiet()
             .ignore_stderr()
@@ -66,4 +69,13 @@ impl Project {
     pub fn dist_dir(&self) -> PathBuf {
         self.root.join("dist")
     }
+}
+
+/// The tools among `tools` that are not on PATH, so that all of them are named at once.
+pub fn missing_tools(tools: &[&str]) -> Vec<String> {
+    tools
+        .iter()
+        .filter(|tool| which::which(tool).is_err())
+        .map(|tool| tool.to_string())
+        .collect()
 }

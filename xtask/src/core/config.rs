@@ -35,7 +35,13 @@ pub struct Config {
     /// read from `RELEASE_REGISTRY_PASSWORD` by the shell layer only, so it never sits in a
     /// value that could be printed. `None`: use the tools' existing logins.
     pub registry_user: Option<String>,
+    /// Seconds a network git command (ls-remote, fetch, push) may take before it is stopped
+    /// (`RELEASE_GIT_TIMEOUT`, default 60).
+    pub git_timeout_secs: u64,
 }
+
+/// How long a network git command may take unless `RELEASE_GIT_TIMEOUT` says otherwise.
+pub const DEFAULT_GIT_TIMEOUT_SECS: u64 = 60;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Platform {
@@ -141,6 +147,10 @@ impl Config {
                 None => None,
                 Some(user) => Some(check_registry_user(&user)?),
             },
+            git_timeout_secs: match env("RELEASE_GIT_TIMEOUT").as_deref() {
+                None | Some("") => DEFAULT_GIT_TIMEOUT_SECS,
+                Some(secs) => parse_timeout(secs)?,
+            },
         };
         Ok(config)
     }
@@ -239,14 +249,40 @@ fn parse_platforms(value: &str) -> Result<Vec<Platform>> {
     Ok(platforms)
 }
 
-fn check_ref_name(key: &str, value: &str) -> Result<String> {
-    let ok = !value.is_empty()
+fn parse_timeout(value: &str) -> Result<u64> {
+    match value.parse::<u64>() {
+        Ok(secs) if (1..=3600).contains(&secs) => Ok(secs),
+        _ => bail!(
+            "RELEASE_GIT_TIMEOUT={} is invalid: expected whole seconds from 1 to 3600",
+            crate::core::tag::quote(value)
+        ),
+    }
+}
+
+/// A branch or remote name that cannot become a flag or a path: `origin`, `release/1.x`.
+fn is_plain_git_name(value: &str) -> bool {
+    !value.is_empty()
         && !value.starts_with(['-', '.', '/'])
         && !value.ends_with(['/', '.'])
         && !value.contains("..")
         && !value.ends_with(".lock")
-        && value.chars().all(|c| is_name_char(c) || c == '/');
-    if ok {
+        && value.chars().all(|c| is_name_char(c) || c == '/')
+}
+
+/// Validates `--remote NAME` as strictly as the configured `remote`.
+pub fn check_remote_arg(value: &str) -> Result<String> {
+    if is_plain_git_name(value) {
+        Ok(value.to_string())
+    } else {
+        bail!(
+            "--remote {} is invalid: expected the name of a git remote such as origin (see `git remote`)",
+            crate::core::tag::quote(value)
+        )
+    }
+}
+
+fn check_ref_name(key: &str, value: &str) -> Result<String> {
+    if is_plain_git_name(value) {
         Ok(value.to_string())
     } else {
         Err(invalid(
@@ -381,6 +417,26 @@ github-repo = "sofatutor/llm-proxy"
                 .as_deref(),
             Some("octo-cat")
         );
+    }
+
+    #[test]
+    fn git_timeout() {
+        assert_eq!(parse_with(&[]).unwrap().git_timeout_secs, 60);
+        let secs = parse_with(&[("RELEASE_GIT_TIMEOUT", "5")]).unwrap();
+        assert_eq!(secs.git_timeout_secs, 5);
+        for bad in ["0", "-1", "1.5", "5s", "99999"] {
+            let err = parse_with(&[("RELEASE_GIT_TIMEOUT", bad)]).unwrap_err();
+            assert!(err.to_string().contains("RELEASE_GIT_TIMEOUT"), "{err}");
+        }
+    }
+
+    #[test]
+    fn remote_argument() {
+        assert_eq!(check_remote_arg("upstream").unwrap(), "upstream");
+        for bad in ["-oProxyCommand=x", "", "/tmp/x", "a..b", "x:y", "--mirror"] {
+            let err = check_remote_arg(bad).unwrap_err().to_string();
+            assert!(err.starts_with("--remote \""), "{err}");
+        }
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The pure release core: grammar, configuration, planning, chart editing and the OCI rules.
+//! The pure release core: grammar, configuration, planning, chart editing, the OCI rules,
+//! verification rules, and the decisions of the tagging commands (preflight, plan, git output).
 //!
 //! Everything here takes data and returns data. It spawns no process and touches no file
 //! (a test in `tests/it/tidy.rs` holds it to that), so every rule of the release contract
@@ -6,8 +7,10 @@
 
 pub mod chart;
 pub mod config;
+pub mod git_output;
 pub mod json;
 pub mod oci;
 pub mod plan;
 pub mod tag;
+pub mod tagging;
 pub mod verify;

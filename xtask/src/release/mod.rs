@@ -7,6 +7,7 @@ pub mod image;
 pub mod plan;
 pub mod promote;
 pub mod publish;
+pub mod push;
 pub mod registry;
 pub mod rehearse;
 pub mod stamp;

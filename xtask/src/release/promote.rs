@@ -1,9 +1,17 @@
 //! `release promote`: put the stable tag on the exact commit of the version tag.
+//!
+//! What is checked out does not matter: the commit comes from `vX.Y.Z^{}` as the remote
+//! has it, read with `git ls-remote` by full ref name. An unanswered question fails closed.
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use xshell::Shell;
 
-use crate::project::Project;
+use crate::core::git_output::tag_ref;
+use crate::core::tag;
+use crate::core::tagging::{self, PROMOTE_TOOLS, PromoteFacts, RemoteFacts};
+use crate::project::{self, Project};
+use crate::release::push::{self, Mode};
+use crate::{git, ui};
 
 pub struct Args {
     pub version: String,
@@ -13,6 +21,77 @@ pub struct Args {
     pub no_verify: bool,
 }
 
-pub fn run(_sh: &Shell, _project: &Project, _args: Args) -> Result<()> {
-    bail!("not implemented yet (issue 3)")
+pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
+    // STEP 1: raw arguments become domain types; `X.Y.Z-stable` gets the grammar's error.
+    let version = tag::parse_version_arg(&args.version)?;
+    let remote = push::remote_name(project, args.remote.as_deref())?;
+    let mode = Mode::from_flags(args.dry_run, args.yes);
+    let verify = !args.no_verify;
+    if !verify {
+        ui::warn("--no-verify: the published artifacts will not be verified before promoting");
+    }
+
+    // STEP 2: gather every fact before judging any of them.
+    let facts = gather(sh, project, &version, &remote, verify)?;
+
+    // STEP 3: judge and plan, purely.
+    let plan = tagging::plan_promote(&facts);
+
+    // STEP 4: show the plan; stop (nothing to do, problems, dry run) or confirm and act.
+    push::conclude(sh, project, &plan, mode)
+}
+
+fn gather(
+    sh: &Shell,
+    project: &Project,
+    version: &semver::Version,
+    remote: &str,
+    verify: bool,
+) -> Result<PromoteFacts> {
+    let secs = project.config.git_timeout_secs;
+    let name = tag::version_tag(version);
+    let stable = tag::stable_tag(version);
+    let missing_tools = project::missing_tools(&PROMOTE_TOOLS);
+
+    let (identity, url, local) = ui::step("preflight: read the repository", || {
+        Ok((
+            git::identity(sh)?,
+            git::remote_url(sh, remote)?,
+            git::tags_named(sh, &[name.clone(), stable.clone()])?,
+        ))
+    })?;
+    let answer = match &url {
+        None => Err("no such remote".to_string()),
+        Some(_) if !tagging::can_ask_remote(&missing_tools) => Err("not asked".to_string()),
+        Some(_) => ui::step(&format!("preflight: ask {remote} (git ls-remote)"), || {
+            Ok(git::ls_remote(
+                sh,
+                remote,
+                &[tag_ref(&name), tag_ref(&stable)],
+                secs,
+            ))
+        })?,
+    };
+    // The stable tag needs the commit in this clone; if only the remote has it, the plan
+    // fetches it first.
+    let commit_present = match answer.as_ref().ok().and_then(|refs| refs.tag(&name)) {
+        Some(there) => git::commit_of(sh, &there.commit)?.as_deref() == Some(&there.commit),
+        None => true,
+    };
+    let local_tag = |n: &str| local.iter().find(|t| t.name == n).map(git::TagRef::object);
+    Ok(PromoteFacts {
+        version: version.clone(),
+        verify,
+        timeout_secs: secs,
+        missing_tools,
+        identity,
+        local_version: local_tag(&name),
+        local_stable: local_tag(&stable),
+        remote: RemoteFacts {
+            name: remote.to_string(),
+            url,
+            answer,
+        },
+        commit_present,
+    })
 }

@@ -5,9 +5,11 @@ mod support;
 
 mod docs;
 mod plan;
+mod promote;
 mod publish;
 #[cfg(feature = "real-tools")]
 mod real;
 mod stamp;
+mod tag;
 mod tidy;
 mod workflows;

@@ -2,7 +2,7 @@
 //! dates), a scratch project with a bare `origin`, and the built xtask binary.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The environment every git and xtask process in a test gets: nothing from the
@@ -21,7 +21,7 @@ pub const HERMETIC_ENV: [(&str, &str); 10] = [
 ];
 
 /// Variables of the real environment that would change xtask's behaviour.
-const SCRUBBED_ENV: [&str; 21] = [
+const SCRUBBED_ENV: [&str; 23] = [
     "RELEASE_IMAGE",
     "RELEASE_CHART_REGISTRY",
     "RELEASE_PLATFORMS",
@@ -30,6 +30,8 @@ const SCRUBBED_ENV: [&str; 21] = [
     "RELEASE_GITHUB_REPO",
     "RELEASE_IMAGE_BUILDER",
     "RELEASE_PLAIN_HTTP",
+    "RELEASE_GIT_TIMEOUT",
+    "GIT_SSH_COMMAND",
     "GITHUB_ACTIONS",
     "GITHUB_OUTPUT",
     "GITHUB_STEP_SUMMARY",
@@ -151,9 +153,43 @@ impl Project {
     }
 
     /// Runs git in the bare remote.
-    #[allow(dead_code)] // until the tag and promote tests land
     pub fn remote_git(&self, args: &[&str]) -> String {
         git(&self.remote, args)
+    }
+
+    /// Every ref of the remote as `git ls-remote` sees it, peeled lines included.
+    pub fn remote_refs(&self) -> String {
+        git(
+            self.tmp.path(),
+            &["ls-remote", self.remote.to_str().unwrap()],
+        )
+    }
+
+    /// The remote's refs and the clone's refs and status: what "nothing changed" compares.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            remote: self.remote_refs(),
+            local_refs: self.git(&["for-each-ref"]),
+            status: self.git(&["status", "--porcelain"]),
+        }
+    }
+
+    /// Another clone of the remote, in `tmp/<name>`, with `main` tracking `origin/main`.
+    pub fn clone_remote(&self, name: &str, extra: &[&str]) -> PathBuf {
+        let url = format!("file://{}", self.remote.display());
+        let mut args = vec!["clone", "--quiet"];
+        args.extend(extra);
+        args.extend([url.as_str(), name]);
+        git(self.tmp.path(), &args);
+        self.tmp.path().join(name)
+    }
+
+    /// Installs an executable hook in the bare remote.
+    pub fn remote_hook(&self, name: &str, script: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.remote.join("hooks").join(name);
+        std::fs::write(&path, script).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
 
     /// Runs the built xtask with `-C work`.
@@ -188,6 +224,31 @@ pub fn hermetic(mut command: Command) -> Command {
         command.env_remove(var);
     }
     command
+}
+
+/// What "nothing changed" means: byte-identical refs on both sides and the same status.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    pub remote: String,
+    pub local_refs: String,
+    pub status: String,
+}
+
+/// The lines of `git ls-remote` output in `after` but not in `before`, and the other way
+/// round prefixed with `-`: every ref that changed.
+pub fn changed_lines(before: &str, after: &str) -> Vec<String> {
+    let mut changed: Vec<String> = after
+        .lines()
+        .filter(|l| !before.lines().any(|b| b == *l))
+        .map(|l| l.split('\t').nth(1).unwrap_or(l).to_string())
+        .collect();
+    changed.extend(
+        before
+            .lines()
+            .filter(|l| !after.lines().any(|a| a == *l))
+            .map(|l| format!("-{}", l.split('\t').nth(1).unwrap_or(l))),
+    );
+    changed
 }
 
 /// What one xtask run did.
@@ -241,13 +302,42 @@ impl std::fmt::Display for Run {
 }
 
 pub fn xtask_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    run(xtask_command(dir, args, env))
+}
+
+/// The xtask command line, with no terminal on stdin (as in CI): confirmation needs --yes.
+pub fn xtask_command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut command = hermetic(Command::new(env!("CARGO_BIN_EXE_xtask")));
     command
         .arg("-C")
         .arg(dir)
         .args(args)
-        .envs(env.iter().copied());
-    run(command)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null());
+    command
+}
+
+/// Starts xtask without waiting for it, for tests that race two runs.
+pub fn spawn_xtask(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Child {
+    xtask_command(dir, args, env)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits for a spawned xtask.
+pub fn wait(child: Child) -> Run {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = child.wait_with_output().unwrap();
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
 }
 
 pub fn run(mut command: Command) -> Run {

@@ -1,0 +1,309 @@
+//! Reading git's machine output: `git ls-remote`, `git push --porcelain`,
+//! `git rev-list --left-right --count` and `git status --porcelain`.
+//!
+//! The shell layer runs the commands; this module turns their text into facts. Each format
+//! is read strictly by full ref name, because git's own matching is looser than it looks:
+//! `git ls-remote origin v1.0.0` also answers `refs/tags/foo/v1.0.0`.
+
+/// A tag as some repository holds it: its own object, and the commit it peels to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagObject {
+    /// The tag object of an annotated tag; the commit itself for a lightweight one.
+    pub object: String,
+    /// The commit the tag peels to (`refs/tags/X^{}`).
+    pub commit: String,
+}
+
+impl TagObject {
+    pub fn is_annotated(&self) -> bool {
+        self.object != self.commit
+    }
+}
+
+/// `refs/tags/NAME`.
+pub fn tag_ref(name: &str) -> String {
+    format!("refs/tags/{name}")
+}
+
+/// The arguments of `git ls-remote` that ask for exactly these refs: each full name, and for
+/// tags also the peeled `^{}` line, which git prints only when asked for.
+pub fn ls_remote_patterns(refs: &[String]) -> Vec<String> {
+    refs.iter()
+        .flat_map(|r| {
+            let peeled = r.starts_with("refs/tags/").then(|| format!("{r}^{{}}"));
+            std::iter::once(r.clone()).chain(peeled)
+        })
+        .collect()
+}
+
+/// The answer of `git ls-remote`: ref names with their objects, peeled lines included.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RemoteRefs {
+    lines: Vec<(String, String)>,
+}
+
+impl RemoteRefs {
+    /// Reads `<object>\t<refname>` lines; anything else is skipped.
+    pub fn parse(text: &str) -> RemoteRefs {
+        let lines = text
+            .lines()
+            .filter_map(|line| {
+                let (object, name) = line.split_once('\t')?;
+                let is_hex = object.len() >= 40 && object.chars().all(|c| c.is_ascii_hexdigit());
+                is_hex.then(|| (name.to_string(), object.to_string()))
+            })
+            .collect();
+        RemoteRefs { lines }
+    }
+
+    /// The object of exactly `name` (a full ref name), never of a ref that merely ends in it.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.lines
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, object)| object.as_str())
+    }
+
+    /// The tag `refs/tags/NAME` with the commit it peels to.
+    pub fn tag(&self, name: &str) -> Option<TagObject> {
+        let full = tag_ref(name);
+        let object = self.get(&full)?.to_string();
+        let commit = self
+            .get(&format!("{full}^{{}}"))
+            .map_or_else(|| object.clone(), str::to_string);
+        Some(TagObject { object, commit })
+    }
+}
+
+/// What `git push --porcelain` said about the one ref it was asked to push.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushStatus {
+    /// `*`: the ref was created.
+    Created,
+    /// `=`: the remote already had this very object.
+    UpToDate,
+    /// `!`: rejected, with git's summary (`[rejected] (already exists)`,
+    /// `[remote rejected] (pre-receive hook declined)`).
+    Rejected(String),
+    /// Any other flag (`+` forced, ` ` fast-forward, `-` deleted): never expected for a new tag.
+    Other(String),
+    /// The ref is not in the output at all.
+    Missing,
+}
+
+/// The ref lines of `git push --porcelain`, read for one ref.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushReport {
+    /// The status of the ref that was pushed.
+    pub status: PushStatus,
+    /// Lines about any other ref: must be empty, since exactly one ref is pushed.
+    pub other_refs: Vec<String>,
+}
+
+impl PushReport {
+    /// Whether exactly `refs/tags/NAME` was created and nothing else changed.
+    pub fn created_only_ours(&self) -> bool {
+        self.status == PushStatus::Created && self.other_refs.is_empty()
+    }
+}
+
+/// Reads `git push --porcelain` output: one `<flag>\t<from>:<to>\t<summary>` line per ref,
+/// between a `To <url>` line and `Done`.
+pub fn read_push(porcelain: &str, refname: &str) -> PushReport {
+    let mut status = PushStatus::Missing;
+    let mut other_refs = Vec::new();
+    for line in porcelain.lines() {
+        let mut fields = line.splitn(3, '\t');
+        let (Some(flag), Some(refs), summary) = (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        let to = refs.split_once(':').map_or(refs, |(_, to)| to);
+        if to != refname {
+            other_refs.push(line.to_string());
+            continue;
+        }
+        let summary = summary.unwrap_or_default().to_string();
+        status = match flag {
+            "*" => PushStatus::Created,
+            "=" => PushStatus::UpToDate,
+            "!" => PushStatus::Rejected(summary),
+            _ => PushStatus::Other(format!("{flag} {summary}")),
+        };
+    }
+    PushReport { status, other_refs }
+}
+
+/// `git rev-list --left-right --count A...B`: commits only in A, commits only in B.
+pub fn read_counts(text: &str) -> Option<(u32, u32)> {
+    let mut fields = text.split_whitespace();
+    let left = fields.next()?.parse().ok()?;
+    let right = fields.next()?.parse().ok()?;
+    fields.next().is_none().then_some((left, right))
+}
+
+/// The entries of `git status --porcelain` (staged, unstaged and untracked files; ignored
+/// files are not listed unless asked for).
+pub fn read_status(porcelain: &str) -> Vec<String> {
+    porcelain
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The line of git's stderr worth showing: its first `fatal:` or `error:` message, else the
+/// first non-empty line. Control characters are escaped and the length capped, so that a
+/// remote's text cannot forge lines in a terminal or a CI log.
+pub fn error_summary(stderr: &str) -> String {
+    const MAX_CHARS: usize = 200;
+    let lines = || stderr.lines().map(str::trim).filter(|l| !l.is_empty());
+    let line = lines()
+        .find_map(|l| l.strip_prefix("fatal: ").or(l.strip_prefix("error: ")))
+        .or_else(|| lines().next())
+        .unwrap_or("git gave no reason");
+    let mut out = String::new();
+    for (i, c) in line.chars().enumerate() {
+        if i == MAX_CHARS {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: &str = "1111111111111111111111111111111111111111";
+    const B: &str = "2222222222222222222222222222222222222222";
+    const C: &str = "3333333333333333333333333333333333333333";
+
+    #[test]
+    fn patterns_ask_for_full_names_and_peeled_tags() {
+        assert_eq!(
+            ls_remote_patterns(&["refs/heads/main".into(), "refs/tags/v1.0.0".into()]),
+            ["refs/heads/main", "refs/tags/v1.0.0", "refs/tags/v1.0.0^{}"]
+        );
+    }
+
+    #[track_caller]
+    fn check_tag(ls_remote: &str, name: &str, expected: Option<(&str, &str)>) {
+        let actual = RemoteRefs::parse(ls_remote).tag(name);
+        let expected = expected.map(|(object, commit)| TagObject {
+            object: object.into(),
+            commit: commit.into(),
+        });
+        assert_eq!(actual, expected, "{ls_remote:?}");
+    }
+
+    #[test]
+    fn ls_remote_reads_exact_names() {
+        let annotated = format!("{A}\trefs/tags/v1.0.0\n{B}\trefs/tags/v1.0.0^{{}}\n");
+        check_tag(&annotated, "v1.0.0", Some((A, B)));
+        // Lightweight: no peeled line, the object is the commit.
+        check_tag(&format!("{B}\trefs/tags/v1.0.0\n"), "v1.0.0", Some((B, B)));
+        // Suffix matches of git's pattern are not our tag.
+        check_tag(
+            &format!("{A}\trefs/tags/foo/v1.0.0\n{B}\trefs/tags/foo/v1.0.0^{{}}\n"),
+            "v1.0.0",
+            None,
+        );
+        check_tag(
+            &format!("{C}\trefs/tags/x/refs/tags/v1.0.0\n{annotated}"),
+            "v1.0.0",
+            Some((A, B)),
+        );
+        check_tag(&annotated, "v1.0.0-stable", None);
+        check_tag("", "v1.0.0", None);
+        check_tag("garbage\nwarning: x\n", "v1.0.0", None);
+        assert_eq!(
+            RemoteRefs::parse(&format!("{C}\trefs/heads/main\n")).get("refs/heads/main"),
+            Some(C)
+        );
+    }
+
+    #[track_caller]
+    fn check_push(porcelain: &str, status: PushStatus, others: usize) {
+        let report = read_push(porcelain, "refs/tags/v1.0.0");
+        assert_eq!(report.status, status, "{porcelain:?}");
+        assert_eq!(report.other_refs.len(), others, "{porcelain:?}");
+    }
+
+    #[test]
+    fn push_porcelain() {
+        let line = |flag: &str, summary: &str| {
+            format!("To /r.git\n{flag}\trefs/tags/v1.0.0:refs/tags/v1.0.0\t{summary}\nDone\n")
+        };
+        check_push(&line("*", "[new tag]"), PushStatus::Created, 0);
+        check_push(&line("=", "[up to date]"), PushStatus::UpToDate, 0);
+        check_push(
+            &line("!", "[rejected] (already exists)"),
+            PushStatus::Rejected("[rejected] (already exists)".into()),
+            0,
+        );
+        check_push(
+            &line("!", "[remote rejected] (pre-receive hook declined)"),
+            PushStatus::Rejected("[remote rejected] (pre-receive hook declined)".into()),
+            0,
+        );
+        check_push(
+            &line("+", "1111111...2222222 (forced update)"),
+            PushStatus::Other("+ 1111111...2222222 (forced update)".into()),
+            0,
+        );
+        check_push("", PushStatus::Missing, 0);
+        check_push("To /r.git\nDone\n", PushStatus::Missing, 0);
+        // push.followTags would show up as more lines: never "only ours".
+        let followed = "To /r.git\n*\trefs/tags/v1.0.0:refs/tags/v1.0.0\t[new tag]\n\
+                        *\trefs/tags/v0.9.0:refs/tags/v0.9.0\t[new tag]\nDone\n";
+        check_push(followed, PushStatus::Created, 1);
+        assert!(!read_push(followed, "refs/tags/v1.0.0").created_only_ours());
+        assert!(read_push(&line("*", "[new tag]"), "refs/tags/v1.0.0").created_only_ours());
+        // A nested ref with the same ending is another ref.
+        check_push(
+            "*\trefs/tags/foo/v1.0.0:refs/tags/foo/v1.0.0\t[new tag]\n",
+            PushStatus::Missing,
+            1,
+        );
+    }
+
+    #[test]
+    fn counts_and_status() {
+        assert_eq!(read_counts("0\t0\n"), Some((0, 0)));
+        assert_eq!(read_counts("2\t13"), Some((2, 13)));
+        assert_eq!(read_counts("2"), None);
+        assert_eq!(read_counts("a\tb"), None);
+        assert_eq!(read_counts("1\t2\t3"), None);
+        assert_eq!(
+            read_status(" M src/main.rs\n?? notes.txt\n"),
+            [" M src/main.rs", "?? notes.txt"]
+        );
+        assert!(read_status("").is_empty());
+    }
+
+    #[test]
+    fn error_summaries() {
+        let unreachable = "fatal: '/nope' does not appear to be a git repository\n\
+                           fatal: Could not read from remote repository.\n\n\
+                           Please make sure you have the correct access rights\n";
+        assert_eq!(
+            error_summary(unreachable),
+            "'/nope' does not appear to be a git repository"
+        );
+        assert_eq!(
+            error_summary("remote: hi\nerror: failed to push some refs to 'x'\n"),
+            "failed to push some refs to 'x'"
+        );
+        assert_eq!(error_summary("\nssh: timeout\n"), "ssh: timeout");
+        assert_eq!(error_summary(""), "git gave no reason");
+        assert_eq!(error_summary("fatal: a\u{1b}[31m"), r"a\u{1b}[31m");
+        assert_eq!(error_summary(&"x".repeat(300)).chars().count(), 201);
+    }
+}

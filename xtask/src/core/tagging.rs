@@ -1,0 +1,1349 @@
+//! The decisions of `release tag` and `release promote`: from the facts the shell layer
+//! gathered, every preflight problem at once, and the plan of exact git commands.
+//!
+//! A [`TagPlan`] is printed by a dry run and carried out by a real run, so the two cannot
+//! drift. Nothing here asks git anything: [`TagFacts`] and [`PromoteFacts`] hold what was
+//! read, and the rules (which branch, which commit, what counts as "already done") live
+//! only here, tested case by case.
+
+use std::fmt;
+
+use semver::Version;
+
+use crate::core::git_output::{RemoteRefs, TagObject, tag_ref};
+use crate::core::plan::release_versions;
+use crate::core::tag::{self, TagKind};
+
+/// The tools `release tag` needs on PATH: git itself, cargo for the project's checks, and
+/// coreutils' `timeout`, which bounds every network call.
+pub const TAG_TOOLS: [&str; 3] = ["git", "cargo", "timeout"];
+
+/// The tools `release promote` needs on PATH.
+pub const PROMOTE_TOOLS: [&str; 2] = ["git", "timeout"];
+
+/// Whether the remote can be asked at all: every network call is `timeout … git …`.
+pub fn can_ask_remote(missing_tools: &[String]) -> bool {
+    !missing_tools.iter().any(|t| t == "git" || t == "timeout")
+}
+
+/// What to do about a missing tool.
+pub fn install_hint(tool: &str) -> &'static str {
+    match tool {
+        "git" => "install git 2.29 or newer",
+        "cargo" => "install Rust with rustup (https://rustup.rs)",
+        "timeout" => {
+            "install GNU coreutils (on macOS: `brew install coreutils`, then put its gnubin directory on PATH)"
+        }
+        _ => "install it",
+    }
+}
+
+/// The remote a command talks to, as the shell layer found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteFacts {
+    pub name: String,
+    /// `git remote get-url NAME`; `None` when this repository has no such remote.
+    pub url: Option<String>,
+    /// What `git ls-remote` answered, or why it gave no answer (unreachable, timed out).
+    /// An unanswered question never means "absent": every check that needs it fails closed.
+    pub answer: Result<RemoteRefs, String>,
+}
+
+impl RemoteFacts {
+    fn refs(&self) -> Option<&RemoteRefs> {
+        self.answer.as_ref().ok()
+    }
+
+    /// `None` when the remote could not be asked because a tool it needs is missing: that
+    /// problem is reported already, and "cannot reach" would send people the wrong way.
+    fn check(&self, missing_tools: &[String]) -> Option<Check> {
+        let name = &self.name;
+        if self.url.is_some() && self.answer.is_err() && !can_ask_remote(missing_tools) {
+            return None;
+        }
+        Some(match (&self.url, &self.answer) {
+            (None, _) => Check::Problem(format!(
+                "this repository has no remote named {name}: add it with `git remote add {name} URL`, or name another with --remote"
+            )),
+            (Some(url), Err(why)) => Check::Problem(format!(
+                "cannot reach remote {name} ({url}): {why}: check the URL (`git remote get-url {name}`), the network and your credentials (git runs without prompting, so a credential helper or ssh agent must provide them)"
+            )),
+            (Some(_), Ok(_)) => self.answered(),
+        })
+    }
+
+    fn answered(&self) -> Check {
+        let url = self.url.as_deref().unwrap_or("no URL");
+        Check::Ok(format!("remote {} ({url}) answers", self.name))
+    }
+
+    fn context(&self) -> String {
+        match &self.url {
+            Some(url) => format!("remote: {} ({url})", self.name),
+            None => format!("remote: {} (not configured)", self.name),
+        }
+    }
+}
+
+/// A local branch's upstream, from `git for-each-ref --format=%(upstream…)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upstream {
+    /// The remote it lives on, e.g. `origin`.
+    pub remote: String,
+    /// The branch on that remote, e.g. `refs/heads/release-1.2`.
+    pub merge_ref: String,
+    /// The remote-tracking ref in this clone, e.g. `refs/remotes/origin/release-1.2`.
+    pub tracking_ref: String,
+}
+
+/// The remote branch HEAD must equal before a release is tagged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseBranch {
+    /// `origin/main`, as people say it.
+    pub display: String,
+    /// The branch on the remote, `refs/heads/main`.
+    pub remote_ref: String,
+    /// Where this clone keeps it, `refs/remotes/origin/main`.
+    pub tracking_ref: String,
+}
+
+/// The branch HEAD is compared with: the default branch, or with `--allow-older` (a backport
+/// from a maintenance branch) the current branch's upstream on the release remote. `None`
+/// when no comparison makes sense; the branch check then says why.
+pub fn base_branch(
+    remote: &str,
+    default_branch: &str,
+    branch: Option<&str>,
+    upstream: Option<&Upstream>,
+    allow_older: bool,
+) -> Option<BaseBranch> {
+    let branch = branch?;
+    if branch == default_branch {
+        return Some(BaseBranch {
+            display: format!("{remote}/{default_branch}"),
+            remote_ref: format!("refs/heads/{default_branch}"),
+            tracking_ref: format!("refs/remotes/{remote}/{default_branch}"),
+        });
+    }
+    let upstream = upstream.filter(|u| allow_older && u.remote == remote)?;
+    let short = upstream
+        .merge_ref
+        .strip_prefix("refs/heads/")
+        .unwrap_or(&upstream.merge_ref);
+    Some(BaseBranch {
+        display: format!("{remote}/{short}"),
+        remote_ref: upstream.merge_ref.clone(),
+        tracking_ref: upstream.tracking_ref.clone(),
+    })
+}
+
+/// How HEAD compares with its base branch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sync {
+    /// Not compared: there is no base branch, or the remote did not answer.
+    NotCompared,
+    /// The remote has no such branch.
+    MissingOnRemote,
+    /// Fetching the branch failed, with git's reason.
+    FetchFailed(String),
+    /// Commits only on HEAD, commits only on the base branch.
+    Counted { ahead: u32, behind: u32 },
+}
+
+/// What the shell layer read before `release tag`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagFacts {
+    pub version: Version,
+    pub default_branch: String,
+    /// `--allow-older`: a backport, lower than an existing version, from a maintenance branch.
+    pub allow_older: bool,
+    /// Whether the project's checks run (not `--no-checks`).
+    pub run_checks: bool,
+    pub timeout_secs: u64,
+    /// Tools of [`TAG_TOOLS`] not found on PATH.
+    pub missing_tools: Vec<String>,
+    /// `git var GIT_COMMITTER_IDENT`; `None` when git has no identity to sign a tag with.
+    pub identity: Option<String>,
+    pub remote: RemoteFacts,
+    /// The commit HEAD names.
+    pub head: String,
+    /// The branch HEAD is on; `None` when detached.
+    pub branch: Option<String>,
+    pub upstream: Option<Upstream>,
+    /// `git status --porcelain` entries.
+    pub dirty: Vec<String>,
+    pub shallow: bool,
+    /// What [`base_branch`] chose, and how HEAD compares with it.
+    pub base: Option<BaseBranch>,
+    pub sync: Sync,
+    /// The remote-tracking ref the preflight's fetch updated, if it fetched.
+    pub fetched: Option<String>,
+    /// The local `vX.Y.Z`, if any.
+    pub local_tag: Option<TagObject>,
+    /// Every local tag name (for the version order).
+    pub tag_names: Vec<String>,
+}
+
+/// What the shell layer read before `release promote`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PromoteFacts {
+    pub version: Version,
+    /// Whether the promotion gate runs (not `--no-verify`).
+    pub verify: bool,
+    pub timeout_secs: u64,
+    /// Tools of [`PROMOTE_TOOLS`] not found on PATH.
+    pub missing_tools: Vec<String>,
+    pub identity: Option<String>,
+    /// Asked for `vX.Y.Z` and `vX.Y.Z-stable`, each with its peeled line.
+    pub remote: RemoteFacts,
+    pub local_version: Option<TagObject>,
+    pub local_stable: Option<TagObject>,
+    /// Whether the commit of the remote `vX.Y.Z` is in this clone.
+    pub commit_present: bool,
+}
+
+/// One preflight check: what was found to be fine, or what is wrong and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Check {
+    Ok(String),
+    Problem(String),
+}
+
+/// One thing a run does, displayed as the command that does it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// The project's checks (`cargo xtask ci`).
+    Checks,
+    /// The promotion gate: the published artifacts of the version must verify.
+    VerifyArtifacts { version: Version },
+    /// Brings a commit that only the remote has into this clone, changing no ref.
+    FetchCommit { remote: String, refname: String },
+    /// An annotated tag on an explicit commit (never on HEAD, never on a tag object).
+    CreateTag {
+        name: String,
+        message: String,
+        commit: String,
+    },
+    /// Pushes exactly `refs/tags/NAME`.
+    Push { remote: String, name: String },
+}
+
+impl Step {
+    /// The refspec that pushes exactly one tag: full names on both sides, so that neither a
+    /// branch nor another tag can match.
+    pub fn refspec(name: &str) -> String {
+        format!("refs/tags/{name}:refs/tags/{name}")
+    }
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::Checks => write!(f, "cargo xtask ci  (the project's checks)"),
+            Step::VerifyArtifacts { version } => write!(
+                f,
+                "verify the published artifacts of {}  (the promotion gate)",
+                tag::version_tag(version)
+            ),
+            Step::FetchCommit { remote, refname } => write!(
+                f,
+                "git fetch --no-tags --no-write-fetch-head {remote} {refname}  (brings its commit into this clone; changes no ref)"
+            ),
+            Step::CreateTag {
+                name,
+                message,
+                commit,
+            } => write!(f, "git tag -a {name} -m \"{message}\" {commit}"),
+            Step::Push { remote, name } => write!(
+                f,
+                "git push --porcelain --no-follow-tags {remote} {}",
+                Step::refspec(name)
+            ),
+        }
+    }
+}
+
+/// What a command will do, or why it will not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything is in place already: the command is a no-op and says so.
+    AlreadyDone(String),
+    /// The steps to carry out once no check reports a problem.
+    Steps(Vec<Step>),
+}
+
+/// The plan of `release tag` or `release promote`: printed by a dry run, carried out by a
+/// real run after confirmation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagPlan {
+    /// `release tag v1.2.3`.
+    pub title: String,
+    /// The commit and the remote.
+    pub context: Vec<String>,
+    pub checks: Vec<Check>,
+    pub outcome: Outcome,
+    pub notes: Vec<String>,
+}
+
+impl TagPlan {
+    pub fn problems(&self) -> Vec<&str> {
+        self.checks
+            .iter()
+            .filter_map(|c| match c {
+                Check::Problem(p) => Some(p.as_str()),
+                Check::Ok(_) => None,
+            })
+            .collect()
+    }
+
+    /// The error a run ends with when any check failed: every problem, each with its fix.
+    pub fn refusal(&self) -> Option<String> {
+        let problems = self.problems();
+        if problems.is_empty() {
+            return None;
+        }
+        let count = match problems.len() {
+            1 => "1 problem".to_string(),
+            n => format!("{n} problems"),
+        };
+        let mut message = format!("{} refused, {count} to fix first:", self.title);
+        for problem in problems {
+            message.push_str("\n  - ");
+            message.push_str(problem);
+        }
+        Some(message)
+    }
+
+    pub fn steps(&self) -> &[Step] {
+        match &self.outcome {
+            Outcome::Steps(steps) => steps,
+            Outcome::AlreadyDone(_) => &[],
+        }
+    }
+}
+
+impl fmt::Display for TagPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{}", self.title)?;
+        for line in &self.context {
+            writeln!(f, "  {line}")?;
+        }
+        writeln!(f, "preflight:")?;
+        for check in &self.checks {
+            match check {
+                Check::Ok(text) => writeln!(f, "  ok    {text}")?,
+                Check::Problem(text) => writeln!(f, "  FAIL  {text}")?,
+            }
+        }
+        let steps = self.steps();
+        if !steps.is_empty() {
+            let heading = if self.problems().is_empty() {
+                "steps:"
+            } else {
+                "steps, once the problems are fixed:"
+            };
+            writeln!(f, "{heading}")?;
+            for (i, step) in steps.iter().enumerate() {
+                writeln!(f, "  {}. {step}", i + 1)?;
+            }
+            writeln!(f, "refs that change:")?;
+            for step in steps {
+                match step {
+                    Step::CreateTag { name, commit, .. } => writeln!(
+                        f,
+                        "  this clone: {} created, an annotated tag on {commit}",
+                        tag_ref(name)
+                    )?,
+                    Step::Push { remote, name } => writeln!(
+                        f,
+                        "  {remote}: {} created, the same tag object",
+                        tag_ref(name)
+                    )?,
+                    _ => {}
+                }
+            }
+        }
+        if !self.notes.is_empty() {
+            writeln!(f, "notes:")?;
+            for note in &self.notes {
+                writeln!(f, "  - {note}")?;
+            }
+        }
+        if let Outcome::AlreadyDone(message) = &self.outcome {
+            writeln!(f, "{message}")?;
+        }
+        Ok(())
+    }
+}
+
+fn tools_check(tools: &[&str], missing: &[String]) -> Vec<Check> {
+    if missing.is_empty() {
+        return vec![Check::Ok(format!("{} found on PATH", tools.join(", ")))];
+    }
+    missing
+        .iter()
+        .map(|tool| {
+            Check::Problem(format!(
+                "`{tool}` not found on PATH: {}",
+                install_hint(tool)
+            ))
+        })
+        .collect()
+}
+
+fn identity_check(identity: Option<&str>) -> Check {
+    match identity {
+        Some(ident) => Check::Ok(format!("tagger: {ident}")),
+        None => Check::Problem(
+            "git has no committer identity for the annotated tag: set it with `git config user.name \"Your Name\"` and `git config user.email you@example.com`"
+                .to_string(),
+        ),
+    }
+}
+
+fn timeout_note(secs: u64) -> String {
+    format!(
+        "network commands (git ls-remote, fetch, push) run as `timeout {secs} git …` and fail after {secs}s (RELEASE_GIT_TIMEOUT)"
+    )
+}
+
+fn plural(n: u32, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// Plans `release tag`: the annotated `vX.Y.Z` on HEAD, pushed alone.
+pub fn plan_tag(facts: &TagFacts) -> TagPlan {
+    let name = tag::version_tag(&facts.version);
+    let remote = &facts.remote.name;
+    let head = &facts.head;
+    let title = format!("release tag {name}");
+    let context = vec![
+        match &facts.branch {
+            Some(branch) => format!("commit: {head} (HEAD, on {branch})"),
+            None => format!("commit: {head} (HEAD, detached)"),
+        },
+        facts.remote.context(),
+    ];
+    let remote_tag = facts.remote.refs().map(|refs| refs.tag(&name));
+
+    // Already released from this very commit with this very tag object: nothing to check.
+    if let (Some(local), Some(Some(there))) = (&facts.local_tag, &remote_tag) {
+        if &there.commit == head && local.object == there.object {
+            return TagPlan {
+                title,
+                context,
+                checks: vec![
+                    facts.remote.answered(),
+                    Check::Ok(format!(
+                        "{name} on {remote} is the local tag object {}, on HEAD",
+                        there.object
+                    )),
+                ],
+                outcome: Outcome::AlreadyDone(format!(
+                    "nothing to do: {name} is already on {remote}, on {head}"
+                )),
+                notes: Vec::new(),
+            };
+        }
+    }
+
+    let mut checks = tools_check(&TAG_TOOLS, &facts.missing_tools);
+    checks.push(identity_check(facts.identity.as_deref()));
+    checks.extend(facts.remote.check(&facts.missing_tools));
+    checks.push(branch_check(facts));
+    checks.push(if facts.dirty.is_empty() {
+        Check::Ok("the working tree is clean".to_string())
+    } else {
+        let shown: Vec<String> = facts.dirty.iter().take(5).map(|e| tag::quote(e)).collect();
+        let more = facts.dirty.len().saturating_sub(shown.len());
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        Check::Problem(format!(
+            "the working tree is not clean ({}{more}): commit, stash (`git stash --include-untracked`) or remove them, so that the tag names exactly what was checked",
+            shown.join(", ")
+        ))
+    });
+    checks.push(if facts.shallow {
+        Check::Problem(format!(
+            "this clone is shallow: run `git fetch --unshallow {remote}` (comparing HEAD with the remote and with earlier versions needs the full history)"
+        ))
+    } else {
+        Check::Ok("the clone has its full history".to_string())
+    });
+    checks.extend(sync_check(facts));
+    checks.extend(tag_absent_check(
+        &name,
+        head,
+        remote,
+        facts.local_tag.as_ref(),
+        remote_tag.as_ref(),
+    ));
+    checks.push(order_check(facts, &name));
+
+    let mut steps = Vec::new();
+    if facts.run_checks {
+        steps.push(Step::Checks);
+    }
+    steps.push(Step::CreateTag {
+        name: name.clone(),
+        message: format!("Release {name}"),
+        commit: head.clone(),
+    });
+    steps.push(Step::Push {
+        remote: remote.clone(),
+        name,
+    });
+
+    let mut notes = Vec::new();
+    if !facts.run_checks {
+        notes.push("the project's checks are skipped (--no-checks)".to_string());
+    }
+    if let Some(fetched) = &facts.fetched {
+        notes.push(format!(
+            "the preflight fetched {fetched}, a remote-tracking ref; it wrote nothing else"
+        ));
+    }
+    notes.push(timeout_note(facts.timeout_secs));
+    TagPlan {
+        title,
+        context,
+        checks,
+        outcome: Outcome::Steps(steps),
+        notes,
+    }
+}
+
+fn branch_check(facts: &TagFacts) -> Check {
+    let default = &facts.default_branch;
+    let remote = &facts.remote.name;
+    let Some(branch) = &facts.branch else {
+        let what = if facts.allow_older {
+            format!("`git checkout {default}` or the maintenance branch to release from")
+        } else {
+            format!("`git checkout {default}`")
+        };
+        return Check::Problem(format!(
+            "HEAD is detached (at {}): check out a branch with {what}",
+            facts.head
+        ));
+    };
+    if branch == default {
+        return Check::Ok(format!("HEAD is on {default}, the default branch"));
+    }
+    if !facts.allow_older {
+        return Check::Problem(format!(
+            "HEAD is on branch {branch}, not {default}: run `git checkout {default}`, or pass --allow-older to release a backport from a maintenance branch"
+        ));
+    }
+    match &facts.upstream {
+        None => Check::Problem(format!(
+            "branch {branch} has no upstream to compare HEAD with: push it with `git push -u {remote} {branch}`"
+        )),
+        Some(u) if &u.remote != remote => Check::Problem(format!(
+            "branch {branch} tracks remote {}, not {remote}: set its upstream with `git branch --set-upstream-to={remote}/{branch}`",
+            u.remote
+        )),
+        Some(_) => Check::Ok(format!(
+            "HEAD is on {branch}, a maintenance branch (--allow-older)"
+        )),
+    }
+}
+
+fn sync_check(facts: &TagFacts) -> Option<Check> {
+    let base = facts.base.as_ref()?;
+    let display = &base.display;
+    let remote = &facts.remote.name;
+    let branch = facts.branch.as_deref().unwrap_or("HEAD");
+    Some(match &facts.sync {
+        Sync::NotCompared => return None,
+        Sync::MissingOnRemote => Check::Problem(format!(
+            "{remote} has no branch {}: push it with `git push -u {remote} {branch}`",
+            base.remote_ref
+        )),
+        Sync::FetchFailed(why) => Check::Problem(format!(
+            "cannot fetch {display} to compare HEAD with it: {why}: check the remote and re-run"
+        )),
+        Sync::Counted {
+            ahead: 0,
+            behind: 0,
+        } => Check::Ok(format!("HEAD equals {display}")),
+        Sync::Counted { ahead: 0, behind } => Check::Problem(format!(
+            "HEAD is {} behind {display}: run `git pull --ff-only`, then check that the release is still what you want",
+            plural(*behind, "commit")
+        )),
+        Sync::Counted { ahead, behind: 0 } => Check::Problem(format!(
+            "HEAD is {} ahead of {display}: push first with `git push {remote} {branch}`, so that the tag is on a commit the branch has",
+            plural(*ahead, "commit")
+        )),
+        Sync::Counted { ahead, behind } => Check::Problem(format!(
+            "HEAD and {display} have diverged ({} only here, {} only there): reconcile them (`git pull --rebase`, then `git push {remote} {branch}`) and re-run",
+            plural(*ahead, "commit"),
+            plural(*behind, "commit")
+        )),
+    })
+}
+
+/// `vX.Y.Z` must exist neither locally nor remotely (the no-op case is decided before).
+/// `remote_tag` is `None` when the remote did not answer: then only the local tag is judged.
+fn tag_absent_check(
+    name: &str,
+    head: &str,
+    remote: &str,
+    local: Option<&TagObject>,
+    remote_tag: Option<&Option<TagObject>>,
+) -> Option<Check> {
+    let fetch = format!("git fetch {remote} +refs/tags/{name}:refs/tags/{name}");
+    Some(match (local, remote_tag) {
+        (None, None) => return None,
+        (None, Some(None)) => Check::Ok(format!("{name} exists neither here nor on {remote}")),
+        (_, Some(Some(there))) if there.commit != head => Check::Problem(format!(
+            "{name} already exists on {remote}, on commit {}, not on HEAD ({head}): a released version never moves; release the next version instead",
+            there.commit
+        )),
+        (None, Some(Some(_))) => Check::Problem(format!(
+            "{name} is already on {remote}, on HEAD, but not in this clone: fetch it with `{fetch}` and re-run to confirm"
+        )),
+        (Some(here), Some(Some(there))) => Check::Problem(format!(
+            "the local {name} (tag object {}) is not the one on {remote} (tag object {}), though both are on HEAD: replace the local one with `{fetch}`",
+            here.object, there.object
+        )),
+        (Some(here), _) if here.commit == head => Check::Problem(format!(
+            "{name} exists in this clone (on HEAD) but not on {remote}: delete it with `git tag -d {name}` and re-run, so that this command creates and pushes it"
+        )),
+        (Some(here), _) => Check::Problem(format!(
+            "{name} exists in this clone on commit {}, not on HEAD ({head}): delete it with `git tag -d {name}` if it is a mistake",
+            here.commit
+        )),
+    })
+}
+
+fn order_check(facts: &TagFacts, name: &str) -> Check {
+    let versions = release_versions(facts.tag_names.iter().map(String::as_str), TagKind::Version);
+    let highest = versions.iter().filter(|v| **v != facts.version).max();
+    match highest {
+        None => Check::Ok(format!("{name} is the first version tag")),
+        Some(h) if *h < facts.version => {
+            Check::Ok(format!("{name} is above every version tag (highest: v{h})"))
+        }
+        Some(h) if facts.allow_older => Check::Ok(format!(
+            "{name} is below v{h}, allowed for a backport (--allow-older)"
+        )),
+        Some(h) => Check::Problem(format!(
+            "{name} is not above v{h}, the highest version tag: release a higher version, or pass --allow-older to release a backport from a maintenance branch"
+        )),
+    }
+}
+
+/// Plans `release promote`: the annotated `vX.Y.Z-stable` on the commit `vX.Y.Z^{}` as the
+/// remote has it, whatever is checked out here.
+pub fn plan_promote(facts: &PromoteFacts) -> TagPlan {
+    let name = tag::version_tag(&facts.version);
+    let stable = tag::stable_tag(&facts.version);
+    let remote = &facts.remote.name;
+    let title = format!("release promote {name}");
+    let refs = facts.remote.refs();
+    let remote_version = refs.and_then(|r| r.tag(&name));
+    let remote_stable = refs.and_then(|r| r.tag(&stable));
+    let context = vec![
+        match (&remote_version, refs) {
+            (Some(v), _) => format!("commit: {} ({name} on {remote})", v.commit),
+            (None, Some(_)) => format!("commit: unknown ({name} is not on {remote})"),
+            (None, None) => format!("commit: unknown ({remote} did not answer)"),
+        },
+        facts.remote.context(),
+    ];
+
+    if let (Some(v), Some(s)) = (&remote_version, &remote_stable) {
+        if s.commit == v.commit {
+            return TagPlan {
+                title,
+                context,
+                checks: vec![
+                    facts.remote.answered(),
+                    Check::Ok(format!(
+                        "{stable} on {remote} is on {}, the commit of {name}",
+                        v.commit
+                    )),
+                ],
+                outcome: Outcome::AlreadyDone(format!(
+                    "already promoted: {stable} is on {remote}, on {}",
+                    v.commit
+                )),
+                notes: Vec::new(),
+            };
+        }
+    }
+
+    let mut checks = tools_check(&PROMOTE_TOOLS, &facts.missing_tools);
+    checks.push(identity_check(facts.identity.as_deref()));
+    checks.extend(facts.remote.check(&facts.missing_tools));
+    if refs.is_some() {
+        checks.extend(version_checks(
+            facts,
+            &name,
+            remote_version.as_ref(),
+            facts.local_version.as_ref(),
+        ));
+        checks.push(stable_check(
+            facts,
+            &stable,
+            &name,
+            remote_version.as_ref(),
+            remote_stable.as_ref(),
+        ));
+    }
+
+    let mut steps = Vec::new();
+    if let Some(v) = &remote_version {
+        if facts.verify {
+            steps.push(Step::VerifyArtifacts {
+                version: facts.version.clone(),
+            });
+        }
+        if !facts.commit_present {
+            steps.push(Step::FetchCommit {
+                remote: remote.clone(),
+                refname: tag_ref(&name),
+            });
+        }
+        steps.push(Step::CreateTag {
+            name: stable.clone(),
+            message: format!("Stable release {name}"),
+            commit: v.commit.clone(),
+        });
+        steps.push(Step::Push {
+            remote: remote.clone(),
+            name: stable,
+        });
+    }
+
+    let mut notes = Vec::new();
+    if !facts.verify {
+        notes.push("the published artifacts are not verified (--no-verify)".to_string());
+    }
+    notes.push(timeout_note(facts.timeout_secs));
+    TagPlan {
+        title,
+        context,
+        checks,
+        outcome: Outcome::Steps(steps),
+        notes,
+    }
+}
+
+fn version_checks(
+    facts: &PromoteFacts,
+    name: &str,
+    there: Option<&TagObject>,
+    here: Option<&TagObject>,
+) -> Vec<Check> {
+    let remote = &facts.remote.name;
+    let version = &facts.version;
+    let Some(there) = there else {
+        let fix = match here {
+            None => {
+                format!("create it with `cargo xtask release tag {version}` and let CI publish it")
+            }
+            Some(here) => format!(
+                "it exists only in this clone (on {}): push it with `git push --no-follow-tags {remote} {}`, or delete it with `git tag -d {name}` and run `cargo xtask release tag {version}`",
+                here.commit,
+                Step::refspec(name)
+            ),
+        };
+        return vec![Check::Problem(format!("{name} is not on {remote}: {fix}"))];
+    };
+    let mut checks = vec![Check::Ok(format!(
+        "{name} is on {remote}, on commit {}",
+        there.commit
+    ))];
+    match here {
+        Some(here) if here.commit != there.commit => checks.push(Check::Problem(format!(
+            "the local {name} is on commit {} but {remote}'s is on {}: the remote is authoritative; replace the local tag with `git fetch {remote} +refs/tags/{name}:refs/tags/{name}`",
+            here.commit, there.commit
+        ))),
+        Some(_) => checks.push(Check::Ok(format!("the local {name} is on the same commit"))),
+        None => {}
+    }
+    checks
+}
+
+fn stable_check(
+    facts: &PromoteFacts,
+    stable: &str,
+    name: &str,
+    version: Option<&TagObject>,
+    there: Option<&TagObject>,
+) -> Check {
+    let remote = &facts.remote.name;
+    let target = match version {
+        Some(v) => format!("{} (the commit of {name})", v.commit),
+        None => format!("the commit of {name}"),
+    };
+    match (there, &facts.local_stable) {
+        (Some(there), _) => Check::Problem(format!(
+            "{stable} already exists on {remote}, on commit {}, not on {target}: a promotion never moves; see \"Rolling back\" in docs/release-process.md if it is a mistake",
+            there.commit
+        )),
+        (None, Some(here)) => Check::Problem(format!(
+            "{stable} exists in this clone (on commit {}) but not on {remote}: delete it with `git tag -d {stable}` and re-run, so that this command creates it on {target} and pushes it",
+            here.commit
+        )),
+        (None, None) => Check::Ok(format!("{stable} exists neither here nor on {remote}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = "1111111111111111111111111111111111111111";
+    const OTHER: &str = "2222222222222222222222222222222222222222";
+    const TAG_OBJ: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    const OTHER_OBJ: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+    fn obj(object: &str, commit: &str) -> TagObject {
+        TagObject {
+            object: object.into(),
+            commit: commit.into(),
+        }
+    }
+
+    /// `ls-remote` text for these `(tag name, object, commit)` triples.
+    fn ls_remote(tags: &[(&str, &str, &str)]) -> RemoteRefs {
+        let mut text = format!("{HEAD}\trefs/heads/main\n");
+        for (name, object, commit) in tags {
+            text.push_str(&format!("{object}\trefs/tags/{name}\n"));
+            text.push_str(&format!("{commit}\trefs/tags/{name}^{{}}\n"));
+        }
+        RemoteRefs::parse(&text)
+    }
+
+    fn remote(answer: Result<RemoteRefs, String>) -> RemoteFacts {
+        RemoteFacts {
+            name: "origin".into(),
+            url: Some("/srv/remote.git".into()),
+            answer,
+        }
+    }
+
+    /// A repository ready to release v1.2.0 after v1.1.0.
+    fn ready() -> TagFacts {
+        TagFacts {
+            version: Version::new(1, 2, 0),
+            default_branch: "main".into(),
+            allow_older: false,
+            run_checks: true,
+            timeout_secs: 60,
+            missing_tools: vec![],
+            identity: Some("Rel <rel@example.invalid>".into()),
+            remote: remote(Ok(ls_remote(&[]))),
+            head: HEAD.into(),
+            branch: Some("main".into()),
+            upstream: None,
+            dirty: vec![],
+            shallow: false,
+            base: base_branch("origin", "main", Some("main"), None, false),
+            sync: Sync::Counted {
+                ahead: 0,
+                behind: 0,
+            },
+            fetched: None,
+            local_tag: None,
+            tag_names: vec!["v1.1.0".into(), "v1.1.0-stable".into(), "other".into()],
+        }
+    }
+
+    /// The problems of a plan, each cut at its first `:` so that cases stay one line.
+    fn problems(plan: &TagPlan) -> Vec<String> {
+        plan.problems()
+            .iter()
+            .map(|p| p.split(": ").next().unwrap().to_string())
+            .collect()
+    }
+
+    #[track_caller]
+    fn check_tag(change: impl FnOnce(&mut TagFacts), expected: &[&str]) {
+        let mut facts = ready();
+        change(&mut facts);
+        assert_eq!(problems(&plan_tag(&facts)), expected);
+    }
+
+    #[test]
+    fn tag_ready_plans_checks_tag_and_one_push() {
+        let plan = plan_tag(&ready());
+        assert_eq!(plan.refusal(), None);
+        assert_eq!(
+            plan.to_string(),
+            format!(
+                "\
+release tag v1.2.0
+  commit: {HEAD} (HEAD, on main)
+  remote: origin (/srv/remote.git)
+preflight:
+  ok    git, cargo, timeout found on PATH
+  ok    tagger: Rel <rel@example.invalid>
+  ok    remote origin (/srv/remote.git) answers
+  ok    HEAD is on main, the default branch
+  ok    the working tree is clean
+  ok    the clone has its full history
+  ok    HEAD equals origin/main
+  ok    v1.2.0 exists neither here nor on origin
+  ok    v1.2.0 is above every version tag (highest: v1.1.0)
+steps:
+  1. cargo xtask ci  (the project's checks)
+  2. git tag -a v1.2.0 -m \"Release v1.2.0\" {HEAD}
+  3. git push --porcelain --no-follow-tags origin refs/tags/v1.2.0:refs/tags/v1.2.0
+refs that change:
+  this clone: refs/tags/v1.2.0 created, an annotated tag on {HEAD}
+  origin: refs/tags/v1.2.0 created, the same tag object
+notes:
+  - network commands (git ls-remote, fetch, push) run as `timeout 60 git …` and fail after 60s (RELEASE_GIT_TIMEOUT)
+"
+            )
+        );
+    }
+
+    #[test]
+    fn tag_without_checks_and_after_a_fetch_says_so() {
+        let mut facts = ready();
+        facts.run_checks = false;
+        facts.fetched = Some("refs/remotes/origin/main".into());
+        let plan = plan_tag(&facts);
+        assert!(!plan.steps().contains(&Step::Checks));
+        let text = plan.to_string();
+        assert!(text.contains("  - the project's checks are skipped (--no-checks)\n"));
+        assert!(text.contains("  - the preflight fetched refs/remotes/origin/main"));
+    }
+
+    #[test]
+    fn tag_preflight_problems() {
+        check_tag(|_| {}, &[]);
+        check_tag(
+            |f| f.missing_tools = vec!["cargo".into(), "timeout".into()],
+            &["`cargo` not found on PATH", "`timeout` not found on PATH"],
+        );
+        check_tag(
+            |f| f.identity = None,
+            &["git has no committer identity for the annotated tag"],
+        );
+        check_tag(
+            |f| {
+                f.remote.url = None;
+                f.remote.answer = Err("no such remote".into());
+            },
+            &["this repository has no remote named origin"],
+        );
+        check_tag(
+            |f| f.remote.answer = Err("timed out after 60s".into()),
+            &["cannot reach remote origin (/srv/remote.git)"],
+        );
+        check_tag(
+            |f| f.dirty = vec![" M a.rs".into()],
+            &["the working tree is not clean (\" M a.rs\")"],
+        );
+        check_tag(|f| f.shallow = true, &["this clone is shallow"]);
+        check_tag(
+            |f| f.sync = Sync::MissingOnRemote,
+            &["origin has no branch refs/heads/main"],
+        );
+        check_tag(
+            |f| f.sync = Sync::FetchFailed("\"boom\"".into()),
+            &["cannot fetch origin/main to compare HEAD with it"],
+        );
+    }
+
+    #[test]
+    fn tag_branch_and_sync() {
+        let counted = |ahead, behind| Sync::Counted { ahead, behind };
+        check_tag(
+            |f| f.sync = counted(0, 1),
+            &["HEAD is 1 commit behind origin/main"],
+        );
+        check_tag(
+            |f| f.sync = counted(3, 0),
+            &["HEAD is 3 commits ahead of origin/main"],
+        );
+        check_tag(
+            |f| f.sync = counted(1, 2),
+            &["HEAD and origin/main have diverged (1 commit only here, 2 commits only there)"],
+        );
+        check_tag(
+            |f| {
+                f.branch = None;
+                f.base = None;
+                f.sync = Sync::NotCompared;
+            },
+            &[&format!("HEAD is detached (at {HEAD})")],
+        );
+        check_tag(
+            |f| {
+                f.branch = Some("feature".into());
+                f.base = None;
+                f.sync = Sync::NotCompared;
+            },
+            &["HEAD is on branch feature, not main"],
+        );
+    }
+
+    #[test]
+    fn several_problems_are_reported_at_once() {
+        let mut facts = ready();
+        facts.branch = Some("feature".into());
+        facts.dirty = (0..7).map(|i| format!("?? file{i}")).collect();
+        facts.shallow = true;
+        let plan = plan_tag(&facts);
+        let refusal = plan.refusal().unwrap();
+        assert!(
+            refusal.starts_with("release tag v1.2.0 refused, 3 problems to fix first:\n  - HEAD is on branch feature"),
+            "{refusal}"
+        );
+        assert!(refusal.contains("\"?? file4\" and 2 more)"), "{refusal}");
+        assert!(
+            plan.to_string()
+                .contains("steps, once the problems are fixed:\n")
+        );
+    }
+
+    #[test]
+    fn backports_need_allow_older_and_an_upstream_on_the_remote() {
+        let maintenance = |f: &mut TagFacts, upstream_remote: Option<&str>| {
+            f.version = Version::new(1, 0, 5);
+            f.branch = Some("release-1.0".into());
+            f.upstream = upstream_remote.map(|r| Upstream {
+                remote: r.into(),
+                merge_ref: "refs/heads/release-1.0".into(),
+                tracking_ref: format!("refs/remotes/{r}/release-1.0"),
+            });
+            f.base = base_branch(
+                "origin",
+                "main",
+                f.branch.as_deref(),
+                f.upstream.as_ref(),
+                f.allow_older,
+            );
+        };
+        check_tag(
+            |f| maintenance(f, Some("origin")),
+            &[
+                "HEAD is on branch release-1.0, not main",
+                "v1.0.5 is not above v1.1.0, the highest version tag",
+            ],
+        );
+        check_tag(
+            |f| {
+                f.allow_older = true;
+                maintenance(f, Some("origin"));
+                assert_eq!(f.base.as_ref().unwrap().display, "origin/release-1.0");
+            },
+            &[],
+        );
+        check_tag(
+            |f| {
+                f.allow_older = true;
+                maintenance(f, None);
+                f.sync = Sync::NotCompared;
+            },
+            &["branch release-1.0 has no upstream to compare HEAD with"],
+        );
+        check_tag(
+            |f| {
+                f.allow_older = true;
+                maintenance(f, Some("fork"));
+                assert_eq!(f.base, None);
+                f.sync = Sync::NotCompared;
+            },
+            &["branch release-1.0 tracks remote fork, not origin"],
+        );
+        check_tag(|f| f.allow_older = true, &[]);
+    }
+
+    #[test]
+    fn version_order() {
+        check_tag(|f| f.tag_names = vec![], &[]);
+        check_tag(
+            |f| f.tag_names = vec!["v1.2.0".into(), "v1.10.0-stable".into()],
+            &[],
+        );
+        check_tag(
+            |f| f.tag_names.push("v1.10.0".into()),
+            &["v1.2.0 is not above v1.10.0, the highest version tag"],
+        );
+        check_tag(|f| f.tag_names.push("v1.2.0".into()), &[]);
+        let plan = plan_tag(&ready());
+        assert!(plan.to_string().contains("(highest: v1.1.0)"));
+    }
+
+    #[test]
+    fn tag_existing_somewhere() {
+        let remote_has = |f: &mut TagFacts, object: &str, commit: &str| {
+            f.remote.answer = Ok(ls_remote(&[("v1.2.0", object, commit)]));
+        };
+        check_tag(
+            |f| remote_has(f, TAG_OBJ, OTHER),
+            &[&format!(
+                "v1.2.0 already exists on origin, on commit {OTHER}, not on HEAD ({HEAD})"
+            )],
+        );
+        check_tag(
+            |f| {
+                remote_has(f, TAG_OBJ, OTHER);
+                f.local_tag = Some(obj(TAG_OBJ, OTHER));
+            },
+            &[&format!(
+                "v1.2.0 already exists on origin, on commit {OTHER}, not on HEAD ({HEAD})"
+            )],
+        );
+        check_tag(
+            |f| remote_has(f, TAG_OBJ, HEAD),
+            &["v1.2.0 is already on origin, on HEAD, but not in this clone"],
+        );
+        check_tag(
+            |f| {
+                remote_has(f, TAG_OBJ, HEAD);
+                f.local_tag = Some(obj(OTHER_OBJ, HEAD));
+            },
+            &[&format!(
+                "the local v1.2.0 (tag object {OTHER_OBJ}) is not the one on origin (tag object {TAG_OBJ}), though both are on HEAD"
+            )],
+        );
+        check_tag(
+            |f| f.local_tag = Some(obj(TAG_OBJ, HEAD)),
+            &["v1.2.0 exists in this clone (on HEAD) but not on origin"],
+        );
+        check_tag(
+            |f| f.local_tag = Some(obj(TAG_OBJ, OTHER)),
+            &[&format!(
+                "v1.2.0 exists in this clone on commit {OTHER}, not on HEAD ({HEAD})"
+            )],
+        );
+        // Unreachable remote: the local tag is still judged, the remote is not assumed absent.
+        check_tag(
+            |f| {
+                f.remote.answer = Err("\"down\"".into());
+                f.local_tag = Some(obj(TAG_OBJ, HEAD));
+            },
+            &[
+                "cannot reach remote origin (/srv/remote.git)",
+                "v1.2.0 exists in this clone (on HEAD) but not on origin",
+            ],
+        );
+    }
+
+    #[test]
+    fn tag_already_pushed_is_a_noop_whatever_else_is_wrong() {
+        let mut facts = ready();
+        facts.remote.answer = Ok(ls_remote(&[("v1.2.0", TAG_OBJ, HEAD)]));
+        facts.local_tag = Some(obj(TAG_OBJ, HEAD));
+        facts.dirty = vec!["?? notes.txt".into()];
+        facts.tag_names.push("v9.0.0".into());
+        let plan = plan_tag(&facts);
+        assert_eq!(plan.refusal(), None);
+        assert!(plan.steps().is_empty());
+        assert_eq!(
+            plan.outcome,
+            Outcome::AlreadyDone(format!(
+                "nothing to do: v1.2.0 is already on origin, on {HEAD}"
+            ))
+        );
+        assert!(plan.to_string().ends_with(&format!(
+            "preflight:\n  ok    remote origin (/srv/remote.git) answers\n  ok    v1.2.0 on origin is the local tag object {TAG_OBJ}, on HEAD\nnothing to do: v1.2.0 is already on origin, on {HEAD}\n"
+        )));
+    }
+
+    #[test]
+    fn base_branch_choice() {
+        let upstream = Upstream {
+            remote: "origin".into(),
+            merge_ref: "refs/heads/maint".into(),
+            tracking_ref: "refs/remotes/origin/maint".into(),
+        };
+        let display = |branch: Option<&str>, upstream: Option<&Upstream>, allow_older| {
+            base_branch("origin", "main", branch, upstream, allow_older).map(|b| b.display)
+        };
+        assert_eq!(
+            display(Some("main"), None, false).as_deref(),
+            Some("origin/main")
+        );
+        assert_eq!(
+            display(Some("main"), None, true).as_deref(),
+            Some("origin/main")
+        );
+        assert_eq!(display(None, Some(&upstream), true), None);
+        assert_eq!(display(Some("maint"), Some(&upstream), false), None);
+        assert_eq!(
+            display(Some("maint"), Some(&upstream), true).as_deref(),
+            Some("origin/maint")
+        );
+        let main = base_branch("origin", "main", Some("main"), None, false).unwrap();
+        assert_eq!(
+            (main.remote_ref.as_str(), main.tracking_ref.as_str()),
+            ("refs/heads/main", "refs/remotes/origin/main")
+        );
+    }
+
+    fn promotable() -> PromoteFacts {
+        PromoteFacts {
+            version: Version::new(1, 2, 0),
+            verify: true,
+            timeout_secs: 60,
+            missing_tools: vec![],
+            identity: Some("Rel <rel@example.invalid>".into()),
+            remote: remote(Ok(ls_remote(&[("v1.2.0", TAG_OBJ, HEAD)]))),
+            local_version: Some(obj(TAG_OBJ, HEAD)),
+            local_stable: None,
+            commit_present: true,
+        }
+    }
+
+    #[track_caller]
+    fn check_promote(change: impl FnOnce(&mut PromoteFacts), expected: &[&str]) {
+        let mut facts = promotable();
+        change(&mut facts);
+        assert_eq!(problems(&plan_promote(&facts)), expected);
+    }
+
+    #[test]
+    fn promote_ready_tags_the_peeled_commit() {
+        let plan = plan_promote(&promotable());
+        assert_eq!(plan.refusal(), None);
+        assert_eq!(
+            plan.to_string(),
+            format!(
+                "\
+release promote v1.2.0
+  commit: {HEAD} (v1.2.0 on origin)
+  remote: origin (/srv/remote.git)
+preflight:
+  ok    git, timeout found on PATH
+  ok    tagger: Rel <rel@example.invalid>
+  ok    remote origin (/srv/remote.git) answers
+  ok    v1.2.0 is on origin, on commit {HEAD}
+  ok    the local v1.2.0 is on the same commit
+  ok    v1.2.0-stable exists neither here nor on origin
+steps:
+  1. verify the published artifacts of v1.2.0  (the promotion gate)
+  2. git tag -a v1.2.0-stable -m \"Stable release v1.2.0\" {HEAD}
+  3. git push --porcelain --no-follow-tags origin refs/tags/v1.2.0-stable:refs/tags/v1.2.0-stable
+refs that change:
+  this clone: refs/tags/v1.2.0-stable created, an annotated tag on {HEAD}
+  origin: refs/tags/v1.2.0-stable created, the same tag object
+notes:
+  - network commands (git ls-remote, fetch, push) run as `timeout 60 git …` and fail after 60s (RELEASE_GIT_TIMEOUT)
+"
+            )
+        );
+    }
+
+    #[test]
+    fn promote_fetches_a_missing_commit_and_can_skip_the_gate() {
+        let mut facts = promotable();
+        facts.commit_present = false;
+        facts.local_version = None;
+        facts.verify = false;
+        let plan = plan_promote(&facts);
+        assert_eq!(plan.refusal(), None);
+        assert_eq!(
+            plan.steps()[0],
+            Step::FetchCommit {
+                remote: "origin".into(),
+                refname: "refs/tags/v1.2.0".into()
+            }
+        );
+        assert!(
+            !plan
+                .steps()
+                .iter()
+                .any(|s| matches!(s, Step::VerifyArtifacts { .. }))
+        );
+        assert!(plan.to_string().contains("(--no-verify)"));
+    }
+
+    #[test]
+    fn promote_problems() {
+        check_promote(|_| {}, &[]);
+        check_promote(
+            |f| f.remote.answer = Ok(ls_remote(&[])),
+            &["v1.2.0 is not on origin"],
+        );
+        let plan = plan_promote(&PromoteFacts {
+            remote: remote(Ok(ls_remote(&[]))),
+            ..promotable()
+        });
+        assert!(
+            plan.problems()[0].contains("exists only in this clone"),
+            "{plan}"
+        );
+        assert!(plan.steps().is_empty());
+        check_promote(
+            |f| {
+                f.remote.answer = Ok(ls_remote(&[]));
+                f.local_version = None;
+            },
+            &["v1.2.0 is not on origin"],
+        );
+        check_promote(
+            |f| f.local_version = Some(obj(OTHER_OBJ, OTHER)),
+            &[&format!(
+                "the local v1.2.0 is on commit {OTHER} but origin's is on {HEAD}"
+            )],
+        );
+        check_promote(
+            |f| {
+                f.remote.answer = Ok(ls_remote(&[
+                    ("v1.2.0", TAG_OBJ, HEAD),
+                    ("v1.2.0-stable", OTHER_OBJ, OTHER),
+                ]))
+            },
+            &[&format!(
+                "v1.2.0-stable already exists on origin, on commit {OTHER}, not on {HEAD} (the commit of v1.2.0)"
+            )],
+        );
+        check_promote(
+            |f| f.local_stable = Some(obj(OTHER_OBJ, OTHER)),
+            &[&format!(
+                "v1.2.0-stable exists in this clone (on commit {OTHER}) but not on origin"
+            )],
+        );
+        // Fail closed: no answer is never "absent".
+        check_promote(
+            |f| f.remote.answer = Err("\"timed out after 60s\"".into()),
+            &["cannot reach remote origin (/srv/remote.git)"],
+        );
+        let plan = plan_promote(&PromoteFacts {
+            remote: remote(Err("x".into())),
+            ..promotable()
+        });
+        assert!(plan.steps().is_empty());
+        check_promote(
+            |f| f.missing_tools = vec!["git".into()],
+            &["`git` not found on PATH"],
+        );
+    }
+
+    #[test]
+    fn promote_already_done() {
+        let mut facts = promotable();
+        facts.remote.answer = Ok(ls_remote(&[
+            ("v1.2.0", TAG_OBJ, HEAD),
+            ("v1.2.0-stable", OTHER_OBJ, HEAD),
+        ]));
+        // Whatever this clone holds, the remote decides.
+        facts.local_version = None;
+        facts.local_stable = Some(obj(TAG_OBJ, OTHER));
+        let plan = plan_promote(&facts);
+        assert_eq!(plan.refusal(), None);
+        assert_eq!(
+            plan.outcome,
+            Outcome::AlreadyDone(format!(
+                "already promoted: v1.2.0-stable is on origin, on {HEAD}"
+            ))
+        );
+    }
+}

@@ -1,0 +1,280 @@
+//! The writing half shared by `release tag` and `release promote`: show the plan, stop or
+//! ask, then carry it out — create one annotated tag and push exactly that ref.
+//!
+//! Push discipline, the same for both commands:
+//! - the refspec names the tag in full on both sides (`refs/tags/X:refs/tags/X`), so no
+//!   branch or other tag can match it;
+//! - `--no-follow-tags` overrides a user's `push.followTags`, which would push every other
+//!   reachable annotated tag too (and GitHub creates no push event at all when more than
+//!   three tags arrive at once);
+//! - `--porcelain` output must show exactly that ref created, and nothing else;
+//! - anything else (rejected, failed, timed out) is decided by what the remote holds
+//!   afterwards (`git ls-remote`), never by the push's exit code; when the tag is not there,
+//!   the local tag this run created is deleted so that a re-run starts clean.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use anyhow::{Context, Result, bail};
+use xshell::{Shell, cmd};
+
+use crate::core::config;
+use crate::core::git_output::{self, PushStatus, tag_ref};
+use crate::core::tagging::{Outcome, Step, TagPlan};
+use crate::project::Project;
+use crate::release::verify;
+use crate::{ci, git, ui};
+
+/// How a run ends once its plan is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `--dry-run`: show the plan and change nothing.
+    DryRun,
+    /// Ask `y/N` on the terminal; refuse without one.
+    Ask,
+    /// `--yes`: confirmed in advance.
+    Confirmed,
+}
+
+impl Mode {
+    pub fn from_flags(dry_run: bool, yes: bool) -> Mode {
+        match (dry_run, yes) {
+            (true, _) => Mode::DryRun,
+            (false, true) => Mode::Confirmed,
+            (false, false) => Mode::Ask,
+        }
+    }
+}
+
+/// `--remote NAME`, validated like the configured remote, or the configured one.
+pub fn remote_name(project: &Project, arg: Option<&str>) -> Result<String> {
+    match arg {
+        Some(name) => config::check_remote_arg(name),
+        None => Ok(project.config.remote.clone()),
+    }
+}
+
+/// Prints the plan on stdout, then: nothing to do → done; problems → refused with every
+/// one of them; dry run → done; otherwise confirm and carry it out.
+pub fn conclude(sh: &Shell, project: &Project, plan: &TagPlan, mode: Mode) -> Result<()> {
+    print!("{plan}");
+    if let Outcome::AlreadyDone(_) = plan.outcome {
+        return Ok(());
+    }
+    if let Some(refusal) = plan.refusal() {
+        bail!(refusal);
+    }
+    match mode {
+        Mode::DryRun => {
+            println!("dry run: nothing was changed");
+            return Ok(());
+        }
+        Mode::Ask => confirm(&plan.title)?,
+        Mode::Confirmed => {}
+    }
+    carry_out(sh, project, plan)
+}
+
+fn confirm(title: &str) -> Result<()> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        bail!(
+            "{title} needs confirmation and there is no terminal to ask on, so nothing was changed: re-run with --yes to confirm, or with --dry-run to only look"
+        );
+    }
+    eprint!("{title}: carry out the steps above? [y/N] ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    stdin.lock().read_line(&mut answer)?;
+    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        Ok(())
+    } else {
+        bail!("{title} cancelled: nothing was changed")
+    }
+}
+
+/// The tag this run created, so that it can check the push and clean up after it.
+struct CreatedTag {
+    name: String,
+    object: String,
+    commit: String,
+}
+
+fn carry_out(sh: &Shell, project: &Project, plan: &TagPlan) -> Result<()> {
+    let secs = project.config.git_timeout_secs;
+    let mut created: Option<CreatedTag> = None;
+    for step in plan.steps() {
+        match step {
+            // In-process rather than spawning `cargo xtask ci`: the same code either way, but a
+            // nested cargo would rebuild xtask while it runs, and `-C DIR` may point at a
+            // checkout whose `cargo xtask` alias is not this binary.
+            Step::Checks => ci::run(sh, project).context(
+                "the project's checks failed, so nothing was tagged: fix them and re-run (--no-checks skips them)",
+            )?,
+            Step::VerifyArtifacts { version } => {
+                let failing = ui::step(&step.to_string(), || {
+                    verify::promotion_gate(sh, project, version)
+                })?;
+                if !failing.is_empty() {
+                    bail!(
+                        "the published artifacts of v{version} do not verify, so it was not promoted:\n  - {}\nfix the release, or pass --no-verify to promote it anyway",
+                        failing.join("\n  - ")
+                    );
+                }
+            }
+            Step::FetchCommit { remote, refname } => {
+                ui::step(&step.to_string(), || {
+                    git::fetch_objects(sh, remote, refname, secs)
+                })?;
+            }
+            Step::CreateTag {
+                name,
+                message,
+                commit,
+            } => {
+                created = Some(ui::step(&step.to_string(), || {
+                    create_tag(sh, name, message, commit)
+                })?);
+            }
+            Step::Push { remote, name } => {
+                let tag = created
+                    .take()
+                    .filter(|t| &t.name == name)
+                    .context("internal error: the plan pushes a tag it did not create")?;
+                let pushed = ui::step(&step.to_string(), || push(sh, project, remote, &tag))?;
+                println!("{}", pushed.report(&tag, remote));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn create_tag(sh: &Shell, name: &str, message: &str, commit: &str) -> Result<CreatedTag> {
+    cmd!(sh, "git tag -a {name} -m {message} {commit}")
+        .quiet()
+        .run()
+        .with_context(|| format!("git tag -a {name} failed: nothing was pushed"))?;
+    let tag = git::tags_named(sh, &[name.to_string()])?
+        .into_iter()
+        .next()
+        .with_context(|| format!("{name} is missing right after `git tag -a` created it"))?;
+    Ok(CreatedTag {
+        name: tag.name,
+        object: tag.object,
+        commit: tag.commit,
+    })
+}
+
+/// How a push ended well.
+enum Pushed {
+    /// The porcelain output shows exactly our ref created.
+    Created,
+    /// The push failed or timed out, yet the remote holds our very tag object.
+    Confirmed(String),
+    /// Another run pushed the same name on the same commit first; ours was deleted.
+    ByAnotherRun { object: String, cleanup: String },
+}
+
+impl Pushed {
+    fn report(&self, tag: &CreatedTag, remote: &str) -> String {
+        let CreatedTag {
+            name,
+            object,
+            commit,
+        } = tag;
+        match self {
+            Pushed::Created => {
+                format!("pushed {name} to {remote}: tag object {object} on commit {commit}")
+            }
+            Pushed::Confirmed(why) => format!(
+                "pushed {name} to {remote}: tag object {object} on commit {commit} ({why}, but git ls-remote shows the tag arrived)"
+            ),
+            Pushed::ByAnotherRun { object, cleanup } => format!(
+                "already done by another run: {remote} got {name} (tag object {object}) on commit {commit} first; {cleanup}; fetch it with `git fetch {remote} +refs/tags/{name}:refs/tags/{name}`"
+            ),
+        }
+    }
+}
+
+fn push(sh: &Shell, project: &Project, remote: &str, tag: &CreatedTag) -> Result<Pushed> {
+    let secs = project.config.git_timeout_secs;
+    let timeout = secs.to_string();
+    let name = &tag.name;
+    let refname = tag_ref(name);
+    let refspec = Step::refspec(name);
+    let out = cmd!(
+        sh,
+        "timeout --kill-after=5 {timeout} git push --porcelain --no-follow-tags {remote} {refspec}"
+    )
+    .quiet()
+    .ignore_status()
+    .output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let report = git_output::read_push(&String::from_utf8_lossy(&out.stdout), &refname);
+    if !report.other_refs.is_empty() {
+        bail!(
+            "the push to {remote} reported other refs than {refname}, which it must never touch: {}; check them with `git ls-remote {remote}`",
+            report.other_refs.join("; ")
+        );
+    }
+    if out.status.success() && report.created_only_ours() {
+        return Ok(Pushed::Created);
+    }
+
+    // Show git's own words (a hook's message, a credential error) before deciding.
+    if !stderr.trim().is_empty() {
+        eprint!("{stderr}");
+    }
+    let why = if git::timed_out(&out) {
+        format!("the push gave no answer within {secs}s")
+    } else {
+        match &report.status {
+            PushStatus::Rejected(summary) => format!("the push was refused: {summary}"),
+            PushStatus::UpToDate => "the push found the tag already there".to_string(),
+            _ => format!("the push failed: {}", git::network_failure(&out, secs)),
+        }
+    };
+    // Decide by what the remote holds now, never by the push's exit code.
+    let there = match git::ls_remote(sh, remote, std::slice::from_ref(&refname), secs) {
+        Ok(refs) => refs.tag(name),
+        Err(no_answer) => bail!(
+            "{why}, and {remote} did not answer the check that followed ({no_answer}): whether {name} arrived is unknown, so the local tag was kept; check with `git ls-remote {remote} {refname}`, and if it is absent delete the local tag with `git tag -d {name}` before re-running"
+        ),
+    };
+    match there {
+        Some(there) if there.object == tag.object => Ok(Pushed::Confirmed(why)),
+        Some(there) if there.commit == tag.commit => Ok(Pushed::ByAnotherRun {
+            object: there.object,
+            cleanup: delete_created(sh, tag),
+        }),
+        Some(there) => bail!(
+            "{why}: {remote} now has {name} on commit {}, not on {}: another run pushed it meanwhile; {}",
+            there.commit,
+            tag.commit,
+            delete_created(sh, tag)
+        ),
+        None => bail!(
+            "{why}, and {name} is not on {remote}; {}",
+            delete_created(sh, tag)
+        ),
+    }
+}
+
+/// Deletes the local tag this run created, and only if it is still that object
+/// (`git update-ref -d REF OLD` refuses otherwise). Says what happened.
+fn delete_created(sh: &Shell, tag: &CreatedTag) -> String {
+    let refname = tag_ref(&tag.name);
+    let object = &tag.object;
+    match cmd!(sh, "git update-ref -d {refname} {object}")
+        .quiet()
+        .ignore_stderr()
+        .run()
+    {
+        Ok(()) => {
+            "the local tag this run created was deleted, so a re-run starts clean".to_string()
+        }
+        Err(_) => format!(
+            "deleting the local tag this run created failed: delete it with `git tag -d {}` before re-running",
+            tag.name
+        ),
+    }
+}

@@ -253,6 +253,23 @@ pub fn ls_remote(
     }
 }
 
+/// Every tag of `remote` with its peeled `^{}` line: one round trip, however many tags.
+pub fn ls_remote_tags(sh: &Shell, remote: &str, timeout_secs: u64) -> Result<RemoteRefs, String> {
+    let secs = timeout_secs.to_string();
+    let out = cmd!(
+        sh,
+        "timeout --kill-after=5 {secs} git ls-remote --tags {remote}"
+    )
+    .quiet()
+    .ignore_status()
+    .output()
+    .map_err(|e| format!("cannot run git ls-remote: {e}"))?;
+    match out.status.code() {
+        Some(0) => Ok(RemoteRefs::parse(&String::from_utf8_lossy(&out.stdout))),
+        _ => Err(network_failure(&out, timeout_secs)),
+    }
+}
+
 /// Fetches one branch into its remote-tracking ref: `+refs/heads/B:refs/remotes/R/B`.
 /// No tags, and no FETCH_HEAD: the only ref it may change is `tracking_ref`.
 pub fn fetch_branch(

@@ -64,6 +64,16 @@ impl RemoteRefs {
             .map(|(_, object)| object.as_str())
     }
 
+    /// The names of every tag in the answer (`v1.2.3` for `refs/tags/v1.2.3`).
+    pub fn tag_names(&self) -> Vec<String> {
+        self.lines
+            .iter()
+            .filter_map(|(name, _)| name.strip_prefix("refs/tags/"))
+            .filter(|name| !name.ends_with("^{}"))
+            .map(str::to_string)
+            .collect()
+    }
+
     /// The tag `refs/tags/NAME` with the commit it peels to.
     pub fn tag(&self, name: &str) -> Option<TagObject> {
         let full = tag_ref(name);

@@ -1,11 +1,29 @@
 //! `release verify`: check that a release is published and consistent.
 //!
-//! Also home of [`promotion_gate`], the check `release promote` runs before it tags.
+//! The procedure: ask every source at once (git for the tags, the registry for the image,
+//! helm for the chart, gh for the GitHub release), each in its own thread, so the whole
+//! verification takes about as long as its slowest question; hand the answers to
+//! `core::verify`, which turns them into checks; print every check. An answer that could not
+//! be had is `Lookup::Unknown` and fails its check: an unreachable registry is never a pass.
+//!
+//! Also home of [`promotion_gate`], the artifact checks `release promote` runs before it tags.
 
-use anyhow::{Result, bail};
-use xshell::Shell;
+use std::path::Path;
 
-use crate::project::Project;
+use anyhow::{Context, Result, bail};
+use semver::Version;
+use xshell::{Shell, cmd};
+
+use crate::core::chart::{read_meta, rendered_images};
+use crate::core::config::Config;
+use crate::core::oci::{Manifest, Reference, index_platforms, parse_manifest};
+use crate::core::tag::{self, stable_tag, version_tag};
+use crate::core::verify::{
+    Check, ImageIndex, Lookup, PublishedChart, PublishedRelease, ReleaseFacts, render_text,
+    to_json, verify,
+};
+use crate::release::registry::{Credentials, Registry};
+use crate::{git, project::Project};
 
 pub struct Args {
     pub version: String,
@@ -15,20 +33,476 @@ pub struct Args {
     pub artifacts_only: bool,
 }
 
-pub fn run(_sh: &Shell, _project: &Project, _args: Args) -> Result<()> {
-    bail!("not implemented yet (issue 5)")
+/// Which GitHub release checks to make.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// Tags, image and chart only: what promotion needs.
+    Artifacts,
+    /// Also the GitHub release, when the stable tag exists.
+    Auto,
+    /// Also the GitHub release, stable tag or not.
+    WithRelease,
 }
 
-/// The promotion gate: the checks of the published artifacts of `version` (image, chart)
-/// that must pass before `release promote` puts `vX.Y.Z-stable` on it. Returns the failing
-/// checks, each a line saying what is wrong; empty means the gate is open.
-///
-/// Issue 5 (`release verify`) fills this in with its checks; until then it checks nothing.
-/// `release promote --no-verify` skips it.
-pub fn promotion_gate(
-    _sh: &Shell,
-    _project: &Project,
-    _version: &semver::Version,
-) -> Result<Vec<String>> {
-    Ok(Vec::new())
+pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
+    let version = tag::parse_version_arg(&args.version)?;
+    let scope = match (args.artifacts_only, args.stable) {
+        (true, _) => Scope::Artifacts,
+        (false, true) => Scope::WithRelease,
+        (false, false) => Scope::Auto,
+    };
+    let checks = check(sh, project, &version, scope, args.run)?;
+    if args.json {
+        println!("{}", to_json(&checks));
+    } else {
+        print!("{}", render_text(&checks));
+    }
+    let failed = checks.iter().filter(|c| !c.ok).count();
+    if failed > 0 {
+        bail!(
+            "{failed} of {} checks failed for {}",
+            checks.len(),
+            version_tag(&version)
+        );
+    }
+    Ok(())
+}
+
+/// The promotion gate: the artifact checks of `version` that fail, each as one line.
+/// Empty means `release promote` may tag.
+pub fn promotion_gate(sh: &Shell, project: &Project, version: &Version) -> Result<Vec<String>> {
+    let checks = check(sh, project, version, Scope::Artifacts, false)?;
+    Ok(checks
+        .into_iter()
+        .filter(|c| !c.ok)
+        .map(|c| format!("{}: {}", c.name, c.detail))
+        .collect())
+}
+
+fn check(
+    sh: &Shell,
+    project: &Project,
+    version: &Version,
+    scope: Scope,
+    run: bool,
+) -> Result<Vec<Check>> {
+    let config = &project.config;
+    let missing = crate::project::missing_tools(&tools(scope, run));
+    if !missing.is_empty() {
+        bail!(
+            "cannot verify {}: {}",
+            version_tag(version),
+            missing.join("; ")
+        );
+    }
+    let credentials = Credentials::from_env(config)?;
+    let chart_name = chart_name(project)?;
+    let scratch = Scratch::new()?;
+
+    let credentials = credentials.as_ref();
+    let facts = std::thread::scope(|s| {
+        // xshell's Shell is Send but not Sync: each thread gets its own clone.
+        let (git_sh, image_sh, chart_sh, gh_sh, run_sh) =
+            (sh.clone(), sh.clone(), sh.clone(), sh.clone(), sh.clone());
+        let tags = s.spawn(move || ask_git(&git_sh, config, version));
+        let image_dir = scratch.dir("image");
+        let image = s.spawn(move || ask_image(&image_sh, config, credentials, &image_dir, version));
+        let chart_dir = scratch.dir("chart");
+        let chart_name = &chart_name;
+        let chart = s.spawn(move || {
+            ask_chart(
+                &chart_sh,
+                config,
+                credentials,
+                &chart_dir,
+                chart_name,
+                version,
+            )
+        });
+        let release = (scope != Scope::Artifacts)
+            .then(|| s.spawn(move || ask_github(&gh_sh, config, version)));
+        let run_output = run.then(|| s.spawn(move || ask_run(&run_sh, config, version)));
+
+        let tags = tags.join().expect("the git thread does not panic");
+        let image = image.join().expect("the image thread does not panic");
+        // `sha-…` names the commit, known only now: one more, quick, question.
+        let sha_digest = match &tags.commit {
+            Lookup::Found(commit) => {
+                let dir = scratch.dir("sha");
+                let sha = format!("sha-{}", &commit[..7.min(commit.len())]);
+                digest_of(
+                    &Registry::new(sh, config.plain_http, credentials, &dir),
+                    &config.image,
+                    &sha,
+                )
+            }
+            Lookup::Missing => Lookup::Missing,
+            Lookup::Unknown(why) => Lookup::Unknown(why.clone()),
+        };
+        let stable_exists = matches!(tags.stable_commit, Lookup::Found(_));
+        let github_release = release
+            .map(|t| t.join().expect("the gh thread does not panic"))
+            .filter(|_| scope == Scope::WithRelease || stable_exists);
+        ReleaseFacts {
+            version: version.clone(),
+            remote_tags: tags.remote_tags,
+            commit: tags.commit,
+            stable_commit: tags.stable_commit,
+            on_default_branch: tags.on_default_branch,
+            version_image: image.version_image,
+            sha_digest,
+            minor_digest: image.minor_digest,
+            latest_digest: image.latest_digest,
+            chart: chart.join().expect("the chart thread does not panic"),
+            github_release,
+            run_output: run_output.map(|t| t.join().expect("the run thread does not panic")),
+        }
+    });
+    Ok(verify(config, &facts))
+}
+
+fn tools(scope: Scope, run: bool) -> Vec<&'static str> {
+    let mut tools = vec!["git", "timeout", "curl", "helm"];
+    if scope != Scope::Artifacts {
+        tools.push("gh");
+    }
+    if run {
+        tools.push("docker");
+    }
+    tools
+}
+
+fn chart_name(project: &Project) -> Result<String> {
+    let path = project.chart_yaml();
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(read_meta(&text)
+        .with_context(|| format!("in {}", path.display()))?
+        .name)
+}
+
+fn unknown<T>(e: impl std::fmt::Display) -> Lookup<T> {
+    Lookup::Unknown(e.to_string().lines().next().unwrap_or_default().to_string())
+}
+
+struct GitAnswers {
+    remote_tags: Lookup<Vec<String>>,
+    commit: Lookup<String>,
+    stable_commit: Lookup<String>,
+    on_default_branch: Lookup<bool>,
+}
+
+/// The remote's tags (one `ls-remote`), then whether the tagged commit is on the default
+/// branch, which needs that branch fetched into its remote-tracking ref.
+fn ask_git(sh: &Shell, config: &Config, version: &Version) -> GitAnswers {
+    let refs = match git::ls_remote_tags(sh, &config.remote, config.git_timeout_secs) {
+        Ok(refs) => refs,
+        Err(why) => {
+            let why = format!("cannot list the tags of {}: {why}", config.remote);
+            return GitAnswers {
+                remote_tags: Lookup::Unknown(why.clone()),
+                commit: Lookup::Unknown(why.clone()),
+                stable_commit: Lookup::Unknown(why.clone()),
+                on_default_branch: Lookup::Unknown(why),
+            };
+        }
+    };
+    let lookup = |name: String| {
+        refs.tag(&name)
+            .map_or(Lookup::Missing, |t| Lookup::Found(t.commit))
+    };
+    let commit = lookup(version_tag(version));
+    let on_default_branch = match &commit {
+        Lookup::Found(commit) => on_default_branch(sh, config, version, commit),
+        _ => Lookup::Missing,
+    };
+    GitAnswers {
+        remote_tags: Lookup::Found(refs.tag_names()),
+        stable_commit: lookup(stable_tag(version)),
+        commit,
+        on_default_branch,
+    }
+}
+
+fn on_default_branch(sh: &Shell, config: &Config, version: &Version, commit: &str) -> Lookup<bool> {
+    let branch = &config.default_branch;
+    let tracking = format!("refs/remotes/{}/{branch}", config.remote);
+    let remote_ref = format!("refs/heads/{branch}");
+    if let Err(why) = git::fetch_branch(
+        sh,
+        &config.remote,
+        &remote_ref,
+        &tracking,
+        config.git_timeout_secs,
+    ) {
+        return Lookup::Unknown(format!(
+            "cannot fetch {branch} from {}: {why}",
+            config.remote
+        ));
+    }
+    // The tagged commit may be off every branch this clone has: fetch its objects, no ref.
+    let tag_ref = format!("refs/tags/{}", version_tag(version));
+    if git::commit_of(sh, commit).ok().flatten().is_none()
+        && git::fetch_objects(sh, &config.remote, &tag_ref, config.git_timeout_secs).is_err()
+    {
+        return Lookup::Unknown(format!(
+            "commit {commit} is not in this clone: run `git fetch --tags`"
+        ));
+    }
+    git::is_ancestor(sh, commit, &tracking).map_or_else(unknown, Lookup::Found)
+}
+
+struct ImageAnswers {
+    version_image: Lookup<ImageIndex>,
+    minor_digest: Lookup<String>,
+    latest_digest: Lookup<String>,
+}
+
+fn ask_image(
+    sh: &Shell,
+    config: &Config,
+    credentials: Option<&Credentials>,
+    dir: &Path,
+    version: &Version,
+) -> ImageAnswers {
+    let registry = Registry::new(sh, config.plain_http, credentials, dir);
+    let reference = Reference::new(&config.image, &version_tag(version));
+    let version_image = match registry.manifest(&reference) {
+        Ok(Some(found)) => match parse_manifest(&found.body) {
+            Ok(manifest) => Lookup::Found(ImageIndex {
+                digest: found.digest,
+                platforms: match &manifest {
+                    Manifest::Index(_) => index_platforms(&manifest),
+                    Manifest::Image { .. } => vec!["a single-platform image".to_string()],
+                },
+                revision: revision_label(&registry, &reference, &manifest, dir),
+            }),
+            Err(e) => unknown(e),
+        },
+        Ok(None) => Lookup::Missing,
+        Err(e) => unknown(format!("{e:#}")),
+    };
+    ImageAnswers {
+        version_image,
+        minor_digest: digest_of(
+            &registry,
+            &config.image,
+            &format!("{}.{}", version.major, version.minor),
+        ),
+        latest_digest: digest_of(&registry, &config.image, "latest"),
+    }
+}
+
+fn digest_of(registry: &Registry<'_>, image: &str, tag: &str) -> Lookup<String> {
+    match registry.manifest(&Reference::new(image, tag)) {
+        Ok(Some(found)) => Lookup::Found(found.digest),
+        Ok(None) => Lookup::Missing,
+        Err(e) => unknown(format!("{e:#}")),
+    }
+}
+
+/// `org.opencontainers.image.revision` from the config of the index's first image.
+fn revision_label(
+    registry: &Registry<'_>,
+    reference: &Reference,
+    manifest: &Manifest,
+    dir: &Path,
+) -> Lookup<String> {
+    let read = || -> Result<Option<String>> {
+        let image = match manifest {
+            Manifest::Index(entries) => {
+                let first = entries
+                    .iter()
+                    .find(|e| {
+                        e.platform
+                            .as_deref()
+                            .is_some_and(|p| p != "unknown/unknown")
+                    })
+                    .context("the index lists no image")?;
+                parse_manifest(&registry.manifest_body(reference, &first.digest)?)?
+            }
+            image => image.clone(),
+        };
+        let Manifest::Image { config, .. } = image else {
+            bail!("an index nests another index")
+        };
+        let file = dir.join("config.json");
+        registry.blob(reference, &config.digest, &file)?;
+        let value: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(&file)?)?;
+        let label = value
+            .get("config")
+            .and_then(|c| c.get("Labels"))
+            .and_then(|l| l.get("org.opencontainers.image.revision"))
+            .and_then(|r| r.as_str());
+        Ok(label.map(str::to_string))
+    };
+    match read() {
+        Ok(Some(label)) => Lookup::Found(label),
+        Ok(None) => Lookup::Missing,
+        Err(e) => unknown(format!("cannot read the image config: {e:#}")),
+    }
+}
+
+/// Pulls the chart once, then reads it and renders it locally.
+fn ask_chart(
+    sh: &Shell,
+    config: &Config,
+    credentials: Option<&Credentials>,
+    dir: &Path,
+    name: &str,
+    version: &Version,
+) -> Lookup<PublishedChart> {
+    let reference = format!("{}/{name}", config.chart_registry);
+    let v = version.to_string();
+    let plain = config.plain_http.then_some("--plain-http");
+    let pulled = cmd!(
+        sh,
+        "helm pull {reference} --version {v} --destination {dir} {plain...}"
+    )
+    .quiet()
+    .ignore_status()
+    .output();
+    match pulled {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            return if stderr.contains(": not found") {
+                Lookup::Missing
+            } else {
+                unknown(format!(
+                    "helm pull {reference} --version {v}: {}",
+                    stderr.trim()
+                ))
+            };
+        }
+        Err(e) => return unknown(e),
+    }
+    let package = dir.join(format!("{name}-{v}.tgz"));
+    let read = || -> Result<PublishedChart> {
+        let shown = cmd!(sh, "helm show chart {package}").quiet().read()?;
+        let value: serde_yaml::Value =
+            serde_yaml::from_str(&shown).context("helm show chart printed invalid YAML")?;
+        let field = |key: &str| {
+            value
+                .get(key)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
+        let rendered = cmd!(sh, "helm template {name} {package}").quiet().read()?;
+        let default_image = rendered_images(&rendered)?
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        let default_image_exists = match default_image.rsplit_once(':') {
+            Some((repository, tag)) if !repository.is_empty() && !repository.contains('@') => {
+                let registry = Registry::new(sh, config.plain_http, credentials, dir);
+                match registry.manifest(&Reference::new(repository, tag)) {
+                    Ok(Some(_)) => Lookup::Found(()),
+                    Ok(None) => Lookup::Missing,
+                    Err(e) => unknown(format!("{e:#}")),
+                }
+            }
+            _ => Lookup::Missing,
+        };
+        Ok(PublishedChart {
+            version: field("version"),
+            app_version: field("appVersion"),
+            default_image,
+            default_image_exists,
+        })
+    };
+    read().map_or_else(|e| unknown(format!("{e:#}")), Lookup::Found)
+}
+
+/// The GitHub release of the stable tag, through `gh release view`; only gh's own "release
+/// not found" counts as absent.
+fn ask_github(sh: &Shell, config: &Config, version: &Version) -> Lookup<PublishedRelease> {
+    let tag = stable_tag(version);
+    let repo = &config.github_repo;
+    let out = match cmd!(
+        sh,
+        "gh release view {tag} --repo {repo} --json name,isDraft,isPrerelease,body"
+    )
+    .quiet()
+    .ignore_status()
+    .output()
+    {
+        Ok(out) => out,
+        Err(e) => return unknown(e),
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        return if stderr.trim() == "release not found" {
+            Lookup::Missing
+        } else {
+            unknown(format!("gh release view {tag}: {}", stderr.trim()))
+        };
+    }
+    let value: serde_yaml::Value = match serde_yaml::from_str(&String::from_utf8_lossy(&out.stdout))
+    {
+        Ok(value) => value,
+        Err(e) => return unknown(format!("gh release view printed invalid JSON: {e}")),
+    };
+    let text = |key: &str| {
+        value
+            .get(key)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let flag = |key: &str| value.get(key).and_then(|v| v.as_bool()).unwrap_or(false);
+    Lookup::Found(PublishedRelease {
+        title: text("name"),
+        draft: flag("isDraft"),
+        prerelease: flag("isPrerelease"),
+        body: text("body"),
+    })
+}
+
+/// `docker run --rm IMAGE --version`, where a daemon answers; `Missing` where none does.
+fn ask_run(sh: &Shell, config: &Config, version: &Version) -> Lookup<String> {
+    let format = "{{.ServerVersion}}";
+    let daemon = cmd!(sh, "docker info --format {format}")
+        .quiet()
+        .ignore_stderr()
+        .ignore_status()
+        .output();
+    if !daemon.is_ok_and(|out| out.status.success()) {
+        return Lookup::Missing;
+    }
+    let image = format!("{}:{}", config.image, version_tag(version));
+    match cmd!(sh, "docker run --rm {image} --version").quiet().read() {
+        Ok(out) => Lookup::Found(out),
+        Err(e) => unknown(e),
+    }
+}
+
+/// A scratch directory per verification, one subdirectory per thread (the registry client
+/// keeps its response files there), removed at the end.
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn new() -> Result<Scratch> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_nanos();
+        let path =
+            std::env::temp_dir().join(format!("xtask-verify-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        Ok(Scratch(path))
+    }
+
+    fn dir(&self, name: &str) -> std::path::PathBuf {
+        let dir = self.0.join(name);
+        let _ = std::fs::create_dir_all(&dir);
+        dir
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }

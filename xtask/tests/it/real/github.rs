@@ -23,22 +23,26 @@ struct Request {
 }
 
 #[derive(Default)]
-struct State {
+pub(super) struct State {
     requests: Vec<Request>,
     /// Tags that have a release.
-    releases: Vec<String>,
+    pub(super) releases: Vec<String>,
     /// Answer every REST request with this status (401: a bad token).
     fail_with: Option<u16>,
+    /// Every release is a draft (for `release verify`).
+    pub(super) draft: bool,
+    /// The notes of every release; `None`: "notes".
+    pub(super) body: Option<String>,
 }
 
 /// The stand-in: a thread serving the socket; it stops with the test process.
-struct GitHub {
+pub(super) struct GitHub {
     dir: TempDir,
-    state: Arc<Mutex<State>>,
+    pub(super) state: Arc<Mutex<State>>,
 }
 
 impl GitHub {
-    fn start() -> GitHub {
+    pub(super) fn start() -> GitHub {
         let dir = TempDir::new();
         let socket = dir.path().join("github.sock");
         std::fs::write(
@@ -59,7 +63,7 @@ impl GitHub {
         GitHub { dir, state }
     }
 
-    fn config_dir(&self) -> PathBuf {
+    pub(super) fn config_dir(&self) -> PathBuf {
         self.dir.path().to_path_buf()
     }
 
@@ -135,9 +139,17 @@ fn serve(stream: UnixStream, state: &Mutex<State>) {
     );
 }
 
-fn release_json(tag: &str) -> String {
+fn release_json(tag: &str, state: &State) -> String {
+    let draft = state.draft;
+    let body = state.body.as_deref().unwrap_or("notes");
+    let body = format!(
+        "\"{}\"",
+        body.replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('\n', "\\n")
+    );
     format!(
-        r#"{{"id":1,"tag_name":"{tag}","name":"{tag}","draft":false,"prerelease":false,"html_url":"https://github.com/sofatutor/llm-proxy/releases/tag/{tag}","url":"https://api.github.com/repos/sofatutor/llm-proxy/releases/1","assets":[],"body":"notes","created_at":"2026-01-01T00:00:00Z","published_at":"2026-01-01T00:00:00Z","author":{{"login":"octocat"}},"tarball_url":"","zipball_url":"","upload_url":""}}"#
+        r#"{{"id":1,"tag_name":"{tag}","name":"{tag}","draft":{draft},"prerelease":false,"html_url":"https://github.com/sofatutor/llm-proxy/releases/tag/{tag}","url":"https://api.github.com/repos/sofatutor/llm-proxy/releases/1","assets":[],"body":{body},"created_at":"2026-01-01T00:00:00Z","published_at":"2026-01-01T00:00:00Z","author":{{"login":"octocat"}},"tarball_url":"","zipball_url":"","upload_url":""}}"#
     )
 }
 
@@ -169,7 +181,7 @@ fn answer(request: &Request, state: &mut State) -> (u16, String) {
     }
     if let Some(tag) = path.strip_prefix(&format!("{repo}/releases/tags/")) {
         return if state.releases.iter().any(|t| t == tag) {
-            (200, release_json(tag))
+            (200, release_json(tag, state))
         } else {
             (404, not_found.into())
         };
@@ -187,7 +199,7 @@ fn answer(request: &Request, state: &mut State) -> (u16, String) {
             );
         }
         state.releases.push(tag.clone());
-        return (201, release_json(&tag));
+        return (201, release_json(&tag, state));
     }
     (404, not_found.into())
 }

@@ -9,6 +9,7 @@
 mod docker;
 mod github;
 mod publish;
+mod verify;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,436 @@
+//! `release verify`, the promotion gate and `release rehearse` against a real registry,
+//! real helm and buildah, and gh with the GitHub API stand-in: a complete release passes,
+//! each broken artifact fails its own check while every other check is still reported, an
+//! unreachable registry is never a pass, and promotion waits for a passing verification.
+//!
+//! Checked with docker-registry 2.8.2, helm v3.18.0, buildah 1.28, skopeo 1.9, gh 2.103.3.
+
+use std::process::Command;
+
+use super::github::GitHub;
+use super::{Env, Registry, output, release_project, require, serial};
+use crate::support::{Project, Run};
+
+/// Commits (so every release has its own commit), pushes `main`, then tags and pushes the tag.
+fn release_commit(project: &Project, version: &str) -> String {
+    project.write("CHANGES", version);
+    let commit = project.commit(&format!("work for {version}"));
+    project.git(&["push", "--quiet", "origin", "main"]);
+    let tag = format!("v{version}");
+    project.git(&["tag", "-a", &tag, "-m", &format!("Release {tag}")]);
+    project.git(&["push", "--quiet", "origin", &tag]);
+    commit
+}
+
+/// The check lines that failed (`✗ name: detail`), by name.
+fn failed(run: &Run) -> Vec<String> {
+    run.stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("✗ "))
+        .map(|l| l.split(": ").next().unwrap().to_string())
+        .collect()
+}
+
+fn check_lines(run: &Run) -> usize {
+    run.stdout
+        .lines()
+        .filter(|l| l.starts_with("✓ ") || l.starts_with("✗ "))
+        .count()
+}
+
+fn skopeo_copy(registry: &Registry, from: &str, to: &str) {
+    output(Command::new(require("skopeo")).args([
+        "copy",
+        "--all",
+        "--quiet",
+        "--src-tls-verify=false",
+        "--dest-tls-verify=false",
+        &format!("docker://{}/llm-proxy:{from}", registry.host),
+        &format!("docker://{}/llm-proxy:{to}", registry.host),
+    ]));
+}
+
+/// Re-pushes chart 1.2.3 packaged with another appVersion (helm push overwrites silently).
+fn push_chart_with_app_version(
+    project: &Project,
+    env: &Env,
+    registry: &Registry,
+    app_version: &str,
+) {
+    let dest = env.dir.path().join("repackaged");
+    std::fs::create_dir_all(&dest).unwrap();
+    let vars: Vec<(&str, &str)> = env
+        .vars
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let helm = require("helm");
+    output(
+        Command::new(&helm)
+            .args([
+                "package",
+                "--version",
+                "1.2.3",
+                "--app-version",
+                app_version,
+                "--destination",
+            ])
+            .arg(&dest)
+            .arg(project.work.join("charts/llm-proxy"))
+            .envs(vars.iter().copied()),
+    );
+    output(
+        Command::new(&helm)
+            .args(["push", "--plain-http"])
+            .arg(dest.join("llm-proxy-1.2.3.tgz"))
+            .arg(format!("oci://{}/charts", registry.host))
+            .envs(vars.iter().copied()),
+    );
+}
+
+#[test]
+fn a_complete_release_verifies_then_each_broken_artifact_fails_its_own_check() {
+    let _serial = serial();
+    let registry = Registry::start();
+    let project = release_project();
+    let env = Env::new(&registry.host);
+    let commit = release_commit(&project, "1.2.3");
+    env.xtask(&project, &["release", "publish", "v1.2.3"])
+        .success();
+
+    let good = env
+        .xtask(&project, &["release", "verify", "1.2.3"])
+        .success();
+    assert!(failed(&good).is_empty(), "{good}");
+    let total = check_lines(&good);
+    for line in [
+        format!("✓ tag v1.2.3: on the remote at {commit}"),
+        format!("✓ image revision label: {commit}"),
+        format!(
+            "✓ image {}/llm-proxy:1.2: same digest as v1.2.3",
+            registry.host
+        ),
+        format!(
+            "✓ image {}/llm-proxy:latest: same digest as v1.2.3",
+            registry.host
+        ),
+        "✓ chart appVersion: v1.2.3".to_string(),
+        format!(
+            "✓ chart default image: {}/llm-proxy:v1.2.3 exists",
+            registry.host
+        ),
+    ] {
+        assert!(good.stdout.contains(&line), "missing {line:?}:\n{good}");
+    }
+    let json = env
+        .xtask(&project, &["release", "verify", "1.2.3", "--json"])
+        .success();
+    let checks: serde_yaml::Value = serde_yaml::from_str(&json.stdout).unwrap();
+    let checks = checks.as_sequence().unwrap();
+    assert_eq!(checks.len(), total);
+    assert!(checks.iter().all(|c| c["ok"].as_bool() == Some(true)
+        && c["check"].is_string()
+        && c["detail"].is_string()));
+
+    // The chart's appVersion without its `v` (its default image tag then misses too).
+    push_chart_with_app_version(&project, &env, &registry, "1.2.3");
+    let run = env
+        .xtask(&project, &["release", "verify", "1.2.3"])
+        .failure();
+    assert_eq!(
+        failed(&run),
+        ["chart appVersion", "chart default image"],
+        "{run}"
+    );
+    assert_eq!(
+        check_lines(&run),
+        total,
+        "every check is still reported:\n{run}"
+    );
+    assert!(
+        run.stdout
+            .contains("✗ chart appVersion: 1.2.3, expected v1.2.3"),
+        "{run}"
+    );
+    push_chart_with_app_version(&project, &env, &registry, "v1.2.3");
+    env.xtask(&project, &["release", "verify", "1.2.3"])
+        .success();
+
+    // `1.2` left on an older digest after a newer patch.
+    release_commit(&project, "1.2.4");
+    env.xtask(&project, &["release", "publish", "v1.2.4"])
+        .success();
+    env.xtask(&project, &["release", "verify", "1.2.4"])
+        .success();
+    let old = env
+        .xtask(&project, &["release", "verify", "1.2.3"])
+        .success();
+    assert!(
+        old.stdout.contains(":1.2: owned by the newer v1.2.4"),
+        "{old}"
+    );
+    skopeo_copy(&registry, "v1.2.3", "1.2");
+    let run = env
+        .xtask(&project, &["release", "verify", "1.2.4"])
+        .failure();
+    assert_eq!(
+        failed(&run),
+        [format!("image {}/llm-proxy:1.2", registry.host)],
+        "{run}"
+    );
+    assert_eq!(check_lines(&run), total, "{run}");
+    skopeo_copy(&registry, "v1.2.4", "1.2");
+
+    // A stable tag on another commit than its version tag.
+    project.git(&[
+        "tag",
+        "-a",
+        "v1.2.3-stable",
+        "-m",
+        "Stable release v1.2.3",
+        "HEAD",
+    ]);
+    project.git(&["push", "--quiet", "origin", "v1.2.3-stable"]);
+    let run = env
+        .xtask(
+            &project,
+            &["release", "verify", "1.2.3", "--artifacts-only"],
+        )
+        .failure();
+    assert_eq!(failed(&run), ["tag v1.2.3-stable"], "{run}");
+    assert!(run.stderr.contains("1 of"), "{run}");
+}
+
+#[test]
+fn promote_is_refused_while_verify_fails_and_allowed_once_the_artifact_is_fixed() {
+    let _serial = serial();
+    let registry = Registry::start();
+    let project = release_project();
+    let env = Env::new(&registry.host);
+    release_commit(&project, "1.3.0");
+
+    // Only the chart: its default image does not exist yet.
+    env.xtask(
+        &project,
+        &["release", "publish", "v1.3.0", "--only", "chart"],
+    )
+    .success();
+    let run = env
+        .xtask(&project, &["release", "verify", "1.3.0"])
+        .failure();
+    assert!(
+        failed(&run).contains(&"chart default image".to_string()),
+        "{run}"
+    );
+    assert!(
+        run.stdout.contains(&format!(
+            "✗ chart default image: {}/llm-proxy:v1.3.0 is not in the registry",
+            registry.host
+        )),
+        "{run}"
+    );
+    assert!(run.stdout.contains("✓ chart version: 1.3.0"), "{run}");
+
+    let before = project.remote_git(&["for-each-ref"]);
+    let refused = env
+        .xtask(&project, &["release", "promote", "1.3.0", "--yes"])
+        .failure();
+    assert!(
+        refused.stderr.contains("chart default image")
+            || refused.stdout.contains("chart default image"),
+        "{refused}"
+    );
+    assert_eq!(
+        project.remote_git(&["for-each-ref"]),
+        before,
+        "a refused promotion changes nothing"
+    );
+
+    env.xtask(
+        &project,
+        &["release", "publish", "v1.3.0", "--only", "image"],
+    )
+    .success();
+    env.xtask(&project, &["release", "verify", "1.3.0"])
+        .success();
+    env.xtask(&project, &["release", "promote", "1.3.0", "--yes"])
+        .success();
+    let stable = project.remote_git(&["rev-parse", "v1.3.0-stable^{}"]);
+    assert_eq!(stable, project.remote_git(&["rev-parse", "v1.3.0^{}"]));
+}
+
+#[test]
+fn an_index_without_arm64_fails_the_image_check() {
+    let _serial = serial();
+    let registry = Registry::start();
+    let project = release_project();
+    let mut env = Env::new(&registry.host);
+    release_commit(&project, "1.4.0");
+    env.set("RELEASE_PLATFORMS", "linux/amd64");
+    env.xtask(&project, &["release", "publish", "v1.4.0"])
+        .success();
+    env.set("RELEASE_PLATFORMS", "linux/amd64,linux/arm64");
+    let run = env
+        .xtask(&project, &["release", "verify", "1.4.0"])
+        .failure();
+    assert_eq!(
+        failed(&run),
+        [format!("image {}/llm-proxy:v1.4.0", registry.host)],
+        "{run}"
+    );
+    assert!(
+        run.stdout
+            .contains("platforms are linux/amd64, expected linux/amd64, linux/arm64"),
+        "{run}"
+    );
+}
+
+#[test]
+fn a_draft_or_a_release_without_notes_fails_the_github_checks() {
+    let _serial = serial();
+    require("gh");
+    let registry = Registry::start();
+    let project = release_project();
+    let env = Env::new(&registry.host);
+    release_commit(&project, "2.0.0");
+    env.xtask(&project, &["release", "publish", "v2.0.0"])
+        .success();
+    let github = GitHub::start();
+    let config = github.config_dir();
+    let mut env = env;
+    env.set("GH_CONFIG_DIR", config.to_str().unwrap());
+    env.set("GH_TOKEN", "ghp_canary0verify0token");
+    env.set("GH_NO_UPDATE_NOTIFIER", "1");
+
+    // No stable tag yet: the release is checked only when asked for.
+    let run = env
+        .xtask(&project, &["release", "verify", "2.0.0"])
+        .success();
+    assert!(!run.stdout.contains("github release"), "{run}");
+    let run = env
+        .xtask(&project, &["release", "verify", "2.0.0", "--stable"])
+        .failure();
+    assert_eq!(failed(&run), ["github release v2.0.0-stable"], "{run}");
+    assert!(
+        run.stdout
+            .contains("✗ github release v2.0.0-stable: no such release"),
+        "{run}"
+    );
+
+    github
+        .state
+        .lock()
+        .unwrap()
+        .releases
+        .push("v2.0.0-stable".into());
+    env.xtask(&project, &["release", "verify", "2.0.0", "--stable"])
+        .success();
+
+    github.state.lock().unwrap().body = Some(" \n".into());
+    let run = env
+        .xtask(&project, &["release", "verify", "2.0.0", "--stable"])
+        .failure();
+    assert_eq!(failed(&run), ["github release notes"], "{run}");
+
+    github.state.lock().unwrap().body = None;
+    github.state.lock().unwrap().draft = true;
+    let run = env
+        .xtask(&project, &["release", "verify", "2.0.0", "--stable"])
+        .failure();
+    assert_eq!(failed(&run), ["github release v2.0.0-stable"], "{run}");
+    assert!(run.stdout.contains("is a draft"), "{run}");
+    assert!(
+        !format!("{run}").contains("ghp_canary0verify0token"),
+        "the token never appears"
+    );
+}
+
+#[test]
+fn an_unreachable_registry_is_an_error_never_a_pass() {
+    let _serial = serial();
+    let registry = Registry::start();
+    let project = release_project();
+    let env = Env::new(&registry.host);
+    release_commit(&project, "1.5.0");
+    env.xtask(&project, &["release", "publish", "v1.5.0"])
+        .success();
+    drop(registry);
+
+    let run = env
+        .xtask(&project, &["release", "verify", "1.5.0"])
+        .failure();
+    let failed = failed(&run);
+    assert!(failed.iter().any(|f| f.starts_with("image ")), "{run}");
+    assert!(failed.iter().any(|f| f.starts_with("chart")), "{run}");
+    assert!(run.stdout.contains("unknown: "), "{run}");
+    assert!(
+        run.stdout.contains("✓ tag v1.5.0"),
+        "git still answers:\n{run}"
+    );
+    let refused = env
+        .xtask(&project, &["release", "promote", "1.5.0", "--yes"])
+        .failure();
+    assert!(format!("{refused}").contains("unknown: "), "{refused}");
+}
+
+#[test]
+fn a_rehearsal_passes_end_to_end_and_leaves_exactly_the_expected_tags() {
+    let _serial = serial();
+    let registry = Registry::start();
+    let project = release_project();
+    let env = Env::new(&registry.host);
+    let before = project.remote_git(&["for-each-ref"]);
+
+    let run = env
+        .xtask(&project, &["release", "rehearse", "3.1.0"])
+        .success();
+    for stage in [
+        "tag",
+        "publish",
+        "verify",
+        "promote",
+        "github --dry-run",
+        "verify after promotion",
+    ] {
+        assert!(
+            run.stdout.contains(&format!("✓ {stage} ")),
+            "stage {stage} missing:\n{run}"
+        );
+    }
+    assert!(run.stdout.contains("rehearsal of v3.1.0 passed"), "{run}");
+
+    let list = |name: &str| -> Vec<String> {
+        let out = output(
+            Command::new(require("curl"))
+                .args(["--silent", "--fail"])
+                .arg(format!("http://{}/v2/{name}/tags/list", registry.host)),
+        );
+        let value: serde_yaml::Value = serde_yaml::from_str(&out).unwrap();
+        let mut tags: Vec<String> = value["tags"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap().to_string())
+            .collect();
+        tags.sort();
+        tags
+    };
+    let image_tags = list("llm-proxy");
+    assert_eq!(image_tags.len(), 4, "{image_tags:?}");
+    assert_eq!(&image_tags[..2], ["3.1", "latest"], "{image_tags:?}");
+    assert!(
+        image_tags[2].starts_with("sha-") && image_tags[3] == "v3.1.0",
+        "{image_tags:?}"
+    );
+    assert_eq!(list("charts/llm-proxy"), ["3.1.0"]);
+    assert_eq!(
+        project.remote_git(&["for-each-ref"]),
+        before,
+        "a rehearsal changes nothing real"
+    );
+    assert_eq!(
+        project.git(&["tag", "--list"]),
+        "",
+        "nor the repository it ran from"
+    );
+}

@@ -249,7 +249,7 @@ impl<'a> Registry<'a> {
         .output()?;
         if !output.status.success() {
             bail!(
-                "cannot reach {url}: curl: {} (nothing is assumed absent when the registry cannot be asked)",
+                "cannot reach {url}: {} (nothing is assumed absent when the registry cannot be asked)",
                 String::from_utf8_lossy(&output.stderr).trim()
             );
         }

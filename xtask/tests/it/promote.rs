@@ -3,8 +3,10 @@
 
 use crate::support::{Project, Run, changed_lines, git, spawn_xtask, wait, xtask_in};
 
+/// Promotes without the artifact gate: these tests are about git, and the gate would ask the
+/// configured registries (the gate has its own tests here and against a real registry).
 fn promote(project: &Project, version: &str) -> Run {
-    project.xtask(&["release", "promote", version, "--yes"])
+    project.xtask(&["release", "promote", version, "--yes", "--no-verify"])
 }
 
 /// Tags and pushes `version` on HEAD with the tool itself.
@@ -166,7 +168,12 @@ fn a_commit_only_the_remote_has_is_fetched_first() {
     project.commit("released elsewhere");
     project.git(&["push", "--quiet", "origin", "main"]);
     let commit = released(&project, "1.0.0");
-    let run = xtask_in(&other, &["release", "promote", "1.0.0", "--yes"], &[]).success();
+    let run = xtask_in(
+        &other,
+        &["release", "promote", "1.0.0", "--yes", "--no-verify"],
+        &[],
+    )
+    .success();
     assert!(
         run.stdout.contains(
             "git fetch --no-tags --no-write-fetch-head origin refs/tags/v1.0.0  (brings its commit into this clone; changes no ref)"
@@ -187,7 +194,7 @@ fn racing_promotes_leave_exactly_one_stable_tag() {
     let commit = released(&project, "1.0.0");
     let a = project.clone_remote("a", &[]);
     let b = project.clone_remote("b", &[]);
-    let args = ["release", "promote", "1.0.0", "--yes"];
+    let args = ["release", "promote", "1.0.0", "--yes", "--no-verify"];
     // Different dates make the two runs' tag objects differ, as they would for two people.
     let first = spawn_xtask(&a, &args, &[]);
     let second = spawn_xtask(&b, &args, &[("GIT_COMMITTER_DATE", "2026-01-02T00:00:00Z")]);
@@ -267,6 +274,36 @@ fn without_a_terminal_or_yes_it_refuses() {
         .failure()
         .stderr_has("release promote v1.0.0 needs confirmation and there is no terminal to ask on");
     assert_eq!(project.snapshot(), before);
+}
+
+#[test]
+fn gate_refuses_when_the_registry_cannot_be_asked() {
+    let project = Project::new();
+    released(&project, "1.0.0");
+    let before = project.remote_refs();
+    // Port 9 on loopback: nothing listens, so every registry question fails at once.
+    let env = [
+        ("RELEASE_IMAGE", "127.0.0.1:9/llm-proxy"),
+        ("RELEASE_CHART_REGISTRY", "oci://127.0.0.1:9/charts"),
+    ];
+    let run = project
+        .xtask_env(&["release", "promote", "1.0.0", "--yes"], &env)
+        .failure();
+    assert!(
+        run.stderr.contains("do not verify, so it was not promoted"),
+        "{run}"
+    );
+    assert!(
+        run.stderr
+            .contains("image 127.0.0.1:9/llm-proxy:v1.0.0: unknown: "),
+        "{run}"
+    );
+    assert_eq!(project.remote_refs(), before, "nothing was pushed");
+    assert_eq!(
+        project.git(&["tag", "--list", "*-stable"]),
+        "",
+        "no local stable tag either"
+    );
 }
 
 #[test]

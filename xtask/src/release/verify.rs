@@ -9,6 +9,7 @@
 //! Also home of [`promotion_gate`], the artifact checks `release promote` runs before it tags.
 
 use std::path::Path;
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use semver::Version;
@@ -23,7 +24,7 @@ use crate::core::verify::{
     to_json, verify,
 };
 use crate::release::registry::{Credentials, Registry};
-use crate::{git, project::Project};
+use crate::{git, project::Project, ui};
 
 pub struct Args {
     pub version: String,
@@ -100,50 +101,63 @@ fn check(
     let scratch = Scratch::new()?;
 
     let credentials = credentials.as_ref();
-    let facts = std::thread::scope(|s| {
+    let started = Instant::now();
+    let (facts, timings) = std::thread::scope(|s| {
         // xshell's Shell is Send but not Sync: each thread gets its own clone.
         let (git_sh, image_sh, chart_sh, gh_sh, run_sh) =
             (sh.clone(), sh.clone(), sh.clone(), sh.clone(), sh.clone());
-        let tags = s.spawn(move || ask_git(&git_sh, config, version));
+        let sha_dir = scratch.dir("sha");
+        let tags = s.spawn(move || {
+            timed(|| {
+                let answers = ask_git(&git_sh, config, version);
+                // Without --stable, GitHub is asked only once the stable tag is known to exist.
+                let release = (scope == Scope::Auto
+                    && matches!(answers.stable_commit, Lookup::Found(_)))
+                .then(|| ask_github(&git_sh, config, version));
+                // `sha-…` names the commit, known only now.
+                let registry = Registry::new(&git_sh, config.plain_http, credentials, &sha_dir);
+                let sha_digest = match &answers.commit {
+                    Lookup::Found(commit) => {
+                        let sha = format!("sha-{}", &commit[..7.min(commit.len())]);
+                        digest_of(&registry, &config.image, &sha)
+                    }
+                    Lookup::Missing => Lookup::Missing,
+                    Lookup::Unknown(why) => Lookup::Unknown(why.clone()),
+                };
+                (answers, sha_digest, release)
+            })
+        });
         let image_dir = scratch.dir("image");
-        let image = s.spawn(move || ask_image(&image_sh, config, credentials, &image_dir, version));
+        let image = s.spawn(move || {
+            timed(|| ask_image(&image_sh, config, credentials, &image_dir, version))
+        });
         let chart_dir = scratch.dir("chart");
         let chart_name = &chart_name;
         let chart = s.spawn(move || {
-            ask_chart(
-                &chart_sh,
-                config,
-                credentials,
-                &chart_dir,
-                chart_name,
-                version,
-            )
-        });
-        let release = (scope != Scope::Artifacts)
-            .then(|| s.spawn(move || ask_github(&gh_sh, config, version)));
-        let run_output = run.then(|| s.spawn(move || ask_run(&run_sh, config, version)));
-
-        let tags = tags.join().expect("the git thread does not panic");
-        let image = image.join().expect("the image thread does not panic");
-        // `sha-…` names the commit, known only now: one more, quick, question.
-        let sha_digest = match &tags.commit {
-            Lookup::Found(commit) => {
-                let dir = scratch.dir("sha");
-                let sha = format!("sha-{}", &commit[..7.min(commit.len())]);
-                digest_of(
-                    &Registry::new(sh, config.plain_http, credentials, &dir),
-                    &config.image,
-                    &sha,
+            timed(|| {
+                ask_chart(
+                    &chart_sh,
+                    config,
+                    credentials,
+                    &chart_dir,
+                    chart_name,
+                    version,
                 )
-            }
-            Lookup::Missing => Lookup::Missing,
-            Lookup::Unknown(why) => Lookup::Unknown(why.clone()),
-        };
-        let stable_exists = matches!(tags.stable_commit, Lookup::Found(_));
-        let github_release = release
-            .map(|t| t.join().expect("the gh thread does not panic"))
-            .filter(|_| scope == Scope::WithRelease || stable_exists);
-        ReleaseFacts {
+            })
+        });
+        let release = (scope == Scope::WithRelease)
+            .then(|| s.spawn(move || timed(|| ask_github(&gh_sh, config, version))));
+        let run_output = run.then(|| s.spawn(move || timed(|| ask_run(&run_sh, config, version))));
+
+        let mut timings = Vec::new();
+        let (tags, sha_digest, auto_release) = joined("git", tags, &mut timings);
+        let image = joined("image", image, &mut timings);
+        let chart = joined("chart", chart, &mut timings);
+        let release = release
+            .map(|t| joined("github", t, &mut timings))
+            .or(auto_release);
+        let run_output = run_output.map(|t| joined("run", t, &mut timings));
+        let facts = ReleaseFacts {
             version: version.clone(),
             remote_tags: tags.remote_tags,
             commit: tags.commit,
@@ -153,12 +167,40 @@ fn check(
             sha_digest,
             minor_digest: image.minor_digest,
             latest_digest: image.latest_digest,
-            chart: chart.join().expect("the chart thread does not panic"),
-            github_release,
-            run_output: run_output.map(|t| t.join().expect("the run thread does not panic")),
-        }
+            chart,
+            github_release: release,
+            run_output,
+        };
+        (facts, timings)
     });
+    // The sources are asked in parallel, so the whole takes about as long as the slowest.
+    let asked: Vec<String> = timings
+        .iter()
+        .map(|(name, secs)| format!("{name} {secs:.2}s"))
+        .collect();
+    ui::note(&format!(
+        "asked in parallel: {}; verification took {:.2}s",
+        asked.join(", "),
+        started.elapsed().as_secs_f64()
+    ));
     Ok(verify(config, &facts))
+}
+
+/// The answer of one source's thread, its time noted in `timings`.
+fn joined<T>(
+    name: &'static str,
+    handle: std::thread::ScopedJoinHandle<'_, (T, f64)>,
+    timings: &mut Vec<(&'static str, f64)>,
+) -> T {
+    let (value, secs) = handle.join().expect("a source thread does not panic");
+    timings.push((name, secs));
+    value
+}
+
+fn timed<T>(f: impl FnOnce() -> T) -> (T, f64) {
+    let start = Instant::now();
+    let value = f();
+    (value, start.elapsed().as_secs_f64())
 }
 
 fn tools(scope: Scope, run: bool) -> Vec<&'static str> {

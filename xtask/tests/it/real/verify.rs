@@ -343,6 +343,31 @@ fn a_draft_or_a_release_without_notes_fails_the_github_checks() {
         !format!("{run}").contains("ghp_canary0verify0token"),
         "the token never appears"
     );
+
+    // Once the stable tag exists, the release is checked without being asked for.
+    project.git(&[
+        "tag",
+        "-a",
+        "v2.0.0-stable",
+        "-m",
+        "Stable release v2.0.0",
+        "v2.0.0^{}",
+    ]);
+    project.git(&["push", "--quiet", "origin", "v2.0.0-stable"]);
+    let run = env
+        .xtask(&project, &["release", "verify", "2.0.0"])
+        .failure();
+    assert_eq!(failed(&run), ["github release v2.0.0-stable"], "{run}");
+    github.state.lock().unwrap().draft = false;
+    let run = env
+        .xtask(&project, &["release", "verify", "2.0.0"])
+        .success();
+    assert!(
+        run.stdout
+            .contains("✓ tag v2.0.0-stable: on the same commit as v2.0.0"),
+        "{run}"
+    );
+    assert!(run.stdout.contains("✓ github release notes"), "{run}");
 }
 
 #[test]

@@ -4,9 +4,6 @@
 //! command to its module. The pure rules live in `core`; the modules under `release`
 //! read the world, build a plan with `core`, then print it (dry run) or carry it out.
 
-// Stub commands (issues 3-5) leave parts of the core unused until they land.
-#![allow(dead_code)]
-
 mod ci;
 mod cli;
 mod core;

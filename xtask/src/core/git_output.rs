@@ -14,12 +14,6 @@ pub struct TagObject {
     pub commit: String,
 }
 
-impl TagObject {
-    pub fn is_annotated(&self) -> bool {
-        self.object != self.commit
-    }
-}
-
 /// `refs/tags/NAME`.
 pub fn tag_ref(name: &str) -> String {
     format!("refs/tags/{name}")

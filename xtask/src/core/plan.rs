@@ -79,11 +79,6 @@ pub struct ImageTags {
 }
 
 impl ImageTags {
-    /// Pushed first, with the build: they never move.
-    pub fn immutable(&self) -> Vec<&str> {
-        vec![self.version.as_str(), self.sha.as_str()]
-    }
-
     /// Pushed last, by digest, once the immutable tags are in place.
     pub fn moving(&self) -> Vec<&str> {
         self.minor

@@ -57,6 +57,8 @@ impl fmt::Display for TagError {
 impl std::error::Error for TagError {}
 
 impl ReleaseTag {
+    /// Tests build tags directly; everything else gets them from [`classify`].
+    #[cfg(test)]
     pub fn version(version: Version) -> ReleaseTag {
         ReleaseTag {
             kind: TagKind::Version,
@@ -64,6 +66,7 @@ impl ReleaseTag {
         }
     }
 
+    #[cfg(test)]
     pub fn stable(version: Version) -> ReleaseTag {
         ReleaseTag {
             kind: TagKind::Stable,

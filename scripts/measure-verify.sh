@@ -10,56 +10,8 @@
 # Usage: scripts/measure-verify.sh [RUNS]
 set -Eeuo pipefail
 runs=${1:-7}
-repo=$(cd "$(dirname "$0")/.." && pwd)
-cd "$repo"
-for tool in docker-registry helm buildah skopeo curl; do
-	command -v "$tool" >/dev/null || { echo "measure-verify: $tool is missing: run scripts/install-test-tools.sh" >&2; exit 1; }
-done
-
-cargo build --quiet --package xtask
-xtask=$repo/target/debug/xtask
-scratch=$(mktemp -d)
-registry_pid=
-cleanup() {
-	[[ -z $registry_pid ]] || kill "$registry_pid" 2>/dev/null || true
-	rm -rf "$scratch"
-}
-trap cleanup EXIT
-
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cat >"$scratch/registry.yml" <<YAML
-version: 0.1
-log:
-  level: error
-storage:
-  filesystem:
-    rootdirectory: $scratch/registry
-  delete:
-    enabled: true
-http:
-  addr: 127.0.0.1:$port
-YAML
-docker-registry serve "$scratch/registry.yml" >"$scratch/registry.log" 2>&1 &
-registry_pid=$!
-for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
-
-# A clone of HEAD whose origin is a scratch bare repository holding main and v9.9.9.
-git init --quiet --bare "$scratch/remote.git"
-git clone --quiet "$repo" "$scratch/work"
-git -C "$scratch/work" remote set-url origin "$scratch/remote.git"
-git -C "$scratch/work" push --quiet origin HEAD:refs/heads/main
-git -C "$scratch/work" fetch --quiet origin
-git -C "$scratch/work" -c user.name=measure -c user.email=measure@example.invalid tag -a v9.9.9 -m v9.9.9
-git -C "$scratch/work" push --quiet origin v9.9.9
-
-export RELEASE_IMAGE=127.0.0.1:$port/llm-proxy
-export RELEASE_CHART_REGISTRY=oci://127.0.0.1:$port/charts
-export RELEASE_PLAIN_HTTP=1 RELEASE_IMAGE_BUILDER=buildah RELEASE_DEFAULT_BRANCH=main RELEASE_REMOTE=origin
-export HELM_CACHE_HOME=$scratch/helm/cache HELM_CONFIG_HOME=$scratch/helm/config HELM_DATA_HOME=$scratch/helm/data
-export REGISTRY_AUTH_FILE=$scratch/auth.json DOCKER_CONFIG=$scratch/docker
-echo '{"auths":{}}' >"$REGISTRY_AUTH_FILE"
-export CARGO_TARGET_DIR=$repo/target/measure
-unset RELEASE_REGISTRY_USER RELEASE_REGISTRY_PASSWORD GITHUB_ACTIONS
+# shellcheck source=scripts/lib/local-release.sh
+source "$(dirname "$0")/lib/local-release.sh"
 
 echo "publishing v9.9.9 to 127.0.0.1:$port (not timed)"
 "$xtask" -C "$scratch/work" release publish v9.9.9 >/dev/null 2>"$scratch/publish.log" || { cat "$scratch/publish.log" >&2; exit 1; }

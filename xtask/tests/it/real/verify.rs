@@ -132,6 +132,21 @@ fn a_complete_release_verifies_then_each_broken_artifact_fails_its_own_check() {
         && c["check"].is_string()
         && c["detail"].is_string()));
 
+    // No Docker engine runs here: `--run` says the image was not run, and never passes.
+    let run = env
+        .xtask(&project, &["release", "verify", "1.2.3", "--run"])
+        .failure();
+    assert_eq!(
+        failed(&run),
+        [format!("image {}/llm-proxy:v1.2.3 runs", registry.host)],
+        "{run}"
+    );
+    assert!(
+        run.stdout
+            .contains("not run: no Docker daemon is reachable"),
+        "{run}"
+    );
+
     // The chart's appVersion without its `v` (its default image tag then misses too).
     push_chart_with_app_version(&project, &env, &registry, "1.2.3");
     let run = env

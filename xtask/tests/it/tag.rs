@@ -485,22 +485,32 @@ fn timed_out_push_that_did_not_arrive_cleans_up() {
     assert_untouched(&project, &before);
 }
 
+/// Makes the project a workspace with one member crate whose `lib.rs` is `source`, so that
+/// `cargo xtask ci` has something to check, and pushes it.
+fn with_member_crate(project: &Project, source: &str) {
+    let manifest = project
+        .read("Cargo.toml")
+        .replace("members = []", "members = [\"member\"]");
+    project.write("Cargo.toml", &manifest);
+    project.write(
+        "member/Cargo.toml",
+        "[package]\nname = \"member\"\nversion = \"0.1.0\"\nedition = \"2024\"\n",
+    );
+    project.write("member/src/lib.rs", source);
+    // The checks run with --locked.
+    project.write(
+        "Cargo.lock",
+        "version = 4\n\n[[package]]\nname = \"member\"\nversion = \"0.1.0\"\n",
+    );
+    project.commit("a member crate");
+    project.git(&["push", "--quiet", "origin", "main"]);
+}
+
 #[test]
 fn failing_checks_block_the_tag() {
     let project = Project::new();
-    // A workspace member that `cargo fmt --check` rejects: the first check fails fast.
-    let manifest = project
-        .read("Cargo.toml")
-        .replace("members = []", "members = [\"bad\"]");
-    project.write("Cargo.toml", &manifest);
-    project.write(
-        "bad/Cargo.toml",
-        "[package]\nname = \"bad\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
-    );
-    project.write("bad/src/lib.rs", "pub fn  badly_formatted( ) {}\n");
-    project.write(".gitignore", "/target\n/dist\n/Cargo.lock\n");
-    project.commit("a badly formatted crate");
-    project.git(&["push", "--quiet", "origin", "main"]);
+    // A crate that `cargo fmt --check` rejects: the first check fails fast.
+    with_member_crate(&project, "pub fn  badly_formatted( ) {}\n");
     let before = project.snapshot();
     let run = project
         .xtask(&["release", "tag", "1.0.0", "--yes"])
@@ -512,6 +522,22 @@ fn failing_checks_block_the_tag() {
         "{run}"
     );
     assert_untouched(&project, &before);
+}
+
+#[test]
+fn passing_checks_report_on_stderr_only() {
+    // `ci: all checks passed` once landed on stdout, between the plan and the push report.
+    let project = Project::new();
+    with_member_crate(&project, "pub fn well_formatted() {}\n");
+    let run = project
+        .xtask(&["release", "tag", "1.0.0", "--yes"])
+        .success();
+    assert!(run.stderr.contains("ci: all checks passed\n"), "{run}");
+    assert!(!run.stdout.contains("ci:"), "{run}");
+    assert!(
+        run.stdout.contains("pushed v1.0.0 to origin: tag object "),
+        "{run}"
+    );
 }
 
 #[test]

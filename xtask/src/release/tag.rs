@@ -10,7 +10,7 @@ use xshell::Shell;
 use crate::core::git_output::RemoteRefs;
 use crate::core::git_output::tag_ref;
 use crate::core::tag;
-use crate::core::tagging::{self, BaseBranch, RemoteFacts, Sync, TAG_TOOLS, TagFacts};
+use crate::core::tagging::{self, BaseBranch, Sync, TAG_TOOLS, TagFacts};
 use crate::project::{self, Project};
 use crate::release::push::{self, Mode};
 use crate::{git, ui};
@@ -64,44 +64,56 @@ fn gather(sh: &Shell, project: &Project, request: &Request) -> Result<TagFacts> 
     let name = tag::version_tag(&request.version);
     let missing_tools = project::missing_tools(&TAG_TOOLS);
 
-    let local = ui::step("preflight: read the repository", || {
-        let branch = git::branch(sh)?;
-        let upstream = match &branch {
-            Some(b) => git::upstream(sh, b)?,
-            None => None,
-        };
-        Ok(Local {
-            head: git::head(sh)?,
-            branch,
-            upstream,
-            dirty: git::status(sh)?,
-            shallow: git::is_shallow(sh)?,
-            identity: git::identity(sh)?,
-            url: git::remote_url(sh, remote)?,
-            tag: git::tags_named(sh, std::slice::from_ref(&name))?.pop(),
-            tag_names: git::tag_names(sh)?,
+    // One question to the remote: the tag and the branch HEAD is compared with, by full
+    // name. Without --allow-older that branch can only be the default one, so the question
+    // goes out at once, beside every local read; with it, the branch is HEAD's upstream,
+    // which must be read first.
+    let early = if request.allow_older {
+        Some(read_head_branch(sh)?)
+    } else {
+        None
+    };
+    let base_ref = match &early {
+        Some(head) => tagging::base_branch(
+            remote,
+            &config.default_branch,
+            head.branch.as_deref(),
+            head.upstream.as_ref(),
+            true,
+        )
+        .map(|base| base.remote_ref),
+        None => Some(format!("refs/heads/{}", config.default_branch)),
+    };
+    let mut wanted = vec![tag_ref(&name)];
+    wanted.extend(base_ref);
+
+    let title = format!("preflight: read the repository and ask {remote} (git ls-remote)");
+    let (local, asked) = ui::step(&title, || {
+        push::ask_beside(sh, remote, &wanted, secs, &missing_tools, || {
+            Ok(Local {
+                head_branch: match early {
+                    Some(head) => head,
+                    None => read_head_branch(sh)?,
+                },
+                head: git::head(sh)?,
+                dirty: git::status(sh)?,
+                shallow: git::is_shallow(sh)?,
+                identity: git::identity(sh)?,
+                tag: git::tags_named(sh, std::slice::from_ref(&name))?.pop(),
+                tag_names: git::tag_names(sh)?,
+            })
         })
     })?;
+    let HeadBranch { branch, upstream } = local.head_branch;
     let base = tagging::base_branch(
         remote,
         &config.default_branch,
-        local.branch.as_deref(),
-        local.upstream.as_ref(),
+        branch.as_deref(),
+        upstream.as_ref(),
         request.allow_older,
     );
 
-    // One question to the remote: the tag and the base branch, by full name.
-    let mut wanted = vec![tag_ref(&name)];
-    wanted.extend(base.iter().map(|b| b.remote_ref.clone()));
-    let answer = match &local.url {
-        None => Err("no such remote".to_string()),
-        Some(_) if !tagging::can_ask_remote(&missing_tools) => Err("not asked".to_string()),
-        Some(_) => ui::step(&format!("preflight: ask {remote} (git ls-remote)"), || {
-            Ok(git::ls_remote(sh, remote, &wanted, secs))
-        })?,
-    };
-
-    let (sync, fetched) = match (&base, &answer) {
+    let (sync, fetched) = match (&base, &asked.answer) {
         (Some(base), Ok(refs)) => compare_with_base(sh, remote, base, refs, secs)?,
         _ => (Sync::NotCompared, None),
     };
@@ -114,14 +126,10 @@ fn gather(sh: &Shell, project: &Project, request: &Request) -> Result<TagFacts> 
         timeout_secs: secs,
         missing_tools,
         identity: local.identity,
-        remote: RemoteFacts {
-            name: remote.clone(),
-            url: local.url,
-            answer,
-        },
+        remote: asked,
         head: local.head,
-        branch: local.branch,
-        upstream: local.upstream,
+        branch,
+        upstream,
         dirty: local.dirty,
         shallow: local.shallow,
         base,
@@ -132,19 +140,32 @@ fn gather(sh: &Shell, project: &Project, request: &Request) -> Result<TagFacts> 
     })
 }
 
-/// What the repository itself says, before the remote is asked anything.
+/// What the repository itself says, read while the remote is asked.
 struct Local {
+    head_branch: HeadBranch,
     head: String,
-    branch: Option<String>,
-    upstream: Option<tagging::Upstream>,
     dirty: Vec<String>,
     shallow: bool,
     identity: Option<String>,
-    url: Option<String>,
     /// The local `vX.Y.Z`, peeled.
     tag: Option<git::TagRef>,
     /// Every local tag name, for the version order.
     tag_names: Vec<String>,
+}
+
+/// The branch HEAD is on (`None` when detached) and that branch's upstream.
+struct HeadBranch {
+    branch: Option<String>,
+    upstream: Option<tagging::Upstream>,
+}
+
+fn read_head_branch(sh: &Shell) -> Result<HeadBranch> {
+    let branch = git::branch(sh)?;
+    let upstream = match &branch {
+        Some(b) => git::upstream(sh, b)?,
+        None => None,
+    };
+    Ok(HeadBranch { branch, upstream })
 }
 
 /// Compares HEAD with the base branch as the remote has it now. Fetches the branch only

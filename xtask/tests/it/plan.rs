@@ -145,9 +145,12 @@ fn plan_backport_after_a_newer_release() {
 fn plan_counts_no_nested_tag_as_a_version() {
     // `refs/tags/foo/v9.9.9` ends like a version tag but is none: it neither makes v1.2.3 a
     // backport, nor starts the notes of a stable release, nor is taken for v1.2.3 itself.
+    // Nor is the tag named `refs/tags/v9.9.9` (its ref is refs/tags/refs/tags/v9.9.9), which
+    // the grammar, reading refs, once took for v9.9.9.
     let project = Project::new();
     let older = project.git(&["rev-parse", "HEAD"]);
     project.git(&["tag", "-a", "foo/v9.9.9", "-m", "not a release"]);
+    project.git(&["tag", "refs/tags/v9.9.9"]);
     project.git(&["tag", "-a", "foo/v1.2.3", "-m", "not a release"]);
     project.git(&["tag", "foo/v1.1.0-stable"]);
     project.git(&["tag", "v1.0.0-stable"]);

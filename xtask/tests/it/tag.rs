@@ -396,6 +396,19 @@ fn without_a_terminal_or_yes_it_refuses() {
 }
 
 #[test]
+fn tags_that_only_end_like_versions_are_not_versions() {
+    // The tag named `refs/tags/v9.9.9` (ref refs/tags/refs/tags/v9.9.9) was once taken for
+    // v9.9.9, which made every release a backport.
+    let project = Project::new();
+    project.git(&["tag", "refs/tags/v9.9.9"]);
+    project.git(&["tag", "-a", "foo/v9.9.9", "-m", "not a release"]);
+    project
+        .xtask(&["release", "tag", "1.0.0", "--dry-run", "--no-checks"])
+        .success()
+        .stdout_has("v1.0.0 is the first version tag");
+}
+
+#[test]
 fn backport_needs_allow_older_from_a_branch_equal_to_its_upstream() {
     let project = Project::new();
     tag(&project, "1.0.0").success();

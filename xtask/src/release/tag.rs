@@ -90,11 +90,25 @@ fn gather(sh: &Shell, project: &Project, request: &Request) -> Result<TagFacts> 
     let title = format!("preflight: read the repository and ask {remote} (git ls-remote)");
     let (local, asked) = ui::step(&title, || {
         push::ask_beside(sh, remote, &wanted, secs, &missing_tools, || {
+            let HeadBranch { branch, upstream } = match early {
+                Some(head) => head,
+                None => read_head_branch(sh)?,
+            };
+            let base = tagging::base_branch(
+                remote,
+                &config.default_branch,
+                branch.as_deref(),
+                upstream.as_ref(),
+                request.allow_older,
+            );
             Ok(Local {
-                head_branch: match early {
-                    Some(head) => head,
-                    None => read_head_branch(sh)?,
+                tracking: match &base {
+                    Some(base) => read_tracking(sh, base)?,
+                    None => None,
                 },
+                branch,
+                upstream,
+                base,
                 head: git::head(sh)?,
                 dirty: git::status(sh)?,
                 shallow: git::is_shallow(sh)?,
@@ -104,17 +118,9 @@ fn gather(sh: &Shell, project: &Project, request: &Request) -> Result<TagFacts> 
             })
         })
     })?;
-    let HeadBranch { branch, upstream } = local.head_branch;
-    let base = tagging::base_branch(
-        remote,
-        &config.default_branch,
-        branch.as_deref(),
-        upstream.as_ref(),
-        request.allow_older,
-    );
 
-    let (sync, fetched) = match (&base, &asked.answer) {
-        (Some(base), Ok(refs)) => compare_with_base(sh, remote, base, refs, secs)?,
+    let (sync, fetched) = match (&local.base, &asked.answer) {
+        (Some(base), Ok(refs)) => compare_with_base(sh, remote, base, refs, local.tracking, secs)?,
         _ => (Sync::NotCompared, None),
     };
 
@@ -128,11 +134,11 @@ fn gather(sh: &Shell, project: &Project, request: &Request) -> Result<TagFacts> 
         identity: local.identity,
         remote: asked,
         head: local.head,
-        branch,
-        upstream,
+        branch: local.branch,
+        upstream: local.upstream,
         dirty: local.dirty,
         shallow: local.shallow,
-        base,
+        base: local.base,
         sync,
         fetched,
         local_tag: local.tag.as_ref().map(git::TagRef::object),
@@ -142,7 +148,11 @@ fn gather(sh: &Shell, project: &Project, request: &Request) -> Result<TagFacts> 
 
 /// What the repository itself says, read while the remote is asked.
 struct Local {
-    head_branch: HeadBranch,
+    branch: Option<String>,
+    upstream: Option<tagging::Upstream>,
+    /// What [`tagging::base_branch`] chose, and that branch as this clone last fetched it.
+    base: Option<BaseBranch>,
+    tracking: Option<Tracking>,
     head: String,
     dirty: Vec<String>,
     shallow: bool,
@@ -151,6 +161,28 @@ struct Local {
     tag: Option<git::TagRef>,
     /// Every local tag name, for the version order.
     tag_names: Vec<String>,
+}
+
+/// The remote-tracking ref of the base branch, and how HEAD compares with it.
+struct Tracking {
+    commit: String,
+    ahead: u32,
+    behind: u32,
+}
+
+/// Reads the base branch as this clone last fetched it and counts HEAD against it, while
+/// the remote is asked for the branch as it is now: if the remote agrees, which it usually
+/// does, the counts stand and nothing more is read after the answer.
+fn read_tracking(sh: &Shell, base: &BaseBranch) -> Result<Option<Tracking>> {
+    let Some(commit) = git::commit_of(sh, &base.tracking_ref)? else {
+        return Ok(None);
+    };
+    let (ahead, behind) = git::ahead_behind(sh, "HEAD", &base.tracking_ref)?;
+    Ok(Some(Tracking {
+        commit,
+        ahead,
+        behind,
+    }))
 }
 
 /// The branch HEAD is on (`None` when detached) and that branch's upstream.
@@ -169,37 +201,41 @@ fn read_head_branch(sh: &Shell) -> Result<HeadBranch> {
 }
 
 /// Compares HEAD with the base branch as the remote has it now. Fetches the branch only
-/// when the remote-tracking ref is stale, so that the counts agree with `git status`.
+/// when the remote-tracking ref is stale, so that the counts agree with `git status`; when
+/// it is not, the counts `tracking` made beside the question stand.
 fn compare_with_base(
     sh: &Shell,
     remote: &str,
     base: &BaseBranch,
     refs: &RemoteRefs,
+    tracking: Option<Tracking>,
     secs: u64,
 ) -> Result<(Sync, Option<String>)> {
     let Some(remote_commit) = refs.get(&base.remote_ref) else {
         return Ok((Sync::MissingOnRemote, None));
     };
-    let mut fetched = None;
-    if git::commit_of(sh, &base.tracking_ref)?.as_deref() != Some(remote_commit) {
-        let title = format!(
-            "preflight: fetch {} into {}",
-            base.display, base.tracking_ref
-        );
-        let result = ui::step(&title, || {
-            Ok(git::fetch_branch(
-                sh,
-                remote,
-                &base.remote_ref,
-                &base.tracking_ref,
-                secs,
-            ))
-        })?;
-        if let Err(why) = result {
-            return Ok((Sync::FetchFailed(why), None));
-        }
-        fetched = Some(base.tracking_ref.clone());
+    if let Some(Tracking { ahead, behind, .. }) = tracking.filter(|t| t.commit == remote_commit) {
+        return Ok((Sync::Counted { ahead, behind }, None));
+    }
+    let title = format!(
+        "preflight: fetch {} into {}",
+        base.display, base.tracking_ref
+    );
+    let result = ui::step(&title, || {
+        Ok(git::fetch_branch(
+            sh,
+            remote,
+            &base.remote_ref,
+            &base.tracking_ref,
+            secs,
+        ))
+    })?;
+    if let Err(why) = result {
+        return Ok((Sync::FetchFailed(why), None));
     }
     let (ahead, behind) = git::ahead_behind(sh, "HEAD", &base.tracking_ref)?;
-    Ok((Sync::Counted { ahead, behind }, fetched))
+    Ok((
+        Sync::Counted { ahead, behind },
+        Some(base.tracking_ref.clone()),
+    ))
 }

@@ -99,7 +99,11 @@ measure() {
 tag_dry_run() { "$xtask" -C "$1" release tag 2.0.0 --dry-run --no-checks; }
 promote_dry_run() { "$xtask" -C "$1" release promote 1.0.0 --dry-run; }
 # The floor: git ls-remote filters its patterns on the client, so the remote advertises
-# every ref whatever is asked (git sends no ref-prefix for ls-remote patterns).
+# every ref whatever is asked (GIT_TRACE_PACKET=1 shows no ref-prefix for ls-remote
+# patterns; --tags sends only `ref-prefix refs/tags/`, which every tag here matches), and the
+# client reads them two syscalls per pkt-line. xtask asks it beside its local reads, so a
+# command takes at least this figure plus xtask's own start: with 10,000 tags that alone can
+# exceed twice a whole 10-tag run of promote, whose other work is a few git calls.
 ls_remote() { git -C "$1" ls-remote origin refs/tags/v1.0.0 'refs/tags/v1.0.0^{}'; }
 
 for n in 10 10000; do

@@ -24,7 +24,9 @@ pub fn run(sh: &Shell, project: &Project) -> Result<()> {
     ui::step("cargo test", || {
         ui::run_logged(cmd!(sh, "cargo test --workspace --locked"))
     })?;
-    println!("ci: all checks passed");
+    // Progress, not data: `release tag` runs these checks in-process, and its stdout must
+    // hold only the plan and the result.
+    ui::note("ci: all checks passed");
     Ok(())
 }
 

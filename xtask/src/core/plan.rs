@@ -12,7 +12,7 @@ use semver::Version;
 use crate::core::chart::ChartVersions;
 use crate::core::config::{Config, ImageBuilder, Platform};
 use crate::core::json::Json;
-use crate::core::tag::{self, Classified, ReleaseTag, TagKind};
+use crate::core::tag::{self, ReleaseTag, TagKind};
 
 /// Where packaged charts are written before they are pushed.
 pub const CHART_DIST_DIR: &str = "dist/charts";
@@ -830,16 +830,17 @@ fn semver_of(versions: &ChartVersions) -> Version {
     Version::parse(&versions.version).expect("chart versions are built from a semver::Version")
 }
 
-/// The versions of every `vX.Y.Z` (or, with `kind` Stable, `vX.Y.Z-stable`) tag among `tags`.
+/// The versions of every `vX.Y.Z` (or, with `kind` Stable, `vX.Y.Z-stable`) tag among the
+/// tag names `tags`. A name is not a ref: the tag `refs/tags/v9.9.9` (whose ref is
+/// `refs/tags/refs/tags/v9.9.9`) is no version.
 pub fn release_versions<'a>(
     tags: impl IntoIterator<Item = &'a str>,
     kind: TagKind,
 ) -> Vec<Version> {
     tags.into_iter()
-        .filter_map(|name| match tag::classify(name) {
-            Ok(Classified::Release(t)) if t.kind == kind => Some(t.version),
-            _ => None,
-        })
+        .filter_map(tag::release_tag)
+        .filter(|t| t.kind == kind)
+        .map(|t| t.version)
         .collect()
 }
 
@@ -1159,6 +1160,14 @@ mod tests {
             "1.2.3",
             true,
             "v9.9.9-rc1 v09.0.0 v9.9 V9.9.9 9.9.9 v9.9.9-stable",
+            "v1.2.3 1.2 sha-0123456 latest",
+        );
+        // Tag names, not refs: these tags' refs are refs/tags/foo/v9.9.9 and
+        // refs/tags/refs/tags/v9.9.9.
+        check_image_tags(
+            "1.2.3",
+            true,
+            "foo/v9.9.9 refs/tags/v9.9.9 refs/tags/v9.9.9-stable",
             "v1.2.3 1.2 sha-0123456 latest",
         );
     }

@@ -11,8 +11,7 @@ use std::fmt;
 use semver::Version;
 
 use crate::core::git_output::{RemoteRefs, TagObject, tag_ref};
-use crate::core::plan::release_versions;
-use crate::core::tag::{self, TagKind};
+use crate::core::tag;
 
 /// The tools `release tag` needs on PATH: git itself, cargo for the project's checks, and
 /// coreutils' `timeout`, which bounds every network call.
@@ -180,8 +179,9 @@ pub struct TagFacts {
     pub fetched: Option<String>,
     /// The local `vX.Y.Z`, if any.
     pub local_tag: Option<TagObject>,
-    /// Every local tag name (for the version order).
-    pub tag_names: Vec<String>,
+    /// The version of every local `vX.Y.Z` tag (for the version order), parsed from the tag
+    /// names by [`release_versions`](crate::core::plan::release_versions).
+    pub versions: Vec<Version>,
 }
 
 /// What the shell layer read before `release promote`.
@@ -625,8 +625,7 @@ fn tag_absent_check(
 }
 
 fn order_check(facts: &TagFacts, name: &str) -> Check {
-    let versions = release_versions(facts.tag_names.iter().map(String::as_str), TagKind::Version);
-    let highest = versions.iter().filter(|v| **v != facts.version).max();
+    let highest = facts.versions.iter().filter(|v| **v != facts.version).max();
     match highest {
         None => Check::Ok(format!("{name} is the first version tag")),
         Some(h) if *h < facts.version => {
@@ -856,7 +855,7 @@ mod tests {
             },
             fetched: None,
             local_tag: None,
-            tag_names: vec!["v1.1.0".into(), "v1.1.0-stable".into(), "other".into()],
+            versions: vec![Version::new(1, 1, 0)],
         }
     }
 
@@ -1066,16 +1065,13 @@ notes:
 
     #[test]
     fn version_order() {
-        check_tag(|f| f.tag_names = vec![], &[]);
+        check_tag(|f| f.versions = vec![], &[]);
+        check_tag(|f| f.versions = vec![Version::new(1, 2, 0)], &[]);
         check_tag(
-            |f| f.tag_names = vec!["v1.2.0".into(), "v1.10.0-stable".into()],
-            &[],
-        );
-        check_tag(
-            |f| f.tag_names.push("v1.10.0".into()),
+            |f| f.versions.push(Version::new(1, 10, 0)),
             &["v1.2.0 is not above v1.10.0, the highest version tag"],
         );
-        check_tag(|f| f.tag_names.push("v1.2.0".into()), &[]);
+        check_tag(|f| f.versions.push(Version::new(1, 2, 0)), &[]);
         let plan = plan_tag(&ready());
         assert!(plan.to_string().contains("(highest: v1.1.0)"));
     }
@@ -1142,7 +1138,7 @@ notes:
         facts.remote.answer = Ok(ls_remote(&[("v1.2.0", TAG_OBJ, HEAD)]));
         facts.local_tag = Some(obj(TAG_OBJ, HEAD));
         facts.dirty = vec!["?? notes.txt".into()];
-        facts.tag_names.push("v9.0.0".into());
+        facts.versions.push(Version::new(9, 0, 0));
         let plan = plan_tag(&facts);
         assert_eq!(plan.refusal(), None);
         assert!(plan.steps().is_empty());

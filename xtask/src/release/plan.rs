@@ -45,10 +45,11 @@ pub fn build(sh: &Shell, project: &Project, tag: &ReleaseTag) -> Result<Plan> {
 /// The facts a plan is built from: tags, the tagged commit (HEAD if the tag does not exist
 /// yet), whether it is on the default branch, and the chart's shape.
 pub fn read_state(sh: &Shell, project: &Project, tag: &ReleaseTag) -> Result<RepoState> {
-    let tags = git::tags(sh)?;
-    let name = tag.name();
-    let existing = tags.iter().find(|t| t.name == name);
-    let commit = match existing {
+    // Every tag's name, but only this tag peeled: peeling all of them reads every tag object,
+    // which with 10,000 tags costs far more than the rest of the plan.
+    let tags = git::tag_names(sh)?;
+    let existing = git::tags_named(sh, &[tag.name()])?.pop();
+    let commit = match &existing {
         Some(t) => t.commit.clone(),
         None => git::head(sh)?,
     };
@@ -68,7 +69,7 @@ pub fn read_state(sh: &Shell, project: &Project, tag: &ReleaseTag) -> Result<Rep
         commit_time: git::commit_time(sh, &commit)?,
         commit,
         tag_exists: existing.is_some(),
-        tags: tags.into_iter().map(|t| t.name).collect(),
+        tags,
         on_default_branch,
         chart: read_chart_facts(project)?,
     })

@@ -8,7 +8,7 @@ use xshell::Shell;
 
 use crate::core::git_output::tag_ref;
 use crate::core::tag;
-use crate::core::tagging::{self, PROMOTE_TOOLS, PromoteFacts, RemoteFacts};
+use crate::core::tagging::{self, PROMOTE_TOOLS, PromoteFacts};
 use crate::project::{self, Project};
 use crate::release::push::{self, Mode};
 use crate::{git, ui};
@@ -53,28 +53,19 @@ fn gather(
     let stable = tag::stable_tag(version);
     let missing_tools = project::missing_tools(&PROMOTE_TOOLS);
 
-    let (identity, url, local) = ui::step("preflight: read the repository", || {
-        Ok((
-            git::identity(sh)?,
-            git::remote_url(sh, remote)?,
-            git::tags_named(sh, &[name.clone(), stable.clone()])?,
-        ))
-    })?;
-    let answer = match &url {
-        None => Err("no such remote".to_string()),
-        Some(_) if !tagging::can_ask_remote(&missing_tools) => Err("not asked".to_string()),
-        Some(_) => ui::step(&format!("preflight: ask {remote} (git ls-remote)"), || {
-            Ok(git::ls_remote(
-                sh,
-                remote,
-                &[tag_ref(&name), tag_ref(&stable)],
-                secs,
+    let wanted = [tag_ref(&name), tag_ref(&stable)];
+    let title = format!("preflight: read the repository and ask {remote} (git ls-remote)");
+    let ((identity, local), asked) = ui::step(&title, || {
+        push::ask_beside(sh, remote, &wanted, secs, &missing_tools, || {
+            Ok((
+                git::identity(sh)?,
+                git::tags_named(sh, &[name.clone(), stable.clone()])?,
             ))
-        })?,
-    };
+        })
+    })?;
     // The stable tag needs the commit in this clone; if only the remote has it, the plan
     // fetches it first.
-    let commit_present = match answer.as_ref().ok().and_then(|refs| refs.tag(&name)) {
+    let commit_present = match asked.answer.as_ref().ok().and_then(|refs| refs.tag(&name)) {
         Some(there) => git::commit_of(sh, &there.commit)?.as_deref() == Some(&there.commit),
         None => true,
     };
@@ -87,11 +78,7 @@ fn gather(
         identity,
         local_version: local_tag(&name),
         local_stable: local_tag(&stable),
-        remote: RemoteFacts {
-            name: remote.to_string(),
-            url,
-            answer,
-        },
+        remote: asked,
         commit_present,
     })
 }

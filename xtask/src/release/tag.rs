@@ -9,8 +9,9 @@ use xshell::Shell;
 
 use crate::core::git_output::RemoteRefs;
 use crate::core::git_output::tag_ref;
-use crate::core::tag;
-use crate::core::tagging::{self, BaseBranch, RemoteFacts, Sync, TAG_TOOLS, TagFacts};
+use crate::core::plan::release_versions;
+use crate::core::tag::{self, TagKind};
+use crate::core::tagging::{self, BaseBranch, Sync, TAG_TOOLS, TagFacts};
 use crate::project::{self, Project};
 use crate::release::push::{self, Mode};
 use crate::{git, ui};
@@ -64,45 +65,68 @@ fn gather(sh: &Shell, project: &Project, request: &Request) -> Result<TagFacts> 
     let name = tag::version_tag(&request.version);
     let missing_tools = project::missing_tools(&TAG_TOOLS);
 
-    let local = ui::step("preflight: read the repository", || {
-        let branch = git::branch(sh)?;
-        let upstream = match &branch {
-            Some(b) => git::upstream(sh, b)?,
-            None => None,
-        };
-        Ok(Local {
-            head: git::head(sh)?,
-            branch,
-            upstream,
-            dirty: git::status(sh)?,
-            shallow: git::is_shallow(sh)?,
-            identity: git::identity(sh)?,
-            url: git::remote_url(sh, remote)?,
-            tag: git::tags_named(sh, std::slice::from_ref(&name))?.pop(),
-            tag_names: git::tag_names(sh)?,
+    // One question to the remote: the tag and the branch HEAD is compared with, by full
+    // name. Without --allow-older that branch can only be the default one, so the question
+    // goes out at once, beside every local read; with it, the branch is HEAD's upstream,
+    // which must be read first.
+    let early = if request.allow_older {
+        Some(read_head_branch(sh)?)
+    } else {
+        None
+    };
+    let base_ref = match &early {
+        Some(head) => tagging::base_branch(
+            remote,
+            &config.default_branch,
+            head.branch.as_deref(),
+            head.upstream.as_ref(),
+            true,
+        )
+        .map(|base| base.remote_ref),
+        None => Some(format!("refs/heads/{}", config.default_branch)),
+    };
+    let mut wanted = vec![tag_ref(&name)];
+    wanted.extend(base_ref);
+
+    let title = format!("preflight: read the repository and ask {remote} (git ls-remote)");
+    let (local, asked) = ui::step(&title, || {
+        push::ask_beside(sh, remote, &wanted, secs, &missing_tools, || {
+            let HeadBranch { branch, upstream } = match early {
+                Some(head) => head,
+                None => read_head_branch(sh)?,
+            };
+            let base = tagging::base_branch(
+                remote,
+                &config.default_branch,
+                branch.as_deref(),
+                upstream.as_ref(),
+                request.allow_older,
+            );
+            Ok(Local {
+                tracking: match &base {
+                    Some(base) => read_tracking(sh, base)?,
+                    None => None,
+                },
+                branch,
+                upstream,
+                base,
+                head: git::head(sh)?,
+                dirty: git::status(sh)?,
+                shallow: git::is_shallow(sh)?,
+                identity: git::identity(sh)?,
+                tag: git::tags_named(sh, std::slice::from_ref(&name))?.pop(),
+                // Parsed here, beside the question to the remote, rather than in the core
+                // after the answer: with 10,000 tags that takes a few milliseconds.
+                versions: release_versions(
+                    git::tag_names(sh)?.iter().map(String::as_str),
+                    TagKind::Version,
+                ),
+            })
         })
     })?;
-    let base = tagging::base_branch(
-        remote,
-        &config.default_branch,
-        local.branch.as_deref(),
-        local.upstream.as_ref(),
-        request.allow_older,
-    );
 
-    // One question to the remote: the tag and the base branch, by full name.
-    let mut wanted = vec![tag_ref(&name)];
-    wanted.extend(base.iter().map(|b| b.remote_ref.clone()));
-    let answer = match &local.url {
-        None => Err("no such remote".to_string()),
-        Some(_) if !tagging::can_ask_remote(&missing_tools) => Err("not asked".to_string()),
-        Some(_) => ui::step(&format!("preflight: ask {remote} (git ls-remote)"), || {
-            Ok(git::ls_remote(sh, remote, &wanted, secs))
-        })?,
-    };
-
-    let (sync, fetched) = match (&base, &answer) {
-        (Some(base), Ok(refs)) => compare_with_base(sh, remote, base, refs, secs)?,
+    let (sync, fetched) = match (&local.base, &asked.answer) {
+        (Some(base), Ok(refs)) => compare_with_base(sh, remote, base, refs, local.tracking, secs)?,
         _ => (Sync::NotCompared, None),
     };
 
@@ -114,71 +138,110 @@ fn gather(sh: &Shell, project: &Project, request: &Request) -> Result<TagFacts> 
         timeout_secs: secs,
         missing_tools,
         identity: local.identity,
-        remote: RemoteFacts {
-            name: remote.clone(),
-            url: local.url,
-            answer,
-        },
+        remote: asked,
         head: local.head,
         branch: local.branch,
         upstream: local.upstream,
         dirty: local.dirty,
         shallow: local.shallow,
-        base,
+        base: local.base,
         sync,
         fetched,
         local_tag: local.tag.as_ref().map(git::TagRef::object),
-        tag_names: local.tag_names,
+        versions: local.versions,
     })
 }
 
-/// What the repository itself says, before the remote is asked anything.
+/// What the repository itself says, read while the remote is asked.
 struct Local {
-    head: String,
     branch: Option<String>,
     upstream: Option<tagging::Upstream>,
+    /// What [`tagging::base_branch`] chose, and that branch as this clone last fetched it.
+    base: Option<BaseBranch>,
+    tracking: Option<Tracking>,
+    head: String,
     dirty: Vec<String>,
     shallow: bool,
     identity: Option<String>,
-    url: Option<String>,
     /// The local `vX.Y.Z`, peeled.
     tag: Option<git::TagRef>,
-    /// Every local tag name, for the version order.
-    tag_names: Vec<String>,
+    /// The version of every local `vX.Y.Z` tag, for the version order.
+    versions: Vec<semver::Version>,
+}
+
+/// The remote-tracking ref of the base branch, and how HEAD compares with it.
+struct Tracking {
+    commit: String,
+    ahead: u32,
+    behind: u32,
+}
+
+/// Reads the base branch as this clone last fetched it and counts HEAD against it, while
+/// the remote is asked for the branch as it is now: if the remote agrees, which it usually
+/// does, the counts stand and nothing more is read after the answer.
+fn read_tracking(sh: &Shell, base: &BaseBranch) -> Result<Option<Tracking>> {
+    let Some(commit) = git::commit_of(sh, &base.tracking_ref)? else {
+        return Ok(None);
+    };
+    let (ahead, behind) = git::ahead_behind(sh, "HEAD", &base.tracking_ref)?;
+    Ok(Some(Tracking {
+        commit,
+        ahead,
+        behind,
+    }))
+}
+
+/// The branch HEAD is on (`None` when detached) and that branch's upstream.
+struct HeadBranch {
+    branch: Option<String>,
+    upstream: Option<tagging::Upstream>,
+}
+
+fn read_head_branch(sh: &Shell) -> Result<HeadBranch> {
+    let branch = git::branch(sh)?;
+    let upstream = match &branch {
+        Some(b) => git::upstream(sh, b)?,
+        None => None,
+    };
+    Ok(HeadBranch { branch, upstream })
 }
 
 /// Compares HEAD with the base branch as the remote has it now. Fetches the branch only
-/// when the remote-tracking ref is stale, so that the counts agree with `git status`.
+/// when the remote-tracking ref is stale, so that the counts agree with `git status`; when
+/// it is not, the counts `tracking` made beside the question stand.
 fn compare_with_base(
     sh: &Shell,
     remote: &str,
     base: &BaseBranch,
     refs: &RemoteRefs,
+    tracking: Option<Tracking>,
     secs: u64,
 ) -> Result<(Sync, Option<String>)> {
     let Some(remote_commit) = refs.get(&base.remote_ref) else {
         return Ok((Sync::MissingOnRemote, None));
     };
-    let mut fetched = None;
-    if git::commit_of(sh, &base.tracking_ref)?.as_deref() != Some(remote_commit) {
-        let title = format!(
-            "preflight: fetch {} into {}",
-            base.display, base.tracking_ref
-        );
-        let result = ui::step(&title, || {
-            Ok(git::fetch_branch(
-                sh,
-                remote,
-                &base.remote_ref,
-                &base.tracking_ref,
-                secs,
-            ))
-        })?;
-        if let Err(why) = result {
-            return Ok((Sync::FetchFailed(why), None));
-        }
-        fetched = Some(base.tracking_ref.clone());
+    if let Some(Tracking { ahead, behind, .. }) = tracking.filter(|t| t.commit == remote_commit) {
+        return Ok((Sync::Counted { ahead, behind }, None));
+    }
+    let title = format!(
+        "preflight: fetch {} into {}",
+        base.display, base.tracking_ref
+    );
+    let result = ui::step(&title, || {
+        Ok(git::fetch_branch(
+            sh,
+            remote,
+            &base.remote_ref,
+            &base.tracking_ref,
+            secs,
+        ))
+    })?;
+    if let Err(why) = result {
+        return Ok((Sync::FetchFailed(why), None));
     }
     let (ahead, behind) = git::ahead_behind(sh, "HEAD", &base.tracking_ref)?;
-    Ok((Sync::Counted { ahead, behind }, fetched))
+    Ok((
+        Sync::Counted { ahead, behind },
+        Some(base.tracking_ref.clone()),
+    ))
 }

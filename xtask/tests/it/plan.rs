@@ -142,6 +142,41 @@ fn plan_backport_after_a_newer_release() {
 }
 
 #[test]
+fn plan_counts_no_nested_tag_as_a_version() {
+    // `refs/tags/foo/v9.9.9` ends like a version tag but is none: it neither makes v1.2.3 a
+    // backport, nor starts the notes of a stable release, nor is taken for v1.2.3 itself.
+    // Nor is the tag named `refs/tags/v9.9.9` (its ref is refs/tags/refs/tags/v9.9.9), which
+    // the grammar, reading refs, once took for v9.9.9.
+    let project = Project::new();
+    let older = project.git(&["rev-parse", "HEAD"]);
+    project.git(&["tag", "-a", "foo/v9.9.9", "-m", "not a release"]);
+    project.git(&["tag", "refs/tags/v9.9.9"]);
+    project.git(&["tag", "-a", "foo/v1.2.3", "-m", "not a release"]);
+    project.git(&["tag", "foo/v1.1.0-stable"]);
+    project.git(&["tag", "v1.0.0-stable"]);
+    let head = project.commit("later work");
+    project.git(&["push", "--quiet", "origin", "main"]);
+    let run = project.xtask(&["release", "plan", "v1.2.3"]).success();
+    assert!(
+        run.stdout
+            .contains(&format!("commit: {head} (HEAD; v1.2.3 does not exist yet)")),
+        "{run}"
+    );
+    assert!(!run.stdout.contains(&older), "{run}");
+    assert!(run.stdout.contains(":latest\n"), "{run}");
+    project.git(&["tag", "v1.2.3"]);
+    let run = project
+        .xtask(&["release", "plan", "v1.2.3-stable", "--json"])
+        .success();
+    let json: serde_yaml::Value = serde_yaml::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        json["github_release"]["notes_start_tag"].as_str(),
+        Some("v1.0.0-stable"),
+        "{run}"
+    );
+}
+
+#[test]
 fn plan_stable_tag() {
     let project = Project::new();
     project.git(&["tag", "v1.0.0-stable"]);

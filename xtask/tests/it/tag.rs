@@ -396,6 +396,19 @@ fn without_a_terminal_or_yes_it_refuses() {
 }
 
 #[test]
+fn tags_that_only_end_like_versions_are_not_versions() {
+    // The tag named `refs/tags/v9.9.9` (ref refs/tags/refs/tags/v9.9.9) was once taken for
+    // v9.9.9, which made every release a backport.
+    let project = Project::new();
+    project.git(&["tag", "refs/tags/v9.9.9"]);
+    project.git(&["tag", "-a", "foo/v9.9.9", "-m", "not a release"]);
+    project
+        .xtask(&["release", "tag", "1.0.0", "--dry-run", "--no-checks"])
+        .success()
+        .stdout_has("v1.0.0 is the first version tag");
+}
+
+#[test]
 fn backport_needs_allow_older_from_a_branch_equal_to_its_upstream() {
     let project = Project::new();
     tag(&project, "1.0.0").success();
@@ -485,22 +498,32 @@ fn timed_out_push_that_did_not_arrive_cleans_up() {
     assert_untouched(&project, &before);
 }
 
+/// Makes the project a workspace with one member crate whose `lib.rs` is `source`, so that
+/// `cargo xtask ci` has something to check, and pushes it.
+fn with_member_crate(project: &Project, source: &str) {
+    let manifest = project
+        .read("Cargo.toml")
+        .replace("members = []", "members = [\"member\"]");
+    project.write("Cargo.toml", &manifest);
+    project.write(
+        "member/Cargo.toml",
+        "[package]\nname = \"member\"\nversion = \"0.1.0\"\nedition = \"2024\"\n",
+    );
+    project.write("member/src/lib.rs", source);
+    // The checks run with --locked.
+    project.write(
+        "Cargo.lock",
+        "version = 4\n\n[[package]]\nname = \"member\"\nversion = \"0.1.0\"\n",
+    );
+    project.commit("a member crate");
+    project.git(&["push", "--quiet", "origin", "main"]);
+}
+
 #[test]
 fn failing_checks_block_the_tag() {
     let project = Project::new();
-    // A workspace member that `cargo fmt --check` rejects: the first check fails fast.
-    let manifest = project
-        .read("Cargo.toml")
-        .replace("members = []", "members = [\"bad\"]");
-    project.write("Cargo.toml", &manifest);
-    project.write(
-        "bad/Cargo.toml",
-        "[package]\nname = \"bad\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
-    );
-    project.write("bad/src/lib.rs", "pub fn  badly_formatted( ) {}\n");
-    project.write(".gitignore", "/target\n/dist\n/Cargo.lock\n");
-    project.commit("a badly formatted crate");
-    project.git(&["push", "--quiet", "origin", "main"]);
+    // A crate that `cargo fmt --check` rejects: the first check fails fast.
+    with_member_crate(&project, "pub fn  badly_formatted( ) {}\n");
     let before = project.snapshot();
     let run = project
         .xtask(&["release", "tag", "1.0.0", "--yes"])
@@ -512,6 +535,22 @@ fn failing_checks_block_the_tag() {
         "{run}"
     );
     assert_untouched(&project, &before);
+}
+
+#[test]
+fn passing_checks_report_on_stderr_only() {
+    // `ci: all checks passed` once landed on stdout, between the plan and the push report.
+    let project = Project::new();
+    with_member_crate(&project, "pub fn well_formatted() {}\n");
+    let run = project
+        .xtask(&["release", "tag", "1.0.0", "--yes"])
+        .success();
+    assert!(run.stderr.contains("ci: all checks passed\n"), "{run}");
+    assert!(!run.stdout.contains("ci:"), "{run}");
+    assert!(
+        run.stdout.contains("pushed v1.0.0 to origin: tag object "),
+        "{run}"
+    );
 }
 
 #[test]

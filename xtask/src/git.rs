@@ -231,33 +231,27 @@ pub fn ls_remote(
     refs: &[String],
     timeout_secs: u64,
 ) -> Result<RemoteRefs, String> {
-    let secs = timeout_secs.to_string();
-    let patterns = git_output::ls_remote_patterns(refs);
-    let out = cmd!(
-        sh,
-        "timeout --kill-after=5 {secs} git ls-remote {remote} {patterns...}"
-    )
-    .quiet()
-    .ignore_status()
-    .output()
-    .map_err(|e| format!("cannot run git ls-remote: {e}"))?;
-    match out.status.code() {
-        Some(0) => Ok(RemoteRefs::parse(&String::from_utf8_lossy(&out.stdout))),
-        _ => Err(network_failure(&out, timeout_secs)),
-    }
+    let mut args = vec![remote.to_string()];
+    args.extend(git_output::ls_remote_patterns(refs));
+    ask_remote(sh, &args, timeout_secs)
 }
 
 /// Every tag of `remote` with its peeled `^{}` line: one round trip, however many tags.
 pub fn ls_remote_tags(sh: &Shell, remote: &str, timeout_secs: u64) -> Result<RemoteRefs, String> {
-    let secs = timeout_secs.to_string();
-    let out = cmd!(
+    ask_remote(
         sh,
-        "timeout --kill-after=5 {secs} git ls-remote --tags {remote}"
+        &["--tags".to_string(), remote.to_string()],
+        timeout_secs,
     )
-    .quiet()
-    .ignore_status()
-    .output()
-    .map_err(|e| format!("cannot run git ls-remote: {e}"))?;
+}
+
+fn ask_remote(sh: &Shell, args: &[String], timeout_secs: u64) -> Result<RemoteRefs, String> {
+    let secs = timeout_secs.to_string();
+    let out = cmd!(sh, "timeout --kill-after=5 {secs} git ls-remote {args...}")
+        .quiet()
+        .ignore_status()
+        .output()
+        .map_err(|e| format!("cannot run git ls-remote: {e}"))?;
     match out.status.code() {
         Some(0) => Ok(RemoteRefs::parse(&String::from_utf8_lossy(&out.stdout))),
         _ => Err(network_failure(&out, timeout_secs)),

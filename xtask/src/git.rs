@@ -84,10 +84,15 @@ impl TagRef {
 /// The commit `rev` names, or `None` when it does not exist.
 pub fn commit_of(sh: &Shell, rev: &str) -> Result<Option<String>> {
     let spec = format!("{rev}^{{commit}}");
-    let out = cmd!(sh, "git rev-parse --verify --quiet --end-of-options {spec}")
-        .quiet()
-        .ignore_status()
-        .output()?;
+    answer_if_success(cmd!(
+        sh,
+        "git rev-parse --verify --quiet --end-of-options {spec}"
+    ))
+}
+
+/// The trimmed stdout of a question whose failure means "no" (no such commit, no such remote).
+fn answer_if_success(cmd: xshell::Cmd<'_>) -> Result<Option<String>> {
+    let out = cmd.quiet().ignore_status().output()?;
     Ok(out
         .status
         .success()
@@ -202,14 +207,7 @@ pub fn identity(sh: &Shell) -> Result<Option<String>> {
 
 /// The URL of `remote`, or `None` when the repository has no such remote.
 pub fn remote_url(sh: &Shell, remote: &str) -> Result<Option<String>> {
-    let out = cmd!(sh, "git remote get-url {remote}")
-        .quiet()
-        .ignore_status()
-        .output()?;
-    Ok(out
-        .status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string()))
+    answer_if_success(cmd!(sh, "git remote get-url {remote}"))
 }
 
 /// Commits only in `left`, commits only in `right`.

@@ -11,6 +11,7 @@ mod dist;
 mod git;
 mod project;
 mod release;
+mod scratch;
 mod ui;
 
 use std::process::ExitCode;

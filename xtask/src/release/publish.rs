@@ -6,8 +6,6 @@
 //! already holds, so a re-run after a partial failure completes what is missing, skips what
 //! is done, and refuses to overwrite a published version with different content.
 
-use std::path::PathBuf;
-
 use anyhow::{Context, Result, bail};
 use xshell::Shell;
 
@@ -15,6 +13,7 @@ use crate::core::plan::{Artifact, Plan, Step};
 use crate::core::tag::{self, Classified, TagKind};
 use crate::release::registry::{Credentials, Registry};
 use crate::release::{chart, image};
+use crate::scratch::Scratch;
 use crate::{git, project::Project, ui};
 
 pub struct Args {
@@ -63,19 +62,19 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
     let credentials = preflight(sh, project, &plan, &steps, push)?;
 
     // STEP 4: carry out the steps.
-    let scratch = Scratch::new()?;
+    let scratch = Scratch::new("publish")?;
     let registry = Registry::new(
         sh,
         project.config.plain_http,
         credentials.as_ref(),
-        &scratch.0,
+        scratch.path(),
     );
     let mut run = Run {
         sh,
         project,
         registry: &registry,
         credentials: credentials.as_ref(),
-        scratch: &scratch.0,
+        scratch: scratch.path(),
         image_digest: None,
         outcomes: Vec::new(),
     };
@@ -243,25 +242,6 @@ pub fn run_commands(sh: &Shell, step: &Step) -> Result<()> {
         ui::run_logged(xshell::cmd!(sh, "{program} {args...}"))?;
     }
     Ok(())
-}
-
-/// A private temporary directory for registry answers and unpacked charts.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new() -> Result<Scratch> {
-        let dir = std::env::temp_dir().join(format!("xtask-publish-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
-        Ok(Scratch(dir))
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// Data on stdout (one line per artifact), the same as `$GITHUB_OUTPUT` values and a

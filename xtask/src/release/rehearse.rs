@@ -14,6 +14,7 @@ use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
 use crate::core::tag::{self, version_tag};
+use crate::scratch::Scratch;
 use crate::{git, project::Project, ui};
 
 pub struct Args {
@@ -42,9 +43,12 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
 
     // STEP 2: a scratch clone of HEAD on the default branch, with a bare remote of its own.
     let head = git::head(sh)?;
-    let scratch = Scratch::new(args.keep)?;
-    let remote = scratch.path.join("remote.git");
-    let work = scratch.path.join("work");
+    let mut scratch = Scratch::new("rehearse")?;
+    if args.keep {
+        scratch.keep();
+    }
+    let remote = scratch.path().join("remote.git");
+    let work = scratch.path().join("work");
     ui::step("prepare a scratch clone with a bare remote", || {
         let (remote_name, branch) = (&config.remote, &config.default_branch);
         cmd!(sh, "git init --quiet --bare {remote}").run()?;
@@ -113,7 +117,7 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
         if let Err(e) = result {
             print_summary(&timings, Some(name));
             let kept = if args.keep {
-                format!("the scratch clone is kept at {}", scratch.path.display())
+                format!("the scratch clone is kept at {}", scratch.path().display())
             } else {
                 "re-run with --keep to inspect the scratch clone".to_string()
             };
@@ -123,7 +127,7 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
     print_summary(&timings, None);
     println!("rehearsal of {tag_name} passed: tagged, published, verified, promoted to {stable}");
     if args.keep {
-        println!("scratch clone kept at {}", scratch.path.display());
+        println!("scratch clone kept at {}", scratch.path().display());
     }
     Ok(())
 }
@@ -135,31 +139,4 @@ fn print_summary(timings: &[(&str, Duration)], failed: Option<&str>) {
     }
     let total: Duration = timings.iter().map(|(_, d)| *d).sum();
     println!("  {:<24} {:>6.1}s", "total", total.as_secs_f64());
-}
-
-/// The scratch directory, removed on drop unless kept.
-struct Scratch {
-    path: PathBuf,
-    keep: bool,
-}
-
-impl Scratch {
-    fn new(keep: bool) -> Result<Scratch> {
-        let stamp = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)?
-            .as_nanos();
-        let path =
-            std::env::temp_dir().join(format!("xtask-rehearse-{}-{stamp}", std::process::id()));
-        std::fs::create_dir_all(&path)
-            .with_context(|| format!("cannot create {}", path.display()))?;
-        Ok(Scratch { path, keep })
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if !self.keep {
-            let _ = std::fs::remove_dir_all(&self.path);
-        }
-    }
 }

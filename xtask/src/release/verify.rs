@@ -24,6 +24,7 @@ use crate::core::verify::{
     to_json, verify,
 };
 use crate::release::registry::{Credentials, Registry};
+use crate::scratch::Scratch;
 use crate::{git, project::Project, ui};
 
 pub struct Args {
@@ -98,15 +99,19 @@ fn check(
     }
     let credentials = Credentials::from_env(config)?;
     let chart_name = chart_name(project)?;
-    let scratch = Scratch::new()?;
+    let scratch = Scratch::new("verify")?;
 
     let credentials = credentials.as_ref();
     let started = Instant::now();
+    let (sha_dir, image_dir, chart_dir) = (
+        scratch.dir("sha")?,
+        scratch.dir("image")?,
+        scratch.dir("chart")?,
+    );
     let (facts, timings) = std::thread::scope(|s| {
         // xshell's Shell is Send but not Sync: each thread gets its own clone.
         let (git_sh, image_sh, chart_sh, gh_sh, run_sh) =
             (sh.clone(), sh.clone(), sh.clone(), sh.clone(), sh.clone());
-        let sha_dir = scratch.dir("sha");
         let tags = s.spawn(move || {
             timed(|| {
                 let answers = ask_git(&git_sh, config, version);
@@ -127,11 +132,9 @@ fn check(
                 (answers, sha_digest, release)
             })
         });
-        let image_dir = scratch.dir("image");
         let image = s.spawn(move || {
             timed(|| ask_image(&image_sh, config, credentials, &image_dir, version))
         });
-        let chart_dir = scratch.dir("chart");
         let chart_name = &chart_name;
         let chart = s.spawn(move || {
             timed(|| {
@@ -518,34 +521,5 @@ fn ask_run(sh: &Shell, config: &Config, version: &Version) -> Lookup<String> {
     match cmd!(sh, "docker run --rm {image} --version").quiet().read() {
         Ok(out) => Lookup::Found(out),
         Err(e) => unknown(e),
-    }
-}
-
-/// A scratch directory per verification, one subdirectory per thread (the registry client
-/// keeps its response files there), removed at the end.
-struct Scratch(std::path::PathBuf);
-
-impl Scratch {
-    fn new() -> Result<Scratch> {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)?
-            .as_nanos();
-        let path =
-            std::env::temp_dir().join(format!("xtask-verify-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&path)
-            .with_context(|| format!("cannot create {}", path.display()))?;
-        Ok(Scratch(path))
-    }
-
-    fn dir(&self, name: &str) -> std::path::PathBuf {
-        let dir = self.0.join(name);
-        let _ = std::fs::create_dir_all(&dir);
-        dir
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }

@@ -99,8 +99,19 @@ github-repo = "sofatutor/llm-proxy"
 const CHART: &str = "apiVersion: v2\nname: llm-proxy\n# stamped by releases\nversion: 0.0.0-dev\nappVersion: \"v0.0.0-dev\"\n";
 
 impl Project {
-    /// A project with one commit on `main`, pushed to its bare remote.
+    /// A minimal releasable project with one commit on `main`, pushed to its bare remote.
     pub fn new() -> Project {
+        Project::with_files(|project| {
+            project.write("Cargo.toml", MANIFEST);
+            project.write("charts/llm-proxy/Chart.yaml", CHART);
+            project.write("charts/llm-proxy/ci/default-values.yaml", "{}\n");
+            project.write(".gitignore", "/target\n/dist\n");
+        })
+    }
+
+    /// A project whose one commit on `main` holds what `fill` writes into the work tree,
+    /// pushed to its bare remote, with `main` tracking `origin/main`.
+    pub fn with_files(fill: impl FnOnce(&Project)) -> Project {
         let tmp = TempDir::new();
         let remote = tmp.path().join("remote.git");
         let work = tmp.path().join("work");
@@ -119,10 +130,7 @@ impl Project {
             &["init", "--quiet", "--initial-branch=main", "work"],
         );
         let project = Project { tmp, work, remote };
-        project.write("Cargo.toml", MANIFEST);
-        project.write("charts/llm-proxy/Chart.yaml", CHART);
-        project.write("charts/llm-proxy/ci/default-values.yaml", "{}\n");
-        project.write(".gitignore", "/target\n/dist\n");
+        fill(&project);
         project.commit("initial commit");
         project.git(&["remote", "add", "origin", project.remote.to_str().unwrap()]);
         project.git(&["push", "--quiet", "origin", "main"]);

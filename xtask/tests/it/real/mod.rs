@@ -176,9 +176,6 @@ pub fn wait_for_port(port: u16) {
 /// A scratch copy of this repository (its tracked and new files, as they are in the work
 /// tree) with one commit on `main`, pushed to a bare `origin`.
 pub fn release_project() -> Project {
-    let tmp = TempDir::new();
-    let remote = tmp.path().join("remote.git");
-    let work = tmp.path().join("work");
     let files = git(
         &workspace(),
         &[
@@ -189,32 +186,17 @@ pub fn release_project() -> Project {
             "-z",
         ],
     );
-    for file in files.split('\0').filter(|f| !f.is_empty()) {
-        let from = workspace().join(file);
-        if !from.is_file() {
-            continue; // deleted in the work tree
+    Project::with_files(|project| {
+        for file in files.split('\0').filter(|f| !f.is_empty()) {
+            let from = workspace().join(file);
+            if !from.is_file() {
+                continue; // deleted in the work tree
+            }
+            let to = project.work.join(file);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(&from, &to).unwrap();
         }
-        let to = work.join(file);
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(&from, &to).unwrap();
-    }
-    git(
-        tmp.path(),
-        &[
-            "init",
-            "--quiet",
-            "--bare",
-            "--initial-branch=main",
-            "remote.git",
-        ],
-    );
-    git(&work, &["init", "--quiet", "--initial-branch=main"]);
-    let project = Project { tmp, work, remote };
-    project.commit("the repository under test");
-    project.git(&["remote", "add", "origin", project.remote.to_str().unwrap()]);
-    project.git(&["push", "--quiet", "origin", "main"]);
-    project.git(&["branch", "--quiet", "--set-upstream-to=origin/main"]);
-    project
+    })
 }
 
 /// The environment of a publish against `registry`: the rehearsal settings, and every tool's

@@ -33,7 +33,7 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
                 Platform::parse(name).with_context(|| {
                     format!(
                         "--platform {}: expected linux/amd64 or linux/arm64",
-                        crate::core::tag::quote(name)
+                        crate::core::grammar::quote(name)
                     )
                 })
             })

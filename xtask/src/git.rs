@@ -2,7 +2,7 @@
 //!
 //! Nothing here changes a ref the project cares about. Two fetches bring in objects for a
 //! question (`fetch_branch` updates one remote-tracking ref, `fetch_objects` none); commands
-//! that create, push or delete tags live in `release::push`.
+//! that create, push or delete tags live in `steps::push_tag`.
 //!
 //! Network calls (ls-remote, fetch) run under coreutils `timeout`: xshell has no timeout of
 //! its own, and `http.lowSpeedLimit` would cover only HTTP, not ssh, a hung credential helper
@@ -15,7 +15,7 @@ use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
 use crate::core::git_output::{self, RemoteRefs};
-use crate::core::tagging::Upstream;
+use crate::core::git_plan::Upstream;
 
 /// A tag as the repository holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]

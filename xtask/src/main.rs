@@ -10,8 +10,10 @@ mod core;
 mod dist;
 mod git;
 mod project;
+mod registry;
 mod release;
 mod scratch;
+mod steps;
 mod ui;
 
 use std::process::ExitCode;
@@ -39,7 +41,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
     }
     // An invalid tag fails before git or any other tool runs (tags are untrusted input).
     if let Some(tag) = cli.command.tag() {
-        core::tag::classify(tag)?;
+        core::grammar::classify(tag)?;
     }
     let sh = xshell::Shell::new()?;
     let project = project::Project::open(&sh, cli.dir.as_deref())?;

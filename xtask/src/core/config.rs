@@ -139,7 +139,7 @@ impl Config {
                 Some("buildah") => ImageBuilder::Buildah,
                 Some(other) => bail!(
                     "RELEASE_IMAGE_BUILDER={} is not a known builder: use docker or buildah",
-                    crate::core::tag::quote(other)
+                    crate::core::grammar::quote(other)
                 ),
             },
             plain_http: matches!(env("RELEASE_PLAIN_HTTP").as_deref(), Some("1" | "true")),
@@ -177,7 +177,7 @@ impl Config {
 fn invalid(key: &str, value: &str, expected: &str) -> anyhow::Error {
     anyhow::anyhow!(
         "release setting `{key}` = {} is invalid: expected {expected}",
-        crate::core::tag::quote(value)
+        crate::core::grammar::quote(value)
     )
 }
 
@@ -254,7 +254,7 @@ fn parse_timeout(value: &str) -> Result<u64> {
         Ok(secs) if (1..=3600).contains(&secs) => Ok(secs),
         _ => bail!(
             "RELEASE_GIT_TIMEOUT={} is invalid: expected whole seconds from 1 to 3600",
-            crate::core::tag::quote(value)
+            crate::core::grammar::quote(value)
         ),
     }
 }
@@ -276,7 +276,7 @@ pub fn check_remote_arg(value: &str) -> Result<String> {
     } else {
         bail!(
             "--remote {} is invalid: expected the name of a git remote such as origin (see `git remote`)",
-            crate::core::tag::quote(value)
+            crate::core::grammar::quote(value)
         )
     }
 }

@@ -1,7 +1,7 @@
 //! The OCI distribution API as data: image references, manifests and indexes, the
 //! `WWW-Authenticate` challenge, and the rules that decide whether two images are the same.
 //!
-//! The shell layer (`release::registry`) talks HTTP through `curl` and hands the answers
+//! The shell layer (`registry`) talks HTTP through `curl` and hands the answers
 //! here; nothing in this module performs a request.
 
 use std::collections::BTreeMap;

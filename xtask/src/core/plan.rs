@@ -9,10 +9,10 @@ use std::fmt;
 
 use semver::Version;
 
-use crate::core::chart::ChartVersions;
+use crate::core::chart_yaml::ChartVersions;
 use crate::core::config::{Config, ImageBuilder, Platform};
+use crate::core::grammar::{self, ReleaseTag, TagKind};
 use crate::core::json::Json;
-use crate::core::tag::{self, ReleaseTag, TagKind};
 
 /// Where packaged charts are written before they are pushed.
 pub const CHART_DIST_DIR: &str = "dist/charts";
@@ -53,7 +53,7 @@ pub struct Plan {
     pub image: Option<ImagePlan>,
     pub chart: Option<ChartPlan>,
     pub github_release: Option<GithubRelease>,
-    pub steps: Vec<Step>,
+    pub steps: Vec<PublishStep>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -228,7 +228,7 @@ pub enum LoginTool {
 
 /// One thing a run does, printed as the command that does it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
+pub enum PublishStep {
     StampChart {
         dir: String,
         version: Version,
@@ -303,27 +303,27 @@ pub enum Step {
     },
 }
 
-impl Step {
+impl PublishStep {
     pub fn artifact(&self) -> Option<Artifact> {
         match self {
-            Step::StampChart { .. }
-            | Step::SetChartImage { .. }
-            | Step::HelmDependencyBuild { .. }
-            | Step::HelmLint { .. }
-            | Step::HelmTemplate { .. }
-            | Step::HelmPackage { .. }
-            | Step::HelmPush { .. }
-            | Step::HelmShowChart { .. }
-            | Step::Login {
+            PublishStep::StampChart { .. }
+            | PublishStep::SetChartImage { .. }
+            | PublishStep::HelmDependencyBuild { .. }
+            | PublishStep::HelmLint { .. }
+            | PublishStep::HelmTemplate { .. }
+            | PublishStep::HelmPackage { .. }
+            | PublishStep::HelmPush { .. }
+            | PublishStep::HelmShowChart { .. }
+            | PublishStep::Login {
                 tool: LoginTool::Helm,
                 ..
             } => Some(Artifact::Chart),
-            Step::Dist { .. }
-            | Step::BuildImage(_)
-            | Step::PushImage { .. }
-            | Step::TagImage { .. }
-            | Step::Login { .. } => Some(Artifact::Image),
-            Step::Checks | Step::CreateGithubRelease { .. } => None,
+            PublishStep::Dist { .. }
+            | PublishStep::BuildImage(_)
+            | PublishStep::PushImage { .. }
+            | PublishStep::TagImage { .. }
+            | PublishStep::Login { .. } => Some(Artifact::Image),
+            PublishStep::Checks | PublishStep::CreateGithubRelease { .. } => None,
         }
     }
 
@@ -331,35 +331,37 @@ impl Step {
     pub fn pushes(&self) -> bool {
         matches!(
             self,
-            Step::Login { .. }
-                | Step::PushImage { .. }
-                | Step::TagImage { .. }
-                | Step::HelmPush { .. }
-                | Step::HelmShowChart { .. }
+            PublishStep::Login { .. }
+                | PublishStep::PushImage { .. }
+                | PublishStep::TagImage { .. }
+                | PublishStep::HelmPush { .. }
+                | PublishStep::HelmShowChart { .. }
         )
     }
 
     /// The programs this step runs, checked on `PATH` before anything is changed.
     pub fn tools(&self) -> Vec<&'static str> {
         match self {
-            Step::StampChart { .. } | Step::SetChartImage { .. } | Step::Checks => vec![],
-            Step::Dist { .. } => vec!["cargo"],
-            Step::HelmDependencyBuild { .. }
-            | Step::HelmLint { .. }
-            | Step::HelmTemplate { .. }
-            | Step::HelmPackage { .. }
-            | Step::HelmShowChart { .. } => vec!["helm"],
+            PublishStep::StampChart { .. }
+            | PublishStep::SetChartImage { .. }
+            | PublishStep::Checks => vec![],
+            PublishStep::Dist { .. } => vec!["cargo"],
+            PublishStep::HelmDependencyBuild { .. }
+            | PublishStep::HelmLint { .. }
+            | PublishStep::HelmTemplate { .. }
+            | PublishStep::HelmPackage { .. }
+            | PublishStep::HelmShowChart { .. } => vec!["helm"],
             // `curl` asks the registry whether the version exists; `tar` unpacks both
             // packages to compare their content.
-            Step::HelmPush { .. } => vec!["helm", "curl", "tar"],
-            Step::Login { tool, .. } => vec![login_program(*tool)],
-            Step::BuildImage(build) => vec![builder_program(build.builder)],
-            Step::PushImage { build, .. } => vec![builder_program(build.builder), "curl"],
-            Step::TagImage { builder, .. } => match builder {
+            PublishStep::HelmPush { .. } => vec!["helm", "curl", "tar"],
+            PublishStep::Login { tool, .. } => vec![login_program(*tool)],
+            PublishStep::BuildImage(build) => vec![builder_program(build.builder)],
+            PublishStep::PushImage { build, .. } => vec![builder_program(build.builder), "curl"],
+            PublishStep::TagImage { builder, .. } => match builder {
                 ImageBuilder::Docker => vec!["docker", "curl"],
                 ImageBuilder::Buildah => vec!["skopeo", "curl"],
             },
-            Step::CreateGithubRelease { .. } => vec!["gh"],
+            PublishStep::CreateGithubRelease { .. } => vec!["gh"],
         }
     }
 
@@ -367,26 +369,26 @@ impl Step {
     pub fn commands(&self) -> Vec<Cmd> {
         let plain = |flag: &'static str, on: bool| on.then_some(flag);
         match self {
-            Step::StampChart { .. }
-            | Step::SetChartImage { .. }
-            | Step::Dist { .. }
-            | Step::Checks => vec![],
-            Step::HelmDependencyBuild { dir } => {
+            PublishStep::StampChart { .. }
+            | PublishStep::SetChartImage { .. }
+            | PublishStep::Dist { .. }
+            | PublishStep::Checks => vec![],
+            PublishStep::HelmDependencyBuild { dir } => {
                 vec![Cmd::new("helm", ["dependency", "build", dir])]
             }
-            Step::HelmLint { dir } => vec![Cmd::new("helm", ["lint", "--strict", dir])],
-            Step::HelmTemplate { dir, values, .. } => {
+            PublishStep::HelmLint { dir } => vec![Cmd::new("helm", ["lint", "--strict", dir])],
+            PublishStep::HelmTemplate { dir, values, .. } => {
                 let mut args = vec!["template".to_string(), dir.clone()];
                 if let Some(values) = values {
                     args.extend(["--values".to_string(), values.clone()]);
                 }
                 vec![Cmd::new("helm", args)]
             }
-            Step::HelmPackage { dir } => vec![Cmd::new(
+            PublishStep::HelmPackage { dir } => vec![Cmd::new(
                 "helm",
                 ["package", dir, "--destination", CHART_DIST_DIR],
             )],
-            Step::BuildImage(build) => match build.builder {
+            PublishStep::BuildImage(build) => match build.builder {
                 ImageBuilder::Docker => vec![docker_build(
                     build,
                     &format!("type=oci,dest={IMAGE_LAYOUT_DIR},tar=false,rewrite-timestamp=true"),
@@ -411,7 +413,7 @@ impl Step {
                     commands
                 }
             },
-            Step::Login {
+            PublishStep::Login {
                 tool,
                 host,
                 user,
@@ -436,7 +438,7 @@ impl Step {
                 };
                 vec![Cmd::new(login_program(*tool), args)]
             }
-            Step::PushImage {
+            PublishStep::PushImage {
                 build,
                 target,
                 plain_http,
@@ -461,7 +463,7 @@ impl Step {
                     vec![Cmd::new("buildah", args)]
                 }
             },
-            Step::TagImage {
+            PublishStep::TagImage {
                 builder,
                 repository,
                 tag,
@@ -489,7 +491,7 @@ impl Step {
                     }
                 }
             }
-            Step::HelmPush {
+            PublishStep::HelmPush {
                 package,
                 registry,
                 plain_http,
@@ -500,7 +502,7 @@ impl Step {
                     .chain(plain("--plain-http", *plain_http));
                 vec![Cmd::new("helm", args)]
             }
-            Step::HelmShowChart {
+            PublishStep::HelmShowChart {
                 reference,
                 versions,
                 plain_http,
@@ -511,7 +513,7 @@ impl Step {
                     .chain(plain("--plain-http", *plain_http));
                 vec![Cmd::new("helm", args)]
             }
-            Step::CreateGithubRelease { release, repo } => {
+            PublishStep::CreateGithubRelease { release, repo } => {
                 let mut args = vec![
                     "release".to_string(),
                     "create".into(),
@@ -590,16 +592,16 @@ fn docker_build(build: &ImageBuild, output: &str) -> Cmd {
     Cmd::new("docker", args)
 }
 
-impl fmt::Display for Step {
+impl fmt::Display for PublishStep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Step::StampChart { dir, version } => {
+            PublishStep::StampChart { dir, version } => {
                 return write!(f, "cargo xtask release stamp {version} --chart {dir}");
             }
-            Step::SetChartImage { dir, repository } => {
+            PublishStep::SetChartImage { dir, repository } => {
                 return write!(f, "set image.repository: {repository} in {dir}/values.yaml");
             }
-            Step::Dist { platforms, stamp } => {
+            PublishStep::Dist { platforms, stamp } => {
                 write!(
                     f,
                     "LLM_PROXY_VERSION={} LLM_PROXY_COMMIT={} cargo xtask dist",
@@ -609,7 +611,7 @@ impl fmt::Display for Step {
                     .iter()
                     .try_for_each(|p| write!(f, " --platform {}", p.name()));
             }
-            Step::Checks => return write!(f, "cargo xtask ci"),
+            PublishStep::Checks => return write!(f, "cargo xtask ci"),
             _ => {}
         }
         let commands = self.commands();
@@ -620,15 +622,15 @@ impl fmt::Display for Step {
             write!(f, "{command}")?;
         }
         match self {
-            Step::HelmTemplate {
+            PublishStep::HelmTemplate {
                 expect_image: Some(image),
                 ..
             } => write!(f, "  (expect image {image})"),
-            Step::Login { .. } => write!(f, "  (password from RELEASE_REGISTRY_PASSWORD)"),
-            Step::PushImage { target, .. } => {
+            PublishStep::Login { .. } => write!(f, "  (password from RELEASE_REGISTRY_PASSWORD)"),
+            PublishStep::PushImage { target, .. } => {
                 write!(f, "  (unless {target} already holds this image)")
             }
-            Step::TagImage {
+            PublishStep::TagImage {
                 source, immutable, ..
             } => {
                 let digest = format!("the digest of {source}");
@@ -638,15 +640,15 @@ impl fmt::Display for Step {
                     write!(f, "  ({digest})")
                 }
             }
-            Step::HelmPush { .. } => {
+            PublishStep::HelmPush { .. } => {
                 write!(f, "  (unless this exact chart is already there)")
             }
-            Step::HelmShowChart { versions, .. } => write!(
+            PublishStep::HelmShowChart { versions, .. } => write!(
                 f,
                 "  (read back: version {}, appVersion {})",
                 versions.version, versions.app_version
             ),
-            Step::CreateGithubRelease { .. } => write!(f, "  (unless the release exists)"),
+            PublishStep::CreateGithubRelease { .. } => write!(f, "  (unless the release exists)"),
             _ => Ok(()),
         }
     }
@@ -688,8 +690,8 @@ pub fn plan_release(tag: &ReleaseTag, config: &Config, repo: &RepoState) -> Plan
         TagKind::Stable => {
             let release = derive_github_release(&tag.version, &repo.tags);
             plan.steps = vec![
-                Step::Checks,
-                Step::CreateGithubRelease {
+                PublishStep::Checks,
+                PublishStep::CreateGithubRelease {
                     release: release.clone(),
                     repo: config.github_repo.clone(),
                 },
@@ -709,13 +711,13 @@ fn publish_steps(
     repo: &RepoState,
     image: &ImagePlan,
     chart: &ChartPlan,
-) -> Vec<Step> {
+) -> Vec<PublishStep> {
     let dir = chart.dir.clone();
     let image_ref = |tag: &str| format!("{}:{tag}", image.repository);
     let plain_http = config.plain_http;
 
     // The chart, validated and packaged.
-    let mut steps = vec![Step::StampChart {
+    let mut steps = vec![PublishStep::StampChart {
         dir: dir.clone(),
         version: semver_of(&chart.versions),
     }];
@@ -725,34 +727,34 @@ fn publish_steps(
         .as_ref()
         .is_some_and(|r| *r != image.repository)
     {
-        steps.push(Step::SetChartImage {
+        steps.push(PublishStep::SetChartImage {
             dir: dir.clone(),
             repository: image.repository.clone(),
         });
     }
     if repo.chart.has_dependencies {
-        steps.push(Step::HelmDependencyBuild { dir: dir.clone() });
+        steps.push(PublishStep::HelmDependencyBuild { dir: dir.clone() });
     }
-    steps.push(Step::HelmLint { dir: dir.clone() });
-    steps.push(Step::HelmTemplate {
+    steps.push(PublishStep::HelmLint { dir: dir.clone() });
+    steps.push(PublishStep::HelmTemplate {
         dir: dir.clone(),
         values: None,
         expect_image: Some(image_ref(&image.tags.version)),
     });
     for values in &repo.chart.ci_values {
-        steps.push(Step::HelmTemplate {
+        steps.push(PublishStep::HelmTemplate {
             dir: dir.clone(),
             values: Some(values.clone()),
             expect_image: None,
         });
     }
-    steps.push(Step::HelmPackage { dir });
+    steps.push(PublishStep::HelmPackage { dir });
 
     // The image, built from binaries cross-compiled on the host.
-    steps.push(Step::Dist {
+    steps.push(PublishStep::Dist {
         platforms: image.platforms.clone(),
         stamp: BinaryStamp {
-            version: tag::version_tag(&tag.version),
+            version: grammar::version_tag(&tag.version),
             commit: repo.commit.clone(),
         },
     });
@@ -771,7 +773,7 @@ fn publish_steps(
         epoch: repo.commit_time,
         local_name: format!("localhost/{name}-release:{}", image.tags.version),
     };
-    steps.push(Step::BuildImage(build.clone()));
+    steps.push(PublishStep::BuildImage(build.clone()));
 
     // Logins, then the pushes.
     if let Some(user) = &config.registry_user {
@@ -779,13 +781,13 @@ fn publish_steps(
             ImageBuilder::Docker => LoginTool::Docker,
             ImageBuilder::Buildah => LoginTool::Buildah,
         };
-        steps.push(Step::Login {
+        steps.push(PublishStep::Login {
             tool: image_tool,
             host: config.image_registry().to_string(),
             user: user.clone(),
             plain_http,
         });
-        steps.push(Step::Login {
+        steps.push(PublishStep::Login {
             tool: LoginTool::Helm,
             host: config.chart_registry_host().to_string(),
             user: user.clone(),
@@ -793,7 +795,7 @@ fn publish_steps(
         });
     }
     let source = image_ref(&image.tags.version);
-    steps.push(Step::PushImage {
+    steps.push(PublishStep::PushImage {
         build,
         target: source.clone(),
         plain_http,
@@ -801,7 +803,7 @@ fn publish_steps(
     let immutable = std::iter::once(image.tags.sha.as_str()).map(|t| (t, true));
     let moving = image.tags.moving().into_iter().map(|t| (t, false));
     for (tag, immutable) in immutable.chain(moving) {
-        steps.push(Step::TagImage {
+        steps.push(PublishStep::TagImage {
             builder: config.builder,
             repository: image.repository.clone(),
             tag: tag.to_string(),
@@ -811,14 +813,14 @@ fn publish_steps(
             plain_http,
         });
     }
-    steps.push(Step::HelmPush {
+    steps.push(PublishStep::HelmPush {
         package: chart.package(),
         registry: chart.registry.clone(),
         name: chart.name.clone(),
         version: chart.versions.version.clone(),
         plain_http,
     });
-    steps.push(Step::HelmShowChart {
+    steps.push(PublishStep::HelmShowChart {
         reference: chart.reference(),
         versions: chart.versions.clone(),
         plain_http,
@@ -838,7 +840,7 @@ pub fn release_versions<'a>(
     kind: TagKind,
 ) -> Vec<Version> {
     tags.into_iter()
-        .filter_map(tag::release_tag)
+        .filter_map(grammar::release_tag)
         .filter(|t| t.kind == kind)
         .map(|t| t.version)
         .collect()
@@ -886,7 +888,7 @@ pub fn derive_image_tags(
 
     let short: String = commit.chars().take(7).collect();
     ImageTags {
-        version: tag::version_tag(version),
+        version: grammar::version_tag(version),
         sha: format!("sha-{short}"),
         minor,
         latest,
@@ -901,19 +903,19 @@ pub fn derive_github_release(version: &Version, tags: &[String]) -> GithubReleas
     let stables = release_versions(tags.iter().map(String::as_str), TagKind::Stable);
     let previous = stables.iter().filter(|v| *v < version).max();
     let latest = stables.iter().all(|v| v <= version);
-    let name = tag::stable_tag(version);
+    let name = grammar::stable_tag(version);
     GithubRelease {
         tag: name.clone(),
         title: name,
         latest,
-        notes_start_tag: previous.map(tag::stable_tag),
+        notes_start_tag: previous.map(grammar::stable_tag),
     }
 }
 
 impl Plan {
     /// The steps `release publish` runs: those of one artifact with `--only`, and without
     /// anything that touches a registry with `--no-push` (what pull requests run).
-    pub fn publish_steps(&self, only: Option<Artifact>, push: bool) -> Vec<Step> {
+    pub fn publish_steps(&self, only: Option<Artifact>, push: bool) -> Vec<PublishStep> {
         self.steps
             .iter()
             .filter(|s| only.is_none() || s.artifact() == only)
@@ -923,7 +925,7 @@ impl Plan {
     }
 
     /// The same plan with other steps, to print exactly what a filtered run does.
-    pub fn with_steps(&self, steps: Vec<Step>) -> Plan {
+    pub fn with_steps(&self, steps: Vec<PublishStep>) -> Plan {
         Plan {
             steps,
             ..self.clone()
@@ -1353,7 +1355,7 @@ steps:
         config.builder = ImageBuilder::Buildah;
         config.platforms.truncate(1);
         let plan = plan_release(&ReleaseTag::version(Version::new(0, 1, 0)), &config, &state);
-        let steps: Vec<String> = plan.steps.iter().map(Step::to_string).collect();
+        let steps: Vec<String> = plan.steps.iter().map(PublishStep::to_string).collect();
         assert_eq!(steps[1], "helm dependency build charts/llm-proxy");
         assert!(
             steps.iter().any(|s| s.starts_with(
@@ -1369,7 +1371,7 @@ steps:
         );
     }
 
-    fn step_names(steps: &[Step]) -> Vec<String> {
+    fn step_names(steps: &[PublishStep]) -> Vec<String> {
         steps
             .iter()
             .map(|s| s.to_string().split("  (").next().unwrap().to_string())
@@ -1420,7 +1422,7 @@ steps:
             &config,
             &repo(""),
         );
-        let steps: Vec<String> = plan.steps.iter().map(Step::to_string).collect();
+        let steps: Vec<String> = plan.steps.iter().map(PublishStep::to_string).collect();
         assert_eq!(
             steps[1],
             "set image.repository: 127.0.0.1:5000/llm-proxy in charts/llm-proxy/values.yaml"
@@ -1448,7 +1450,7 @@ steps:
         assert_eq!(
             chart_logins
                 .iter()
-                .filter(|s| matches!(s, Step::Login { .. }))
+                .filter(|s| matches!(s, PublishStep::Login { .. }))
                 .count(),
             1
         );

@@ -7,9 +7,9 @@
 use semver::Version;
 
 use crate::core::config::Config;
+use crate::core::grammar::{self, TagKind};
 use crate::core::json::Json;
 use crate::core::plan::release_versions;
-use crate::core::tag::{self, TagKind};
 
 /// The answer to one question about the world.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,8 +97,8 @@ impl Check {
 /// Runs every rule over the facts.
 pub fn verify(config: &Config, facts: &ReleaseFacts) -> Vec<Check> {
     let v = &facts.version;
-    let version_tag = tag::version_tag(v);
-    let stable_tag = tag::stable_tag(v);
+    let version_tag = grammar::version_tag(v);
+    let stable_tag = grammar::stable_tag(v);
     let image = |t: &str| format!("{}:{t}", config.image);
     let mut checks = Vec::new();
 

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use anyhow::{Context, Result};
 
-use crate::core::tag::{self, Classified};
+use crate::core::grammar::{self, Classified};
 
 pub struct Args {
     pub tag: String,
@@ -12,7 +12,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let classified = tag::classify(&args.tag)?;
+    let classified = grammar::classify(&args.tag)?;
     let (kind, version) = match &classified {
         Classified::Release(tag) => (tag.kind_name(), tag.version.to_string()),
         Classified::Ignored => ("ignored", String::new()),

@@ -8,8 +8,8 @@
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
-use crate::core::plan::{GithubRelease, Step};
-use crate::core::tag::{self, Classified, TagKind};
+use crate::core::grammar::{self, Classified, TagKind};
+use crate::core::plan::{GithubRelease, PublishStep};
 use crate::{project::Project, ui};
 
 pub struct Args {
@@ -21,18 +21,18 @@ pub struct Args {
 
 pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
     // STEP 1: only a stable tag asks for a GitHub release.
-    let release_tag = match tag::classify(&args.tag)? {
+    let release_tag = match grammar::classify(&args.tag)? {
         Classified::Ignored => {
             ui::note(&format!(
                 "ignored: {} is not a v* tag, so there is no GitHub release",
-                tag::quote(&args.tag)
+                grammar::quote(&args.tag)
             ));
             return Ok(());
         }
         Classified::Release(t) if t.kind == TagKind::Version => {
             ui::note(&format!(
                 "{t} is a version tag: its artifacts are published by `release publish`; the GitHub release comes with {}",
-                tag::stable_tag(&t.version)
+                grammar::stable_tag(&t.version)
             ));
             return Ok(());
         }
@@ -41,10 +41,10 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
 
     // STEP 2: the plan.
     let plan = crate::release::plan::build(sh, project, &release_tag)?;
-    let steps: Vec<Step> = plan
+    let steps: Vec<PublishStep> = plan
         .steps
         .iter()
-        .filter(|s| !(args.no_checks && matches!(s, Step::Checks)))
+        .filter(|s| !(args.no_checks && matches!(s, PublishStep::Checks)))
         .cloned()
         .collect();
     if args.dry_run {
@@ -75,8 +75,8 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
     // STEP 4: the steps.
     for step in &steps {
         match step {
-            Step::Checks => ui::step("cargo xtask ci", || crate::ci::run(sh, project))?,
-            Step::CreateGithubRelease { release, repo } => {
+            PublishStep::Checks => ui::step("cargo xtask ci", || crate::ci::run(sh, project))?,
+            PublishStep::CreateGithubRelease { release, repo } => {
                 ui::step(&step.to_string(), || create(sh, step, release, repo))?
             }
             other => bail!("`{other}` does not belong to `release github`"),
@@ -86,7 +86,7 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
 }
 
 /// Creates the release unless it exists; prints its URL.
-fn create(sh: &Shell, step: &Step, release: &GithubRelease, repo: &str) -> Result<()> {
+fn create(sh: &Shell, step: &PublishStep, release: &GithubRelease, repo: &str) -> Result<()> {
     let tag = &release.tag;
     let url = match existing_release(sh, tag, repo)? {
         Some(url) => {

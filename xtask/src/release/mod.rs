@@ -1,14 +1,10 @@
 //! `cargo xtask release …`: one module per command, each read top-down as its procedure.
 
-pub mod chart;
 pub mod classify;
 pub mod github;
-pub mod image;
 pub mod plan;
 pub mod promote;
 pub mod publish;
-pub mod push;
-pub mod registry;
 pub mod rehearse;
 pub mod stamp;
 pub mod tag;

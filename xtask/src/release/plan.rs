@@ -5,9 +5,9 @@
 use anyhow::{Context, Result};
 use xshell::Shell;
 
-use crate::core::chart;
+use crate::core::chart_yaml;
+use crate::core::grammar::{self, Classified, ReleaseTag};
 use crate::core::plan::{ChartFacts, Plan, RepoState, plan_release};
-use crate::core::tag::{self, Classified, ReleaseTag};
 use crate::{git, project::Project, ui};
 
 pub struct Args {
@@ -16,13 +16,13 @@ pub struct Args {
 }
 
 pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
-    let Classified::Release(tag) = tag::classify(&args.tag)? else {
+    let Classified::Release(tag) = grammar::classify(&args.tag)? else {
         if args.json {
             println!(r#"{{"kind":"ignored","steps":[]}}"#);
         } else {
             println!(
                 "ignored: {} is not a v* tag, so it triggers no release",
-                tag::quote(&args.tag)
+                grammar::quote(&args.tag)
             );
         }
         return Ok(());
@@ -79,7 +79,7 @@ fn read_chart_facts(project: &Project) -> Result<ChartFacts> {
     let path = project.chart_yaml();
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read {}", path.display()))?;
-    let meta = chart::read_meta(&text).with_context(|| format!("in {}", path.display()))?;
+    let meta = chart_yaml::read_meta(&text).with_context(|| format!("in {}", path.display()))?;
     let ci_dir = project.chart_dir().join("ci");
     let mut ci_values = Vec::new();
     if let Ok(entries) = std::fs::read_dir(&ci_dir) {
@@ -94,7 +94,7 @@ fn read_chart_facts(project: &Project) -> Result<ChartFacts> {
     // A chart without values.yaml, or without an image in it, gets no image edit.
     let values = project.chart_dir().join("values.yaml");
     let image_repository = match std::fs::read_to_string(&values) {
-        Ok(text) => chart::read_image_repository(&text)
+        Ok(text) => chart_yaml::read_image_repository(&text)
             .with_context(|| format!("in {}", values.display()))?,
         Err(_) => None,
     };

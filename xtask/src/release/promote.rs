@@ -7,10 +7,10 @@ use anyhow::Result;
 use xshell::Shell;
 
 use crate::core::git_output::tag_ref;
-use crate::core::tag;
-use crate::core::tagging::{self, PROMOTE_TOOLS, PromoteFacts};
+use crate::core::git_plan::{self, PROMOTE_TOOLS, PromoteFacts};
+use crate::core::grammar;
 use crate::project::{self, Project};
-use crate::release::push::{self, Mode};
+use crate::steps::push_tag::{self, Mode};
 use crate::{git, ui};
 
 pub struct Args {
@@ -23,8 +23,8 @@ pub struct Args {
 
 pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
     // STEP 1: raw arguments become domain types; `X.Y.Z-stable` gets the grammar's error.
-    let version = tag::parse_version_arg(&args.version)?;
-    let remote = push::remote_name(project, args.remote.as_deref())?;
+    let version = grammar::parse_version_arg(&args.version)?;
+    let remote = push_tag::remote_name(project, args.remote.as_deref())?;
     let mode = Mode::from_flags(args.dry_run, args.yes);
     let verify = !args.no_verify;
     if !verify {
@@ -35,10 +35,10 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
     let facts = gather(sh, project, &version, &remote, verify)?;
 
     // STEP 3: judge and plan, purely.
-    let plan = tagging::plan_promote(&facts);
+    let plan = git_plan::plan_promote(&facts);
 
     // STEP 4: show the plan; stop (nothing to do, problems, dry run) or confirm and act.
-    push::conclude(sh, project, &plan, mode)
+    push_tag::conclude(sh, project, &plan, mode)
 }
 
 fn gather(
@@ -49,14 +49,14 @@ fn gather(
     verify: bool,
 ) -> Result<PromoteFacts> {
     let secs = project.config.git_timeout_secs;
-    let name = tag::version_tag(version);
-    let stable = tag::stable_tag(version);
+    let name = grammar::version_tag(version);
+    let stable = grammar::stable_tag(version);
     let missing_tools = project::missing_tools(&PROMOTE_TOOLS);
 
     let wanted = [tag_ref(&name), tag_ref(&stable)];
     let title = format!("preflight: read the repository and ask {remote} (git ls-remote)");
     let ((identity, local), asked) = ui::step(&title, || {
-        push::ask_beside(sh, remote, &wanted, secs, &missing_tools, || {
+        push_tag::ask_beside(sh, remote, &wanted, secs, &missing_tools, || {
             Ok((
                 git::identity(sh)?,
                 git::tags_named(sh, &[name.clone(), stable.clone()])?,

@@ -9,11 +9,11 @@
 use anyhow::{Context, Result, bail};
 use xshell::Shell;
 
-use crate::core::plan::{Artifact, Plan, Step};
-use crate::core::tag::{self, Classified, TagKind};
-use crate::release::registry::{Credentials, Registry};
-use crate::release::{chart, image};
+use crate::core::grammar::{self, Classified, TagKind};
+use crate::core::plan::{Artifact, Plan, PublishStep};
+use crate::registry::{Credentials, Registry};
 use crate::scratch::Scratch;
+use crate::steps::{chart, image};
 use crate::{git, project::Project, ui};
 
 pub struct Args {
@@ -25,11 +25,11 @@ pub struct Args {
 
 pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
     // STEP 1: what the tag asks for, before any tool or credential is touched.
-    let release_tag = match tag::classify(&args.tag)? {
+    let release_tag = match grammar::classify(&args.tag)? {
         Classified::Ignored => {
             ui::note(&format!(
                 "ignored: {} is not a v* tag, so nothing is published",
-                tag::quote(&args.tag)
+                grammar::quote(&args.tag)
             ));
             return Ok(());
         }
@@ -46,7 +46,7 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
         None => None,
         Some("chart") => Some(Artifact::Chart),
         Some("image") => Some(Artifact::Image),
-        Some(other) => bail!("--only {}: expected chart or image", tag::quote(other)),
+        Some(other) => bail!("--only {}: expected chart or image", grammar::quote(other)),
     };
 
     // STEP 2: the plan, and the steps this run takes from it.
@@ -97,11 +97,11 @@ fn preflight(
     sh: &Shell,
     project: &Project,
     plan: &Plan,
-    steps: &[Step],
+    steps: &[PublishStep],
     push: bool,
 ) -> Result<Option<Credentials>> {
     let mut problems = Vec::new();
-    let mut tools: Vec<&str> = steps.iter().flat_map(Step::tools).collect();
+    let mut tools: Vec<&str> = steps.iter().flat_map(PublishStep::tools).collect();
     tools.sort_unstable();
     tools.dedup();
     for tool in tools {
@@ -160,7 +160,7 @@ fn install_hint(tool: &str) -> &'static str {
 }
 
 /// What one push step found or did, for the report.
-pub struct Outcome {
+pub struct Published {
     pub what: String,
     pub reference: String,
     pub digest: String,
@@ -176,32 +176,32 @@ pub struct Run<'a> {
     pub scratch: &'a std::path::Path,
     /// The digest `vX.Y.Z` holds, once `PushImage` ran: the source of every other tag.
     pub image_digest: Option<String>,
-    pub outcomes: Vec<Outcome>,
+    pub outcomes: Vec<Published>,
 }
 
 impl Run<'_> {
-    fn execute(&mut self, step: &Step) -> Result<()> {
+    fn execute(&mut self, step: &PublishStep) -> Result<()> {
         match step {
-            Step::StampChart { dir, version } => chart::stamp(self.project, dir, version),
-            Step::SetChartImage { dir, repository } => {
+            PublishStep::StampChart { dir, version } => chart::stamp(self.project, dir, version),
+            PublishStep::SetChartImage { dir, repository } => {
                 chart::set_image(self.project, dir, repository)
             }
-            Step::HelmDependencyBuild { .. }
-            | Step::HelmLint { .. }
-            | Step::HelmPackage { .. }
-            | Step::BuildImage(_) => {
-                if let Step::BuildImage(build) = step {
+            PublishStep::HelmDependencyBuild { .. }
+            | PublishStep::HelmLint { .. }
+            | PublishStep::HelmPackage { .. }
+            | PublishStep::BuildImage(_) => {
+                if let PublishStep::BuildImage(build) = step {
                     image::prepare_build(self.sh, self.project, build)?;
                 }
                 run_commands(self.sh, step)
             }
-            Step::HelmTemplate { expect_image, .. } => {
+            PublishStep::HelmTemplate { expect_image, .. } => {
                 chart::template(self.sh, step, expect_image.as_deref())
             }
-            Step::Dist { platforms, stamp } => {
+            PublishStep::Dist { platforms, stamp } => {
                 crate::dist::build(self.sh, self.project, platforms, stamp).map(drop)
             }
-            Step::Login { .. } => {
+            PublishStep::Login { .. } => {
                 let credentials = self
                     .credentials
                     .context("a login step needs RELEASE_REGISTRY_PASSWORD")?;
@@ -224,11 +224,13 @@ impl Run<'_> {
                 }
                 Ok(())
             }
-            Step::PushImage { .. } => image::push(self, step),
-            Step::TagImage { .. } => image::tag(self, step),
-            Step::HelmPush { .. } => chart::push(self, step),
-            Step::HelmShowChart { versions, .. } => chart::read_back(self.sh, step, versions),
-            Step::Checks | Step::CreateGithubRelease { .. } => {
+            PublishStep::PushImage { .. } => image::push(self, step),
+            PublishStep::TagImage { .. } => image::tag(self, step),
+            PublishStep::HelmPush { .. } => chart::push(self, step),
+            PublishStep::HelmShowChart { versions, .. } => {
+                chart::read_back(self.sh, step, versions)
+            }
+            PublishStep::Checks | PublishStep::CreateGithubRelease { .. } => {
                 bail!("`{step}` belongs to `release github`, not to a publish")
             }
         }
@@ -236,7 +238,7 @@ impl Run<'_> {
 }
 
 /// Runs a step's commands as the plan prints them.
-pub fn run_commands(sh: &Shell, step: &Step) -> Result<()> {
+pub fn run_commands(sh: &Shell, step: &PublishStep) -> Result<()> {
     for command in step.commands() {
         let (program, args) = (&command.program, &command.args);
         ui::run_logged(xshell::cmd!(sh, "{program} {args...}"))?;
@@ -249,7 +251,7 @@ pub fn run_commands(sh: &Shell, step: &Step) -> Result<()> {
 fn report(
     project: &Project,
     plan: &Plan,
-    outcomes: &[Outcome],
+    outcomes: &[Published],
     image_digest: Option<&str>,
     push: bool,
 ) -> Result<()> {
@@ -267,7 +269,7 @@ fn report(
     if !push {
         println!("{}: built, nothing pushed (--no-push)", plan.tag);
     }
-    let images: Vec<&Outcome> = outcomes.iter().filter(|o| o.what == "image").collect();
+    let images: Vec<&Published> = outcomes.iter().filter(|o| o.what == "image").collect();
     let chart = outcomes.iter().find(|o| o.what == "chart");
     let mut output = vec![("tag", plan.tag.name())];
     if let Some(digest) = image_digest {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
-use crate::core::tag::{self, version_tag};
+use crate::core::grammar::{self, version_tag};
 use crate::scratch::Scratch;
 use crate::{git, project::Project, ui};
 
@@ -23,7 +23,7 @@ pub struct Args {
 }
 
 pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
-    let version = tag::parse_version_arg(&args.version)?;
+    let version = grammar::parse_version_arg(&args.version)?;
     let config = &project.config;
 
     // STEP 1: refuse to touch the real registries.
@@ -66,7 +66,7 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
     // STEP 3: the stages, each one `cargo xtask …` as people and CI run it.
     let v = version.to_string();
     let tag_name = version_tag(&version);
-    let stable = tag::stable_tag(&version);
+    let stable = grammar::stable_tag(&version);
     let stages: Vec<(&str, Vec<&str>, &str)> = vec![
         (
             "tag",

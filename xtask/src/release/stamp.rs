@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use crate::core::chart::{ChartVersions, stamp_chart};
-use crate::core::tag;
+use crate::core::chart_yaml::{ChartVersions, stamp_chart};
+use crate::core::grammar;
 use crate::project::Project;
 
 pub struct Args {
@@ -15,7 +15,7 @@ pub struct Args {
 }
 
 pub fn run(project: &Project, args: Args) -> Result<()> {
-    let version = tag::parse_version_arg(&args.version)?;
+    let version = grammar::parse_version_arg(&args.version)?;
     let dir = match &args.chart {
         Some(dir) => project.root.join(dir),
         None => project.chart_dir(),

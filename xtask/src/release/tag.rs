@@ -1,19 +1,19 @@
 //! `release tag`: create and push the annotated version tag after preflight checks.
 //!
 //! Read top-down: the arguments become domain types, the preflight gathers every fact
-//! (reads only, but for one fetch of a remote-tracking ref), `core::tagging` turns the
-//! facts into problems and a plan, and `release::push` shows it, asks, and carries it out.
+//! (reads only, but for one fetch of a remote-tracking ref), `core::git_plan` turns the
+//! facts into problems and a plan, and `steps::push_tag` shows it, asks, and carries it out.
 
 use anyhow::Result;
 use xshell::Shell;
 
 use crate::core::git_output::RemoteRefs;
 use crate::core::git_output::tag_ref;
+use crate::core::git_plan::{self, BaseBranch, Sync, TAG_TOOLS, TagFacts};
+use crate::core::grammar::{self, TagKind};
 use crate::core::plan::release_versions;
-use crate::core::tag::{self, TagKind};
-use crate::core::tagging::{self, BaseBranch, Sync, TAG_TOOLS, TagFacts};
 use crate::project::{self, Project};
-use crate::release::push::{self, Mode};
+use crate::steps::push_tag::{self, Mode};
 use crate::{git, ui};
 
 pub struct Args {
@@ -36,8 +36,8 @@ struct Request {
 pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
     // STEP 1: raw arguments become domain types; an invalid version gets the grammar's error.
     let request = Request {
-        version: tag::parse_version_arg(&args.version)?,
-        remote: push::remote_name(project, args.remote.as_deref())?,
+        version: grammar::parse_version_arg(&args.version)?,
+        remote: push_tag::remote_name(project, args.remote.as_deref())?,
         allow_older: args.allow_older,
         run_checks: !args.no_checks,
     };
@@ -52,17 +52,17 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
     let facts = gather(sh, project, &request)?;
 
     // STEP 3: judge and plan, purely.
-    let plan = tagging::plan_tag(&facts);
+    let plan = git_plan::plan_tag(&facts);
 
     // STEP 4: show the plan; stop (nothing to do, problems, dry run) or confirm and act.
-    push::conclude(sh, project, &plan, mode)
+    push_tag::conclude(sh, project, &plan, mode)
 }
 
 fn gather(sh: &Shell, project: &Project, request: &Request) -> Result<TagFacts> {
     let config = &project.config;
     let remote = &request.remote;
     let secs = config.git_timeout_secs;
-    let name = tag::version_tag(&request.version);
+    let name = grammar::version_tag(&request.version);
     let missing_tools = project::missing_tools(&TAG_TOOLS);
 
     // One question to the remote: the tag and the branch HEAD is compared with, by full
@@ -75,7 +75,7 @@ fn gather(sh: &Shell, project: &Project, request: &Request) -> Result<TagFacts> 
         None
     };
     let base_ref = match &early {
-        Some(head) => tagging::base_branch(
+        Some(head) => git_plan::base_branch(
             remote,
             &config.default_branch,
             head.branch.as_deref(),
@@ -90,12 +90,12 @@ fn gather(sh: &Shell, project: &Project, request: &Request) -> Result<TagFacts> 
 
     let title = format!("preflight: read the repository and ask {remote} (git ls-remote)");
     let (local, asked) = ui::step(&title, || {
-        push::ask_beside(sh, remote, &wanted, secs, &missing_tools, || {
+        push_tag::ask_beside(sh, remote, &wanted, secs, &missing_tools, || {
             let HeadBranch { branch, upstream } = match early {
                 Some(head) => head,
                 None => read_head_branch(sh)?,
             };
-            let base = tagging::base_branch(
+            let base = git_plan::base_branch(
                 remote,
                 &config.default_branch,
                 branch.as_deref(),
@@ -155,8 +155,8 @@ fn gather(sh: &Shell, project: &Project, request: &Request) -> Result<TagFacts> 
 /// What the repository itself says, read while the remote is asked.
 struct Local {
     branch: Option<String>,
-    upstream: Option<tagging::Upstream>,
-    /// What [`tagging::base_branch`] chose, and that branch as this clone last fetched it.
+    upstream: Option<git_plan::Upstream>,
+    /// What [`git_plan::base_branch`] chose, and that branch as this clone last fetched it.
     base: Option<BaseBranch>,
     tracking: Option<Tracking>,
     head: String,
@@ -194,7 +194,7 @@ fn read_tracking(sh: &Shell, base: &BaseBranch) -> Result<Option<Tracking>> {
 /// The branch HEAD is on (`None` when detached) and that branch's upstream.
 struct HeadBranch {
     branch: Option<String>,
-    upstream: Option<tagging::Upstream>,
+    upstream: Option<git_plan::Upstream>,
 }
 
 fn read_head_branch(sh: &Shell) -> Result<HeadBranch> {

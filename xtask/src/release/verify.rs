@@ -15,15 +15,15 @@ use anyhow::{Context, Result, bail};
 use semver::Version;
 use xshell::{Shell, cmd};
 
-use crate::core::chart::{read_meta, rendered_images};
+use crate::core::chart_yaml::{read_meta, rendered_images};
 use crate::core::config::Config;
+use crate::core::grammar::{self, stable_tag, version_tag};
 use crate::core::oci::{Manifest, Reference, index_platforms, parse_manifest};
-use crate::core::tag::{self, stable_tag, version_tag};
 use crate::core::verify::{
     Check, ImageIndex, Lookup, PublishedChart, PublishedRelease, ReleaseFacts, render_text,
     to_json, verify,
 };
-use crate::release::registry::{Credentials, Registry};
+use crate::registry::{Credentials, Registry};
 use crate::scratch::Scratch;
 use crate::{git, project::Project, ui};
 
@@ -47,7 +47,7 @@ enum Scope {
 }
 
 pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
-    let version = tag::parse_version_arg(&args.version)?;
+    let version = grammar::parse_version_arg(&args.version)?;
     let scope = match (args.artifacts_only, args.stable) {
         (true, _) => Scope::Artifacts,
         (false, true) => Scope::WithRelease,

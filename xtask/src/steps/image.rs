@@ -13,9 +13,9 @@ use xshell::{Shell, cmd};
 
 use crate::core::config::ImageBuilder;
 use crate::core::oci::{self, Manifest, Reference};
-use crate::core::plan::{BUILDAH_STORAGE, IMAGE_LAYOUT_DIR, ImageBuild, Step};
+use crate::core::plan::{BUILDAH_STORAGE, IMAGE_LAYOUT_DIR, ImageBuild, PublishStep};
 use crate::project::Project;
-use crate::release::publish::{Outcome, Run, run_commands};
+use crate::release::publish::{Published, Run, run_commands};
 
 /// Clears what a previous build left: the OCI layout (an export appends to it) and
 /// buildah's manifest list (a build adds to it).
@@ -45,8 +45,8 @@ pub fn prepare_build(sh: &Shell, project: &Project, build: &ImageBuild) -> Resul
 }
 
 /// Pushes `vX.Y.Z` unless it holds this image already; any other image there is an error.
-pub fn push(run: &mut Run<'_>, step: &Step) -> Result<()> {
-    let Step::PushImage { build, target, .. } = step else {
+pub fn push(run: &mut Run<'_>, step: &PublishStep) -> Result<()> {
+    let PublishStep::PushImage { build, target, .. } = step else {
         unreachable!("image::push runs PushImage steps")
     };
     let (repository, tag) = target
@@ -95,7 +95,7 @@ pub fn push(run: &mut Run<'_>, step: &Step) -> Result<()> {
         ));
     }
     run.image_digest = Some(found.digest.clone());
-    run.outcomes.push(Outcome {
+    run.outcomes.push(Published {
         what: "image".into(),
         reference: target.clone(),
         digest: found.digest,
@@ -107,8 +107,8 @@ pub fn push(run: &mut Run<'_>, step: &Step) -> Result<()> {
 /// Points a tag at the digest of `vX.Y.Z`: done when it does already, an error for an
 /// immutable tag holding something else, a move forward for a moving tag (the plan gives a
 /// moving tag only to the highest release it belongs to).
-pub fn tag(run: &mut Run<'_>, step: &Step) -> Result<()> {
-    let Step::TagImage {
+pub fn tag(run: &mut Run<'_>, step: &PublishStep) -> Result<()> {
+    let PublishStep::TagImage {
         repository,
         tag,
         immutable,
@@ -135,7 +135,7 @@ pub fn tag(run: &mut Run<'_>, step: &Step) -> Result<()> {
         ),
         _ => {
             let mut with_digest = step.clone();
-            if let Step::TagImage { digest: d, .. } = &mut with_digest {
+            if let PublishStep::TagImage { digest: d, .. } = &mut with_digest {
                 *d = Some(digest.clone());
             }
             run_commands(run.sh, &with_digest)?;
@@ -152,7 +152,7 @@ pub fn tag(run: &mut Run<'_>, step: &Step) -> Result<()> {
             true
         }
     };
-    run.outcomes.push(Outcome {
+    run.outcomes.push(Published {
         what: "image".into(),
         reference: shown,
         digest,

@@ -8,11 +8,11 @@ use anyhow::{Context, Result, bail};
 use semver::Version;
 use xshell::{Shell, cmd};
 
-use crate::core::chart::{self, ChartVersions};
+use crate::core::chart_yaml::{self, ChartVersions};
 use crate::core::oci::{self, Manifest, Reference};
-use crate::core::plan::Step;
+use crate::core::plan::PublishStep;
 use crate::project::Project;
-use crate::release::publish::{Outcome, Run};
+use crate::release::publish::{Published, Run};
 use crate::release::stamp;
 
 pub fn stamp(project: &Project, dir: &str, version: &Version) -> Result<()> {
@@ -26,13 +26,13 @@ pub fn set_image(project: &Project, dir: &str, repository: &str) -> Result<()> {
     let path = project.root.join(dir).join("values.yaml");
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read {}", path.display()))?;
-    let edited = chart::set_image_repository(&text, repository)
+    let edited = chart_yaml::set_image_repository(&text, repository)
         .with_context(|| format!("cannot set image.repository in {}", path.display()))?;
     stamp::write_atomically(&path, &edited)
 }
 
 /// `helm template`; with `expect_image`, every rendered container must run exactly it.
-pub fn template(sh: &Shell, step: &Step, expect_image: Option<&str>) -> Result<()> {
+pub fn template(sh: &Shell, step: &PublishStep, expect_image: Option<&str>) -> Result<()> {
     for command in step.commands() {
         let (program, args) = (&command.program, &command.args);
         let rendered = cmd!(sh, "{program} {args...}")
@@ -41,7 +41,7 @@ pub fn template(sh: &Shell, step: &Step, expect_image: Option<&str>) -> Result<(
         let Some(expected) = expect_image else {
             continue;
         };
-        let images = chart::rendered_images(&rendered)?;
+        let images = chart_yaml::rendered_images(&rendered)?;
         if images.is_empty() {
             bail!("`{command}` rendered no container: expected one running {expected}");
         }
@@ -56,8 +56,8 @@ pub fn template(sh: &Shell, step: &Step, expect_image: Option<&str>) -> Result<(
 
 /// `helm push`, unless the registry holds this version already: the same content is done,
 /// other content is an error (helm itself would silently overwrite it).
-pub fn push(run: &mut Run<'_>, step: &Step) -> Result<()> {
-    let Step::HelmPush {
+pub fn push(run: &mut Run<'_>, step: &PublishStep) -> Result<()> {
+    let PublishStep::HelmPush {
         package,
         registry,
         name,
@@ -87,7 +87,7 @@ pub fn push(run: &mut Run<'_>, step: &Step) -> Result<()> {
                 crate::ui::note(&format!(
                     "{shown} is already published with this content: nothing to push"
                 ));
-                run.outcomes.push(Outcome {
+                run.outcomes.push(Published {
                     what: "chart".into(),
                     reference: shown,
                     digest: found.digest,
@@ -105,7 +105,7 @@ pub fn push(run: &mut Run<'_>, step: &Step) -> Result<()> {
         .registry
         .manifest(&reference)?
         .with_context(|| format!("{shown} is missing right after helm push"))?;
-    run.outcomes.push(Outcome {
+    run.outcomes.push(Published {
         what: "chart".into(),
         reference: shown,
         digest: pushed.digest,
@@ -161,7 +161,7 @@ fn collect_files(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) -
 }
 
 /// `helm show chart` from the registry must say the version and appVersion just published.
-pub fn read_back(sh: &Shell, step: &Step, versions: &ChartVersions) -> Result<()> {
+pub fn read_back(sh: &Shell, step: &PublishStep, versions: &ChartVersions) -> Result<()> {
     for command in step.commands() {
         let (program, args) = (&command.program, &command.args);
         let shown = cmd!(sh, "{program} {args...}")

@@ -20,7 +20,7 @@ use xshell::{Shell, cmd};
 
 use crate::core::config;
 use crate::core::git_output::{self, PushStatus, tag_ref};
-use crate::core::tagging::{self, Outcome, RemoteFacts, Step, TagPlan};
+use crate::core::git_plan::{self, Decision, GitPlan, GitStep, RemoteFacts};
 use crate::project::Project;
 use crate::release::verify;
 use crate::{ci, git, ui};
@@ -98,7 +98,7 @@ fn ask(
     let url = git::remote_url(sh, remote)?;
     let answer = match &url {
         None => Err("no such remote".to_string()),
-        Some(_) if !tagging::can_ask_remote(missing_tools) => Err("not asked".to_string()),
+        Some(_) if !git_plan::can_ask_remote(missing_tools) => Err("not asked".to_string()),
         Some(_) => git::ls_remote(sh, remote, refs, timeout_secs),
     };
     Ok(RemoteFacts {
@@ -110,9 +110,9 @@ fn ask(
 
 /// Prints the plan on stdout, then: nothing to do → done; problems → refused with every
 /// one of them; dry run → done; otherwise confirm and carry it out.
-pub fn conclude(sh: &Shell, project: &Project, plan: &TagPlan, mode: Mode) -> Result<()> {
+pub fn conclude(sh: &Shell, project: &Project, plan: &GitPlan, mode: Mode) -> Result<()> {
     print!("{plan}");
-    if let Outcome::AlreadyDone(_) = plan.outcome {
+    if let Decision::AlreadyDone(_) = plan.outcome {
         return Ok(());
     }
     if let Some(refusal) = plan.refusal() {
@@ -154,7 +154,7 @@ struct CreatedTag {
     commit: String,
 }
 
-fn carry_out(sh: &Shell, project: &Project, plan: &TagPlan) -> Result<()> {
+fn carry_out(sh: &Shell, project: &Project, plan: &GitPlan) -> Result<()> {
     let secs = project.config.git_timeout_secs;
     let mut created: Option<CreatedTag> = None;
     for step in plan.steps() {
@@ -162,10 +162,10 @@ fn carry_out(sh: &Shell, project: &Project, plan: &TagPlan) -> Result<()> {
             // In-process rather than spawning `cargo xtask ci`: the same code either way, but a
             // nested cargo would rebuild xtask while it runs, and `-C DIR` may point at a
             // checkout whose `cargo xtask` alias is not this binary.
-            Step::Checks => ci::run(sh, project).context(
+            GitStep::Checks => ci::run(sh, project).context(
                 "the project's checks failed, so nothing was tagged: fix them and re-run (--no-checks skips them)",
             )?,
-            Step::VerifyArtifacts { version } => {
+            GitStep::VerifyArtifacts { version } => {
                 let failing = ui::step(&step.to_string(), || {
                     verify::promotion_gate(sh, project, version)
                 })?;
@@ -176,12 +176,12 @@ fn carry_out(sh: &Shell, project: &Project, plan: &TagPlan) -> Result<()> {
                     );
                 }
             }
-            Step::FetchCommit { remote, refname } => {
+            GitStep::FetchCommit { remote, refname } => {
                 ui::step(&step.to_string(), || {
                     git::fetch_objects(sh, remote, refname, secs)
                 })?;
             }
-            Step::CreateTag {
+            GitStep::CreateTag {
                 name,
                 message,
                 commit,
@@ -190,7 +190,7 @@ fn carry_out(sh: &Shell, project: &Project, plan: &TagPlan) -> Result<()> {
                     create_tag(sh, name, message, commit)
                 })?);
             }
-            Step::Push { remote, name } => {
+            GitStep::Push { remote, name } => {
                 let tag = created
                     .take()
                     .filter(|t| &t.name == name)
@@ -255,7 +255,7 @@ fn push(sh: &Shell, project: &Project, remote: &str, tag: &CreatedTag) -> Result
     let timeout = secs.to_string();
     let name = &tag.name;
     let refname = tag_ref(name);
-    let refspec = Step::refspec(name);
+    let refspec = GitStep::refspec(name);
     let out = cmd!(
         sh,
         "timeout --kill-after=5 {timeout} git push --porcelain --no-follow-tags {remote} {refspec}"

@@ -1,7 +1,7 @@
 //! The decisions of `release tag` and `release promote`: from the facts the shell layer
 //! gathered, every preflight problem at once, and the plan of exact git commands.
 //!
-//! A [`TagPlan`] is printed by a dry run and carried out by a real run, so the two cannot
+//! A [`GitPlan`] is printed by a dry run and carried out by a real run, so the two cannot
 //! drift. Nothing here asks git anything: [`TagFacts`] and [`PromoteFacts`] hold what was
 //! read, and the rules (which branch, which commit, what counts as "already done") live
 //! only here, tested case by case.
@@ -11,7 +11,7 @@ use std::fmt;
 use semver::Version;
 
 use crate::core::git_output::{RemoteRefs, TagObject, tag_ref};
-use crate::core::tag;
+use crate::core::grammar;
 
 /// The tools `release tag` needs on PATH: git itself, cargo for the project's checks, and
 /// coreutils' `timeout`, which bounds every network call.
@@ -55,25 +55,25 @@ impl RemoteFacts {
 
     /// `None` when the remote could not be asked because a tool it needs is missing: that
     /// problem is reported already, and "cannot reach" would send people the wrong way.
-    fn check(&self, missing_tools: &[String]) -> Option<Check> {
+    fn check(&self, missing_tools: &[String]) -> Option<Preflight> {
         let name = &self.name;
         if self.url.is_some() && self.answer.is_err() && !can_ask_remote(missing_tools) {
             return None;
         }
         Some(match (&self.url, &self.answer) {
-            (None, _) => Check::Problem(format!(
+            (None, _) => Preflight::Problem(format!(
                 "this repository has no remote named {name}: add it with `git remote add {name} URL`, or name another with --remote"
             )),
-            (Some(url), Err(why)) => Check::Problem(format!(
+            (Some(url), Err(why)) => Preflight::Problem(format!(
                 "cannot reach remote {name} ({url}): {why}: check the URL (`git remote get-url {name}`), the network and your credentials (git runs without prompting, so a credential helper or ssh agent must provide them)"
             )),
             (Some(_), Ok(_)) => self.answered(),
         })
     }
 
-    fn answered(&self) -> Check {
+    fn answered(&self) -> Preflight {
         let url = self.url.as_deref().unwrap_or("no URL");
-        Check::Ok(format!("remote {} ({url}) answers", self.name))
+        Preflight::Ok(format!("remote {} ({url}) answers", self.name))
     }
 
     fn context(&self) -> String {
@@ -204,14 +204,14 @@ pub struct PromoteFacts {
 
 /// One preflight check: what was found to be fine, or what is wrong and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Check {
+pub enum Preflight {
     Ok(String),
     Problem(String),
 }
 
 /// One thing a run does, displayed as the command that does it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
+pub enum GitStep {
     /// The project's checks (`cargo xtask ci`).
     Checks,
     /// The promotion gate: the published artifacts of the version must verify.
@@ -228,7 +228,7 @@ pub enum Step {
     Push { remote: String, name: String },
 }
 
-impl Step {
+impl GitStep {
     /// The refspec that pushes exactly one tag: full names on both sides, so that neither a
     /// branch nor another tag can match.
     pub fn refspec(name: &str) -> String {
@@ -236,28 +236,28 @@ impl Step {
     }
 }
 
-impl fmt::Display for Step {
+impl fmt::Display for GitStep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Step::Checks => write!(f, "cargo xtask ci  (the project's checks)"),
-            Step::VerifyArtifacts { version } => write!(
+            GitStep::Checks => write!(f, "cargo xtask ci  (the project's checks)"),
+            GitStep::VerifyArtifacts { version } => write!(
                 f,
                 "verify the published artifacts of {}  (the promotion gate)",
-                tag::version_tag(version)
+                grammar::version_tag(version)
             ),
-            Step::FetchCommit { remote, refname } => write!(
+            GitStep::FetchCommit { remote, refname } => write!(
                 f,
                 "git fetch --no-tags --no-write-fetch-head {remote} {refname}  (brings its commit into this clone; changes no ref)"
             ),
-            Step::CreateTag {
+            GitStep::CreateTag {
                 name,
                 message,
                 commit,
             } => write!(f, "git tag -a {name} -m \"{message}\" {commit}"),
-            Step::Push { remote, name } => write!(
+            GitStep::Push { remote, name } => write!(
                 f,
                 "git push --porcelain --no-follow-tags {remote} {}",
-                Step::refspec(name)
+                GitStep::refspec(name)
             ),
         }
     }
@@ -265,33 +265,33 @@ impl fmt::Display for Step {
 
 /// What a command will do, or why it will not.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Decision {
     /// Everything is in place already: the command is a no-op and says so.
     AlreadyDone(String),
     /// The steps to carry out once no check reports a problem.
-    Steps(Vec<Step>),
+    Steps(Vec<GitStep>),
 }
 
 /// The plan of `release tag` or `release promote`: printed by a dry run, carried out by a
 /// real run after confirmation.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TagPlan {
+pub struct GitPlan {
     /// `release tag v1.2.3`.
     pub title: String,
     /// The commit and the remote.
     pub context: Vec<String>,
-    pub checks: Vec<Check>,
-    pub outcome: Outcome,
+    pub checks: Vec<Preflight>,
+    pub outcome: Decision,
     pub notes: Vec<String>,
 }
 
-impl TagPlan {
+impl GitPlan {
     pub fn problems(&self) -> Vec<&str> {
         self.checks
             .iter()
             .filter_map(|c| match c {
-                Check::Problem(p) => Some(p.as_str()),
-                Check::Ok(_) => None,
+                Preflight::Problem(p) => Some(p.as_str()),
+                Preflight::Ok(_) => None,
             })
             .collect()
     }
@@ -314,15 +314,15 @@ impl TagPlan {
         Some(message)
     }
 
-    pub fn steps(&self) -> &[Step] {
+    pub fn steps(&self) -> &[GitStep] {
         match &self.outcome {
-            Outcome::Steps(steps) => steps,
-            Outcome::AlreadyDone(_) => &[],
+            Decision::Steps(steps) => steps,
+            Decision::AlreadyDone(_) => &[],
         }
     }
 }
 
-impl fmt::Display for TagPlan {
+impl fmt::Display for GitPlan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{}", self.title)?;
         for line in &self.context {
@@ -331,8 +331,8 @@ impl fmt::Display for TagPlan {
         writeln!(f, "preflight:")?;
         for check in &self.checks {
             match check {
-                Check::Ok(text) => writeln!(f, "  ok    {text}")?,
-                Check::Problem(text) => writeln!(f, "  FAIL  {text}")?,
+                Preflight::Ok(text) => writeln!(f, "  ok    {text}")?,
+                Preflight::Problem(text) => writeln!(f, "  FAIL  {text}")?,
             }
         }
         let steps = self.steps();
@@ -349,12 +349,12 @@ impl fmt::Display for TagPlan {
             writeln!(f, "refs that change:")?;
             for step in steps {
                 match step {
-                    Step::CreateTag { name, commit, .. } => writeln!(
+                    GitStep::CreateTag { name, commit, .. } => writeln!(
                         f,
                         "  this clone: {} created, an annotated tag on {commit}",
                         tag_ref(name)
                     )?,
-                    Step::Push { remote, name } => writeln!(
+                    GitStep::Push { remote, name } => writeln!(
                         f,
                         "  {remote}: {} created, the same tag object",
                         tag_ref(name)
@@ -369,21 +369,21 @@ impl fmt::Display for TagPlan {
                 writeln!(f, "  - {note}")?;
             }
         }
-        if let Outcome::AlreadyDone(message) = &self.outcome {
+        if let Decision::AlreadyDone(message) = &self.outcome {
             writeln!(f, "{message}")?;
         }
         Ok(())
     }
 }
 
-fn tools_check(tools: &[&str], missing: &[String]) -> Vec<Check> {
+fn tools_check(tools: &[&str], missing: &[String]) -> Vec<Preflight> {
     if missing.is_empty() {
-        return vec![Check::Ok(format!("{} found on PATH", tools.join(", ")))];
+        return vec![Preflight::Ok(format!("{} found on PATH", tools.join(", ")))];
     }
     missing
         .iter()
         .map(|tool| {
-            Check::Problem(format!(
+            Preflight::Problem(format!(
                 "`{tool}` not found on PATH: {}",
                 install_hint(tool)
             ))
@@ -391,10 +391,10 @@ fn tools_check(tools: &[&str], missing: &[String]) -> Vec<Check> {
         .collect()
 }
 
-fn identity_check(identity: Option<&str>) -> Check {
+fn identity_check(identity: Option<&str>) -> Preflight {
     match identity {
-        Some(ident) => Check::Ok(format!("tagger: {ident}")),
-        None => Check::Problem(
+        Some(ident) => Preflight::Ok(format!("tagger: {ident}")),
+        None => Preflight::Problem(
             "git has no committer identity for the annotated tag: set it with `git config user.name \"Your Name\"` and `git config user.email you@example.com`"
                 .to_string(),
         ),
@@ -416,8 +416,8 @@ fn plural(n: u32, word: &str) -> String {
 }
 
 /// Plans `release tag`: the annotated `vX.Y.Z` on HEAD, pushed alone.
-pub fn plan_tag(facts: &TagFacts) -> TagPlan {
-    let name = tag::version_tag(&facts.version);
+pub fn plan_tag(facts: &TagFacts) -> GitPlan {
+    let name = grammar::version_tag(&facts.version);
     let remote = &facts.remote.name;
     let head = &facts.head;
     let title = format!("release tag {name}");
@@ -433,17 +433,17 @@ pub fn plan_tag(facts: &TagFacts) -> TagPlan {
     // Already released from this very commit with this very tag object: nothing to check.
     if let (Some(local), Some(Some(there))) = (&facts.local_tag, &remote_tag) {
         if &there.commit == head && local.object == there.object {
-            return TagPlan {
+            return GitPlan {
                 title,
                 context,
                 checks: vec![
                     facts.remote.answered(),
-                    Check::Ok(format!(
+                    Preflight::Ok(format!(
                         "{name} on {remote} is the local tag object {}, on HEAD",
                         there.object
                     )),
                 ],
-                outcome: Outcome::AlreadyDone(format!(
+                outcome: Decision::AlreadyDone(format!(
                     "nothing to do: {name} is already on {remote}, on {head}"
                 )),
                 notes: Vec::new(),
@@ -456,26 +456,26 @@ pub fn plan_tag(facts: &TagFacts) -> TagPlan {
     checks.extend(facts.remote.check(&facts.missing_tools));
     checks.push(branch_check(facts));
     checks.push(if facts.dirty.is_empty() {
-        Check::Ok("the working tree is clean".to_string())
+        Preflight::Ok("the working tree is clean".to_string())
     } else {
-        let shown: Vec<String> = facts.dirty.iter().take(5).map(|e| tag::quote(e)).collect();
+        let shown: Vec<String> = facts.dirty.iter().take(5).map(|e| grammar::quote(e)).collect();
         let more = facts.dirty.len().saturating_sub(shown.len());
         let more = if more > 0 {
             format!(" and {more} more")
         } else {
             String::new()
         };
-        Check::Problem(format!(
+        Preflight::Problem(format!(
             "the working tree is not clean ({}{more}): commit, stash (`git stash --include-untracked`) or remove them, so that the tag names exactly what was checked",
             shown.join(", ")
         ))
     });
     checks.push(if facts.shallow {
-        Check::Problem(format!(
+        Preflight::Problem(format!(
             "this clone is shallow: run `git fetch --unshallow {remote}` (comparing HEAD with the remote and with earlier versions needs the full history)"
         ))
     } else {
-        Check::Ok("the clone has its full history".to_string())
+        Preflight::Ok("the clone has its full history".to_string())
     });
     checks.extend(sync_check(facts));
     checks.extend(tag_absent_check(
@@ -489,14 +489,14 @@ pub fn plan_tag(facts: &TagFacts) -> TagPlan {
 
     let mut steps = Vec::new();
     if facts.run_checks {
-        steps.push(Step::Checks);
+        steps.push(GitStep::Checks);
     }
-    steps.push(Step::CreateTag {
+    steps.push(GitStep::CreateTag {
         name: name.clone(),
         message: format!("Release {name}"),
         commit: head.clone(),
     });
-    steps.push(Step::Push {
+    steps.push(GitStep::Push {
         remote: remote.clone(),
         name,
     });
@@ -511,16 +511,16 @@ pub fn plan_tag(facts: &TagFacts) -> TagPlan {
         ));
     }
     notes.push(timeout_note(facts.timeout_secs));
-    TagPlan {
+    GitPlan {
         title,
         context,
         checks,
-        outcome: Outcome::Steps(steps),
+        outcome: Decision::Steps(steps),
         notes,
     }
 }
 
-fn branch_check(facts: &TagFacts) -> Check {
+fn branch_check(facts: &TagFacts) -> Preflight {
     let default = &facts.default_branch;
     let remote = &facts.remote.name;
     let Some(branch) = &facts.branch else {
@@ -529,60 +529,60 @@ fn branch_check(facts: &TagFacts) -> Check {
         } else {
             format!("`git checkout {default}`")
         };
-        return Check::Problem(format!(
+        return Preflight::Problem(format!(
             "HEAD is detached (at {}): check out a branch with {what}",
             facts.head
         ));
     };
     if branch == default {
-        return Check::Ok(format!("HEAD is on {default}, the default branch"));
+        return Preflight::Ok(format!("HEAD is on {default}, the default branch"));
     }
     if !facts.allow_older {
-        return Check::Problem(format!(
+        return Preflight::Problem(format!(
             "HEAD is on branch {branch}, not {default}: run `git checkout {default}`, or pass --allow-older to release a backport from a maintenance branch"
         ));
     }
     match &facts.upstream {
-        None => Check::Problem(format!(
+        None => Preflight::Problem(format!(
             "branch {branch} has no upstream to compare HEAD with: push it with `git push -u {remote} {branch}`"
         )),
-        Some(u) if &u.remote != remote => Check::Problem(format!(
+        Some(u) if &u.remote != remote => Preflight::Problem(format!(
             "branch {branch} tracks remote {}, not {remote}: set its upstream with `git branch --set-upstream-to={remote}/{branch}`",
             u.remote
         )),
-        Some(_) => Check::Ok(format!(
+        Some(_) => Preflight::Ok(format!(
             "HEAD is on {branch}, a maintenance branch (--allow-older)"
         )),
     }
 }
 
-fn sync_check(facts: &TagFacts) -> Option<Check> {
+fn sync_check(facts: &TagFacts) -> Option<Preflight> {
     let base = facts.base.as_ref()?;
     let display = &base.display;
     let remote = &facts.remote.name;
     let branch = facts.branch.as_deref().unwrap_or("HEAD");
     Some(match &facts.sync {
         Sync::NotCompared => return None,
-        Sync::MissingOnRemote => Check::Problem(format!(
+        Sync::MissingOnRemote => Preflight::Problem(format!(
             "{remote} has no branch {}: push it with `git push -u {remote} {branch}`",
             base.remote_ref
         )),
-        Sync::FetchFailed(why) => Check::Problem(format!(
+        Sync::FetchFailed(why) => Preflight::Problem(format!(
             "cannot fetch {display} to compare HEAD with it: {why}: check the remote and re-run"
         )),
         Sync::Counted {
             ahead: 0,
             behind: 0,
-        } => Check::Ok(format!("HEAD equals {display}")),
-        Sync::Counted { ahead: 0, behind } => Check::Problem(format!(
+        } => Preflight::Ok(format!("HEAD equals {display}")),
+        Sync::Counted { ahead: 0, behind } => Preflight::Problem(format!(
             "HEAD is {} behind {display}: run `git pull --ff-only`, then check that the release is still what you want",
             plural(*behind, "commit")
         )),
-        Sync::Counted { ahead, behind: 0 } => Check::Problem(format!(
+        Sync::Counted { ahead, behind: 0 } => Preflight::Problem(format!(
             "HEAD is {} ahead of {display}: push first with `git push {remote} {branch}`, so that the tag is on a commit the branch has",
             plural(*ahead, "commit")
         )),
-        Sync::Counted { ahead, behind } => Check::Problem(format!(
+        Sync::Counted { ahead, behind } => Preflight::Problem(format!(
             "HEAD and {display} have diverged ({} only here, {} only there): reconcile them (`git pull --rebase`, then `git push {remote} {branch}`) and re-run",
             plural(*ahead, "commit"),
             plural(*behind, "commit")
@@ -598,43 +598,43 @@ fn tag_absent_check(
     remote: &str,
     local: Option<&TagObject>,
     remote_tag: Option<&Option<TagObject>>,
-) -> Option<Check> {
+) -> Option<Preflight> {
     let fetch = format!("git fetch {remote} +refs/tags/{name}:refs/tags/{name}");
     Some(match (local, remote_tag) {
         (None, None) => return None,
-        (None, Some(None)) => Check::Ok(format!("{name} exists neither here nor on {remote}")),
-        (_, Some(Some(there))) if there.commit != head => Check::Problem(format!(
+        (None, Some(None)) => Preflight::Ok(format!("{name} exists neither here nor on {remote}")),
+        (_, Some(Some(there))) if there.commit != head => Preflight::Problem(format!(
             "{name} already exists on {remote}, on commit {}, not on HEAD ({head}): a released version never moves; release the next version instead",
             there.commit
         )),
-        (None, Some(Some(_))) => Check::Problem(format!(
+        (None, Some(Some(_))) => Preflight::Problem(format!(
             "{name} is already on {remote}, on HEAD, but not in this clone: fetch it with `{fetch}` and re-run to confirm"
         )),
-        (Some(here), Some(Some(there))) => Check::Problem(format!(
+        (Some(here), Some(Some(there))) => Preflight::Problem(format!(
             "the local {name} (tag object {}) is not the one on {remote} (tag object {}), though both are on HEAD: replace the local one with `{fetch}`",
             here.object, there.object
         )),
-        (Some(here), _) if here.commit == head => Check::Problem(format!(
+        (Some(here), _) if here.commit == head => Preflight::Problem(format!(
             "{name} exists in this clone (on HEAD) but not on {remote}: delete it with `git tag -d {name}` and re-run, so that this command creates and pushes it"
         )),
-        (Some(here), _) => Check::Problem(format!(
+        (Some(here), _) => Preflight::Problem(format!(
             "{name} exists in this clone on commit {}, not on HEAD ({head}): delete it with `git tag -d {name}` if it is a mistake",
             here.commit
         )),
     })
 }
 
-fn order_check(facts: &TagFacts, name: &str) -> Check {
+fn order_check(facts: &TagFacts, name: &str) -> Preflight {
     let highest = facts.versions.iter().filter(|v| **v != facts.version).max();
     match highest {
-        None => Check::Ok(format!("{name} is the first version tag")),
+        None => Preflight::Ok(format!("{name} is the first version tag")),
         Some(h) if *h < facts.version => {
-            Check::Ok(format!("{name} is above every version tag (highest: v{h})"))
+            Preflight::Ok(format!("{name} is above every version tag (highest: v{h})"))
         }
-        Some(h) if facts.allow_older => Check::Ok(format!(
+        Some(h) if facts.allow_older => Preflight::Ok(format!(
             "{name} is below v{h}, allowed for a backport (--allow-older)"
         )),
-        Some(h) => Check::Problem(format!(
+        Some(h) => Preflight::Problem(format!(
             "{name} is not above v{h}, the highest version tag: release a higher version, or pass --allow-older to release a backport from a maintenance branch"
         )),
     }
@@ -642,9 +642,9 @@ fn order_check(facts: &TagFacts, name: &str) -> Check {
 
 /// Plans `release promote`: the annotated `vX.Y.Z-stable` on the commit `vX.Y.Z^{}` as the
 /// remote has it, whatever is checked out here.
-pub fn plan_promote(facts: &PromoteFacts) -> TagPlan {
-    let name = tag::version_tag(&facts.version);
-    let stable = tag::stable_tag(&facts.version);
+pub fn plan_promote(facts: &PromoteFacts) -> GitPlan {
+    let name = grammar::version_tag(&facts.version);
+    let stable = grammar::stable_tag(&facts.version);
     let remote = &facts.remote.name;
     let title = format!("release promote {name}");
     let refs = facts.remote.refs();
@@ -661,17 +661,17 @@ pub fn plan_promote(facts: &PromoteFacts) -> TagPlan {
 
     if let (Some(v), Some(s)) = (&remote_version, &remote_stable) {
         if s.commit == v.commit {
-            return TagPlan {
+            return GitPlan {
                 title,
                 context,
                 checks: vec![
                     facts.remote.answered(),
-                    Check::Ok(format!(
+                    Preflight::Ok(format!(
                         "{stable} on {remote} is on {}, the commit of {name}",
                         v.commit
                     )),
                 ],
-                outcome: Outcome::AlreadyDone(format!(
+                outcome: Decision::AlreadyDone(format!(
                     "already promoted: {stable} is on {remote}, on {}",
                     v.commit
                 )),
@@ -702,22 +702,22 @@ pub fn plan_promote(facts: &PromoteFacts) -> TagPlan {
     let mut steps = Vec::new();
     if let Some(v) = &remote_version {
         if facts.verify {
-            steps.push(Step::VerifyArtifacts {
+            steps.push(GitStep::VerifyArtifacts {
                 version: facts.version.clone(),
             });
         }
         if !facts.commit_present {
-            steps.push(Step::FetchCommit {
+            steps.push(GitStep::FetchCommit {
                 remote: remote.clone(),
                 refname: tag_ref(&name),
             });
         }
-        steps.push(Step::CreateTag {
+        steps.push(GitStep::CreateTag {
             name: stable.clone(),
             message: format!("Stable release {name}"),
             commit: v.commit.clone(),
         });
-        steps.push(Step::Push {
+        steps.push(GitStep::Push {
             remote: remote.clone(),
             name: stable,
         });
@@ -728,11 +728,11 @@ pub fn plan_promote(facts: &PromoteFacts) -> TagPlan {
         notes.push("the published artifacts are not verified (--no-verify)".to_string());
     }
     notes.push(timeout_note(facts.timeout_secs));
-    TagPlan {
+    GitPlan {
         title,
         context,
         checks,
-        outcome: Outcome::Steps(steps),
+        outcome: Decision::Steps(steps),
         notes,
     }
 }
@@ -742,7 +742,7 @@ fn version_checks(
     name: &str,
     there: Option<&TagObject>,
     here: Option<&TagObject>,
-) -> Vec<Check> {
+) -> Vec<Preflight> {
     let remote = &facts.remote.name;
     let version = &facts.version;
     let Some(there) = there else {
@@ -753,21 +753,23 @@ fn version_checks(
             Some(here) => format!(
                 "it exists only in this clone (on {}): push it with `git push --no-follow-tags {remote} {}`, or delete it with `git tag -d {name}` and run `cargo xtask release tag {version}`",
                 here.commit,
-                Step::refspec(name)
+                GitStep::refspec(name)
             ),
         };
-        return vec![Check::Problem(format!("{name} is not on {remote}: {fix}"))];
+        return vec![Preflight::Problem(format!(
+            "{name} is not on {remote}: {fix}"
+        ))];
     };
-    let mut checks = vec![Check::Ok(format!(
+    let mut checks = vec![Preflight::Ok(format!(
         "{name} is on {remote}, on commit {}",
         there.commit
     ))];
     match here {
-        Some(here) if here.commit != there.commit => checks.push(Check::Problem(format!(
+        Some(here) if here.commit != there.commit => checks.push(Preflight::Problem(format!(
             "the local {name} is on commit {} but {remote}'s is on {}: the remote is authoritative; replace the local tag with `git fetch {remote} +refs/tags/{name}:refs/tags/{name}`",
             here.commit, there.commit
         ))),
-        Some(_) => checks.push(Check::Ok(format!("the local {name} is on the same commit"))),
+        Some(_) => checks.push(Preflight::Ok(format!("the local {name} is on the same commit"))),
         None => {}
     }
     checks
@@ -779,22 +781,22 @@ fn stable_check(
     name: &str,
     version: Option<&TagObject>,
     there: Option<&TagObject>,
-) -> Check {
+) -> Preflight {
     let remote = &facts.remote.name;
     let target = match version {
         Some(v) => format!("{} (the commit of {name})", v.commit),
         None => format!("the commit of {name}"),
     };
     match (there, &facts.local_stable) {
-        (Some(there), _) => Check::Problem(format!(
+        (Some(there), _) => Preflight::Problem(format!(
             "{stable} already exists on {remote}, on commit {}, not on {target}: a promotion never moves; see \"Rolling back\" in docs/release-process.md if it is a mistake",
             there.commit
         )),
-        (None, Some(here)) => Check::Problem(format!(
+        (None, Some(here)) => Preflight::Problem(format!(
             "{stable} exists in this clone (on commit {}) but not on {remote}: delete it with `git tag -d {stable}` and re-run, so that this command creates it on {target} and pushes it",
             here.commit
         )),
-        (None, None) => Check::Ok(format!("{stable} exists neither here nor on {remote}")),
+        (None, None) => Preflight::Ok(format!("{stable} exists neither here nor on {remote}")),
     }
 }
 
@@ -860,7 +862,7 @@ mod tests {
     }
 
     /// The problems of a plan, each cut at its first `:` so that cases stay one line.
-    fn problems(plan: &TagPlan) -> Vec<String> {
+    fn problems(plan: &GitPlan) -> Vec<String> {
         plan.problems()
             .iter()
             .map(|p| p.split(": ").next().unwrap().to_string())
@@ -915,7 +917,7 @@ notes:
         facts.run_checks = false;
         facts.fetched = Some("refs/remotes/origin/main".into());
         let plan = plan_tag(&facts);
-        assert!(!plan.steps().contains(&Step::Checks));
+        assert!(!plan.steps().contains(&GitStep::Checks));
         let text = plan.to_string();
         assert!(text.contains("  - the project's checks are skipped (--no-checks)\n"));
         assert!(text.contains("  - the preflight fetched refs/remotes/origin/main"));
@@ -1144,7 +1146,7 @@ notes:
         assert!(plan.steps().is_empty());
         assert_eq!(
             plan.outcome,
-            Outcome::AlreadyDone(format!(
+            Decision::AlreadyDone(format!(
                 "nothing to do: v1.2.0 is already on origin, on {HEAD}"
             ))
         );
@@ -1247,7 +1249,7 @@ notes:
         assert_eq!(plan.refusal(), None);
         assert_eq!(
             plan.steps()[0],
-            Step::FetchCommit {
+            GitStep::FetchCommit {
                 remote: "origin".into(),
                 refname: "refs/tags/v1.2.0".into()
             }
@@ -1256,7 +1258,7 @@ notes:
             !plan
                 .steps()
                 .iter()
-                .any(|s| matches!(s, Step::VerifyArtifacts { .. }))
+                .any(|s| matches!(s, GitStep::VerifyArtifacts { .. }))
         );
         assert!(plan.to_string().contains("(--no-verify)"));
     }
@@ -1337,7 +1339,7 @@ notes:
         assert_eq!(plan.refusal(), None);
         assert_eq!(
             plan.outcome,
-            Outcome::AlreadyDone(format!(
+            Decision::AlreadyDone(format!(
                 "already promoted: v1.2.0-stable is on origin, on {HEAD}"
             ))
         );

@@ -8,6 +8,7 @@ mod ci;
 mod cli;
 mod core;
 mod dist;
+mod exec;
 mod git;
 mod project;
 mod registry;

@@ -61,10 +61,6 @@ impl Credentials {
             ),
         }
     }
-
-    pub fn password(&self) -> &str {
-        &self.password
-    }
 }
 
 /// A manifest a registry holds.

@@ -10,6 +10,7 @@ use std::fmt;
 
 use semver::Version;
 
+use crate::core::cmd::Cmd;
 use crate::core::git_output::{RemoteRefs, TagObject, tag_ref};
 use crate::core::grammar;
 
@@ -217,7 +218,11 @@ pub enum GitStep {
     /// The promotion gate: the published artifacts of the version must verify.
     VerifyArtifacts { version: Version },
     /// Brings a commit that only the remote has into this clone, changing no ref.
-    FetchCommit { remote: String, refname: String },
+    FetchCommit {
+        remote: String,
+        refname: String,
+        timeout_secs: u64,
+    },
     /// An annotated tag on an explicit commit (never on HEAD, never on a tag object).
     CreateTag {
         name: String,
@@ -225,7 +230,11 @@ pub enum GitStep {
         commit: String,
     },
     /// Pushes exactly `refs/tags/NAME`.
-    Push { remote: String, name: String },
+    Push {
+        remote: String,
+        name: String,
+        timeout_secs: u64,
+    },
 }
 
 impl GitStep {
@@ -234,6 +243,60 @@ impl GitStep {
     pub fn refspec(name: &str) -> String {
         format!("refs/tags/{name}:refs/tags/{name}")
     }
+
+    /// The git command of the step, exactly as it runs; `None` for the steps xtask carries
+    /// out itself (the checks, the gate).
+    pub fn command(&self) -> Option<Cmd> {
+        match self {
+            GitStep::Checks | GitStep::VerifyArtifacts { .. } => None,
+            GitStep::FetchCommit {
+                remote,
+                refname,
+                timeout_secs,
+            } => Some(fetch_objects(remote, refname, *timeout_secs)),
+            GitStep::CreateTag {
+                name,
+                message,
+                commit,
+            } => Some(Cmd::new("git", ["tag", "-a", name, "-m", message, commit])),
+            // `--no-follow-tags` overrides a user's `push.followTags`, which would push every
+            // other reachable annotated tag too; `--porcelain` reports each ref on one line.
+            GitStep::Push {
+                remote,
+                name,
+                timeout_secs,
+            } => Some(
+                Cmd::new(
+                    "git",
+                    [
+                        "push",
+                        "--porcelain",
+                        "--no-follow-tags",
+                        remote,
+                        &GitStep::refspec(name),
+                    ],
+                )
+                .timeout(*timeout_secs),
+            ),
+        }
+    }
+}
+
+/// Fetches the objects behind `refname` without creating or changing any ref (no tags, no
+/// `FETCH_HEAD`).
+pub fn fetch_objects(remote: &str, refname: &str, timeout_secs: u64) -> Cmd {
+    Cmd::new(
+        "git",
+        [
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--no-write-fetch-head",
+            remote,
+            refname,
+        ],
+    )
+    .timeout(timeout_secs)
 }
 
 impl fmt::Display for GitStep {
@@ -245,20 +308,14 @@ impl fmt::Display for GitStep {
                 "verify the published artifacts of {}  (the promotion gate)",
                 grammar::version_tag(version)
             ),
-            GitStep::FetchCommit { remote, refname } => write!(
+            GitStep::FetchCommit { .. } => write!(
                 f,
-                "git fetch --no-tags --no-write-fetch-head {remote} {refname}  (brings its commit into this clone; changes no ref)"
+                "{}  (brings its commit into this clone; changes no ref)",
+                self.command().expect("a fetch is a command")
             ),
-            GitStep::CreateTag {
-                name,
-                message,
-                commit,
-            } => write!(f, "git tag -a {name} -m \"{message}\" {commit}"),
-            GitStep::Push { remote, name } => write!(
-                f,
-                "git push --porcelain --no-follow-tags {remote} {}",
-                GitStep::refspec(name)
-            ),
+            GitStep::CreateTag { .. } | GitStep::Push { .. } => {
+                write!(f, "{}", self.command().expect("a git step is a command"))
+            }
         }
     }
 }
@@ -354,7 +411,7 @@ impl fmt::Display for GitPlan {
                         "  this clone: {} created, an annotated tag on {commit}",
                         tag_ref(name)
                     )?,
-                    GitStep::Push { remote, name } => writeln!(
+                    GitStep::Push { remote, name, .. } => writeln!(
                         f,
                         "  {remote}: {} created, the same tag object",
                         tag_ref(name)
@@ -499,6 +556,7 @@ pub fn plan_tag(facts: &TagFacts) -> GitPlan {
     steps.push(GitStep::Push {
         remote: remote.clone(),
         name,
+        timeout_secs: facts.timeout_secs,
     });
 
     let mut notes = Vec::new();
@@ -710,6 +768,7 @@ pub fn plan_promote(facts: &PromoteFacts) -> GitPlan {
             steps.push(GitStep::FetchCommit {
                 remote: remote.clone(),
                 refname: tag_ref(&name),
+                timeout_secs: facts.timeout_secs,
             });
         }
         steps.push(GitStep::CreateTag {
@@ -720,6 +779,7 @@ pub fn plan_promote(facts: &PromoteFacts) -> GitPlan {
         steps.push(GitStep::Push {
             remote: remote.clone(),
             name: stable,
+            timeout_secs: facts.timeout_secs,
         });
     }
 
@@ -899,8 +959,8 @@ preflight:
   ok    v1.2.0 is above every version tag (highest: v1.1.0)
 steps:
   1. cargo xtask ci  (the project's checks)
-  2. git tag -a v1.2.0 -m \"Release v1.2.0\" {HEAD}
-  3. git push --porcelain --no-follow-tags origin refs/tags/v1.2.0:refs/tags/v1.2.0
+  2. git tag -a v1.2.0 -m 'Release v1.2.0' {HEAD}
+  3. timeout --kill-after=5 60 git push --porcelain --no-follow-tags origin refs/tags/v1.2.0:refs/tags/v1.2.0
 refs that change:
   this clone: refs/tags/v1.2.0 created, an annotated tag on {HEAD}
   origin: refs/tags/v1.2.0 created, the same tag object
@@ -1227,8 +1287,8 @@ preflight:
   ok    v1.2.0-stable exists neither here nor on origin
 steps:
   1. verify the published artifacts of v1.2.0  (the promotion gate)
-  2. git tag -a v1.2.0-stable -m \"Stable release v1.2.0\" {HEAD}
-  3. git push --porcelain --no-follow-tags origin refs/tags/v1.2.0-stable:refs/tags/v1.2.0-stable
+  2. git tag -a v1.2.0-stable -m 'Stable release v1.2.0' {HEAD}
+  3. timeout --kill-after=5 60 git push --porcelain --no-follow-tags origin refs/tags/v1.2.0-stable:refs/tags/v1.2.0-stable
 refs that change:
   this clone: refs/tags/v1.2.0-stable created, an annotated tag on {HEAD}
   origin: refs/tags/v1.2.0-stable created, the same tag object
@@ -1251,7 +1311,8 @@ notes:
             plan.steps()[0],
             GitStep::FetchCommit {
                 remote: "origin".into(),
-                refname: "refs/tags/v1.2.0".into()
+                refname: "refs/tags/v1.2.0".into(),
+                timeout_secs: 60,
             }
         );
         assert!(

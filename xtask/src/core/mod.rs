@@ -6,6 +6,7 @@
 //! is tested in microseconds, and a dry run and a real run share one plan.
 
 pub mod chart_yaml;
+pub mod cmd;
 pub mod config;
 pub mod git_output;
 pub mod git_plan;

@@ -10,7 +10,8 @@ use std::fmt;
 use semver::Version;
 
 use crate::core::chart_yaml::ChartVersions;
-use crate::core::config::{Config, ImageBuilder, Platform};
+use crate::core::cmd::Cmd;
+use crate::core::config::{Config, ImageBuilder, Platform, REGISTRY_PASSWORD_VAR};
 use crate::core::grammar::{self, ReleaseTag, TagKind};
 use crate::core::json::Json;
 
@@ -147,46 +148,6 @@ pub const BUILDAH_STORAGE: [&str; 6] = [
     "--storage-driver",
     "vfs",
 ];
-
-/// One external command as argv: the dry run prints it, the real run executes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cmd {
-    pub program: String,
-    pub args: Vec<String>,
-}
-
-impl Cmd {
-    fn new(program: &str, args: impl IntoIterator<Item = impl Into<String>>) -> Cmd {
-        Cmd {
-            program: program.to_string(),
-            args: args.into_iter().map(Into::into).collect(),
-        }
-    }
-}
-
-impl fmt::Display for Cmd {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.program)?;
-        for arg in &self.args {
-            write!(f, " {}", shell_word(arg))?;
-        }
-        Ok(())
-    }
-}
-
-/// Quotes a word for a POSIX shell when it needs it, so a printed command can be pasted.
-fn shell_word(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c));
-    // `<digest>` stands for a value the run learns; it is shown as the placeholder it is.
-    if plain || word.ends_with("@<digest>") {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
-}
 
 /// Which artifact a step makes, for `release publish --only`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -436,7 +397,7 @@ impl PublishStep {
                         .chain([host.as_str()])
                         .collect(),
                 };
-                vec![Cmd::new(login_program(*tool), args)]
+                vec![Cmd::new(login_program(*tool), args).stdin_from(REGISTRY_PASSWORD_VAR)]
             }
             PublishStep::PushImage {
                 build,
@@ -626,7 +587,6 @@ impl fmt::Display for PublishStep {
                 expect_image: Some(image),
                 ..
             } => write!(f, "  (expect image {image})"),
-            PublishStep::Login { .. } => write!(f, "  (password from RELEASE_REGISTRY_PASSWORD)"),
             PublishStep::PushImage { target, .. } => {
                 write!(f, "  (unless {target} already holds this image)")
             }
@@ -1431,8 +1391,8 @@ steps:
         assert_eq!(
             logins,
             [
-                "buildah login --username tester --password-stdin --tls-verify=false 127.0.0.1:5000  (password from RELEASE_REGISTRY_PASSWORD)",
-                "helm registry login 127.0.0.1:5001 --username tester --password-stdin --plain-http  (password from RELEASE_REGISTRY_PASSWORD)",
+                "buildah login --username tester --password-stdin --tls-verify=false 127.0.0.1:5000 <<<\"$RELEASE_REGISTRY_PASSWORD\"",
+                "helm registry login 127.0.0.1:5001 --username tester --password-stdin --plain-http <<<\"$RELEASE_REGISTRY_PASSWORD\"",
             ]
         );
         for needle in [
@@ -1454,11 +1414,5 @@ steps:
                 .count(),
             1
         );
-    }
-
-    #[test]
-    fn commands_quote_what_a_shell_would_split() {
-        let cmd = Cmd::new("helm", ["template", "a b", "it's", "x@<digest>"]);
-        assert_eq!(cmd.to_string(), r"helm template 'a b' 'it'\''s' x@<digest>");
     }
 }

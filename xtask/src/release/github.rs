@@ -5,12 +5,12 @@
 //! version), run the project's checks, then create the release with `gh` unless it exists.
 //! `gh` reads `GH_TOKEN` from the environment; xtask never handles the token itself.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use xshell::{Shell, cmd};
 
 use crate::core::grammar::{self, Classified, TagKind};
 use crate::core::plan::{GithubRelease, PublishStep};
-use crate::{project::Project, ui};
+use crate::{exec, project::Project, ui};
 
 pub struct Args {
     pub tag: String,
@@ -98,12 +98,8 @@ fn create(sh: &Shell, step: &PublishStep, release: &GithubRelease, repo: &str) -
         None => {
             let mut url = String::new();
             for command in step.commands() {
-                let (program, args) = (&command.program, &command.args);
                 eprintln!("$ {command}");
-                url = cmd!(sh, "{program} {args...}")
-                    .quiet()
-                    .read()
-                    .with_context(|| format!("`{command}` failed"))?;
+                url = exec::read(sh, &command)?;
             }
             url
         }

@@ -11,9 +11,10 @@ use xshell::{Shell, cmd};
 use crate::core::chart_yaml::{self, ChartVersions};
 use crate::core::oci::{self, Manifest, Reference};
 use crate::core::plan::PublishStep;
+use crate::exec;
 use crate::project::Project;
-use crate::release::publish::{Published, Run};
 use crate::release::stamp;
+use crate::steps::{Published, Publisher, run_commands};
 
 pub fn stamp(project: &Project, dir: &str, version: &Version) -> Result<()> {
     let path = project.root.join(dir).join("Chart.yaml");
@@ -34,10 +35,7 @@ pub fn set_image(project: &Project, dir: &str, repository: &str) -> Result<()> {
 /// `helm template`; with `expect_image`, every rendered container must run exactly it.
 pub fn template(sh: &Shell, step: &PublishStep, expect_image: Option<&str>) -> Result<()> {
     for command in step.commands() {
-        let (program, args) = (&command.program, &command.args);
-        let rendered = cmd!(sh, "{program} {args...}")
-            .read()
-            .with_context(|| format!("`{command}` failed"))?;
+        let rendered = exec::read(sh, &command)?;
         let Some(expected) = expect_image else {
             continue;
         };
@@ -56,7 +54,7 @@ pub fn template(sh: &Shell, step: &PublishStep, expect_image: Option<&str>) -> R
 
 /// `helm push`, unless the registry holds this version already: the same content is done,
 /// other content is an error (helm itself would silently overwrite it).
-pub fn push(run: &mut Run<'_>, step: &PublishStep) -> Result<()> {
+pub fn push(run: &Publisher<'_>, step: &PublishStep) -> Result<Published> {
     let PublishStep::HelmPush {
         package,
         registry,
@@ -87,31 +85,29 @@ pub fn push(run: &mut Run<'_>, step: &PublishStep) -> Result<()> {
                 crate::ui::note(&format!(
                     "{shown} is already published with this content: nothing to push"
                 ));
-                run.outcomes.push(Published {
-                    what: "chart".into(),
+                return Ok(Published {
+                    what: "chart",
                     reference: shown,
                     digest: found.digest,
                     pushed: false,
                 });
-                return Ok(());
             }
             Some(file) => bail!(
                 "{shown} is already published with different content ({file} differs): a published chart version is never overwritten; release a new version"
             ),
         }
     }
-    crate::release::publish::run_commands(run.sh, step)?;
+    run_commands(run.sh, step)?;
     let pushed = run
         .registry
         .manifest(&reference)?
         .with_context(|| format!("{shown} is missing right after helm push"))?;
-    run.outcomes.push(Published {
-        what: "chart".into(),
+    Ok(Published {
+        what: "chart",
         reference: shown,
         digest: pushed.digest,
         pushed: true,
-    });
-    Ok(())
+    })
 }
 
 /// The digest of the chart content layer of a Helm chart manifest.
@@ -163,10 +159,7 @@ fn collect_files(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) -
 /// `helm show chart` from the registry must say the version and appVersion just published.
 pub fn read_back(sh: &Shell, step: &PublishStep, versions: &ChartVersions) -> Result<()> {
     for command in step.commands() {
-        let (program, args) = (&command.program, &command.args);
-        let shown = cmd!(sh, "{program} {args...}")
-            .read()
-            .with_context(|| format!("`{command}` failed"))?;
+        let shown = exec::read(sh, &command)?;
         let value: serde_yaml::Value =
             serde_yaml::from_str(&shown).context("helm show chart printed invalid YAML")?;
         let field = |key: &str| value.get(key).and_then(|v| v.as_str()).unwrap_or_default();

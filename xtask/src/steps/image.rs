@@ -15,7 +15,7 @@ use crate::core::config::ImageBuilder;
 use crate::core::oci::{self, Manifest, Reference};
 use crate::core::plan::{BUILDAH_STORAGE, IMAGE_LAYOUT_DIR, ImageBuild, PublishStep};
 use crate::project::Project;
-use crate::release::publish::{Published, Run, run_commands};
+use crate::steps::{Published, Publisher, run_commands};
 
 /// Clears what a previous build left: the OCI layout (an export appends to it) and
 /// buildah's manifest list (a build adds to it).
@@ -45,7 +45,7 @@ pub fn prepare_build(sh: &Shell, project: &Project, build: &ImageBuild) -> Resul
 }
 
 /// Pushes `vX.Y.Z` unless it holds this image already; any other image there is an error.
-pub fn push(run: &mut Run<'_>, step: &PublishStep) -> Result<()> {
+pub fn push(run: &Publisher<'_>, step: &PublishStep) -> Result<Published> {
     let PublishStep::PushImage { build, target, .. } = step else {
         unreachable!("image::push runs PushImage steps")
     };
@@ -94,20 +94,18 @@ pub fn push(run: &mut Run<'_>, step: &PublishStep) -> Result<()> {
             found.digest
         ));
     }
-    run.image_digest = Some(found.digest.clone());
-    run.outcomes.push(Published {
-        what: "image".into(),
+    Ok(Published {
+        what: "image",
         reference: target.clone(),
         digest: found.digest,
         pushed,
-    });
-    Ok(())
+    })
 }
 
 /// Points a tag at the digest of `vX.Y.Z`: done when it does already, an error for an
 /// immutable tag holding something else, a move forward for a moving tag (the plan gives a
 /// moving tag only to the highest release it belongs to).
-pub fn tag(run: &mut Run<'_>, step: &PublishStep) -> Result<()> {
+pub fn tag(run: &Publisher<'_>, step: &PublishStep, digest: &str) -> Result<Published> {
     let PublishStep::TagImage {
         repository,
         tag,
@@ -117,10 +115,7 @@ pub fn tag(run: &mut Run<'_>, step: &PublishStep) -> Result<()> {
     else {
         unreachable!("image::tag runs TagImage steps")
     };
-    let digest = run
-        .image_digest
-        .clone()
-        .context("the version tag's digest is unknown: the push step must run first")?;
+    let digest = digest.to_string();
     let reference = Reference::new(repository, tag);
     let shown = format!("{repository}:{tag}");
     let current = run.registry.manifest(&reference)?;
@@ -152,17 +147,16 @@ pub fn tag(run: &mut Run<'_>, step: &PublishStep) -> Result<()> {
             true
         }
     };
-    run.outcomes.push(Published {
-        what: "image".into(),
+    Ok(Published {
+        what: "image",
         reference: shown,
         digest,
         pushed,
-    });
-    Ok(())
+    })
 }
 
 fn remote_configs(
-    run: &Run<'_>,
+    run: &Publisher<'_>,
     reference: &Reference,
     body: &str,
 ) -> Result<BTreeMap<String, String>> {

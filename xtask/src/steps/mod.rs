@@ -7,3 +7,38 @@
 pub mod chart;
 pub mod image;
 pub mod push_tag;
+
+use std::path::Path;
+
+use anyhow::Result;
+use xshell::Shell;
+
+use crate::core::plan::PublishStep;
+use crate::project::Project;
+use crate::registry::Registry;
+
+/// What the publish steps read while they run; none of it changes from step to step.
+pub struct Publisher<'a> {
+    pub sh: &'a Shell,
+    pub project: &'a Project,
+    pub registry: &'a Registry<'a>,
+    /// The run's scratch directory: downloaded manifests and unpacked charts.
+    pub scratch: &'a Path,
+}
+
+/// What one push step found or did, for the report.
+pub struct Published {
+    pub what: &'static str,
+    pub reference: String,
+    pub digest: String,
+    /// False when the registry held it already.
+    pub pushed: bool,
+}
+
+/// Runs a step's commands exactly as the plan prints them.
+pub fn run_commands(sh: &Shell, step: &PublishStep) -> Result<()> {
+    for command in step.commands() {
+        crate::exec::run(sh, &command)?;
+    }
+    Ok(())
+}

@@ -641,13 +641,15 @@ mod tests {
     }
 
     #[test]
-    fn project_values_have_an_image_repository() {
-        let values = include_str!("../../../charts/llm-proxy/values.yaml");
+    fn the_image_repository_is_read_and_set_in_place() {
+        let values = "replicaCount: 1\n\nimage:\n  repository: ghcr.io/sofatutor/llm-proxy\n  # Empty: appVersion.\n  tag: \"\"\n\nservice:\n  port: 8080\n";
         assert_eq!(
             read_image_repository(values).unwrap().as_deref(),
             Some("ghcr.io/sofatutor/llm-proxy")
         );
-        let edited = set_image_repository(values, "127.0.0.1:5000/llm-proxy").unwrap();
-        assert_eq!(edited.lines().count(), values.lines().count());
+        assert_eq!(
+            set_image_repository(values, "127.0.0.1:5000/llm-proxy").unwrap(),
+            values.replace("ghcr.io/sofatutor/llm-proxy", "127.0.0.1:5000/llm-proxy")
+        );
     }
 }

@@ -328,11 +328,18 @@ fn check_github_repo(value: &str) -> Result<String> {
     }
 }
 
+/// The configuration the core's unit tests plan with, written out here so that they do not
+/// depend on the project's live `Cargo.toml`.
+#[cfg(test)]
+pub fn example() -> Config {
+    Config::parse(tests::TOML, &|_| None).expect("the example configuration is valid")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const TOML: &str = r#"
+    pub(super) const TOML: &str = r#"
 [workspace]
 members = ["xtask"]
 

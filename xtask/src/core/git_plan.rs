@@ -11,7 +11,7 @@ use std::fmt;
 use semver::Version;
 
 use crate::core::cmd::Cmd;
-use crate::core::git_output::{RemoteRefs, TagObject, tag_ref};
+use crate::core::git_output::{RemoteBranch, RemoteRefs, TagObject, tag_ref};
 use crate::core::grammar;
 
 /// The tools `release tag` needs on PATH: git itself, cargo for the project's checks, and
@@ -97,16 +97,6 @@ pub struct Upstream {
 }
 
 /// The remote branch HEAD must equal before a release is tagged.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BaseBranch {
-    /// `origin/main`, as people say it.
-    pub display: String,
-    /// The branch on the remote, `refs/heads/main`.
-    pub remote_ref: String,
-    /// Where this clone keeps it, `refs/remotes/origin/main`.
-    pub tracking_ref: String,
-}
-
 /// The branch HEAD is compared with: the default branch, or with `--allow-older` (a backport
 /// from a maintenance branch) the current branch's upstream on the release remote. `None`
 /// when no comparison makes sense; the branch check then says why.
@@ -116,21 +106,17 @@ pub fn base_branch(
     branch: Option<&str>,
     upstream: Option<&Upstream>,
     allow_older: bool,
-) -> Option<BaseBranch> {
+) -> Option<RemoteBranch> {
     let branch = branch?;
     if branch == default_branch {
-        return Some(BaseBranch {
-            display: format!("{remote}/{default_branch}"),
-            remote_ref: format!("refs/heads/{default_branch}"),
-            tracking_ref: format!("refs/remotes/{remote}/{default_branch}"),
-        });
+        return Some(RemoteBranch::new(remote, default_branch));
     }
     let upstream = upstream.filter(|u| allow_older && u.remote == remote)?;
     let short = upstream
         .merge_ref
         .strip_prefix("refs/heads/")
         .unwrap_or(&upstream.merge_ref);
-    Some(BaseBranch {
+    Some(RemoteBranch {
         display: format!("{remote}/{short}"),
         remote_ref: upstream.merge_ref.clone(),
         tracking_ref: upstream.tracking_ref.clone(),
@@ -174,14 +160,14 @@ pub struct TagFacts {
     pub dirty: Vec<String>,
     pub shallow: bool,
     /// What [`base_branch`] chose, and how HEAD compares with it.
-    pub base: Option<BaseBranch>,
+    pub base: Option<RemoteBranch>,
     pub sync: Sync,
     /// The remote-tracking ref the preflight's fetch updated, if it fetched.
     pub fetched: Option<String>,
     /// The local `vX.Y.Z`, if any.
     pub local_tag: Option<TagObject>,
     /// The version of every local `vX.Y.Z` tag (for the version order), parsed from the tag
-    /// names by [`release_versions`](crate::core::plan::release_versions).
+    /// names by [`release_versions`](crate::core::rules::release_versions).
     pub versions: Vec<Version>,
 }
 

@@ -14,4 +14,5 @@ pub mod grammar;
 pub mod json;
 pub mod oci;
 pub mod plan;
+pub mod rules;
 pub mod verify;

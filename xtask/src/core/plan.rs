@@ -14,6 +14,7 @@ use crate::core::cmd::Cmd;
 use crate::core::config::{Config, ImageBuilder, Platform, REGISTRY_PASSWORD_VAR};
 use crate::core::grammar::{self, ReleaseTag, TagKind};
 use crate::core::json::Json;
+use crate::core::rules::{self, GithubRelease, ImageTags};
 
 /// Where packaged charts are written before they are pushed.
 pub const CHART_DIST_DIR: &str = "dist/charts";
@@ -64,43 +65,6 @@ pub struct ImagePlan {
     pub tags: ImageTags,
 }
 
-/// The tags one release puts on its image.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageTags {
-    /// `vX.Y.Z`: immutable.
-    pub version: String,
-    /// `sha-` and the first 7 hex digits of the commit: immutable.
-    pub sha: String,
-    /// `X.Y`, when this is the highest patch of its minor line.
-    pub minor: Option<String>,
-    /// Whether `latest` moves to this release.
-    pub latest: bool,
-    /// Why a moving tag was left alone, for people reading the plan.
-    pub notes: Vec<String>,
-}
-
-impl ImageTags {
-    /// Pushed last, by digest, once the immutable tags are in place.
-    pub fn moving(&self) -> Vec<&str> {
-        self.minor
-            .iter()
-            .map(String::as_str)
-            .chain(self.latest.then_some("latest"))
-            .collect()
-    }
-
-    /// All tags in the contract's order: `vX.Y.Z`, `X.Y`, `sha-…`, `latest`.
-    pub fn all(&self) -> Vec<&str> {
-        let mut all = vec![self.version.as_str()];
-        all.extend(self.minor.as_deref());
-        all.push(&self.sha);
-        if self.latest {
-            all.push("latest");
-        }
-        all
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChartPlan {
     pub name: String,
@@ -124,15 +88,6 @@ impl ChartPlan {
     pub fn reference(&self) -> String {
         format!("{}/{}", self.registry, self.name)
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GithubRelease {
-    pub tag: String,
-    pub title: String,
-    pub latest: bool,
-    /// The previous stable tag by SemVer order; `None` for the first stable release.
-    pub notes_start_tag: Option<String>,
 }
 
 /// Where `release publish` writes the image it built, as an OCI layout, before pushing it.
@@ -239,8 +194,9 @@ pub enum PublishStep {
         repository: String,
         tag: String,
         source: String,
-        /// An immutable tag (`sha-…`) holding another digest is an error; a moving one moves.
-        immutable: bool,
+        /// `None` for an immutable tag (`sha-…`), which holding another digest is an error;
+        /// the release's version for a moving one, which moves only forward of what it holds.
+        moving: Option<Version>,
         /// Known once `PushImage` ran; the plan prints `<digest>`.
         digest: Option<String>,
         plain_http: bool,
@@ -590,14 +546,11 @@ impl fmt::Display for PublishStep {
             PublishStep::PushImage { target, .. } => {
                 write!(f, "  (unless {target} already holds this image)")
             }
-            PublishStep::TagImage {
-                source, immutable, ..
-            } => {
+            PublishStep::TagImage { source, moving, .. } => {
                 let digest = format!("the digest of {source}");
-                if *immutable {
-                    write!(f, "  ({digest}; unless already there)")
-                } else {
-                    write!(f, "  ({digest})")
+                match moving {
+                    None => write!(f, "  ({digest}; unless already there)"),
+                    Some(_) => write!(f, "  ({digest}; unless it holds a newer release)"),
                 }
             }
             PublishStep::HelmPush { .. } => {
@@ -630,7 +583,7 @@ pub fn plan_release(tag: &ReleaseTag, config: &Config, repo: &RepoState) -> Plan
             let image = ImagePlan {
                 repository: config.image.clone(),
                 platforms: config.platforms.clone(),
-                tags: derive_image_tags(
+                tags: rules::image_tags(
                     &tag.version,
                     &repo.commit,
                     repo.on_default_branch,
@@ -648,7 +601,7 @@ pub fn plan_release(tag: &ReleaseTag, config: &Config, repo: &RepoState) -> Plan
             plan.chart = Some(chart);
         }
         TagKind::Stable => {
-            let release = derive_github_release(&tag.version, &repo.tags);
+            let release = rules::github_release(&tag.version, &repo.tags);
             plan.steps = vec![
                 PublishStep::Checks,
                 PublishStep::CreateGithubRelease {
@@ -760,15 +713,15 @@ fn publish_steps(
         target: source.clone(),
         plain_http,
     });
-    let immutable = std::iter::once(image.tags.sha.as_str()).map(|t| (t, true));
-    let moving = image.tags.moving().into_iter().map(|t| (t, false));
-    for (tag, immutable) in immutable.chain(moving) {
+    let immutable = std::iter::once(image.tags.sha.as_str()).map(|t| (t, None));
+    let moving = (image.tags.moving().into_iter()).map(|t| (t, Some(tag.version.clone())));
+    for (name, moving) in immutable.chain(moving) {
         steps.push(PublishStep::TagImage {
             builder: config.builder,
             repository: image.repository.clone(),
-            tag: tag.to_string(),
+            tag: name.to_string(),
             source: source.clone(),
-            immutable,
+            moving,
             digest: None,
             plain_http,
         });
@@ -790,86 +743,6 @@ fn publish_steps(
 
 fn semver_of(versions: &ChartVersions) -> Version {
     Version::parse(&versions.version).expect("chart versions are built from a semver::Version")
-}
-
-/// The versions of every `vX.Y.Z` (or, with `kind` Stable, `vX.Y.Z-stable`) tag among the
-/// tag names `tags`. A name is not a ref: the tag `refs/tags/v9.9.9` (whose ref is
-/// `refs/tags/refs/tags/v9.9.9`) is no version.
-pub fn release_versions<'a>(
-    tags: impl IntoIterator<Item = &'a str>,
-    kind: TagKind,
-) -> Vec<Version> {
-    tags.into_iter()
-        .filter_map(grammar::release_tag)
-        .filter(|t| t.kind == kind)
-        .map(|t| t.version)
-        .collect()
-}
-
-/// `X.Y` and `latest` never move backwards: a release takes `X.Y` only as the highest patch
-/// of its minor line, and `latest` only as the highest version overall, built from the
-/// default branch. A backport (v1.2.9 after v1.3.0) keeps `1.2` and leaves `latest` alone.
-pub fn derive_image_tags(
-    version: &Version,
-    commit: &str,
-    on_default_branch: bool,
-    tags: &[String],
-) -> ImageTags {
-    let versions = release_versions(tags.iter().map(String::as_str), TagKind::Version);
-    let mut notes = Vec::new();
-
-    let newer_in_line = versions
-        .iter()
-        .filter(|v| v.major == version.major && v.minor == version.minor && *v > version)
-        .max();
-    let minor = match newer_in_line {
-        None => Some(format!("{}.{}", version.major, version.minor)),
-        Some(newer) => {
-            notes.push(format!(
-                "{}.{} stays with v{newer}, a newer patch",
-                version.major, version.minor
-            ));
-            None
-        }
-    };
-
-    let highest = versions.iter().filter(|v| *v > version).max();
-    let latest = match (highest, on_default_branch) {
-        (None, true) => true,
-        (Some(newer), _) => {
-            notes.push(format!("latest stays with v{newer}, a newer version"));
-            false
-        }
-        (None, false) => {
-            notes.push("latest is not moved: the commit is not on the default branch".to_string());
-            false
-        }
-    };
-
-    let short: String = commit.chars().take(7).collect();
-    ImageTags {
-        version: grammar::version_tag(version),
-        sha: format!("sha-{short}"),
-        minor,
-        latest,
-        notes,
-    }
-}
-
-/// The GitHub release of a stable tag: notes since the previous stable release by SemVer
-/// order, and Latest only for the highest stable version (promoting an old line's patch
-/// must not take Latest from the current one).
-pub fn derive_github_release(version: &Version, tags: &[String]) -> GithubRelease {
-    let stables = release_versions(tags.iter().map(String::as_str), TagKind::Stable);
-    let previous = stables.iter().filter(|v| *v < version).max();
-    let latest = stables.iter().all(|v| v <= version);
-    let name = grammar::stable_tag(version);
-    GithubRelease {
-        tag: name.clone(),
-        title: name,
-        latest,
-        notes_start_tag: previous.map(grammar::stable_tag),
-    }
 }
 
 impl Plan {
@@ -926,7 +799,7 @@ impl Plan {
             for tag in image.tags.all() {
                 line(format!("  tag: {}:{tag}", image.repository));
             }
-            for note in &image.tags.notes {
+            for note in image.tags.notes() {
                 line(format!("  note: {note}"));
             }
         }
@@ -1030,174 +903,12 @@ mod tests {
 
     const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
 
+    fn config() -> Config {
+        crate::core::config::example()
+    }
+
     fn tags(names: &str) -> Vec<String> {
         names.split_whitespace().map(str::to_string).collect()
-    }
-
-    /// `expected` lists the image tags, then `|` and the notes, if any.
-    #[track_caller]
-    fn check_image_tags(version: &str, on_default_branch: bool, existing: &str, expected: &str) {
-        let derived = derive_image_tags(
-            &Version::parse(version).unwrap(),
-            COMMIT,
-            on_default_branch,
-            &tags(existing),
-        );
-        let mut actual = derived.all().join(" ");
-        if !derived.notes.is_empty() {
-            actual = format!("{actual} | {}", derived.notes.join("; "));
-        }
-        assert_eq!(actual, expected);
-    }
-
-    #[test]
-    fn first_release_takes_every_tag() {
-        check_image_tags("1.2.3", true, "", "v1.2.3 1.2 sha-0123456 latest");
-        check_image_tags("0.1.0", true, "", "v0.1.0 0.1 sha-0123456 latest");
-        check_image_tags("0.0.1", true, "v0.0.1", "v0.0.1 0.0 sha-0123456 latest");
-    }
-
-    #[test]
-    fn newest_release_moves_the_moving_tags() {
-        check_image_tags(
-            "1.3.0",
-            true,
-            "v1.2.3 v1.2.3-stable v1.3.0",
-            "v1.3.0 1.3 sha-0123456 latest",
-        );
-        check_image_tags(
-            "2.0.0",
-            true,
-            "v1.9.9 v10.0.0-stable",
-            "v2.0.0 2.0 sha-0123456 latest",
-        );
-        check_image_tags("1.10.0", true, "v1.9.0", "v1.10.0 1.10 sha-0123456 latest");
-    }
-
-    #[test]
-    fn backport_keeps_its_line_but_not_latest() {
-        check_image_tags(
-            "1.2.9",
-            false,
-            "v1.2.8 v1.3.0",
-            "v1.2.9 1.2 sha-0123456 | latest stays with v1.3.0, a newer version",
-        );
-        check_image_tags(
-            "1.2.9",
-            true,
-            "v1.2.8 v1.3.0",
-            "v1.2.9 1.2 sha-0123456 | latest stays with v1.3.0, a newer version",
-        );
-    }
-
-    #[test]
-    fn older_patch_never_takes_its_line_back() {
-        check_image_tags(
-            "1.2.9",
-            true,
-            "v1.2.10 v1.3.0",
-            "v1.2.9 sha-0123456 | 1.2 stays with v1.2.10, a newer patch; latest stays with v1.3.0, a newer version",
-        );
-        check_image_tags(
-            "0.3.1",
-            true,
-            "v0.3.2",
-            "v0.3.1 sha-0123456 | 0.3 stays with v0.3.2, a newer patch; latest stays with v0.3.2, a newer version",
-        );
-    }
-
-    #[test]
-    fn highest_release_off_the_default_branch_is_not_latest() {
-        check_image_tags(
-            "1.4.0",
-            false,
-            "v1.3.0",
-            "v1.4.0 1.4 sha-0123456 | latest is not moved: the commit is not on the default branch",
-        );
-    }
-
-    #[test]
-    fn only_valid_version_tags_count() {
-        check_image_tags(
-            "1.2.3",
-            true,
-            "v9.9.9-rc1 v09.0.0 v9.9 V9.9.9 9.9.9 v9.9.9-stable",
-            "v1.2.3 1.2 sha-0123456 latest",
-        );
-        // Tag names, not refs: these tags' refs are refs/tags/foo/v9.9.9 and
-        // refs/tags/refs/tags/v9.9.9.
-        check_image_tags(
-            "1.2.3",
-            true,
-            "foo/v9.9.9 refs/tags/v9.9.9 refs/tags/v9.9.9-stable",
-            "v1.2.3 1.2 sha-0123456 latest",
-        );
-    }
-
-    #[test]
-    fn several_tags_on_one_commit() {
-        // The commit decides `sha-…`; versions decide the moving tags, whatever they point at.
-        check_image_tags(
-            "1.2.4",
-            true,
-            "v1.2.3 v1.2.4 v1.2.4-stable",
-            "v1.2.4 1.2 sha-0123456 latest",
-        );
-    }
-
-    #[track_caller]
-    fn check_release(version: &str, existing: &str, latest: bool, start: Option<&str>) {
-        let release = derive_github_release(&Version::parse(version).unwrap(), &tags(existing));
-        assert_eq!(release.tag, format!("v{version}-stable"));
-        assert_eq!(release.title, release.tag);
-        assert_eq!(
-            (release.latest, release.notes_start_tag.as_deref()),
-            (latest, start)
-        );
-    }
-
-    #[test]
-    fn github_release_notes_start_at_the_previous_stable_by_semver() {
-        check_release("1.0.0", "v1.0.0", true, None);
-        check_release(
-            "1.2.0",
-            "v1.0.0-stable v1.1.0 v1.10.0 v1.2.0",
-            true,
-            Some("v1.0.0-stable"),
-        );
-        check_release(
-            "1.10.0",
-            "v1.9.0-stable v1.2.0-stable",
-            true,
-            Some("v1.9.0-stable"),
-        );
-        check_release(
-            "1.2.0",
-            "v1.2.0-stable v1.1.0-stable",
-            true,
-            Some("v1.1.0-stable"),
-        );
-    }
-
-    #[test]
-    fn older_line_promotion_is_not_latest() {
-        check_release(
-            "1.2.9",
-            "v1.2.8-stable v1.3.0-stable",
-            false,
-            Some("v1.2.8-stable"),
-        );
-        check_release(
-            "0.9.0",
-            "v1.0.0-stable v0.8.0-stable v0.10.0-stable",
-            false,
-            Some("v0.8.0-stable"),
-        );
-    }
-
-    fn config() -> Config {
-        let toml = include_str!("../../../Cargo.toml");
-        Config::parse(toml, &|_| None).unwrap()
     }
 
     fn repo(existing: &str) -> RepoState {
@@ -1245,8 +956,8 @@ steps:
   7. docker buildx build --platform linux/amd64,linux/arm64 --build-arg VERSION=v1.2.3 --build-arg REVISION=0123456789abcdef0123456789abcdef01234567 --build-arg SOURCE=https://github.com/sofatutor/llm-proxy --build-arg SOURCE_DATE_EPOCH=1767225600 --output type=oci,dest=dist/image,tar=false,rewrite-timestamp=true .
   8. docker buildx build --platform linux/amd64,linux/arm64 --build-arg VERSION=v1.2.3 --build-arg REVISION=0123456789abcdef0123456789abcdef01234567 --build-arg SOURCE=https://github.com/sofatutor/llm-proxy --build-arg SOURCE_DATE_EPOCH=1767225600 --output type=image,name=ghcr.io/sofatutor/llm-proxy:v1.2.3,push=true,rewrite-timestamp=true .  (unless ghcr.io/sofatutor/llm-proxy:v1.2.3 already holds this image)
   9. docker buildx imagetools create --tag ghcr.io/sofatutor/llm-proxy:sha-0123456 ghcr.io/sofatutor/llm-proxy@<digest>  (the digest of ghcr.io/sofatutor/llm-proxy:v1.2.3; unless already there)
-  10. docker buildx imagetools create --tag ghcr.io/sofatutor/llm-proxy:1.2 ghcr.io/sofatutor/llm-proxy@<digest>  (the digest of ghcr.io/sofatutor/llm-proxy:v1.2.3)
-  11. docker buildx imagetools create --tag ghcr.io/sofatutor/llm-proxy:latest ghcr.io/sofatutor/llm-proxy@<digest>  (the digest of ghcr.io/sofatutor/llm-proxy:v1.2.3)
+  10. docker buildx imagetools create --tag ghcr.io/sofatutor/llm-proxy:1.2 ghcr.io/sofatutor/llm-proxy@<digest>  (the digest of ghcr.io/sofatutor/llm-proxy:v1.2.3; unless it holds a newer release)
+  11. docker buildx imagetools create --tag ghcr.io/sofatutor/llm-proxy:latest ghcr.io/sofatutor/llm-proxy@<digest>  (the digest of ghcr.io/sofatutor/llm-proxy:v1.2.3; unless it holds a newer release)
   12. helm push dist/charts/llm-proxy-1.2.3.tgz oci://ghcr.io/sofatutor/charts  (unless this exact chart is already there)
   13. helm show chart oci://ghcr.io/sofatutor/charts/llm-proxy --version 1.2.3  (read back: version 1.2.3, appVersion v1.2.3)
 "

@@ -9,7 +9,8 @@ use anyhow::{Result, bail};
 use xshell::{Shell, cmd};
 
 use crate::core::grammar::{self, Classified, TagKind};
-use crate::core::plan::{GithubRelease, PublishStep};
+use crate::core::plan::PublishStep;
+use crate::core::rules::GithubRelease;
 use crate::{exec, project::Project, ui};
 
 pub struct Args {

@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use xshell::Shell;
 
 use crate::core::chart_yaml;
+use crate::core::git_output::RemoteBranch;
 use crate::core::grammar::{self, Classified, ReleaseTag};
 use crate::core::plan::{ChartFacts, Plan, RepoState, plan_release};
 use crate::{git, project::Project, ui};
@@ -54,7 +55,7 @@ pub fn read_state(sh: &Shell, project: &Project, tag: &ReleaseTag) -> Result<Rep
         None => git::head(sh)?,
     };
     let config = &project.config;
-    let default_ref = format!("refs/remotes/{}/{}", config.remote, config.default_branch);
+    let default_ref = RemoteBranch::new(&config.remote, &config.default_branch).tracking_ref;
     let on_default_branch = match git::commit_of(sh, &default_ref)? {
         Some(_) => git::is_ancestor(sh, &commit, &default_ref)?,
         None => {

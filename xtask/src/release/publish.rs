@@ -13,7 +13,7 @@ use crate::core::grammar::{self, Classified, TagKind};
 use crate::core::plan::{Artifact, Plan, PublishStep};
 use crate::registry::{Credentials, Registry};
 use crate::scratch::Scratch;
-use crate::steps::{Published, Publisher, chart, image, run_commands};
+use crate::steps::{Published, Publisher, State, chart, image, run_commands};
 use crate::{git, project::Project, ui};
 
 pub struct Args {
@@ -211,21 +211,17 @@ fn report(
     image_digest: Option<&str>,
     push: bool,
 ) -> Result<()> {
-    for outcome in outcomes {
-        let state = if outcome.pushed {
-            "pushed"
-        } else {
-            "already there"
-        };
-        println!(
-            "{} {} {} ({state})",
-            outcome.what, outcome.reference, outcome.digest
-        );
+    for o in outcomes {
+        println!("{} {} {} ({})", o.what, o.reference, o.digest, o.state);
     }
     if !push {
         println!("{}: built, nothing pushed (--no-push)", plan.tag);
     }
-    let images: Vec<&Published> = outcomes.iter().filter(|o| o.what == "image").collect();
+    // The tags that hold this release's image; a moving tag kept by a newer release does not.
+    let images: Vec<&Published> = outcomes
+        .iter()
+        .filter(|o| o.what == "image" && o.state != State::KeptNewer)
+        .collect();
     let chart = outcomes.iter().find(|o| o.what == "chart");
     let mut output = vec![("tag", plan.tag.name())];
     if let Some(digest) = image_digest {
@@ -259,15 +255,14 @@ fn report(
     } else {
         summary.push_str("| artifact | reference | digest | state |\n| --- | --- | --- | --- |\n");
         for o in outcomes {
-            let state = if o.pushed { "pushed" } else { "already there" };
             summary.push_str(&format!(
-                "| {} | `{}` | `{}` | {state} |\n",
-                o.what, o.reference, o.digest
+                "| {} | `{}` | `{}` | {} |\n",
+                o.what, o.reference, o.digest, o.state
             ));
         }
     }
     if let Some(image) = &plan.image {
-        for note in &image.tags.notes {
+        for note in image.tags.notes() {
             summary.push_str(&format!("\n- {note}"));
         }
         // The image's `org.opencontainers.image.source` label links it to the repository,

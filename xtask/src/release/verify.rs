@@ -17,8 +17,10 @@ use xshell::{Shell, cmd};
 
 use crate::core::chart_yaml::{read_meta, rendered_images};
 use crate::core::config::Config;
+use crate::core::git_output::RemoteBranch;
 use crate::core::grammar::{self, stable_tag, version_tag};
-use crate::core::oci::{Manifest, Reference, index_platforms, parse_manifest};
+use crate::core::oci::{Manifest, REVISION_LABEL, Reference, index_platforms, parse_manifest};
+use crate::core::rules;
 use crate::core::verify::{
     Check, ImageIndex, Lookup, PublishedChart, PublishedRelease, ReleaseFacts, render_text,
     to_json, verify,
@@ -123,8 +125,7 @@ fn check(
                 let registry = Registry::new(&git_sh, config.plain_http, credentials, &sha_dir);
                 let sha_digest = match &answers.commit {
                     Lookup::Found(commit) => {
-                        let sha = format!("sha-{}", &commit[..7.min(commit.len())]);
-                        digest_of(&registry, &config.image, &sha)
+                        digest_of(&registry, &config.image, &rules::sha_tag(commit))
                     }
                     Lookup::Missing => Lookup::Missing,
                     Lookup::Unknown(why) => Lookup::Unknown(why.clone()),
@@ -268,8 +269,11 @@ fn ask_git(sh: &Shell, config: &Config, version: &Version) -> GitAnswers {
 
 fn on_default_branch(sh: &Shell, config: &Config, version: &Version, commit: &str) -> Lookup<bool> {
     let branch = &config.default_branch;
-    let tracking = format!("refs/remotes/{}/{branch}", config.remote);
-    let remote_ref = format!("refs/heads/{branch}");
+    let RemoteBranch {
+        remote_ref,
+        tracking_ref: tracking,
+        ..
+    } = RemoteBranch::new(&config.remote, branch);
     if let Err(why) = git::fetch_branch(
         sh,
         &config.remote,
@@ -317,7 +321,7 @@ fn ask_image(
                     Manifest::Index(_) => index_platforms(&manifest),
                     Manifest::Image { .. } => vec!["a single-platform image".to_string()],
                 },
-                revision: revision_label(&registry, &reference, &manifest, dir),
+                revision: revision_label(&registry, &reference, &manifest),
             }),
             Err(e) => unknown(e),
         },
@@ -326,12 +330,8 @@ fn ask_image(
     };
     ImageAnswers {
         version_image,
-        minor_digest: digest_of(
-            &registry,
-            &config.image,
-            &format!("{}.{}", version.major, version.minor),
-        ),
-        latest_digest: digest_of(&registry, &config.image, "latest"),
+        minor_digest: digest_of(&registry, &config.image, &rules::minor_tag(version)),
+        latest_digest: digest_of(&registry, &config.image, rules::LATEST),
     }
 }
 
@@ -343,44 +343,16 @@ fn digest_of(registry: &Registry<'_>, image: &str, tag: &str) -> Lookup<String> 
     }
 }
 
-/// `org.opencontainers.image.revision` from the config of the index's first image.
+/// The image's `org.opencontainers.image.revision` label.
 fn revision_label(
     registry: &Registry<'_>,
     reference: &Reference,
     manifest: &Manifest,
-    dir: &Path,
 ) -> Lookup<String> {
-    let read = || -> Result<Option<String>> {
-        let image = match manifest {
-            Manifest::Index(entries) => {
-                let first = entries
-                    .iter()
-                    .find(|e| {
-                        e.platform
-                            .as_deref()
-                            .is_some_and(|p| p != "unknown/unknown")
-                    })
-                    .context("the index lists no image")?;
-                parse_manifest(&registry.manifest_body(reference, &first.digest)?)?
-            }
-            image => image.clone(),
-        };
-        let Manifest::Image { config, .. } = image else {
-            bail!("an index nests another index")
-        };
-        let file = dir.join("config.json");
-        registry.blob(reference, &config.digest, &file)?;
-        let value: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(&file)?)?;
-        let label = value
-            .get("config")
-            .and_then(|c| c.get("Labels"))
-            .and_then(|l| l.get("org.opencontainers.image.revision"))
-            .and_then(|r| r.as_str());
-        Ok(label.map(str::to_string))
-    };
-    match read() {
-        Ok(Some(label)) => Lookup::Found(label),
-        Ok(None) => Lookup::Missing,
+    match registry.image_labels(reference, manifest) {
+        Ok(labels) => labels
+            .get(REVISION_LABEL)
+            .map_or(Lookup::Missing, |rev| Lookup::Found(rev.clone())),
         Err(e) => unknown(format!("cannot read the image config: {e:#}")),
     }
 }

@@ -11,10 +11,11 @@ use xshell::{Shell, cmd};
 use crate::core::chart_yaml::{self, ChartVersions};
 use crate::core::oci::{self, Manifest, Reference};
 use crate::core::plan::PublishStep;
+use crate::core::rules;
 use crate::exec;
 use crate::project::Project;
 use crate::release::stamp;
-use crate::steps::{Published, Publisher, run_commands};
+use crate::steps::{Published, Publisher, State, run_commands};
 
 pub fn stamp(project: &Project, dir: &str, version: &Version) -> Result<()> {
     let path = project.root.join(dir).join("Chart.yaml");
@@ -89,7 +90,7 @@ pub fn push(run: &Publisher<'_>, step: &PublishStep) -> Result<Published> {
                     what: "chart",
                     reference: shown,
                     digest: found.digest,
-                    pushed: false,
+                    state: State::AlreadyThere,
                 });
             }
             Some(file) => bail!(
@@ -106,7 +107,7 @@ pub fn push(run: &Publisher<'_>, step: &PublishStep) -> Result<Published> {
         what: "chart",
         reference: shown,
         digest: pushed.digest,
-        pushed: true,
+        state: State::Pushed,
     })
 }
 
@@ -122,9 +123,8 @@ fn chart_layer(manifest: &str) -> Result<String> {
     }
 }
 
-/// Compares two chart packages by their files. Not by the archives' digests: `helm package`
-/// writes the packaging time into the archive (checked on Helm 3.18), so packaging the same
-/// chart twice gives two digests. Returns the first file that differs.
+/// Compares two chart packages by their unpacked files ([`rules::chart_difference`]).
+/// Returns the first file that differs.
 fn first_difference(sh: &Shell, scratch: &Path, a: &Path, b: &Path) -> Result<Option<String>> {
     let unpack = |archive: &Path, into: &str| -> Result<BTreeMap<String, Vec<u8>>> {
         let dir = scratch.join(into);
@@ -139,8 +139,7 @@ fn first_difference(sh: &Shell, scratch: &Path, a: &Path, b: &Path) -> Result<Op
         Ok(files)
     };
     let (a, b) = (unpack(a, "chart-local")?, unpack(b, "chart-remote")?);
-    let names = a.keys().chain(b.keys());
-    Ok(names.into_iter().find(|n| a.get(*n) != b.get(*n)).cloned())
+    Ok(rules::chart_difference(&a, &b))
 }
 
 fn collect_files(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) -> Result<()> {

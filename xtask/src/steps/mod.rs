@@ -30,9 +30,27 @@ pub struct Publisher<'a> {
 pub struct Published {
     pub what: &'static str,
     pub reference: String,
+    /// What `reference` holds after the step.
     pub digest: String,
-    /// False when the registry held it already.
-    pub pushed: bool,
+    pub state: State,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Pushed,
+    AlreadyThere,
+    /// A moving tag left with the newer release it holds.
+    KeptNewer,
+}
+
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            State::Pushed => "pushed",
+            State::AlreadyThere => "already there",
+            State::KeptNewer => "kept: it holds a newer release",
+        })
+    }
 }
 
 /// Runs a step's commands exactly as the plan prints them.

@@ -20,7 +20,8 @@ use crate::core::plan::BinaryStamp;
 use crate::{git, project::Project, ui};
 
 pub struct Args {
-    pub platforms: Vec<String>,
+    /// Empty: the configured platforms.
+    pub platforms: Vec<Platform>,
 }
 
 pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
@@ -28,16 +29,6 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
         project.config.platforms.clone()
     } else {
         args.platforms
-            .iter()
-            .map(|name| {
-                Platform::parse(name).with_context(|| {
-                    format!(
-                        "--platform {}: expected linux/amd64 or linux/arm64",
-                        crate::core::grammar::quote(name)
-                    )
-                })
-            })
-            .collect::<Result<_>>()?
     };
     let stamp = default_stamp(sh, project)?;
     for path in build(sh, project, &platforms, &stamp)? {

@@ -13,29 +13,22 @@ use semver::Version;
 use crate::core::cmd::Cmd;
 use crate::core::git_output::{RemoteBranch, RemoteRefs, TagObject, tag_ref};
 use crate::core::grammar;
+use crate::core::tools;
 
-/// The tools `release tag` needs on PATH: git itself, cargo for the project's checks, and
-/// coreutils' `timeout`, which bounds every network call.
-pub const TAG_TOOLS: [&str; 3] = ["git", "cargo", "timeout"];
-
-/// The tools `release promote` needs on PATH.
-pub const PROMOTE_TOOLS: [&str; 2] = ["git", "timeout"];
+/// The tools `release promote` needs on PATH: with its gate, those of `release verify`'s
+/// artifact checks too, so that a missing one is named before the confirmation.
+pub fn promote_tools(verify: bool) -> Vec<&'static str> {
+    let gate: &[&str] = if verify {
+        &tools::VERIFY_ARTIFACTS
+    } else {
+        &[]
+    };
+    tools::union([&tools::PROMOTE[..], gate])
+}
 
 /// Whether the remote can be asked at all: every network call is `timeout … git …`.
 pub fn can_ask_remote(missing_tools: &[String]) -> bool {
     !missing_tools.iter().any(|t| t == "git" || t == "timeout")
-}
-
-/// What to do about a missing tool.
-pub fn install_hint(tool: &str) -> &'static str {
-    match tool {
-        "git" => "install git 2.29 or newer",
-        "cargo" => "install Rust with rustup (https://rustup.rs)",
-        "timeout" => {
-            "install GNU coreutils (on macOS: `brew install coreutils`, then put its gnubin directory on PATH)"
-        }
-        _ => "install it",
-    }
 }
 
 /// The remote a command talks to, as the shell layer found it.
@@ -146,7 +139,7 @@ pub struct TagFacts {
     /// Whether the project's checks run (not `--no-checks`).
     pub run_checks: bool,
     pub timeout_secs: u64,
-    /// Tools of [`TAG_TOOLS`] not found on PATH.
+    /// Tools of [`tools::TAG`] not found on PATH.
     pub missing_tools: Vec<String>,
     /// `git var GIT_COMMITTER_IDENT`; `None` when git has no identity to sign a tag with.
     pub identity: Option<String>,
@@ -178,7 +171,7 @@ pub struct PromoteFacts {
     /// Whether the promotion gate runs (not `--no-verify`).
     pub verify: bool,
     pub timeout_secs: u64,
-    /// Tools of [`PROMOTE_TOOLS`] not found on PATH.
+    /// Tools of [`promote_tools`] not found on PATH.
     pub missing_tools: Vec<String>,
     pub identity: Option<String>,
     /// Asked for `vX.Y.Z` and `vX.Y.Z-stable`, each with its peeled line.
@@ -425,12 +418,7 @@ fn tools_check(tools: &[&str], missing: &[String]) -> Vec<Preflight> {
     }
     missing
         .iter()
-        .map(|tool| {
-            Preflight::Problem(format!(
-                "`{tool}` not found on PATH: {}",
-                install_hint(tool)
-            ))
-        })
+        .map(|tool| Preflight::Problem(tools::missing(tool)))
         .collect()
 }
 
@@ -494,7 +482,7 @@ pub fn plan_tag(facts: &TagFacts) -> GitPlan {
         }
     }
 
-    let mut checks = tools_check(&TAG_TOOLS, &facts.missing_tools);
+    let mut checks = tools_check(&tools::TAG, &facts.missing_tools);
     checks.push(identity_check(facts.identity.as_deref()));
     checks.extend(facts.remote.check(&facts.missing_tools));
     checks.push(branch_check(facts));
@@ -724,7 +712,7 @@ pub fn plan_promote(facts: &PromoteFacts) -> GitPlan {
         }
     }
 
-    let mut checks = tools_check(&PROMOTE_TOOLS, &facts.missing_tools);
+    let mut checks = tools_check(&promote_tools(facts.verify), &facts.missing_tools);
     checks.push(identity_check(facts.identity.as_deref()));
     checks.extend(facts.remote.check(&facts.missing_tools));
     if refs.is_some() {
@@ -1265,7 +1253,7 @@ release promote v1.2.0
   commit: {HEAD} (v1.2.0 on origin)
   remote: origin (/srv/remote.git)
 preflight:
-  ok    git, timeout found on PATH
+  ok    git, timeout, curl, helm found on PATH
   ok    tagger: Rel <rel@example.invalid>
   ok    remote origin (/srv/remote.git) answers
   ok    v1.2.0 is on origin, on commit {HEAD}

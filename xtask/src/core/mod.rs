@@ -15,4 +15,5 @@ pub mod json;
 pub mod oci;
 pub mod plan;
 pub mod rules;
+pub mod tools;
 pub mod verify;

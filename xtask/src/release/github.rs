@@ -8,13 +8,15 @@
 use anyhow::{Result, bail};
 use xshell::{Shell, cmd};
 
+use crate::cli::TagArg;
 use crate::core::grammar::{self, Classified, TagKind};
 use crate::core::plan::PublishStep;
 use crate::core::rules::GithubRelease;
+use crate::core::tools;
 use crate::{exec, project::Project, ui};
 
 pub struct Args {
-    pub tag: String,
+    pub tag: TagArg,
     pub dry_run: bool,
     /// Skip `cargo xtask ci` (the tests of this command use it; CI never does).
     pub no_checks: bool,
@@ -22,11 +24,11 @@ pub struct Args {
 
 pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
     // STEP 1: only a stable tag asks for a GitHub release.
-    let release_tag = match grammar::classify(&args.tag)? {
+    let release_tag = match args.tag.meaning {
         Classified::Ignored => {
             ui::note(&format!(
                 "ignored: {} is not a v* tag, so there is no GitHub release",
-                grammar::quote(&args.tag)
+                args.tag.shown
             ));
             return Ok(());
         }
@@ -55,11 +57,11 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
 
     // STEP 3: preflight.
     let mut problems = Vec::new();
-    if which::which("gh").is_err() {
-        problems.push(
-            "`gh` not found on PATH: install the GitHub CLI (https://cli.github.com)".to_string(),
-        );
-    }
+    problems.extend(
+        crate::project::missing_tools(&["gh"])
+            .iter()
+            .map(|t| tools::missing(t)),
+    );
     if !plan.tag_exists {
         problems.push(format!(
             "{release_tag} does not exist in this repository: promote first (`cargo xtask release promote {}`), or fetch tags",

@@ -5,25 +5,26 @@
 use anyhow::{Context, Result};
 use xshell::Shell;
 
+use crate::cli::TagArg;
 use crate::core::chart_yaml;
 use crate::core::git_output::RemoteBranch;
-use crate::core::grammar::{self, Classified, ReleaseTag};
+use crate::core::grammar::{Classified, ReleaseTag};
 use crate::core::plan::{ChartFacts, Plan, RepoState, plan_release};
 use crate::{git, project::Project, ui};
 
 pub struct Args {
-    pub tag: String,
+    pub tag: TagArg,
     pub json: bool,
 }
 
 pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
-    let Classified::Release(tag) = grammar::classify(&args.tag)? else {
+    let Classified::Release(tag) = args.tag.meaning else {
         if args.json {
             println!(r#"{{"kind":"ignored","steps":[]}}"#);
         } else {
             println!(
                 "ignored: {} is not a v* tag, so it triggers no release",
-                grammar::quote(&args.tag)
+                args.tag.shown
             );
         }
         return Ok(());

@@ -9,27 +9,29 @@
 use anyhow::{Context, Result, bail};
 use xshell::Shell;
 
-use crate::core::grammar::{self, Classified, TagKind};
+use crate::cli::TagArg;
+use crate::core::grammar::{Classified, TagKind};
 use crate::core::plan::{Artifact, Plan, PublishStep};
+use crate::core::tools;
 use crate::registry::{Credentials, Registry};
 use crate::scratch::Scratch;
 use crate::steps::{Published, Publisher, State, chart, image, run_commands};
 use crate::{git, project::Project, ui};
 
 pub struct Args {
-    pub tag: String,
-    pub only: Option<String>,
+    pub tag: TagArg,
+    pub only: Option<Artifact>,
     pub no_push: bool,
     pub dry_run: bool,
 }
 
 pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
     // STEP 1: what the tag asks for, before any tool or credential is touched.
-    let release_tag = match grammar::classify(&args.tag)? {
+    let release_tag = match args.tag.meaning {
         Classified::Ignored => {
             ui::note(&format!(
                 "ignored: {} is not a v* tag, so nothing is published",
-                grammar::quote(&args.tag)
+                args.tag.shown
             ));
             return Ok(());
         }
@@ -42,12 +44,7 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
         }
         Classified::Release(t) => t,
     };
-    let only = match args.only.as_deref() {
-        None => None,
-        Some("chart") => Some(Artifact::Chart),
-        Some("image") => Some(Artifact::Image),
-        Some(other) => bail!("--only {}: expected chart or image", grammar::quote(other)),
-    };
+    let only = args.only;
 
     // STEP 2: the plan, and the steps this run takes from it.
     let plan = crate::release::plan::build(sh, project, &release_tag)?;
@@ -117,10 +114,7 @@ fn preflight(
     tools.dedup();
     for tool in tools {
         if which::which(tool).is_err() {
-            problems.push(format!(
-                "`{tool}` not found on PATH: {}",
-                install_hint(tool)
-            ));
+            problems.push(tools::missing(tool));
         }
     }
     let credentials = match Credentials::from_env(&project.config) {
@@ -151,23 +145,6 @@ fn preflight(
         );
     }
     Ok(credentials)
-}
-
-fn install_hint(tool: &str) -> &'static str {
-    match tool {
-        "helm" => "install Helm 3.13 or newer (https://helm.sh/docs/intro/install/)",
-        "docker" => {
-            "install the Docker CLI with the buildx plugin, or set RELEASE_IMAGE_BUILDER=buildah"
-        }
-        "buildah" => "install buildah (Debian/Ubuntu: apt-get install buildah)",
-        "skopeo" => {
-            "install skopeo (Debian/Ubuntu: apt-get install skopeo); the buildah builder re-tags with it"
-        }
-        "curl" => "install curl; it asks registries what they already hold",
-        "tar" => "install tar; it unpacks charts to compare them",
-        "cargo" => "install Rust with rustup (https://rustup.rs)",
-        _ => "install it",
-    }
 }
 
 /// The steps that publish nothing themselves: the chart's checks, the build, the logins.

@@ -18,12 +18,12 @@ use crate::scratch::Scratch;
 use crate::{git, project::Project, ui};
 
 pub struct Args {
-    pub version: String,
+    pub version: semver::Version,
     pub keep: bool,
 }
 
 pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
-    let version = grammar::parse_version_arg(&args.version)?;
+    let version = args.version;
     let config = &project.config;
 
     // STEP 1: refuse to touch the real registries.

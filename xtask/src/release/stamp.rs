@@ -5,17 +5,16 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 
 use crate::core::chart_yaml::{ChartVersions, stamp_chart};
-use crate::core::grammar;
 use crate::project::Project;
 
 pub struct Args {
-    pub version: String,
+    pub version: semver::Version,
     /// Chart directory, relative to the repository root; default: the configured chart.
     pub chart: Option<String>,
 }
 
 pub fn run(project: &Project, args: Args) -> Result<()> {
-    let version = grammar::parse_version_arg(&args.version)?;
+    let version = args.version;
     let dir = match &args.chart {
         Some(dir) => project.root.join(dir),
         None => project.chart_dir(),

@@ -10,15 +10,16 @@ use xshell::Shell;
 use crate::core::git_output::RemoteBranch;
 use crate::core::git_output::RemoteRefs;
 use crate::core::git_output::tag_ref;
-use crate::core::git_plan::{self, Sync, TAG_TOOLS, TagFacts};
+use crate::core::git_plan::{self, Sync, TagFacts};
 use crate::core::grammar::{self, TagKind};
 use crate::core::rules::release_versions;
+use crate::core::tools;
 use crate::project::{self, Project};
 use crate::steps::push_tag::{self, Mode};
 use crate::{git, ui};
 
 pub struct Args {
-    pub version: String,
+    pub version: semver::Version,
     pub dry_run: bool,
     pub yes: bool,
     pub remote: Option<String>,
@@ -37,8 +38,8 @@ struct Request {
 pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
     // STEP 1: raw arguments become domain types; an invalid version gets the grammar's error.
     let request = Request {
-        version: grammar::parse_version_arg(&args.version)?,
-        remote: push_tag::remote_name(project, args.remote.as_deref())?,
+        version: args.version,
+        remote: args.remote.unwrap_or_else(|| project.config.remote.clone()),
         allow_older: args.allow_older,
         run_checks: !args.no_checks,
     };
@@ -64,7 +65,7 @@ fn gather(sh: &Shell, project: &Project, request: &Request) -> Result<TagFacts> 
     let remote = &request.remote;
     let secs = config.git_timeout_secs;
     let name = grammar::version_tag(&request.version);
-    let missing_tools = project::missing_tools(&TAG_TOOLS);
+    let missing_tools = project::missing_tools(&tools::TAG);
 
     // One question to the remote: the tag and the branch HEAD is compared with, by full
     // name. Without --allow-older that branch can only be the default one, so the question

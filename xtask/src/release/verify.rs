@@ -18,9 +18,10 @@ use xshell::{Shell, cmd};
 use crate::core::chart_yaml::{read_meta, rendered_images};
 use crate::core::config::Config;
 use crate::core::git_output::RemoteBranch;
-use crate::core::grammar::{self, stable_tag, version_tag};
+use crate::core::grammar::{stable_tag, version_tag};
 use crate::core::oci::{Manifest, REVISION_LABEL, Reference, index_platforms, parse_manifest};
 use crate::core::rules;
+use crate::core::tools;
 use crate::core::verify::{
     Check, ImageIndex, Lookup, PublishedChart, PublishedRelease, ReleaseFacts, render_text,
     to_json, verify,
@@ -30,7 +31,7 @@ use crate::scratch::Scratch;
 use crate::{git, project::Project, ui};
 
 pub struct Args {
-    pub version: String,
+    pub version: Version,
     pub json: bool,
     pub run: bool,
     pub stable: bool,
@@ -49,7 +50,7 @@ enum Scope {
 }
 
 pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
-    let version = grammar::parse_version_arg(&args.version)?;
+    let version = args.version;
     let scope = match (args.artifacts_only, args.stable) {
         (true, _) => Scope::Artifacts,
         (false, true) => Scope::WithRelease,
@@ -91,7 +92,10 @@ fn check(
     run: bool,
 ) -> Result<Vec<Check>> {
     let config = &project.config;
-    let missing = crate::project::missing_tools(&tools(scope));
+    let missing: Vec<String> = crate::project::missing_tools(&needed_tools(scope))
+        .iter()
+        .map(|t| tools::missing(t))
+        .collect();
     if !missing.is_empty() {
         bail!(
             "cannot verify {}: {}",
@@ -207,12 +211,13 @@ fn timed<T>(f: impl FnOnce() -> T) -> (T, f64) {
     (value, start.elapsed().as_secs_f64())
 }
 
-fn tools(scope: Scope) -> Vec<&'static str> {
-    let mut tools = vec!["git", "timeout", "curl", "helm"];
-    if scope != Scope::Artifacts {
-        tools.push("gh");
-    }
-    tools
+fn needed_tools(scope: Scope) -> Vec<&'static str> {
+    let github: &[&str] = if scope == Scope::Artifacts {
+        &[]
+    } else {
+        &["gh"]
+    };
+    tools::union([&tools::VERIFY_ARTIFACTS[..], github])
 }
 
 fn chart_name(project: &Project) -> Result<String> {

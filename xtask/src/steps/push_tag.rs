@@ -18,7 +18,6 @@ use std::io::{BufRead, IsTerminal, Write};
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
-use crate::core::config;
 use crate::core::git_output::{self, PushStatus, tag_ref};
 use crate::core::git_plan::{self, Decision, GitPlan, GitStep, RemoteFacts};
 use crate::project::Project;
@@ -43,14 +42,6 @@ impl Mode {
             (false, true) => Mode::Confirmed,
             (false, false) => Mode::Ask,
         }
-    }
-}
-
-/// `--remote NAME`, validated like the configured remote, or the configured one.
-pub fn remote_name(project: &Project, arg: Option<&str>) -> Result<String> {
-    match arg {
-        Some(name) => config::check_remote_arg(name),
-        None => Ok(project.config.remote.clone()),
     }
 }
 

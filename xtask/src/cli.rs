@@ -101,7 +101,8 @@ pub fn command() -> Command {
             Command::new("stamp")
                 .about("Set Chart.yaml `version: X.Y.Z` and `appVersion: vX.Y.Z`")
                 .arg(version())
-                .arg(Arg::new("chart").long("chart").value_name("DIR").help("Chart directory (default: the configured chart)")),
+                .arg(Arg::new("chart").long("chart").value_name("DIR").help("Chart directory (default: the configured chart)"))
+                .arg(flag("dry-run", "Show the lines that would change and write nothing")),
         )
         .subcommand(
             Command::new("tag")
@@ -146,7 +147,8 @@ pub fn command() -> Command {
             Command::new("rehearse")
                 .about("Rehearse the whole release in a scratch clone against the configured registries")
                 .arg(version())
-                .arg(flag("keep", "Keep the scratch directory")),
+                .arg(flag("keep", "Keep the scratch directory"))
+                .arg(dry_run()),
         );
 
     Command::new("xtask")
@@ -172,7 +174,8 @@ pub fn command() -> Command {
                         .value_name("OS/ARCH")
                         .action(ArgAction::Append)
                         .help("Platform to build (default: the configured platforms)"),
-                ),
+                )
+                .arg(dry_run()),
         )
         .subcommand(release)
 }
@@ -188,6 +191,7 @@ pub fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Cli, 
                 .map(|name| platform(name))
                 .collect::<anyhow::Result<_>>()
                 .map_err(Error::Invalid)?,
+            dry_run: m.get_flag("dry-run"),
         }),
         Some(("release", m)) => release_command(m).map_err(Error::Invalid)?,
         _ => unreachable!("clap requires a subcommand"),
@@ -226,6 +230,7 @@ fn release_command(m: &ArgMatches) -> anyhow::Result<Cmd> {
         "stamp" => Cmd::Stamp(release::stamp::Args {
             version: version()?,
             chart: optional("chart"),
+            dry_run: flag("dry-run"),
         }),
         "tag" => Cmd::Tag(release::tag::Args {
             version: version()?,
@@ -268,6 +273,7 @@ fn release_command(m: &ArgMatches) -> anyhow::Result<Cmd> {
         "rehearse" => Cmd::Rehearse(release::rehearse::Args {
             version: version()?,
             keep: flag("keep"),
+            dry_run: flag("dry-run"),
         }),
         _ => unreachable!("clap knows every release subcommand"),
     })

@@ -69,7 +69,11 @@ pub fn timed_out(out: &Output) -> bool {
 fn xshell_cmd<'a>(sh: &'a Shell, cmd: &Cmd) -> xshell::Cmd<'a> {
     let argv = cmd.argv();
     let (program, args) = argv.split_first().expect("a command has a program");
-    cmd!(sh, "{program} {args...}")
+    let mut command = cmd!(sh, "{program} {args...}");
+    for (name, value) in &cmd.env {
+        command = command.env(name, value);
+    }
+    command
 }
 
 /// The value the command reads on stdin, or "" when it reads none.

@@ -11,6 +11,7 @@ mod dist;
 mod exec;
 mod git;
 mod project;
+mod published;
 mod registry;
 mod release;
 mod scratch;

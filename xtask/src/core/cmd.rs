@@ -17,6 +17,8 @@ pub struct Cmd {
     /// The environment variable whose value the command reads on stdin (a password given
     /// with `--password-stdin`): a secret never travels in argv.
     pub stdin_from: Option<&'static str>,
+    /// Variables set for the command, printed before it as `NAME=value`.
+    pub env: Vec<(String, String)>,
 }
 
 impl Cmd {
@@ -26,7 +28,14 @@ impl Cmd {
             args: args.into_iter().map(Into::into).collect(),
             timeout_secs: None,
             stdin_from: None,
+            env: Vec::new(),
         }
+    }
+
+    /// Sets `name` to `value` in the command's environment.
+    pub fn env(mut self, name: &str, value: &str) -> Cmd {
+        self.env.push((name.to_string(), value.to_string()));
+        self
     }
 
     /// Bounds the command: it runs as `timeout --kill-after=5 SECS program args…`.
@@ -60,7 +69,13 @@ impl Cmd {
 
 impl fmt::Display for Cmd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let words: Vec<String> = self.argv().iter().map(|w| shell_word(w)).collect();
+        let env = self
+            .env
+            .iter()
+            .map(|(name, value)| format!("{name}={}", shell_word(value)));
+        let words: Vec<String> = env
+            .chain(self.argv().iter().map(|w| shell_word(w)))
+            .collect();
         f.write_str(&words.join(" "))?;
         if let Some(var) = self.stdin_from {
             write!(f, " <<<\"${var}\"")?;
@@ -112,6 +127,12 @@ mod tests {
             r#"helm registry login h --password-stdin <<<"$RELEASE_REGISTRY_PASSWORD""#,
         );
         check(Cmd::new("git", ["tag", "-m", ""]), "git tag -m ''");
+        check(
+            Cmd::new("cargo", ["build"])
+                .env("V", "v1.2.3")
+                .env("C", "a b"),
+            "V=v1.2.3 C='a b' cargo build",
+        );
     }
 
     #[test]

@@ -119,6 +119,36 @@ pub struct BinaryStamp {
     pub commit: String,
 }
 
+/// The one `cargo build` that cross-compiles the release binary for every platform, in
+/// parallel, stamped with `stamp`. A target for another architecture than the host's
+/// (`host_arch`, Rust's name) needs a linker: `rust-lld` ships with every Rust toolchain and
+/// links static musl binaries by itself; a linker the user configured (`has_linker` says
+/// whether `CARGO_TARGET_<TRIPLE>_LINKER` is set) wins.
+pub fn dist_build(
+    platforms: &[Platform],
+    stamp: &BinaryStamp,
+    host_arch: &str,
+    has_linker: &dyn Fn(&str) -> bool,
+) -> Cmd {
+    let mut args = vec!["build", "--release", "--locked", "--package", "llm-proxy"];
+    for platform in platforms {
+        args.extend(["--target", platform.rust_target()]);
+    }
+    let mut cmd = Cmd::new("cargo", args)
+        .env("LLM_PROXY_VERSION", &stamp.version)
+        .env("LLM_PROXY_COMMIT", &stamp.commit);
+    for target in platforms.iter().map(Platform::rust_target) {
+        let var = format!(
+            "CARGO_TARGET_{}_LINKER",
+            target.to_uppercase().replace('-', "_")
+        );
+        if !target.starts_with(host_arch) && !has_linker(&var) {
+            cmd = cmd.env(&var, "rust-lld");
+        }
+    }
+    cmd
+}
+
 /// How the image is built: the same inputs for the local build and the push, so both
 /// produce the same image.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1048,6 +1078,23 @@ steps:
             .map(|s| s.to_string().split("  (").next().unwrap().to_string())
             .map(|s| s.split(' ').take(3).collect::<Vec<_>>().join(" "))
             .collect()
+    }
+
+    #[test]
+    fn dist_builds_every_platform_at_once_and_links_foreign_ones_with_rust_lld() {
+        let stamp = BinaryStamp {
+            version: "v1.2.3".into(),
+            commit: COMMIT.into(),
+        };
+        let platforms = config().platforms;
+        assert_eq!(
+            dist_build(&platforms, &stamp, "x86_64", &|_| false).to_string(),
+            format!(
+                "LLM_PROXY_VERSION=v1.2.3 LLM_PROXY_COMMIT={COMMIT} CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=rust-lld cargo build --release --locked --package llm-proxy --target x86_64-unknown-linux-musl --target aarch64-unknown-linux-musl"
+            )
+        );
+        let on_arm = dist_build(&platforms, &stamp, "aarch64", &|var| var.contains("X86_64"));
+        assert!(!on_arm.to_string().contains("LINKER"), "{on_arm}");
     }
 
     #[test]

@@ -2,24 +2,23 @@
 //! check of the default render, the push that never overwrites, and the read-back.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use semver::Version;
 use xshell::{Shell, cmd};
 
-use crate::core::chart_yaml::{self, ChartVersions};
+use crate::core::chart_yaml::{self, ChartVersions, stamp_chart};
 use crate::core::oci::{self, Manifest, Reference};
 use crate::core::plan::PublishStep;
 use crate::core::rules;
 use crate::exec;
 use crate::project::Project;
-use crate::release::stamp;
 use crate::steps::{Published, Publisher, State, run_commands};
 
 pub fn stamp(project: &Project, dir: &str, version: &Version) -> Result<()> {
     let path = project.root.join(dir).join("Chart.yaml");
-    stamp::stamp(&project.root, &path, &ChartVersions::for_release(version))?;
+    stamp_file(&project.root, &path, &ChartVersions::for_release(version))?;
     Ok(())
 }
 
@@ -30,7 +29,7 @@ pub fn set_image(project: &Project, dir: &str, repository: &str) -> Result<()> {
         .with_context(|| format!("cannot read {}", path.display()))?;
     let edited = chart_yaml::set_image_repository(&text, repository)
         .with_context(|| format!("cannot set image.repository in {}", path.display()))?;
-    stamp::write_atomically(&path, &edited)
+    write_atomically(&path, &edited)
 }
 
 /// `helm template`; with `expect_image`, every rendered container must run exactly it.
@@ -173,4 +172,61 @@ pub fn read_back(sh: &Shell, step: &PublishStep, versions: &ChartVersions) -> Re
         }
     }
     Ok(())
+}
+
+/// Stamps the `Chart.yaml` at `path`, which must resolve inside `root`. Returns the
+/// resolved path. The file is replaced by rename, so it is never seen half-written.
+pub fn stamp_file(root: &Path, path: &Path, versions: &ChartVersions) -> Result<PathBuf> {
+    let resolved = resolve(root, path)?;
+    let (text, stamped) = stamped(&resolved, versions)?;
+    if stamped != text {
+        write_atomically(&resolved, &stamped)?;
+    }
+    Ok(resolved)
+}
+
+/// `path` with symlinks resolved, which must stay inside `root`.
+pub fn resolve(root: &Path, path: &Path) -> Result<PathBuf> {
+    let resolved = path
+        .canonicalize()
+        .with_context(|| format!("cannot find {}", path.display()))?;
+    let root = root.canonicalize()?;
+    if !resolved.starts_with(&root) {
+        bail!(
+            "{} resolves to {}, outside the repository: refusing to write there",
+            path.display(),
+            resolved.display()
+        );
+    }
+    Ok(resolved)
+}
+
+/// The file's text before and after stamping.
+pub fn stamped(path: &Path, versions: &ChartVersions) -> Result<(String, String)> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", path.display()))?;
+    let stamped =
+        stamp_chart(&text, versions).with_context(|| format!("cannot stamp {}", path.display()))?;
+    Ok((text, stamped))
+}
+
+pub fn write_atomically(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    let tmp = path.with_file_name(format!(
+        ".{}.xtask-{}",
+        path.file_name().unwrap_or_default().to_string_lossy(),
+        std::process::id()
+    ));
+    let write = || -> std::io::Result<()> {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(text.as_bytes())?;
+        file.set_permissions(std::fs::metadata(path)?.permissions())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        anyhow::anyhow!("cannot write {}: {e}", path.display())
+    })
 }

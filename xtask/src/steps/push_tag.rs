@@ -21,7 +21,7 @@ use xshell::{Shell, cmd};
 use crate::core::git_output::{self, PushStatus, tag_ref};
 use crate::core::git_plan::{self, Decision, GitPlan, GitStep, RemoteFacts};
 use crate::project::Project;
-use crate::release::verify;
+use crate::published;
 use crate::{ci, exec, git, ui};
 
 /// How a run ends once its plan is shown.
@@ -157,7 +157,7 @@ fn carry_out(sh: &Shell, project: &Project, plan: &GitPlan) -> Result<()> {
             )?,
             GitStep::VerifyArtifacts { version } => {
                 let failing = ui::step(&step.to_string(), || {
-                    verify::promotion_gate(sh, project, version)
+                    published::promotion_gate(sh, project, version)
                 })?;
                 if !failing.is_empty() {
                     bail!(

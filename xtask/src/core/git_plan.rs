@@ -434,7 +434,7 @@ fn identity_check(identity: Option<&str>) -> Preflight {
 
 fn timeout_note(secs: u64) -> String {
     format!(
-        "network commands (git ls-remote, fetch, push) run as `timeout {secs} git …` and fail after {secs}s (RELEASE_GIT_TIMEOUT)"
+        "network commands (git ls-remote, fetch, push) are stopped after {secs}s (RELEASE_GIT_TIMEOUT)"
     )
 }
 
@@ -939,7 +939,7 @@ refs that change:
   this clone: refs/tags/v1.2.0 created, an annotated tag on {HEAD}
   origin: refs/tags/v1.2.0 created, the same tag object
 notes:
-  - network commands (git ls-remote, fetch, push) run as `timeout 60 git …` and fail after 60s (RELEASE_GIT_TIMEOUT)
+  - network commands (git ls-remote, fetch, push) are stopped after 60s (RELEASE_GIT_TIMEOUT)
 "
             )
         );
@@ -1267,7 +1267,7 @@ refs that change:
   this clone: refs/tags/v1.2.0-stable created, an annotated tag on {HEAD}
   origin: refs/tags/v1.2.0-stable created, the same tag object
 notes:
-  - network commands (git ls-remote, fetch, push) run as `timeout 60 git …` and fail after 60s (RELEASE_GIT_TIMEOUT)
+  - network commands (git ls-remote, fetch, push) are stopped after 60s (RELEASE_GIT_TIMEOUT)
 "
             )
         );

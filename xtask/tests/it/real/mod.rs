@@ -9,6 +9,7 @@
 mod docker;
 mod github;
 mod publish;
+mod reproduce;
 mod verify;
 
 use std::net::TcpListener;

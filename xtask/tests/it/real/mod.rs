@@ -10,6 +10,7 @@ mod chart;
 mod docker;
 mod github;
 mod publish;
+mod reproduce;
 mod verify;
 
 use std::net::TcpListener;

@@ -102,12 +102,12 @@ pub fn set_image_repository(values: &str, repository: &str) -> Result<String> {
             }
         } else if in_image && !blank {
             let first = *block_indent.get_or_insert(indent);
-            if indent == first {
-                if let Some(rest) = trimmed.strip_prefix("repository:") {
-                    let span = value_span(FILE, rest, "image.repository")?;
-                    let start = offset + indent + "repository:".len();
-                    found.push(start + span.start..start + span.end);
-                }
+            if indent == first
+                && let Some(rest) = trimmed.strip_prefix("repository:")
+            {
+                let span = value_span(FILE, rest, "image.repository")?;
+                let start = offset + indent + "repository:".len();
+                found.push(start + span.start..start + span.end);
             }
         }
         offset += line.len();

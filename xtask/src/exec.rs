@@ -26,13 +26,25 @@ pub fn run(sh: &Shell, cmd: &Cmd) -> Result<()> {
         eprint!("{}", scrub(&String::from_utf8_lossy(&out.stderr), &secret));
         return check(cmd, &out, &secret);
     }
-    let mut command: std::process::Command = xshell_cmd(sh, cmd).into();
+    streamed(xshell_cmd(sh, cmd).into(), &cmd.to_string())
+}
+
+/// Runs a command written as an `xshell::cmd!` line (the project's own checks, whose
+/// commands are fixed) the way [`run`] runs a planned one: `$ cmd`, then its output, on
+/// stderr.
+pub fn stream(cmd: xshell::Cmd<'_>) -> Result<()> {
+    let shown = cmd.to_string();
+    eprintln!("$ {shown}");
+    streamed(cmd.into(), &shown)
+}
+
+fn streamed(mut command: std::process::Command, shown: &str) -> Result<()> {
     command.stdout(std::io::stderr());
     let status = command
         .status()
-        .with_context(|| format!("cannot run `{cmd}`"))?;
+        .with_context(|| format!("cannot run `{shown}`"))?;
     if !status.success() {
-        bail!("`{cmd}` failed ({})", describe(&status));
+        bail!("`{shown}` failed ({})", describe(&status));
     }
     Ok(())
 }

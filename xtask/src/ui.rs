@@ -27,20 +27,6 @@ pub fn step<T>(title: &str, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Re
     result
 }
 
-/// Runs a tool as a log of the current step: its command line and both its output streams
-/// go to stderr, so stdout keeps only the data xtask prints.
-pub fn run_logged(cmd: xshell::Cmd<'_>) -> Result<()> {
-    let shown = cmd.to_string();
-    eprintln!("$ {shown}");
-    let mut command: std::process::Command = cmd.into();
-    command.stdout(std::io::stderr());
-    let status = command
-        .status()
-        .with_context(|| format!("cannot run `{shown}`"))?;
-    anyhow::ensure!(status.success(), "`{shown}` failed ({status})");
-    Ok(())
-}
-
 pub fn warn(message: &str) {
     if in_actions() {
         eprintln!("::warning::{}", annotation(message));

@@ -20,8 +20,10 @@ fn half_sent_request(server: &Server) -> TcpStream {
 
 /// Whether connecting to `addr` is refused within a generous time; the
 /// listener closes soon after the signal, not at the instant `kill` returns.
+/// The 5 s budget stays below the server's 10 s head deadline, after which the
+/// request in flight would end, the process exit, and the port be refused anyway.
 fn refused_soon(addr: SocketAddr) -> bool {
-    (0..200).any(|_| match TcpStream::connect(addr) {
+    (0..100).any(|_| match TcpStream::connect(addr) {
         Err(e) => e.kind() == io::ErrorKind::ConnectionRefused,
         Ok(_) => {
             thread::sleep(Duration::from_millis(50));

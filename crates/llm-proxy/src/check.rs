@@ -170,14 +170,14 @@ impl fmt::Display for Failure {
             }
             Failure::Connect { addr, error } => write!(f, "cannot connect to {addr}: {error}"),
             Failure::TimedOut { waiting_for, after } => {
-                write!(
-                    f,
-                    "timed out after {}s waiting for {waiting_for}",
-                    after.as_secs()
-                )
+                write!(f, "timed out after {after:?} waiting for {waiting_for}")
             }
             Failure::Status { line } => write!(f, "unexpected status `{line}`"),
-            Failure::NotHttp { line } => write!(f, "the answer is not HTTP: `{line}`"),
+            Failure::NotHttp { line } => {
+                // Whatever answered is not a web server: show enough to recognise it.
+                let start: String = line.chars().take(80).collect();
+                write!(f, "the answer is not HTTP: `{}`", start.escape_debug())
+            }
             Failure::NoResponse => write!(f, "the connection closed without a response"),
             Failure::Io(error) => write!(f, "{error}"),
         }
@@ -402,6 +402,57 @@ mod tests {
         check(
             "http://host/a b",
             Err("the path must be printable ASCII without spaces: percent-encode the rest"),
+        );
+    }
+
+    /// Runs the check against a one-connection server that answers `answer` to
+    /// any request, then closes, or with `hold` keeps the connection open.
+    fn run_against(answer: &'static [u8], hold: bool) -> Result<String, String> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = HttpUrl::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        let server = thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let _ = stream.read(&mut [0u8; 1024]);
+            let _ = stream.write_all(answer);
+            if hold {
+                // Until the client gives up and closes.
+                let _ = stream.read(&mut [0u8; 1]);
+            }
+        });
+        let result = run(&url, Duration::from_millis(500)).map_err(|f| f.to_string());
+        server.join().unwrap();
+        result
+    }
+
+    #[test]
+    fn answers() {
+        let check = |answer: &'static [u8], expected: Result<&str, &str>| {
+            let result = run_against(answer, false);
+            assert_eq!(
+                result.as_deref(),
+                expected.map_err(str::to_owned).as_deref(),
+                "{answer:?}"
+            );
+        };
+        check(
+            b"HTTP/1.1 204 No Content\r\n\r\n",
+            Ok("HTTP/1.1 204 No Content"),
+        );
+        check(b"HTTP/1.0 200 OK\n", Ok("HTTP/1.0 200 OK"));
+        check(
+            b"HTTP/1.1 302 Found\r\nLocation: /\r\n\r\n",
+            Err("unexpected status `HTTP/1.1 302 Found`"),
+        );
+        check(
+            b"SSH-2.0-OpenSSH_9.6\r\n",
+            Err("the answer is not HTTP: `SSH-2.0-OpenSSH_9.6`"),
+        );
+        check(b"", Err("the connection closed without a response"));
+        // A status line cut short by the end of the connection is still read.
+        check(b"HTTP/1.1 200", Ok("HTTP/1.1 200"));
+        assert_eq!(
+            run_against(b"HTTP/1.1 200", true),
+            Err("timed out after 500ms waiting for the response".to_owned())
         );
     }
 

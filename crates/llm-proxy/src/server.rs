@@ -468,7 +468,13 @@ mod tests {
         let (addr, stop, server) = start(Duration::ZERO);
         let _in_flight = request_in_flight(addr);
         stop.stop();
-        assert_eq!(server.join().unwrap(), Stopped::Abandoned { open: 1 });
+        // At least the request in flight; the connection that proved it
+        // accepted may still be closing too.
+        let stopped = server.join().unwrap();
+        assert!(
+            matches!(stopped, Stopped::Abandoned { open } if open >= 1),
+            "{stopped:?}"
+        );
     }
 
     #[test]

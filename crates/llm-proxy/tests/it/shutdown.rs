@@ -96,9 +96,7 @@ fn request_unfinished_at_the_bound_is_abandoned_with_exit_1() {
     let (status, stderr) = server.wait();
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains(
-            "llm-proxy: exiting with 1 connection(s) unfinished: the shutdown bound of 1s has passed"
-        ),
+        stderr.contains("connection(s) unfinished: the shutdown bound of 1s has passed"),
         "{stderr}"
     );
 }

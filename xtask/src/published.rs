@@ -23,7 +23,7 @@ use crate::core::oci::{Manifest, REVISION_LABEL, Reference, index_platforms, par
 use crate::core::rules;
 use crate::core::tools;
 use crate::core::verify::{
-    Check, ImageIndex, Lookup, PublishedChart, PublishedRelease, ReleaseFacts, verify,
+    Check, Gate, ImageIndex, Lookup, PublishedChart, PublishedRelease, ReleaseFacts, verify,
 };
 use crate::registry::{Credentials, Registry};
 use crate::scratch::Scratch;
@@ -40,15 +40,14 @@ pub enum Scope {
     WithRelease,
 }
 
-/// The promotion gate: the artifact checks of `version` that fail, each as one line.
-/// Empty means `release promote` may tag.
-pub fn promotion_gate(sh: &Shell, project: &Project, version: &Version) -> Result<Vec<String>> {
-    let checks = check(sh, project, version, Scope::Artifacts, false)?;
-    Ok(checks
-        .into_iter()
-        .filter(|c| !c.ok)
-        .map(|c| format!("{}: {}", c.name, c.detail))
-        .collect())
+/// The promotion gate: the artifact checks of `version`, which `release promote` and
+/// `release github` require to pass before they approve anything. It only reads, so dry runs
+/// run it too.
+pub fn promotion_gate(sh: &Shell, project: &Project, version: &Version) -> Gate {
+    match check(sh, project, version, Scope::Artifacts, false) {
+        Ok(checks) => Gate::from_checks(&checks),
+        Err(e) => Gate::Failed(format!("{e:#}")),
+    }
 }
 
 pub fn check(

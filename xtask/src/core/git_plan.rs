@@ -14,6 +14,7 @@ use crate::core::cmd::Cmd;
 use crate::core::git_output::{RemoteBranch, RemoteRefs, TagObject, tag_ref};
 use crate::core::grammar;
 use crate::core::tools;
+use crate::core::verify::Gate;
 
 /// The tools `release promote` needs on PATH: with its gate, those of `release verify`'s
 /// artifact checks too, so that a missing one is named before the confirmation.
@@ -168,8 +169,8 @@ pub struct TagFacts {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PromoteFacts {
     pub version: Version,
-    /// Whether the promotion gate runs (not `--no-verify`).
-    pub verify: bool,
+    /// The promotion gate's verdict, asked before the plan so that a dry run shows it.
+    pub gate: Gate,
     pub timeout_secs: u64,
     /// Tools of [`promote_tools`] not found on PATH.
     pub missing_tools: Vec<String>,
@@ -194,8 +195,6 @@ pub enum Preflight {
 pub enum GitStep {
     /// The project's checks (`cargo xtask ci`).
     Checks,
-    /// The promotion gate: the published artifacts of the version must verify.
-    VerifyArtifacts { version: Version },
     /// Brings a commit that only the remote has into this clone, changing no ref.
     FetchCommit {
         remote: String,
@@ -227,7 +226,7 @@ impl GitStep {
     /// out itself (the checks, the gate).
     pub fn command(&self) -> Option<Cmd> {
         match self {
-            GitStep::Checks | GitStep::VerifyArtifacts { .. } => None,
+            GitStep::Checks => None,
             GitStep::FetchCommit {
                 remote,
                 refname,
@@ -282,11 +281,6 @@ impl fmt::Display for GitStep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             GitStep::Checks => write!(f, "cargo xtask ci  (the project's checks)"),
-            GitStep::VerifyArtifacts { version } => write!(
-                f,
-                "verify the published artifacts of {}  (the promotion gate)",
-                grammar::version_tag(version)
-            ),
             GitStep::FetchCommit { .. } => write!(
                 f,
                 "{}  (brings its commit into this clone; changes no ref)",
@@ -713,7 +707,8 @@ pub fn plan_promote(facts: &PromoteFacts) -> GitPlan {
         };
     }
 
-    let mut checks = tools_check(&promote_tools(facts.verify), &facts.missing_tools);
+    let verify = facts.gate != Gate::Skipped;
+    let mut checks = tools_check(&promote_tools(verify), &facts.missing_tools);
     checks.push(identity_check(facts.identity.as_deref()));
     checks.extend(facts.remote.check(&facts.missing_tools));
     if refs.is_some() {
@@ -731,14 +726,16 @@ pub fn plan_promote(facts: &PromoteFacts) -> GitPlan {
             remote_stable.as_ref(),
         ));
     }
+    match facts.gate.problem(&name) {
+        Some(problem) => checks.push(Preflight::Problem(problem)),
+        None if matches!(facts.gate, Gate::Checked(_)) => checks.push(Preflight::Ok(format!(
+            "the published artifacts of {name} verify (the promotion gate)"
+        ))),
+        None => {}
+    }
 
     let mut steps = Vec::new();
     if let Some(v) = &remote_version {
-        if facts.verify {
-            steps.push(GitStep::VerifyArtifacts {
-                version: facts.version.clone(),
-            });
-        }
         if !facts.commit_present {
             steps.push(GitStep::FetchCommit {
                 remote: remote.clone(),
@@ -759,7 +756,7 @@ pub fn plan_promote(facts: &PromoteFacts) -> GitPlan {
     }
 
     let mut notes = Vec::new();
-    if !facts.verify {
+    if !verify {
         notes.push("the published artifacts are not verified (--no-verify)".to_string());
     }
     notes.push(timeout_note(facts.timeout_secs));
@@ -1224,7 +1221,7 @@ notes:
     fn promotable() -> PromoteFacts {
         PromoteFacts {
             version: Version::new(1, 2, 0),
-            verify: true,
+            gate: Gate::Checked(vec![]),
             timeout_secs: 60,
             missing_tools: vec![],
             identity: Some("Rel <rel@example.invalid>".into()),
@@ -1260,10 +1257,10 @@ preflight:
   ok    v1.2.0 is on origin, on commit {HEAD}
   ok    the local v1.2.0 is on the same commit
   ok    v1.2.0-stable exists neither here nor on origin
+  ok    the published artifacts of v1.2.0 verify (the promotion gate)
 steps:
-  1. verify the published artifacts of v1.2.0  (the promotion gate)
-  2. git tag -a v1.2.0-stable -m 'Stable release v1.2.0' {HEAD}
-  3. timeout --kill-after=5 60 git push --porcelain --no-follow-tags origin refs/tags/v1.2.0-stable:refs/tags/v1.2.0-stable
+  1. git tag -a v1.2.0-stable -m 'Stable release v1.2.0' {HEAD}
+  2. timeout --kill-after=5 60 git push --porcelain --no-follow-tags origin refs/tags/v1.2.0-stable:refs/tags/v1.2.0-stable
 refs that change:
   this clone: refs/tags/v1.2.0-stable created, an annotated tag on {HEAD}
   origin: refs/tags/v1.2.0-stable created, the same tag object
@@ -1279,7 +1276,7 @@ notes:
         let mut facts = promotable();
         facts.commit_present = false;
         facts.local_version = None;
-        facts.verify = false;
+        facts.gate = Gate::Skipped;
         let plan = plan_promote(&facts);
         assert_eq!(plan.refusal(), None);
         assert_eq!(
@@ -1290,12 +1287,7 @@ notes:
                 timeout_secs: 60,
             }
         );
-        assert!(
-            !plan
-                .steps()
-                .iter()
-                .any(|s| matches!(s, GitStep::VerifyArtifacts { .. }))
-        );
+        assert!(!plan.to_string().contains("promotion gate"));
         assert!(plan.to_string().contains("(--no-verify)"));
     }
 

@@ -94,6 +94,49 @@ impl Check {
     }
 }
 
+/// What the promotion gate found: the artifact checks (`release verify X.Y.Z
+/// --artifacts-only`) that a stable tag and its GitHub release must pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Gate {
+    /// Not run: `--no-verify`.
+    Skipped,
+    /// Not run: the version tag is not on the remote, a problem reported on its own.
+    NotAsked,
+    /// Each failing check as `name: detail`; none when the artifacts verify.
+    Checked(Vec<String>),
+    /// The gate could not run at all (a tool missing, the scratch directory): why.
+    Failed(String),
+}
+
+impl Gate {
+    /// The gate's verdict from every artifact check.
+    pub fn from_checks(checks: &[Check]) -> Gate {
+        Gate::Checked(
+            checks
+                .iter()
+                .filter(|c| !c.ok)
+                .map(|c| format!("{}: {}", c.name, c.detail))
+                .collect(),
+        )
+    }
+
+    /// The problem that stops an approval, if any; `what` names the version checked.
+    pub fn problem(&self, what: &str) -> Option<String> {
+        match self {
+            Gate::Skipped | Gate::NotAsked => None,
+            Gate::Checked(failing) if failing.is_empty() => None,
+            Gate::Checked(failing) => Some(format!(
+                "the published artifacts of {what} do not verify (the promotion gate):\n      - {}\n    fix the release (`cargo xtask release verify {} --artifacts-only` shows every check)",
+                failing.join("\n      - "),
+                what.trim_start_matches('v')
+            )),
+            Gate::Failed(why) => Some(format!(
+                "the promotion gate could not check the published artifacts of {what}: {why}"
+            )),
+        }
+    }
+}
+
 /// Runs every rule over the facts.
 pub fn verify(config: &Config, facts: &ReleaseFacts) -> Vec<Check> {
     let v = &facts.version;
@@ -692,6 +735,27 @@ mod tests {
         );
         facts.run_output = Some(Lookup::Found("llm-proxy v1.2.3 (0123456)\n".into()));
         assert!(failed(&facts).is_empty());
+    }
+
+    #[test]
+    fn the_gate_passes_only_when_every_artifact_check_does() {
+        let pass = Gate::from_checks(&verify(&config(), &good()));
+        assert_eq!(pass, Gate::Checked(vec![]));
+        assert_eq!(pass.problem("v1.2.3"), None);
+        let mut facts = good();
+        facts.chart = Lookup::Missing;
+        let fail = Gate::from_checks(&verify(&config(), &facts));
+        assert_eq!(
+            fail.problem("v1.2.3").unwrap(),
+            "the published artifacts of v1.2.3 do not verify (the promotion gate):\n      - chart 1.2.3: not in oci://ghcr.io/sofatutor/charts\n    fix the release (`cargo xtask release verify 1.2.3 --artifacts-only` shows every check)"
+        );
+        assert_eq!(Gate::Skipped.problem("v1.2.3"), None);
+        assert_eq!(
+            Gate::Failed("`helm` not found".into())
+                .problem("v1.2.3")
+                .unwrap(),
+            "the promotion gate could not check the published artifacts of v1.2.3: `helm` not found"
+        );
     }
 
     #[test]

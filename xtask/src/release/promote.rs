@@ -9,7 +9,9 @@ use xshell::Shell;
 use crate::core::git_output::tag_ref;
 use crate::core::git_plan::{self, PromoteFacts};
 use crate::core::grammar;
+use crate::core::verify::Gate;
 use crate::project::{self, Project};
+use crate::published;
 use crate::steps::push_tag::{self, Mode};
 use crate::{git, ui};
 
@@ -69,10 +71,27 @@ fn gather(
         Some(there) => git::commit_of(sh, &there.commit)?.as_deref() == Some(&there.commit),
         None => true,
     };
+    // The gate only reads, so it runs before the plan is shown: a dry run shows its verdict,
+    // and a failing gate is refused before anyone is asked to confirm.
+    let refs = asked.answer.as_ref().ok();
+    let promoted = refs.is_some_and(
+        |r| matches!((r.tag(&name), r.tag(&stable)), (Some(v), Some(s)) if v.commit == s.commit),
+    );
+    let gate = if !verify {
+        Gate::Skipped
+    } else if refs.and_then(|r| r.tag(&name)).is_none() || promoted || !missing_tools.is_empty() {
+        Gate::NotAsked
+    } else {
+        let title =
+            format!("preflight: the promotion gate (verify the published artifacts of {name})");
+        ui::step(&title, || {
+            Ok(published::promotion_gate(sh, project, version))
+        })?
+    };
     let local_tag = |n: &str| local.iter().find(|t| t.name == n).map(git::TagRef::object);
     Ok(PromoteFacts {
         version: version.clone(),
-        verify,
+        gate,
         timeout_secs: secs,
         missing_tools,
         identity,

@@ -21,7 +21,6 @@ use xshell::{Shell, cmd};
 use crate::core::git_output::{self, PushStatus, tag_ref};
 use crate::core::git_plan::{self, Decision, GitPlan, GitStep, RemoteFacts};
 use crate::project::Project;
-use crate::published;
 use crate::{ci, exec, git, ui};
 
 /// How a run ends once its plan is shown.
@@ -154,17 +153,6 @@ fn carry_out(sh: &Shell, project: &Project, plan: &GitPlan) -> Result<()> {
             GitStep::Checks => ci::run(sh, project).context(
                 "the project's checks failed, so nothing was tagged: fix them and re-run (--no-checks skips them)",
             )?,
-            GitStep::VerifyArtifacts { version } => {
-                let failing = ui::step(&step.to_string(), || {
-                    published::promotion_gate(sh, project, version)
-                })?;
-                if !failing.is_empty() {
-                    bail!(
-                        "the published artifacts of v{version} do not verify, so it was not promoted:\n  - {}\nfix the release, or pass --no-verify to promote it anyway",
-                        failing.join("\n  - ")
-                    );
-                }
-            }
             GitStep::FetchCommit { .. } => {
                 ui::step(&step.to_string(), || run_git(sh, step))?;
             }

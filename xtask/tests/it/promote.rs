@@ -249,12 +249,12 @@ fn dry_run_changes_nothing() {
     let commit = released(&project, "1.0.0");
     let before = project.snapshot();
     let run = project
-        .xtask(&["release", "promote", "1.0.0", "--dry-run"])
+        .xtask(&["release", "promote", "1.0.0", "--dry-run", "--no-verify"])
         .success();
     assert_eq!(project.snapshot(), before);
     assert!(
         run.stdout.contains(&format!(
-            "  2. git tag -a v1.0.0-stable -m 'Stable release v1.0.0' {commit}\n  3. timeout --kill-after=5 60 git push --porcelain --no-follow-tags origin refs/tags/v1.0.0-stable:refs/tags/v1.0.0-stable\n"
+            "  1. git tag -a v1.0.0-stable -m 'Stable release v1.0.0' {commit}\n  2. timeout --kill-after=5 60 git push --porcelain --no-follow-tags origin refs/tags/v1.0.0-stable:refs/tags/v1.0.0-stable\n"
         )),
         "{run}"
     );
@@ -270,7 +270,7 @@ fn without_a_terminal_or_yes_it_refuses() {
     released(&project, "1.0.0");
     let before = project.snapshot();
     project
-        .xtask(&["release", "promote", "1.0.0"])
+        .xtask(&["release", "promote", "1.0.0", "--no-verify"])
         .failure()
         .stderr_has("release promote v1.0.0 needs confirmation and there is no terminal to ask on");
     assert_eq!(project.snapshot(), before);
@@ -286,18 +286,23 @@ fn gate_refuses_when_the_registry_cannot_be_asked() {
         ("RELEASE_IMAGE", "127.0.0.1:9/llm-proxy"),
         ("RELEASE_CHART_REGISTRY", "oci://127.0.0.1:9/charts"),
     ];
-    let run = project
-        .xtask_env(&["release", "promote", "1.0.0", "--yes"], &env)
-        .failure();
-    assert!(
-        run.stderr.contains("do not verify, so it was not promoted"),
-        "{run}"
-    );
-    assert!(
-        run.stderr
-            .contains("image 127.0.0.1:9/llm-proxy:v1.0.0: unknown: "),
-        "{run}"
-    );
+    // The gate only reads: a dry run shows its verdict, and the real run is refused by it
+    // before anything is created.
+    for args in [&["--dry-run"][..], &["--yes"]] {
+        let mut all = vec!["release", "promote", "1.0.0"];
+        all.extend(args);
+        let run = project.xtask_env(&all, &env).failure();
+        assert!(
+            run.stdout.contains(
+                "  FAIL  the published artifacts of v1.0.0 do not verify (the promotion gate):\n      - image 127.0.0.1:9/llm-proxy:v1.0.0: unknown: "
+            ),
+            "{run}"
+        );
+        assert!(
+            run.stderr.contains("release promote v1.0.0 refused"),
+            "{run}"
+        );
+    }
     assert_eq!(project.remote_refs(), before, "nothing was pushed");
     assert_eq!(
         project.git(&["tag", "--list", "*-stable"]),

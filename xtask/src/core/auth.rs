@@ -58,6 +58,17 @@ pub enum Store {
     Helm,
 }
 
+impl Store {
+    /// The command that stores a login for `host` where this tool reads it.
+    pub fn login_command(self, host: &str) -> String {
+        match self {
+            Store::Containers => format!("skopeo login {host}"),
+            Store::Docker => format!("docker login {host}"),
+            Store::Helm => format!("helm registry login {host}"),
+        }
+    }
+}
+
 /// One tool's login file, at the path that tool reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginFile {
@@ -498,6 +509,13 @@ mod tests {
             helper_server("registry-1.docker.io"),
             "https://index.docker.io/v1/"
         );
+    }
+
+    #[test]
+    fn each_store_names_its_own_login_command() {
+        assert_eq!(Store::Docker.login_command("h:1"), "docker login h:1");
+        assert_eq!(Store::Helm.login_command("h:1"), "helm registry login h:1");
+        assert_eq!(Store::Containers.login_command("h:1"), "skopeo login h:1");
     }
 
     fn password(user: &str, password: &str) -> Option<Entry> {

@@ -18,7 +18,7 @@ use xshell::{Shell, cmd};
 use crate::core::chart_yaml::{read_meta, rendered_images};
 use crate::core::config::Config;
 use crate::core::grammar::{self, stable_tag, version_tag};
-use crate::core::oci::{Manifest, Reference, index_platforms, parse_manifest};
+use crate::core::oci::{self, Manifest, Reference, index_platforms, parse_manifest};
 use crate::core::verify::{
     Check, ImageIndex, Lookup, PublishedChart, PublishedRelease, ReleaseFacts, render_text,
     to_json, verify,
@@ -385,7 +385,9 @@ fn revision_label(
     }
 }
 
-/// Pulls the chart once, then reads it and renders it locally.
+/// Downloads the chart package once through the registry API (the reads and logins of
+/// every other registry check, `RELEASE_REGISTRY_*` included), then reads it and renders it
+/// locally with helm.
 fn ask_chart(
     sh: &Shell,
     config: &Config,
@@ -394,32 +396,23 @@ fn ask_chart(
     name: &str,
     version: &Version,
 ) -> Lookup<PublishedChart> {
-    let reference = format!("{}/{name}", config.chart_registry);
-    let v = version.to_string();
-    let plain = config.plain_http.then_some("--plain-http");
-    let pulled = cmd!(
-        sh,
-        "helm pull {reference} --version {v} --destination {dir} {plain...}"
-    )
-    .quiet()
-    .ignore_status()
-    .output();
-    match pulled {
-        Ok(out) if out.status.success() => {}
-        Ok(out) => {
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            return if stderr.contains(": not found") {
-                Lookup::Missing
-            } else {
-                unknown(format!(
-                    "helm pull {reference} --version {v}: {}",
-                    stderr.trim()
-                ))
-            };
-        }
-        Err(e) => return unknown(e),
+    let charts = Registry::new(sh, config.plain_http, credentials, dir).for_charts();
+    let reference = Reference::new(
+        &format!("{}/{name}", config.chart_registry),
+        &version.to_string(),
+    );
+    let manifest = match charts.manifest(&reference) {
+        Ok(Some(found)) => found.body,
+        Ok(None) => return Lookup::Missing,
+        Err(e) => return unknown(format!("{e:#}")),
+    };
+    let package = dir.join(format!("{name}-{version}.tgz"));
+    let download = oci::chart_layer(&manifest)
+        .with_context(|| format!("{reference} is not a Helm chart"))
+        .and_then(|layer| charts.blob(&reference, &layer, &package));
+    if let Err(e) = download {
+        return unknown(format!("{e:#}"));
     }
-    let package = dir.join(format!("{name}-{v}.tgz"));
     let read = || -> Result<PublishedChart> {
         let shown = cmd!(sh, "helm show chart {package}").quiet().read()?;
         let value: serde_yaml::Value =

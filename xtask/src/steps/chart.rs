@@ -9,7 +9,7 @@ use semver::Version;
 use xshell::{Shell, cmd};
 
 use crate::core::chart_yaml::{self, ChartVersions};
-use crate::core::oci::{self, Manifest, Reference};
+use crate::core::oci::{self, Reference};
 use crate::core::plan::PublishStep;
 use crate::project::Project;
 use crate::release::publish::{Published, Run};
@@ -77,11 +77,13 @@ pub fn push(run: &mut Run<'_>, step: &PublishStep) -> Result<()> {
         );
     }
     let shown = format!("{registry}/{name}:{version}");
-    if let Some(found) = run.registry.manifest(&reference)? {
-        let layer =
-            chart_layer(&found.body).with_context(|| format!("{shown} is not a Helm chart"))?;
+    // Read with helm's login first, as helm itself pushes.
+    let charts = run.registry.for_charts();
+    if let Some(found) = charts.manifest(&reference)? {
+        let layer = oci::chart_layer(&found.body)
+            .with_context(|| format!("{shown} is not a Helm chart"))?;
         let remote = run.scratch.join("remote-chart.tgz");
-        run.registry.blob(&reference, &layer, &remote)?;
+        charts.blob(&reference, &layer, &remote)?;
         match first_difference(run.sh, run.scratch, &local, &remote)? {
             None => {
                 crate::ui::note(&format!(
@@ -101,8 +103,7 @@ pub fn push(run: &mut Run<'_>, step: &PublishStep) -> Result<()> {
         }
     }
     crate::release::publish::run_commands(run.sh, step)?;
-    let pushed = run
-        .registry
+    let pushed = charts
         .manifest(&reference)?
         .with_context(|| format!("{shown} is missing right after helm push"))?;
     run.outcomes.push(Published {
@@ -112,18 +113,6 @@ pub fn push(run: &mut Run<'_>, step: &PublishStep) -> Result<()> {
         pushed: true,
     });
     Ok(())
-}
-
-/// The digest of the chart content layer of a Helm chart manifest.
-fn chart_layer(manifest: &str) -> Result<String> {
-    match oci::parse_manifest(manifest)? {
-        Manifest::Image { layers, .. } => layers
-            .into_iter()
-            .find(|l| l.media_type == oci::HELM_CHART_LAYER)
-            .map(|l| l.digest)
-            .context("the manifest has no chart content layer"),
-        Manifest::Index(_) => bail!("it is an image index"),
-    }
 }
 
 /// Compares two chart packages by their files. Not by the archives' digests: `helm package`

@@ -8,6 +8,7 @@
 
 mod docker;
 mod github;
+mod private;
 mod publish;
 mod verify;
 

@@ -2,8 +2,9 @@
 //! already has and no `RELEASE_REGISTRY_*`: after `docker login`, `helm registry login` and
 //! `skopeo login`, or with a Docker-Desktop-style credential helper, `release verify`,
 //! publish's "already there?" checks and `release promote`'s gate all pass; each login alone
-//! is enough, `RELEASE_REGISTRY_*` overrides them, the documented file order holds, and a
-//! wrong password is named by its source and never shown.
+//! is enough, `RELEASE_REGISTRY_*` overrides them, the documented file order holds, a wrong
+//! password is named by its source and never shown, and identity tokens are traded for
+//! access tokens (against a stand-in token service: see `TokenRegistry`).
 //!
 //! Checked with docker-registry 2.8.2, the docker CLI 28.2.2 (which logs in without a
 //! daemon), helm v3.18.0 and skopeo 1.9.3.
@@ -31,8 +32,8 @@ fn release_commit(project: &Project, version: &str) {
 
 /// Every tool's configuration in a fresh temporary directory, nobody logged in, and no
 /// `RELEASE_REGISTRY_*` (the test harness removes the real ones).
-fn fresh_env(registry: &Registry) -> Env {
-    let mut env = Env::new(&registry.host);
+fn fresh_env(host: &str) -> Env {
+    let mut env = Env::new(host);
     let path = |name: &str| env.dir.path().join(name).to_str().unwrap().to_string();
     let (xdg, helm) = (path("xdg-config"), path("helm/config/registry/config.json"));
     // `$XDG_CONFIG_HOME/containers/auth.json` is a containers login file too.
@@ -45,7 +46,7 @@ fn fresh_env(registry: &Registry) -> Env {
 /// Publishes `vVERSION` with `RELEASE_REGISTRY_*`, in an environment of its own: the logins
 /// `publish` makes with them land in that environment's files, not in the test's.
 fn publish_with_release_vars(project: &Project, registry: &Registry, version: &str) {
-    let mut env = fresh_env(registry);
+    let mut env = fresh_env(&registry.host);
     env.set("RELEASE_REGISTRY_USER", USER);
     env.set("RELEASE_REGISTRY_PASSWORD", PASSWORD);
     env.xtask(project, &["release", "publish", &format!("v{version}")])
@@ -272,7 +273,7 @@ fn after_docker_helm_and_skopeo_logins_verify_publish_and_promote_read_a_private
     publish_with_release_vars(&project, &registry, "1.2.3");
 
     // Nobody logged in: every read is refused, and the error says what to run.
-    let env = fresh_env(&registry);
+    let env = fresh_env(&registry.host);
     let refused = env
         .xtask(
             &project,
@@ -304,7 +305,7 @@ fn a_docker_desktop_style_credential_helper_is_enough() {
     publish_with_release_vars(&project, &registry, "2.0.0");
 
     // What Docker Desktop leaves: an empty `auths` entry beside `credsStore`.
-    let mut env = fresh_env(&registry);
+    let mut env = fresh_env(&registry.host);
     let helper = install_helper(&mut env, &registry, "teststore", PASSWORD);
     write(
         &docker_config(&env),
@@ -347,7 +348,7 @@ fn each_login_alone_is_enough_and_release_registry_vars_override_them() {
         "credsStore",
         "credHelpers",
     ] {
-        let mut env = fresh_env(&registry);
+        let mut env = fresh_env(&registry.host);
         match source {
             "docker login" => docker_login(&env, &registry),
             "helm registry login" => helm_login(&env, &registry),
@@ -372,13 +373,13 @@ fn each_login_alone_is_enough_and_release_registry_vars_override_them() {
     }
 
     // RELEASE_REGISTRY_* win over a wrong docker login...
-    let mut env = fresh_env(&registry);
+    let mut env = fresh_env(&registry.host);
     write_docker_auth(&env, &registry, WRONG);
     env.set("RELEASE_REGISTRY_USER", USER);
     env.set("RELEASE_REGISTRY_PASSWORD", PASSWORD);
     runs.push(verify(&env).success());
     // ...and are not a fallback: a wrong one is refused despite a good docker login.
-    let mut env = fresh_env(&registry);
+    let mut env = fresh_env(&registry.host);
     docker_login(&env, &registry);
     env.set("RELEASE_REGISTRY_USER", USER);
     env.set("RELEASE_REGISTRY_PASSWORD", WRONG);
@@ -403,7 +404,7 @@ fn images_read_the_containers_login_first_and_charts_helms() {
     release_commit(&project, "1.5.0");
     publish_with_release_vars(&project, &registry, "1.5.0");
 
-    let env = fresh_env(&registry);
+    let env = fresh_env(&registry.host);
     write_docker_auth(&env, &registry, WRONG);
     skopeo_login(&env, &registry);
     let run = env
@@ -440,7 +441,7 @@ fn a_wrong_password_is_named_by_its_source_and_never_shown() {
     let registry = Registry::with_login(USER, PASSWORD);
     let project = release_project();
     release_commit(&project, "1.6.0");
-    let mut publisher = fresh_env(&registry);
+    let mut publisher = fresh_env(&registry.host);
     publisher.set("RELEASE_REGISTRY_USER", USER);
     publisher.set("RELEASE_REGISTRY_PASSWORD", PASSWORD);
     publisher
@@ -451,7 +452,7 @@ fn a_wrong_password_is_named_by_its_source_and_never_shown() {
         .success();
 
     // A docker login whose password changed since.
-    let env = fresh_env(&registry);
+    let env = fresh_env(&registry.host);
     write_docker_auth(&env, &registry, WRONG);
     let source = format!("docker config {}", docker_config(&env).display());
     let verify = env
@@ -481,7 +482,7 @@ fn a_wrong_password_is_named_by_its_source_and_never_shown() {
     );
 
     // The same through a credential helper.
-    let mut env = fresh_env(&registry);
+    let mut env = fresh_env(&registry.host);
     let helper = install_helper(&mut env, &registry, "stale", WRONG);
     write(
         &docker_config(&env),
@@ -501,4 +502,192 @@ fn a_wrong_password_is_named_by_its_source_and_never_shown() {
         "{through_helper}"
     );
     assert_no_secret(&[&verify, &republish, &through_helper]);
+}
+
+/// A registry with token authentication that trades identity tokens, as ghcr.io and Docker
+/// Hub do. The real `docker-registry` delegates token auth to a separate service issuing
+/// signed JWTs, which nothing on this machine provides, so this stand-in plays both parts:
+/// every `/v2/` request without the access token gets a Bearer challenge; `POST /token` with
+/// the refresh-token grant for `REFRESH` returns the access token; `/v2/` with it answers 404
+/// (authorised, nothing published). Each request is logged as `METHOD PATH BODY`.
+struct TokenRegistry {
+    host: String,
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+const REFRESH: &str = "refresh-Canary-5b7e";
+const ACCESS: &str = "access-Canary-0d3f";
+
+impl TokenRegistry {
+    fn start() -> TokenRegistry {
+        use std::io::{BufRead, BufReader, Read};
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let host = listener.local_addr().unwrap().to_string();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (realm, thread_log, thread_stop) =
+            (format!("http://{host}/token"), log.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if thread_stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(mut stream) = stream else { break };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request_line = String::new();
+                let _ = reader.read_line(&mut request_line);
+                let (mut length, mut authorised) = (0, false);
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    let lower = line.to_ascii_lowercase();
+                    if let Some(n) = lower.strip_prefix("content-length:") {
+                        length = n.trim().parse().unwrap_or(0);
+                    }
+                    authorised |= line.trim() == format!("Authorization: Bearer {ACCESS}");
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                let body = String::from_utf8_lossy(&body).into_owned();
+                let mut parts = request_line.split_whitespace();
+                let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+                thread_log
+                    .lock()
+                    .unwrap()
+                    .push(format!("{method} {path} {body}").trim().to_string());
+                let grant = format!("grant_type=refresh_token&refresh_token={REFRESH}&");
+                let (status, headers, content) = if path.starts_with("/token") {
+                    if method == "POST" && body.starts_with(&grant) {
+                        (
+                            "200 OK",
+                            String::new(),
+                            format!(r#"{{"access_token":"{ACCESS}"}}"#),
+                        )
+                    } else {
+                        ("401 Unauthorized", String::new(), String::new())
+                    }
+                } else if authorised {
+                    ("404 Not Found", String::new(), String::new())
+                } else {
+                    let name = path
+                        .trim_start_matches("/v2/")
+                        .split("/manifests/")
+                        .next()
+                        .unwrap_or("");
+                    (
+                        "401 Unauthorized",
+                        format!(
+                            "WWW-Authenticate: Bearer realm=\"{realm}\",service=\"stand-in\",scope=\"repository:{name}:pull\"\r\n"
+                        ),
+                        String::new(),
+                    )
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{content}",
+                    content.len()
+                );
+            }
+        });
+        TokenRegistry { host, log, stop }
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Drop for TokenRegistry {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = std::net::TcpStream::connect(&self.host);
+    }
+}
+
+/// An identity token (`identitytoken` in docker's config, or a helper's user `<token>`) is
+/// traded at the token service with the OAuth2 refresh-token grant, then the access token
+/// reads the registry; neither token ever appears in output.
+#[test]
+fn identity_tokens_are_traded_for_access_tokens() {
+    let _serial = serial();
+    let registry = TokenRegistry::start();
+    let project = Project::new();
+    let read = |env: &Env| {
+        let run = env
+            .xtask(
+                &project,
+                &["release", "verify", "1.0.0", "--artifacts-only"],
+            )
+            .failure();
+        // Authorised: the registry's answer is "not there", not a refusal.
+        let image = format!(
+            "✗ image {}/llm-proxy:v1.0.0: not in the registry",
+            registry.host
+        );
+        assert!(run.stdout.contains(&image), "{run}");
+        assert!(!run.stdout.contains("unknown:"), "{run}");
+        for secret in [REFRESH, ACCESS] {
+            assert!(!run.to_string().contains(secret), "a token leaked:\n{run}");
+        }
+    };
+
+    let env = fresh_env(&registry.host);
+    write(
+        &docker_config(&env),
+        &format!(
+            r#"{{"auths":{{"{}":{{"auth":"{}","identitytoken":"{REFRESH}"}}}}}}"#,
+            registry.host,
+            base64("<token>:")
+        ),
+    );
+    read(&env);
+    let posts: Vec<String> = registry
+        .requests()
+        .into_iter()
+        .filter(|r| r.starts_with("POST /token"))
+        .collect();
+    assert!(!posts.is_empty(), "{:?}", registry.requests());
+    for post in &posts {
+        assert!(
+            post.contains("&client_id=cargo-xtask&service=stand-in"),
+            "{post}"
+        );
+        assert!(post.contains("&scope=repository%3A"), "{post}");
+    }
+    assert!(
+        posts
+            .iter()
+            .any(|p| p.contains("scope=repository%3Acharts%2Fllm-proxy%3Apull")),
+        "{posts:?}"
+    );
+
+    // The same token from a credential helper.
+    let mut env = fresh_env(&registry.host);
+    let bin = env.dir.path().join("helper-bin");
+    let script = bin.join("docker-credential-tokenstore");
+    write(
+        &script,
+        &format!(
+            "#!/bin/sh\nprintf '{{\"ServerURL\":\"%s\",\"Username\":\"<token>\",\"Secret\":\"{REFRESH}\"}}\\n' \"$(cat)\"\n"
+        ),
+    );
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    env.set(
+        "PATH",
+        &format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+    );
+    write(&docker_config(&env), r#"{"credsStore":"tokenstore"}"#);
+    let before = registry.requests().len();
+    read(&env);
+    assert!(
+        registry.requests()[before..]
+            .iter()
+            .any(|r| r.starts_with("POST /token grant_type=refresh_token")),
+        "{:?}",
+        registry.requests()
+    );
 }

@@ -109,7 +109,7 @@ pub fn find(
                     looked,
                 };
             }
-            Ok(None) => looked.push(file.to_string()),
+            Ok(None) => looked.push(format!("{file} (nothing for {host})")),
             Err(why) => looked.push(format!("{file} ({why})")),
         }
     }
@@ -119,8 +119,9 @@ pub fn find(
     }
 }
 
-/// One file: nothing when it is absent or holds nothing for the host; an error that quotes
-/// no secret when it is unreadable or its helper fails.
+/// One file: `None` when it holds nothing for the host; an error, quoting no secret, when it
+/// is absent, unreadable or broken, or its helper fails or holds nothing. Either way the
+/// search goes on to the next file, and the reason is shown if no file has a login.
 fn search_file(
     sh: &Shell,
     file: &LoginFile,

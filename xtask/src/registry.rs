@@ -148,7 +148,7 @@ impl<'a> Registry<'a> {
         let key = format!("{}/{}", reference.host, reference.name);
         let mut config = String::new();
         if let Some(accept) = accept {
-            config.push_str(&config_line("header", &format!("Accept: {accept}")));
+            config.push_str(&config_line("header", &format!("Accept: {accept}"))?);
         }
         let known = self.auth.borrow().get(&key).cloned();
         let (status, headers) = self.curl(
@@ -187,12 +187,12 @@ impl<'a> Registry<'a> {
         let auth_config = match challenge {
             Challenge::Basic => match login {
                 Some(Login::Password { user, password }) => {
-                    config_line("user", &format!("{user}:{password}"))
+                    config_line("user", &format!("{user}:{password}"))?
                 }
                 Some(Login::IdentityToken(_)) => bail!(
                     "{} asks for a password (Basic authentication), but {} holds an identity token: log in with a user and password or token",
                     reference.host,
-                    describe(&origin)
+                    found.as_ref().map_or("", |f| f.source.as_str())
                 ),
                 // Nothing to answer with: the 401 stands, and its error says what to run.
                 None => {
@@ -218,7 +218,7 @@ impl<'a> Registry<'a> {
                     login,
                     &origin,
                 )?;
-                config_line("header", &format!("Authorization: Bearer {token}"))
+                config_line("header", &format!("Authorization: Bearer {token}"))?
             }
         };
         self.auth.borrow_mut().insert(
@@ -249,12 +249,12 @@ impl<'a> Registry<'a> {
         }
         let config = match login {
             Some(Login::Password { user, password }) => {
-                config_line("user", &format!("{user}:{password}"))
+                config_line("user", &format!("{user}:{password}"))?
             }
             // curl posts `data` as application/x-www-form-urlencoded; from stdin, like the rest.
             Some(Login::IdentityToken(token)) => {
                 url = realm.to_string();
-                config_line("data", &auth::refresh_token_form(token, service, scope))
+                config_line("data", &auth::refresh_token_form(token, service, scope))?
             }
             None => String::new(),
         };
@@ -328,20 +328,17 @@ impl<'a> Registry<'a> {
     }
 }
 
-/// One line of curl's configuration file, quoted as curl reads it.
-fn config_line(key: &str, value: &str) -> String {
-    format!(
+/// One line of curl's configuration file, quoted as curl reads it. A line break would end
+/// the line and let the rest (a login from a file, a token from a registry) be read as
+/// another curl option, so it is refused; the error never quotes the value.
+fn config_line(key: &str, value: &str) -> Result<String> {
+    if value.contains(['\n', '\r']) {
+        bail!("a `{key}` for curl holds a line break: refused (check the login or the registry)");
+    }
+    Ok(format!(
         "{key} = \"{}\"\n",
         value.replace('\\', "\\\\").replace('"', "\\\"")
-    )
-}
-
-/// Where the credentials came from, for a message.
-fn describe(origin: &Origin) -> String {
-    match origin {
-        Origin::Found { source, .. } => source.clone(),
-        Origin::Nowhere(_) => "no login".to_string(),
-    }
+    ))
 }
 
 /// What to say when a registry refuses: whose credentials it refused, or that none were found.
@@ -366,4 +363,23 @@ fn login_commands(host: &str) -> String {
     format!(
         "run `docker login {host}` or `helm registry login {host}`, or set RELEASE_REGISTRY_USER and RELEASE_REGISTRY_PASSWORD"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::config_line;
+
+    #[test]
+    fn curl_config_lines_are_quoted_and_refuse_line_breaks() {
+        fn check(value: &str, expected: Result<&str, &str>) {
+            let got = config_line("user", value).map_err(|e| e.to_string());
+            assert_eq!(got, expected.map(str::to_string).map_err(str::to_string));
+        }
+        check("u:p", Ok("user = \"u:p\"\n"));
+        check(r#"u:a"b\c"#, Ok("user = \"u:a\\\"b\\\\c\"\n"));
+        let refused =
+            "a `user` for curl holds a line break: refused (check the login or the registry)";
+        check("u:p\noutput = /tmp/x", Err(refused));
+        check("u:p\r", Err(refused));
+    }
 }

@@ -200,6 +200,18 @@ install_helm() {
 		die "installed helm does not report $HELM_VERSION"
 }
 
+# --- kubernetes-validate: the chart's manifests against Kubernetes' schemas ---
+# A pure-Python wheel that ships the JSON schemas of Kubernetes 1.25 up to its
+# own version offline (`kubernetes-validate --strict -k 1.29 FILE…`). The
+# chart is checked for every minor from Chart.yaml's kubeVersion bound to this
+# version's, so bumping the pin adds the newer Kubernetes releases.
+KUBERNETES_VALIDATE_VERSION=1.37.0
+install_kubernetes_validate() {
+	install_pypi_linter kubernetes-validate "$KUBERNETES_VALIDATE_VERSION" \
+		kubernetes-validate "$KUBERNETES_VALIDATE_VERSION"
+}
+# --- end of kubernetes-validate -----------------------------------------------
+
 # True when `gh` routes requests to the unix socket named by http_unix_socket
 # in $GH_CONFIG_DIR/config.yml; the tests fake GitHub's API that way. Probed
 # with a socket that does not exist: a gh that honours the setting fails with
@@ -289,6 +301,7 @@ print_versions() {
 		skopeo "$(skopeo --version | awk '{print $3}')" \
 		qemu-aarch64-static "$(qemu-aarch64-static --version | sed -n 's/.*version \([^ ]*\).*/\1/p' | head -n1)" \
 		helm "$(helm version --template '{{.Version}}')" \
+		kubernetes-validate "$(kubernetes-validate --version)" \
 		gh "$(gh_version) ($(command -v gh))" \
 		zizmor "$(zizmor --version | awk '{print $2}')" \
 		hadolint "$(hadolint --version | grep -o '[0-9][0-9.]*' | head -n1)" \
@@ -299,6 +312,7 @@ main() {
 	install_prerequisites
 	install_debian_tools
 	install_helm
+	install_kubernetes_validate
 	install_gh
 	install_zizmor
 	install_hadolint

@@ -1,10 +1,16 @@
 //! The command line: clap's builder API (no derive macro to compile), turned at once into
-//! typed commands so that inner code never sees raw strings or flag lookups.
+//! typed commands: tags are classified, versions parsed, remotes and platforms validated
+//! here, so that inner code never sees a raw string to judge again, or a flag lookup.
 
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::{Arg, ArgAction, ArgMatches, Command};
+use semver::Version;
 
+use crate::core::config::{self, Platform};
+use crate::core::grammar::{self, Classified};
+use crate::core::plan::Artifact;
 use crate::release;
 
 pub struct Cli {
@@ -27,16 +33,20 @@ pub enum Cmd {
     Rehearse(release::rehearse::Args),
 }
 
-impl Cmd {
-    /// The TAG-OR-REF of a tag-driven command, judged before anything else runs.
-    pub fn tag(&self) -> Option<&str> {
-        match self {
-            Cmd::Plan(a) => Some(&a.tag),
-            Cmd::Publish(a) => Some(&a.tag),
-            Cmd::Github(a) => Some(&a.tag),
-            _ => None,
-        }
-    }
+/// A TAG-OR-REF argument: what it means, and how to show it in a message.
+pub struct TagArg {
+    pub meaning: Classified,
+    /// The input quoted and capped for a terminal (it is attacker-shaped).
+    pub shown: String,
+}
+
+/// Why the command line was not understood.
+pub enum Error {
+    /// clap's own: usage, `--help`, `--version`; exits 2 (or 0 for help).
+    Usage(clap::Error),
+    /// An argument clap accepted that is not a valid tag, version, remote or platform:
+    /// refused with exit code 1, like any other refusal, before anything else runs.
+    Invalid(anyhow::Error),
 }
 
 pub fn command() -> Command {
@@ -91,7 +101,8 @@ pub fn command() -> Command {
             Command::new("stamp")
                 .about("Set Chart.yaml `version: X.Y.Z` and `appVersion: vX.Y.Z`")
                 .arg(version())
-                .arg(Arg::new("chart").long("chart").value_name("DIR").help("Chart directory (default: the configured chart)")),
+                .arg(Arg::new("chart").long("chart").value_name("DIR").help("Chart directory (default: the configured chart)"))
+                .arg(flag("dry-run", "Show the lines that would change and write nothing")),
         )
         .subcommand(
             Command::new("tag")
@@ -136,7 +147,8 @@ pub fn command() -> Command {
             Command::new("rehearse")
                 .about("Rehearse the whole release in a scratch clone against the configured registries")
                 .arg(version())
-                .arg(flag("keep", "Keep the scratch directory")),
+                .arg(flag("keep", "Keep the scratch directory"))
+                .arg(dry_run()),
         );
 
     Command::new("xtask")
@@ -162,82 +174,118 @@ pub fn command() -> Command {
                         .value_name("OS/ARCH")
                         .action(ArgAction::Append)
                         .help("Platform to build (default: the configured platforms)"),
-                ),
+                )
+                .arg(dry_run()),
         )
         .subcommand(release)
 }
 
-pub fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Cli, clap::Error> {
-    let matches = command().try_get_matches_from(args)?;
+pub fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Cli, Error> {
+    let matches = command().try_get_matches_from(args).map_err(Error::Usage)?;
     let dir = matches.get_one::<PathBuf>("dir").cloned();
     let command = match matches.subcommand() {
         Some(("ci", _)) => Cmd::Ci,
         Some(("dist", m)) => Cmd::Dist(crate::dist::Args {
-            platforms: strings(m, "platform"),
+            platforms: strings(m, "platform")
+                .iter()
+                .map(|name| platform(name))
+                .collect::<anyhow::Result<_>>()
+                .map_err(Error::Invalid)?,
+            dry_run: m.get_flag("dry-run"),
         }),
-        Some(("release", m)) => release_command(m),
+        Some(("release", m)) => release_command(m).map_err(Error::Invalid)?,
         _ => unreachable!("clap requires a subcommand"),
     };
     Ok(Cli { dir, command })
 }
 
-fn release_command(m: &ArgMatches) -> Cmd {
+fn release_command(m: &ArgMatches) -> anyhow::Result<Cmd> {
     let (name, m) = m.subcommand().expect("clap requires a subcommand");
     let string = |id: &str| m.get_one::<String>(id).cloned().unwrap_or_default();
     let optional = |id: &str| m.get_one::<String>(id).cloned();
     let flag = |id: &str| m.get_flag(id);
-    match name {
+    let tag = || -> anyhow::Result<TagArg> {
+        let input = string("tag");
+        Ok(TagArg {
+            meaning: grammar::classify(&input)?,
+            shown: grammar::quote(&input),
+        })
+    };
+    let version =
+        || -> anyhow::Result<Version> { Ok(grammar::parse_version_arg(&string("version"))?) };
+    let remote = || {
+        optional("remote")
+            .map(|r| config::check_remote_arg(&r))
+            .transpose()
+    };
+    Ok(match name {
         "classify" => Cmd::Classify(release::classify::Args {
-            tag: string("tag"),
+            tag: tag()?,
             github_output: flag("github-output"),
         }),
         "plan" => Cmd::Plan(release::plan::Args {
-            tag: string("tag"),
+            tag: tag()?,
             json: flag("json"),
         }),
         "stamp" => Cmd::Stamp(release::stamp::Args {
-            version: string("version"),
+            version: version()?,
             chart: optional("chart"),
+            dry_run: flag("dry-run"),
         }),
         "tag" => Cmd::Tag(release::tag::Args {
-            version: string("version"),
+            version: version()?,
+            remote: remote()?,
             dry_run: flag("dry-run"),
             yes: flag("yes"),
-            remote: optional("remote"),
             allow_older: flag("allow-older"),
             no_checks: flag("no-checks"),
         }),
         "promote" => Cmd::Promote(release::promote::Args {
-            version: string("version"),
+            version: version()?,
+            remote: remote()?,
             dry_run: flag("dry-run"),
             yes: flag("yes"),
-            remote: optional("remote"),
             no_verify: flag("no-verify"),
         }),
         "publish" => Cmd::Publish(release::publish::Args {
-            tag: string("tag"),
-            only: optional("only"),
+            tag: tag()?,
+            only: match optional("only").as_deref() {
+                None => None,
+                Some("chart") => Some(Artifact::Chart),
+                Some("image") => Some(Artifact::Image),
+                Some(_) => unreachable!("clap accepts only chart or image"),
+            },
             no_push: flag("no-push"),
             dry_run: flag("dry-run"),
         }),
         "github" => Cmd::Github(release::github::Args {
-            tag: string("tag"),
+            tag: tag()?,
             dry_run: flag("dry-run"),
             no_checks: flag("no-checks"),
         }),
         "verify" => Cmd::Verify(release::verify::Args {
-            version: string("version"),
+            version: version()?,
             json: flag("json"),
             run: flag("run"),
             stable: flag("stable"),
             artifacts_only: flag("artifacts-only"),
         }),
         "rehearse" => Cmd::Rehearse(release::rehearse::Args {
-            version: string("version"),
+            version: version()?,
             keep: flag("keep"),
+            dry_run: flag("dry-run"),
         }),
         _ => unreachable!("clap knows every release subcommand"),
-    }
+    })
+}
+
+fn platform(name: &str) -> anyhow::Result<Platform> {
+    Platform::parse(name).with_context(|| {
+        format!(
+            "--platform {}: expected linux/amd64 or linux/arm64",
+            grammar::quote(name)
+        )
+    })
 }
 
 fn strings(m: &ArgMatches, id: &str) -> Vec<String> {

@@ -58,10 +58,6 @@ impl Credentials {
             ),
         }
     }
-
-    pub fn password(&self) -> &str {
-        &self.password
-    }
 }
 
 /// A login, where it came from (e.g. `docker config /home/u/.docker/config.json (credsStore

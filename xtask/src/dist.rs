@@ -15,12 +15,15 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
+use crate::core::cmd::Cmd;
 use crate::core::config::Platform;
-use crate::core::plan::BinaryStamp;
-use crate::{git, project::Project, ui};
+use crate::core::plan::{self, BinaryStamp};
+use crate::{exec, git, project::Project, ui};
 
 pub struct Args {
-    pub platforms: Vec<String>,
+    /// Empty: the configured platforms.
+    pub platforms: Vec<Platform>,
+    pub dry_run: bool,
 }
 
 pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
@@ -28,23 +31,18 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
         project.config.platforms.clone()
     } else {
         args.platforms
-            .iter()
-            .map(|name| {
-                Platform::parse(name).with_context(|| {
-                    format!(
-                        "--platform {}: expected linux/amd64 or linux/arm64",
-                        crate::core::grammar::quote(name)
-                    )
-                })
-            })
-            .collect::<Result<_>>()?
     };
     let stamp = default_stamp(sh, project)?;
+    if args.dry_run {
+        println!("{}", build_command(&platforms, &stamp));
+        for (built, dest) in outputs(sh, project, &platforms)? {
+            println!("copy {} {}", built.display(), shown(project, &dest));
+        }
+        println!("dry run: nothing was built");
+        return Ok(());
+    }
     for path in build(sh, project, &platforms, &stamp)? {
-        println!(
-            "{}",
-            path.strip_prefix(&project.root).unwrap_or(&path).display()
-        );
+        println!("{}", shown(project, &path));
     }
     Ok(())
 }
@@ -84,53 +82,56 @@ pub fn build(
     stamp: &BinaryStamp,
 ) -> Result<Vec<PathBuf>> {
     check_targets(sh, platforms)?;
+    let command = build_command(platforms, stamp);
     let targets: Vec<&str> = platforms.iter().map(Platform::rust_target).collect();
-    let target_flags: Vec<String> = targets
-        .iter()
-        .flat_map(|t| ["--target".to_string(), t.to_string()])
-        .collect();
-    let _env = sh.push_env("LLM_PROXY_VERSION", &stamp.version);
-    let _env2 = sh.push_env("LLM_PROXY_COMMIT", &stamp.commit);
-    // A target for another architecture than the host's needs a linker for it; `rust-lld`
-    // ships with every Rust toolchain and links static musl binaries by itself. A linker the
-    // user configured wins.
-    let mut linker_env = Vec::new();
-    for target in &targets {
-        let var = format!(
-            "CARGO_TARGET_{}_LINKER",
-            target.to_uppercase().replace('-', "_")
-        );
-        let host_arch = std::env::consts::ARCH;
-        if !target.starts_with(host_arch) && std::env::var_os(&var).is_none() {
-            linker_env.push(sh.push_env(var, "rust-lld"));
-        }
-    }
     ui::step(
         &format!("cargo build ({} {})", stamp.version, targets.join(", ")),
-        || {
-            ui::run_logged(cmd!(
-                sh,
-                "cargo build --release --locked --package llm-proxy {target_flags...}"
-            ))
-        },
+        || exec::run(sh, &command),
     )?;
-    drop(linker_env);
 
-    let target_dir = target_dir(sh, project)?;
     let mut out = Vec::new();
-    for platform in platforms {
-        let built = target_dir
-            .join(platform.rust_target())
-            .join("release")
-            .join("llm-proxy");
-        let dest_dir = project.dist_dir().join(platform.dist_dir());
-        std::fs::create_dir_all(&dest_dir)
-            .with_context(|| format!("cannot create {}", dest_dir.display()))?;
-        let dest = dest_dir.join("llm-proxy");
+    for (built, dest) in outputs(sh, project, platforms)? {
+        let dir = dest.parent().expect("a binary's path has a directory");
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         copy_replacing(&built, &dest)?;
         out.push(dest);
     }
     Ok(out)
+}
+
+fn build_command(platforms: &[Platform], stamp: &BinaryStamp) -> Cmd {
+    let configured = |var: &str| std::env::var_os(var).is_some();
+    plan::dist_build(platforms, stamp, std::env::consts::ARCH, &configured)
+}
+
+/// Each platform's binary as cargo builds it, and where `dist/` keeps it.
+fn outputs(
+    sh: &Shell,
+    project: &Project,
+    platforms: &[Platform],
+) -> Result<Vec<(PathBuf, PathBuf)>> {
+    let target_dir = target_dir(sh, project)?;
+    Ok(platforms
+        .iter()
+        .map(|platform| {
+            let built = target_dir
+                .join(platform.rust_target())
+                .join("release")
+                .join("llm-proxy");
+            let dest = project
+                .dist_dir()
+                .join(platform.dist_dir())
+                .join("llm-proxy");
+            (built, dest)
+        })
+        .collect())
+}
+
+fn shown(project: &Project, path: &Path) -> String {
+    path.strip_prefix(&project.root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 /// Copies through a temporary file and a rename, so `dist/` never holds half a binary.

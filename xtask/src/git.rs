@@ -14,8 +14,11 @@ use std::process::Output;
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
+use crate::core::cmd::Cmd;
 use crate::core::git_output::{self, RemoteRefs};
+use crate::core::git_plan;
 use crate::core::git_plan::Upstream;
+use crate::exec;
 
 /// A tag as the repository holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -244,16 +247,9 @@ pub fn ls_remote_tags(sh: &Shell, remote: &str, timeout_secs: u64) -> Result<Rem
 }
 
 fn ask_remote(sh: &Shell, args: &[String], timeout_secs: u64) -> Result<RemoteRefs, String> {
-    let secs = timeout_secs.to_string();
-    let out = cmd!(sh, "timeout --kill-after=5 {secs} git ls-remote {args...}")
-        .quiet()
-        .ignore_status()
-        .output()
-        .map_err(|e| format!("cannot run git ls-remote: {e}"))?;
-    match out.status.code() {
-        Some(0) => Ok(RemoteRefs::parse(&String::from_utf8_lossy(&out.stdout))),
-        _ => Err(network_failure(&out, timeout_secs)),
-    }
+    let ls_remote = std::iter::once("ls-remote".to_string()).chain(args.iter().cloned());
+    let out = ask(sh, &Cmd::new("git", ls_remote).timeout(timeout_secs))?;
+    Ok(RemoteRefs::parse(&String::from_utf8_lossy(&out.stdout)))
 }
 
 /// Fetches one branch into its remote-tracking ref: `+refs/heads/B:refs/remotes/R/B`.
@@ -265,51 +261,30 @@ pub fn fetch_branch(
     tracking_ref: &str,
     timeout_secs: u64,
 ) -> Result<(), String> {
-    let secs = timeout_secs.to_string();
     let refspec = format!("+{remote_ref}:{tracking_ref}");
-    let out = cmd!(
-        sh,
-        "timeout --kill-after=5 {secs} git fetch --quiet --no-tags --no-write-fetch-head {remote} {refspec}"
-    )
-    .quiet()
-    .ignore_status()
-    .output()
-    .map_err(|e| format!("cannot run git fetch: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(network_failure(&out, timeout_secs))
-    }
+    ask(sh, &git_plan::fetch_objects(remote, &refspec, timeout_secs)).map(drop)
 }
 
 /// Fetches the objects behind `refname` without creating or changing any ref.
 pub fn fetch_objects(sh: &Shell, remote: &str, refname: &str, timeout_secs: u64) -> Result<()> {
-    let secs = timeout_secs.to_string();
-    let out = cmd!(
-        sh,
-        "timeout --kill-after=5 {secs} git fetch --quiet --no-tags --no-write-fetch-head {remote} {refname}"
-    )
-    .quiet()
-    .ignore_status()
-    .output()?;
-    if !out.status.success() {
-        bail!(
-            "git fetch {remote} {refname} failed: {}",
-            network_failure(&out, timeout_secs)
-        );
-    }
-    Ok(())
+    ask(sh, &git_plan::fetch_objects(remote, refname, timeout_secs))
+        .map(drop)
+        .map_err(|why| anyhow::anyhow!("git fetch {remote} {refname} failed: {why}"))
 }
 
-/// Whether a network command run under `timeout` was stopped by it.
-pub fn timed_out(out: &Output) -> bool {
-    // 124: timed out; 137 (or no code): killed by --kill-after after ignoring SIGTERM.
-    matches!(out.status.code(), Some(124 | 137) | None)
+/// Runs a network command; `Err` says in one line why it gave no answer.
+fn ask(sh: &Shell, cmd: &Cmd) -> Result<Output, String> {
+    let out = exec::output(sh, cmd).map_err(|e| format!("{e:#}"))?;
+    if out.status.success() {
+        Ok(out)
+    } else {
+        Err(network_failure(&out, cmd.timeout_secs.unwrap_or_default()))
+    }
 }
 
 /// Why a network command gave no answer, in one line.
 pub fn network_failure(out: &Output, timeout_secs: u64) -> String {
-    if timed_out(out) {
+    if exec::timed_out(out) {
         format!("no answer within {timeout_secs}s (RELEASE_GIT_TIMEOUT)")
     } else {
         git_output::error_summary(&String::from_utf8_lossy(&out.stderr))

@@ -9,8 +9,10 @@ mod cli;
 mod core;
 mod credentials;
 mod dist;
+mod exec;
 mod git;
 mod project;
+mod published;
 mod registry;
 mod release;
 mod scratch;
@@ -24,7 +26,12 @@ use cli::Cmd;
 fn main() -> ExitCode {
     let cli = match cli::parse(std::env::args_os()) {
         Ok(cli) => cli,
-        Err(e) => e.exit(),
+        Err(cli::Error::Usage(e)) => e.exit(),
+        // A bad tag, version, remote or platform is refused before git or any tool runs.
+        Err(cli::Error::Invalid(e)) => {
+            ui::error(&e);
+            return ExitCode::FAILURE;
+        }
     };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -39,10 +46,6 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
     // `classify` is pure: it must work anywhere, even outside a checkout.
     if let Cmd::Classify(args) = cli.command {
         return release::classify::run(args);
-    }
-    // An invalid tag fails before git or any other tool runs (tags are untrusted input).
-    if let Some(tag) = cli.command.tag() {
-        core::grammar::classify(tag)?;
     }
     let sh = xshell::Shell::new()?;
     let project = project::Project::open(&sh, cli.dir.as_deref())?;

@@ -29,8 +29,8 @@ impl Project {
             );
         }
         let here = sh.current_dir();
-        if which::which("git").is_err() {
-            bail!("`git` not found on PATH: install git 2.29 or newer");
+        if let Some(git) = missing_tools(&["git"]).first() {
+            bail!(crate::core::tools::missing(git));
         }
         let root = cmd!(sh, "git rev-parse --show-toplevel")
             .quiet()

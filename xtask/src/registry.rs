@@ -13,14 +13,14 @@
 //! they are.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
 use crate::core::auth::{self, Login};
-use crate::core::oci::{self, Challenge, Reference};
+use crate::core::oci::{self, Challenge, Manifest, Reference};
 use crate::core::plan::Artifact;
 use crate::credentials::{self, Search};
 
@@ -124,6 +124,25 @@ impl<'a> Registry<'a> {
         self.manifest(&reference.at(digest))?
             .map(|found| found.body)
             .with_context(|| format!("{} lists {digest}, which it does not have", reference))
+    }
+
+    /// The labels of the image `manifest` (the body `reference` names): those of the first
+    /// platform's config for an index.
+    pub fn image_labels(
+        &self,
+        reference: &Reference,
+        manifest: &Manifest,
+    ) -> Result<BTreeMap<String, String>> {
+        let image = match oci::labelled_manifest(manifest)? {
+            Some(digest) => oci::parse_manifest(&self.manifest_body(reference, &digest)?)?,
+            None => manifest.clone(),
+        };
+        let Manifest::Image { config, .. } = image else {
+            bail!("an index nests another index")
+        };
+        let file = self.scratch.join("config.json");
+        self.blob(reference, &config.digest, &file)?;
+        oci::config_labels(&std::fs::read_to_string(&file)?)
     }
 
     /// Downloads the blob `digest` of the repository of `reference` to `dest`.

@@ -36,14 +36,44 @@ release stamps with its own tag so chart and image stay in step.
 {{- .Values.image.tag | default .Chart.AppVersion | toString }}
 {{- end }}
 
+{{/*
+repository:tag, or with image.digest set, repository@digest (image.tag empty)
+or repository:tag@digest (image.tag set: the tag is then only for readers).
+*/}}
 {{- define "llm-proxy.image" -}}
-{{- printf "%s:%s" .Values.image.repository (include "llm-proxy.imageTag" .) }}
+{{- $image := .Values.image }}
+{{- if not $image.digest }}
+{{- printf "%s:%s" $image.repository (include "llm-proxy.imageTag" .) }}
+{{- else if $image.tag }}
+{{- printf "%s:%s@%s" $image.repository (toString $image.tag) $image.digest }}
+{{- else }}
+{{- printf "%s@%s" $image.repository $image.digest }}
+{{- end }}
 {{- end }}
 
+{{/*
+The app.kubernetes.io/version label: the image tag, never the digest, made a
+valid label value whatever the tag or appVersion holds, because the API server
+rejects the whole object otherwise. Characters a label cannot hold become "_",
+the value is cut to 63 characters and must start and end alphanumeric.
+*/}}
+{{- define "llm-proxy.versionLabel" -}}
+{{- $value := regexReplaceAll "[^A-Za-z0-9_.-]" (include "llm-proxy.imageTag" .) "_" }}
+{{- regexReplaceAll "^[^A-Za-z0-9]+|[^A-Za-z0-9]+$" ($value | trunc 63) "" }}
+{{- end }}
+
+{{/*
+Labels of every object. The helm test pod takes commonLabels only: with the
+selector labels too, the Deployment's ReplicaSet would adopt it as a replica.
+*/}}
 {{- define "llm-proxy.labels" -}}
-helm.sh/chart: {{ include "llm-proxy.chart" . }}
+{{ include "llm-proxy.commonLabels" . }}
 {{ include "llm-proxy.selectorLabels" . }}
-app.kubernetes.io/version: {{ include "llm-proxy.imageTag" . | trunc 63 | trimSuffix "-" | quote }}
+{{- end }}
+
+{{- define "llm-proxy.commonLabels" -}}
+helm.sh/chart: {{ include "llm-proxy.chart" . }}
+app.kubernetes.io/version: {{ include "llm-proxy.versionLabel" . | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 
@@ -54,4 +84,16 @@ is immutable), so they carry no version.
 {{- define "llm-proxy.selectorLabels" -}}
 app.kubernetes.io/name: {{ include "llm-proxy.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/*
+The pods' ServiceAccount: serviceAccount.name, else the release's full name
+when the chart creates the account, else the namespace's `default`.
+*/}}
+{{- define "llm-proxy.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "llm-proxy.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
 {{- end }}

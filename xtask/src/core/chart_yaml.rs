@@ -170,6 +170,37 @@ struct KeyLine {
     eol: &'static str,
 }
 
+/// The lines `after` changes in `before`, as a unified-diff-like listing with line numbers:
+/// what `release stamp --dry-run` shows instead of writing.
+pub fn line_changes(before: &str, after: &str) -> String {
+    let (old, new): (Vec<&str>, Vec<&str>) = (before.lines().collect(), after.lines().collect());
+    let mut out = String::new();
+    if old.len() == new.len() {
+        for (i, (a, b)) in old.iter().zip(&new).enumerate() {
+            if a != b {
+                out.push_str(&format!("@@ line {} @@\n-{a}\n+{b}\n", i + 1));
+            }
+        }
+        return out;
+    }
+    // A line was inserted: one hunk between the common start and the common end.
+    let start = old.iter().zip(&new).take_while(|(a, b)| a == b).count();
+    let end = old[start..]
+        .iter()
+        .rev()
+        .zip(new[start..].iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    out.push_str(&format!("@@ line {} @@\n", start + 1));
+    for line in &old[start..old.len() - end] {
+        out.push_str(&format!("-{line}\n"));
+    }
+    for line in &new[start..new.len() - end] {
+        out.push_str(&format!("+{line}\n"));
+    }
+    out
+}
+
 /// Returns the stamped text of `Chart.yaml`, or why it cannot be stamped safely.
 pub fn stamp_chart(text: &str, versions: &ChartVersions) -> Result<String> {
     if text.starts_with('\u{feff}') {
@@ -634,6 +665,30 @@ mod tests {
     }
 
     #[test]
+    fn line_changes_show_only_what_stamping_changes() {
+        let before = "name: c\n# keep\nversion: 0.0.0-dev\nappVersion: \"v0.0.0-dev\"\n";
+        let after = stamp_chart(
+            before,
+            &ChartVersions::for_release(&semver::Version::new(1, 2, 3)),
+        )
+        .unwrap();
+        assert_eq!(
+            line_changes(before, &after),
+            "@@ line 3 @@\n-version: 0.0.0-dev\n+version: 1.2.3\n@@ line 4 @@\n-appVersion: \"v0.0.0-dev\"\n+appVersion: \"v1.2.3\"\n"
+        );
+        let inserted = stamp_chart(
+            "name: c\nversion: 0.1.0\n",
+            &ChartVersions::for_release(&semver::Version::new(1, 2, 3)),
+        )
+        .unwrap();
+        assert_eq!(
+            line_changes("name: c\nversion: 0.1.0\n", &inserted),
+            "@@ line 2 @@\n-version: 0.1.0\n+version: 1.2.3\n+appVersion: \"v1.2.3\"\n"
+        );
+        assert_eq!(line_changes("a\n", "a\n"), "");
+    }
+
+    #[test]
     fn reads_rendered_images() {
         let rendered = "---\n# Source: x/templates/service.yaml\nkind: Service\nspec:\n  ports: []\n---\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n        - name: a\n          image: \"r/x:v1.2.3\"\n";
         assert_eq!(rendered_images(rendered).unwrap(), ["r/x:v1.2.3"]);
@@ -641,13 +696,15 @@ mod tests {
     }
 
     #[test]
-    fn project_values_have_an_image_repository() {
-        let values = include_str!("../../../charts/llm-proxy/values.yaml");
+    fn the_image_repository_is_read_and_set_in_place() {
+        let values = "replicaCount: 1\n\nimage:\n  repository: ghcr.io/sofatutor/llm-proxy\n  # Empty: appVersion.\n  tag: \"\"\n\nservice:\n  port: 8080\n";
         assert_eq!(
             read_image_repository(values).unwrap().as_deref(),
             Some("ghcr.io/sofatutor/llm-proxy")
         );
-        let edited = set_image_repository(values, "127.0.0.1:5000/llm-proxy").unwrap();
-        assert_eq!(edited.lines().count(), values.lines().count());
+        assert_eq!(
+            set_image_repository(values, "127.0.0.1:5000/llm-proxy").unwrap(),
+            values.replace("ghcr.io/sofatutor/llm-proxy", "127.0.0.1:5000/llm-proxy")
+        );
     }
 }

@@ -40,6 +40,10 @@ pub struct Config {
     pub git_timeout_secs: u64,
 }
 
+/// The variable holding the registry password: read by the executor alone and fed to a
+/// login on stdin, so it is in no `Config`, no argv and no printed plan.
+pub const REGISTRY_PASSWORD_VAR: &str = "RELEASE_REGISTRY_PASSWORD";
+
 /// How long a network git command may take unless `RELEASE_GIT_TIMEOUT` says otherwise.
 pub const DEFAULT_GIT_TIMEOUT_SECS: u64 = 60;
 
@@ -324,11 +328,18 @@ fn check_github_repo(value: &str) -> Result<String> {
     }
 }
 
+/// The configuration the core's unit tests plan with, written out here so that they do not
+/// depend on the project's live `Cargo.toml`.
+#[cfg(test)]
+pub fn example() -> Config {
+    Config::parse(tests::TOML, &|_| None).expect("the example configuration is valid")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const TOML: &str = r#"
+    pub(super) const TOML: &str = r#"
 [workspace]
 members = ["xtask"]
 

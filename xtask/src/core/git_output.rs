@@ -20,6 +20,28 @@ pub fn tag_ref(name: &str) -> String {
     format!("refs/tags/{name}")
 }
 
+/// A branch on a remote, and where this clone keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteBranch {
+    /// `origin/main`, as people say it.
+    pub display: String,
+    /// The branch on the remote, `refs/heads/main`.
+    pub remote_ref: String,
+    /// Its remote-tracking ref in this clone, `refs/remotes/origin/main`.
+    pub tracking_ref: String,
+}
+
+impl RemoteBranch {
+    /// `branch` on `remote`, tracked where `git clone` and `git fetch` put it.
+    pub fn new(remote: &str, branch: &str) -> RemoteBranch {
+        RemoteBranch {
+            display: format!("{remote}/{branch}"),
+            remote_ref: format!("refs/heads/{branch}"),
+            tracking_ref: format!("refs/remotes/{remote}/{branch}"),
+        }
+    }
+}
+
 /// The tag names in a list of full ref names, one a line (`git rev-parse --symbolic --glob`):
 /// `refs/tags/v1.0.0` is `v1.0.0`, `refs/tags/foo/v1.0.0` is `foo/v1.0.0` (which the tag
 /// grammar then rejects), and a line that names no tag is skipped.

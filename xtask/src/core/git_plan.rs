@@ -10,31 +10,25 @@ use std::fmt;
 
 use semver::Version;
 
-use crate::core::git_output::{RemoteRefs, TagObject, tag_ref};
+use crate::core::cmd::Cmd;
+use crate::core::git_output::{RemoteBranch, RemoteRefs, TagObject, tag_ref};
 use crate::core::grammar;
+use crate::core::tools;
 
-/// The tools `release tag` needs on PATH: git itself, cargo for the project's checks, and
-/// coreutils' `timeout`, which bounds every network call.
-pub const TAG_TOOLS: [&str; 3] = ["git", "cargo", "timeout"];
-
-/// The tools `release promote` needs on PATH.
-pub const PROMOTE_TOOLS: [&str; 2] = ["git", "timeout"];
+/// The tools `release promote` needs on PATH: with its gate, those of `release verify`'s
+/// artifact checks too, so that a missing one is named before the confirmation.
+pub fn promote_tools(verify: bool) -> Vec<&'static str> {
+    let gate: &[&str] = if verify {
+        &tools::VERIFY_ARTIFACTS
+    } else {
+        &[]
+    };
+    tools::union([&tools::PROMOTE[..], gate])
+}
 
 /// Whether the remote can be asked at all: every network call is `timeout … git …`.
 pub fn can_ask_remote(missing_tools: &[String]) -> bool {
     !missing_tools.iter().any(|t| t == "git" || t == "timeout")
-}
-
-/// What to do about a missing tool.
-pub fn install_hint(tool: &str) -> &'static str {
-    match tool {
-        "git" => "install git 2.29 or newer",
-        "cargo" => "install Rust with rustup (https://rustup.rs)",
-        "timeout" => {
-            "install GNU coreutils (on macOS: `brew install coreutils`, then put its gnubin directory on PATH)"
-        }
-        _ => "install it",
-    }
 }
 
 /// The remote a command talks to, as the shell layer found it.
@@ -96,16 +90,6 @@ pub struct Upstream {
 }
 
 /// The remote branch HEAD must equal before a release is tagged.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BaseBranch {
-    /// `origin/main`, as people say it.
-    pub display: String,
-    /// The branch on the remote, `refs/heads/main`.
-    pub remote_ref: String,
-    /// Where this clone keeps it, `refs/remotes/origin/main`.
-    pub tracking_ref: String,
-}
-
 /// The branch HEAD is compared with: the default branch, or with `--allow-older` (a backport
 /// from a maintenance branch) the current branch's upstream on the release remote. `None`
 /// when no comparison makes sense; the branch check then says why.
@@ -115,21 +99,17 @@ pub fn base_branch(
     branch: Option<&str>,
     upstream: Option<&Upstream>,
     allow_older: bool,
-) -> Option<BaseBranch> {
+) -> Option<RemoteBranch> {
     let branch = branch?;
     if branch == default_branch {
-        return Some(BaseBranch {
-            display: format!("{remote}/{default_branch}"),
-            remote_ref: format!("refs/heads/{default_branch}"),
-            tracking_ref: format!("refs/remotes/{remote}/{default_branch}"),
-        });
+        return Some(RemoteBranch::new(remote, default_branch));
     }
     let upstream = upstream.filter(|u| allow_older && u.remote == remote)?;
     let short = upstream
         .merge_ref
         .strip_prefix("refs/heads/")
         .unwrap_or(&upstream.merge_ref);
-    Some(BaseBranch {
+    Some(RemoteBranch {
         display: format!("{remote}/{short}"),
         remote_ref: upstream.merge_ref.clone(),
         tracking_ref: upstream.tracking_ref.clone(),
@@ -159,7 +139,7 @@ pub struct TagFacts {
     /// Whether the project's checks run (not `--no-checks`).
     pub run_checks: bool,
     pub timeout_secs: u64,
-    /// Tools of [`TAG_TOOLS`] not found on PATH.
+    /// Tools of [`tools::TAG`] not found on PATH.
     pub missing_tools: Vec<String>,
     /// `git var GIT_COMMITTER_IDENT`; `None` when git has no identity to sign a tag with.
     pub identity: Option<String>,
@@ -173,14 +153,14 @@ pub struct TagFacts {
     pub dirty: Vec<String>,
     pub shallow: bool,
     /// What [`base_branch`] chose, and how HEAD compares with it.
-    pub base: Option<BaseBranch>,
+    pub base: Option<RemoteBranch>,
     pub sync: Sync,
     /// The remote-tracking ref the preflight's fetch updated, if it fetched.
     pub fetched: Option<String>,
     /// The local `vX.Y.Z`, if any.
     pub local_tag: Option<TagObject>,
     /// The version of every local `vX.Y.Z` tag (for the version order), parsed from the tag
-    /// names by [`release_versions`](crate::core::plan::release_versions).
+    /// names by [`release_versions`](crate::core::rules::release_versions).
     pub versions: Vec<Version>,
 }
 
@@ -191,7 +171,7 @@ pub struct PromoteFacts {
     /// Whether the promotion gate runs (not `--no-verify`).
     pub verify: bool,
     pub timeout_secs: u64,
-    /// Tools of [`PROMOTE_TOOLS`] not found on PATH.
+    /// Tools of [`promote_tools`] not found on PATH.
     pub missing_tools: Vec<String>,
     pub identity: Option<String>,
     /// Asked for `vX.Y.Z` and `vX.Y.Z-stable`, each with its peeled line.
@@ -217,7 +197,11 @@ pub enum GitStep {
     /// The promotion gate: the published artifacts of the version must verify.
     VerifyArtifacts { version: Version },
     /// Brings a commit that only the remote has into this clone, changing no ref.
-    FetchCommit { remote: String, refname: String },
+    FetchCommit {
+        remote: String,
+        refname: String,
+        timeout_secs: u64,
+    },
     /// An annotated tag on an explicit commit (never on HEAD, never on a tag object).
     CreateTag {
         name: String,
@@ -225,7 +209,11 @@ pub enum GitStep {
         commit: String,
     },
     /// Pushes exactly `refs/tags/NAME`.
-    Push { remote: String, name: String },
+    Push {
+        remote: String,
+        name: String,
+        timeout_secs: u64,
+    },
 }
 
 impl GitStep {
@@ -234,6 +222,60 @@ impl GitStep {
     pub fn refspec(name: &str) -> String {
         format!("refs/tags/{name}:refs/tags/{name}")
     }
+
+    /// The git command of the step, exactly as it runs; `None` for the steps xtask carries
+    /// out itself (the checks, the gate).
+    pub fn command(&self) -> Option<Cmd> {
+        match self {
+            GitStep::Checks | GitStep::VerifyArtifacts { .. } => None,
+            GitStep::FetchCommit {
+                remote,
+                refname,
+                timeout_secs,
+            } => Some(fetch_objects(remote, refname, *timeout_secs)),
+            GitStep::CreateTag {
+                name,
+                message,
+                commit,
+            } => Some(Cmd::new("git", ["tag", "-a", name, "-m", message, commit])),
+            // `--no-follow-tags` overrides a user's `push.followTags`, which would push every
+            // other reachable annotated tag too; `--porcelain` reports each ref on one line.
+            GitStep::Push {
+                remote,
+                name,
+                timeout_secs,
+            } => Some(
+                Cmd::new(
+                    "git",
+                    [
+                        "push",
+                        "--porcelain",
+                        "--no-follow-tags",
+                        remote,
+                        &GitStep::refspec(name),
+                    ],
+                )
+                .timeout(*timeout_secs),
+            ),
+        }
+    }
+}
+
+/// Fetches the objects behind `refname` without creating or changing any ref (no tags, no
+/// `FETCH_HEAD`).
+pub fn fetch_objects(remote: &str, refname: &str, timeout_secs: u64) -> Cmd {
+    Cmd::new(
+        "git",
+        [
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--no-write-fetch-head",
+            remote,
+            refname,
+        ],
+    )
+    .timeout(timeout_secs)
 }
 
 impl fmt::Display for GitStep {
@@ -245,20 +287,14 @@ impl fmt::Display for GitStep {
                 "verify the published artifacts of {}  (the promotion gate)",
                 grammar::version_tag(version)
             ),
-            GitStep::FetchCommit { remote, refname } => write!(
+            GitStep::FetchCommit { .. } => write!(
                 f,
-                "git fetch --no-tags --no-write-fetch-head {remote} {refname}  (brings its commit into this clone; changes no ref)"
+                "{}  (brings its commit into this clone; changes no ref)",
+                self.command().expect("a fetch is a command")
             ),
-            GitStep::CreateTag {
-                name,
-                message,
-                commit,
-            } => write!(f, "git tag -a {name} -m \"{message}\" {commit}"),
-            GitStep::Push { remote, name } => write!(
-                f,
-                "git push --porcelain --no-follow-tags {remote} {}",
-                GitStep::refspec(name)
-            ),
+            GitStep::CreateTag { .. } | GitStep::Push { .. } => {
+                write!(f, "{}", self.command().expect("a git step is a command"))
+            }
         }
     }
 }
@@ -354,7 +390,7 @@ impl fmt::Display for GitPlan {
                         "  this clone: {} created, an annotated tag on {commit}",
                         tag_ref(name)
                     )?,
-                    GitStep::Push { remote, name } => writeln!(
+                    GitStep::Push { remote, name, .. } => writeln!(
                         f,
                         "  {remote}: {} created, the same tag object",
                         tag_ref(name)
@@ -382,12 +418,7 @@ fn tools_check(tools: &[&str], missing: &[String]) -> Vec<Preflight> {
     }
     missing
         .iter()
-        .map(|tool| {
-            Preflight::Problem(format!(
-                "`{tool}` not found on PATH: {}",
-                install_hint(tool)
-            ))
-        })
+        .map(|tool| Preflight::Problem(tools::missing(tool)))
         .collect()
 }
 
@@ -451,7 +482,7 @@ pub fn plan_tag(facts: &TagFacts) -> GitPlan {
         }
     }
 
-    let mut checks = tools_check(&TAG_TOOLS, &facts.missing_tools);
+    let mut checks = tools_check(&tools::TAG, &facts.missing_tools);
     checks.push(identity_check(facts.identity.as_deref()));
     checks.extend(facts.remote.check(&facts.missing_tools));
     checks.push(branch_check(facts));
@@ -499,6 +530,7 @@ pub fn plan_tag(facts: &TagFacts) -> GitPlan {
     steps.push(GitStep::Push {
         remote: remote.clone(),
         name,
+        timeout_secs: facts.timeout_secs,
     });
 
     let mut notes = Vec::new();
@@ -680,7 +712,7 @@ pub fn plan_promote(facts: &PromoteFacts) -> GitPlan {
         }
     }
 
-    let mut checks = tools_check(&PROMOTE_TOOLS, &facts.missing_tools);
+    let mut checks = tools_check(&promote_tools(facts.verify), &facts.missing_tools);
     checks.push(identity_check(facts.identity.as_deref()));
     checks.extend(facts.remote.check(&facts.missing_tools));
     if refs.is_some() {
@@ -710,6 +742,7 @@ pub fn plan_promote(facts: &PromoteFacts) -> GitPlan {
             steps.push(GitStep::FetchCommit {
                 remote: remote.clone(),
                 refname: tag_ref(&name),
+                timeout_secs: facts.timeout_secs,
             });
         }
         steps.push(GitStep::CreateTag {
@@ -720,6 +753,7 @@ pub fn plan_promote(facts: &PromoteFacts) -> GitPlan {
         steps.push(GitStep::Push {
             remote: remote.clone(),
             name: stable,
+            timeout_secs: facts.timeout_secs,
         });
     }
 
@@ -899,8 +933,8 @@ preflight:
   ok    v1.2.0 is above every version tag (highest: v1.1.0)
 steps:
   1. cargo xtask ci  (the project's checks)
-  2. git tag -a v1.2.0 -m \"Release v1.2.0\" {HEAD}
-  3. git push --porcelain --no-follow-tags origin refs/tags/v1.2.0:refs/tags/v1.2.0
+  2. git tag -a v1.2.0 -m 'Release v1.2.0' {HEAD}
+  3. timeout --kill-after=5 60 git push --porcelain --no-follow-tags origin refs/tags/v1.2.0:refs/tags/v1.2.0
 refs that change:
   this clone: refs/tags/v1.2.0 created, an annotated tag on {HEAD}
   origin: refs/tags/v1.2.0 created, the same tag object
@@ -1219,7 +1253,7 @@ release promote v1.2.0
   commit: {HEAD} (v1.2.0 on origin)
   remote: origin (/srv/remote.git)
 preflight:
-  ok    git, timeout found on PATH
+  ok    git, timeout, curl, helm found on PATH
   ok    tagger: Rel <rel@example.invalid>
   ok    remote origin (/srv/remote.git) answers
   ok    v1.2.0 is on origin, on commit {HEAD}
@@ -1227,8 +1261,8 @@ preflight:
   ok    v1.2.0-stable exists neither here nor on origin
 steps:
   1. verify the published artifacts of v1.2.0  (the promotion gate)
-  2. git tag -a v1.2.0-stable -m \"Stable release v1.2.0\" {HEAD}
-  3. git push --porcelain --no-follow-tags origin refs/tags/v1.2.0-stable:refs/tags/v1.2.0-stable
+  2. git tag -a v1.2.0-stable -m 'Stable release v1.2.0' {HEAD}
+  3. timeout --kill-after=5 60 git push --porcelain --no-follow-tags origin refs/tags/v1.2.0-stable:refs/tags/v1.2.0-stable
 refs that change:
   this clone: refs/tags/v1.2.0-stable created, an annotated tag on {HEAD}
   origin: refs/tags/v1.2.0-stable created, the same tag object
@@ -1251,7 +1285,8 @@ notes:
             plan.steps()[0],
             GitStep::FetchCommit {
                 remote: "origin".into(),
-                refname: "refs/tags/v1.2.0".into()
+                refname: "refs/tags/v1.2.0".into(),
+                timeout_secs: 60,
             }
         );
         assert!(

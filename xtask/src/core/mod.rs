@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod chart_yaml;
+pub mod cmd;
 pub mod config;
 pub mod git_output;
 pub mod git_plan;
@@ -14,4 +15,6 @@ pub mod grammar;
 pub mod json;
 pub mod oci;
 pub mod plan;
+pub mod rules;
+pub mod tools;
 pub mod verify;

@@ -22,6 +22,12 @@ pub const MANIFEST_TYPES: [&str; 4] = [
 /// The layer of a Helm chart artifact: the packaged `.tgz` itself.
 pub const HELM_CHART_LAYER: &str = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
 
+/// The image label naming the release an image was built for (`vX.Y.Z`).
+pub const VERSION_LABEL: &str = "org.opencontainers.image.version";
+
+/// The image label naming the commit an image was built from.
+pub const REVISION_LABEL: &str = "org.opencontainers.image.revision";
+
 /// `HOST/NAME:TAG`, split the way the registry API needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reference {
@@ -181,6 +187,35 @@ pub fn platform_configs(
         }
     }
     Ok(configs)
+}
+
+/// The digest of the manifest whose config holds an image's labels: the manifest itself for a
+/// single image, the first platform's for an index (every platform of a release carries the
+/// same labels).
+pub fn labelled_manifest(manifest: &Manifest) -> Result<Option<String>> {
+    match manifest {
+        Manifest::Image { .. } => Ok(None),
+        Manifest::Index(entries) => entries
+            .iter()
+            .find(|e| e.platform.as_deref().is_some_and(|p| !is_attestation(p)))
+            .map(|e| Some(e.digest.clone()))
+            .context("the index lists no image"),
+    }
+}
+
+/// The labels in an image config (`config.Labels`); none when it has none.
+pub fn config_labels(config: &str) -> Result<BTreeMap<String, String>> {
+    let value: Value =
+        serde_yaml::from_str(config).context("the image config is not valid JSON")?;
+    let labels = value
+        .get("config")
+        .and_then(|c| c.get("Labels"))
+        .and_then(Value::as_mapping);
+    Ok(labels
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.as_str()?.to_string())))
+        .collect())
 }
 
 /// The platforms of an index, attestations left out, in index order.
@@ -366,6 +401,25 @@ mod tests {
                 )
             ]
         );
+    }
+
+    #[test]
+    fn labels_come_from_the_first_platform_config() {
+        let index = parse_manifest(INDEX).unwrap();
+        assert_eq!(
+            labelled_manifest(&index).unwrap().as_deref(),
+            Some("sha256:aa")
+        );
+        let image = parse_manifest(&image("sha256:cfg")).unwrap();
+        assert_eq!(labelled_manifest(&image).unwrap(), None);
+        let config = r#"{"architecture":"amd64","config":{"Labels":{"org.opencontainers.image.version":"v1.3.1","n":"1"}}}"#;
+        let labels = config_labels(config).unwrap();
+        assert_eq!(
+            labels.get(VERSION_LABEL).map(String::as_str),
+            Some("v1.3.1")
+        );
+        assert_eq!(labels.len(), 2);
+        assert!(config_labels(r#"{"config":{}}"#).unwrap().is_empty());
     }
 
     #[test]

@@ -10,9 +10,11 @@ use std::fmt;
 use semver::Version;
 
 use crate::core::chart_yaml::ChartVersions;
-use crate::core::config::{Config, ImageBuilder, Platform};
+use crate::core::cmd::Cmd;
+use crate::core::config::{Config, ImageBuilder, Platform, REGISTRY_PASSWORD_VAR};
 use crate::core::grammar::{self, ReleaseTag, TagKind};
 use crate::core::json::Json;
+use crate::core::rules::{self, GithubRelease, ImageTags};
 
 /// Where packaged charts are written before they are pushed.
 pub const CHART_DIST_DIR: &str = "dist/charts";
@@ -63,43 +65,6 @@ pub struct ImagePlan {
     pub tags: ImageTags,
 }
 
-/// The tags one release puts on its image.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageTags {
-    /// `vX.Y.Z`: immutable.
-    pub version: String,
-    /// `sha-` and the first 7 hex digits of the commit: immutable.
-    pub sha: String,
-    /// `X.Y`, when this is the highest patch of its minor line.
-    pub minor: Option<String>,
-    /// Whether `latest` moves to this release.
-    pub latest: bool,
-    /// Why a moving tag was left alone, for people reading the plan.
-    pub notes: Vec<String>,
-}
-
-impl ImageTags {
-    /// Pushed last, by digest, once the immutable tags are in place.
-    pub fn moving(&self) -> Vec<&str> {
-        self.minor
-            .iter()
-            .map(String::as_str)
-            .chain(self.latest.then_some("latest"))
-            .collect()
-    }
-
-    /// All tags in the contract's order: `vX.Y.Z`, `X.Y`, `sha-…`, `latest`.
-    pub fn all(&self) -> Vec<&str> {
-        let mut all = vec![self.version.as_str()];
-        all.extend(self.minor.as_deref());
-        all.push(&self.sha);
-        if self.latest {
-            all.push("latest");
-        }
-        all
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChartPlan {
     pub name: String,
@@ -125,15 +90,6 @@ impl ChartPlan {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GithubRelease {
-    pub tag: String,
-    pub title: String,
-    pub latest: bool,
-    /// The previous stable tag by SemVer order; `None` for the first stable release.
-    pub notes_start_tag: Option<String>,
-}
-
 /// Where `release publish` writes the image it built, as an OCI layout, before pushing it.
 pub const IMAGE_LAYOUT_DIR: &str = "dist/image";
 
@@ -148,46 +104,6 @@ pub const BUILDAH_STORAGE: [&str; 6] = [
     "vfs",
 ];
 
-/// One external command as argv: the dry run prints it, the real run executes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cmd {
-    pub program: String,
-    pub args: Vec<String>,
-}
-
-impl Cmd {
-    fn new(program: &str, args: impl IntoIterator<Item = impl Into<String>>) -> Cmd {
-        Cmd {
-            program: program.to_string(),
-            args: args.into_iter().map(Into::into).collect(),
-        }
-    }
-}
-
-impl fmt::Display for Cmd {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.program)?;
-        for arg in &self.args {
-            write!(f, " {}", shell_word(arg))?;
-        }
-        Ok(())
-    }
-}
-
-/// Quotes a word for a POSIX shell when it needs it, so a printed command can be pasted.
-fn shell_word(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c));
-    // `<digest>` stands for a value the run learns; it is shown as the placeholder it is.
-    if plain || word.ends_with("@<digest>") {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
-}
-
 /// Which artifact a step makes, for `release publish --only`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Artifact {
@@ -201,6 +117,36 @@ pub struct BinaryStamp {
     /// `vX.Y.Z`.
     pub version: String,
     pub commit: String,
+}
+
+/// The one `cargo build` that cross-compiles the release binary for every platform, in
+/// parallel, stamped with `stamp`. A target for another architecture than the host's
+/// (`host_arch`, Rust's name) needs a linker: `rust-lld` ships with every Rust toolchain and
+/// links static musl binaries by itself; a linker the user configured (`has_linker` says
+/// whether `CARGO_TARGET_<TRIPLE>_LINKER` is set) wins.
+pub fn dist_build(
+    platforms: &[Platform],
+    stamp: &BinaryStamp,
+    host_arch: &str,
+    has_linker: &dyn Fn(&str) -> bool,
+) -> Cmd {
+    let mut args = vec!["build", "--release", "--locked", "--package", "llm-proxy"];
+    for platform in platforms {
+        args.extend(["--target", platform.rust_target()]);
+    }
+    let mut cmd = Cmd::new("cargo", args)
+        .env("LLM_PROXY_VERSION", &stamp.version)
+        .env("LLM_PROXY_COMMIT", &stamp.commit);
+    for target in platforms.iter().map(Platform::rust_target) {
+        let var = format!(
+            "CARGO_TARGET_{}_LINKER",
+            target.to_uppercase().replace('-', "_")
+        );
+        if !target.starts_with(host_arch) && !has_linker(&var) {
+            cmd = cmd.env(&var, "rust-lld");
+        }
+    }
+    cmd
 }
 
 /// How the image is built: the same inputs for the local build and the push, so both
@@ -278,8 +224,9 @@ pub enum PublishStep {
         repository: String,
         tag: String,
         source: String,
-        /// An immutable tag (`sha-…`) holding another digest is an error; a moving one moves.
-        immutable: bool,
+        /// `None` for an immutable tag (`sha-…`), which holding another digest is an error;
+        /// the release's version for a moving one, which moves only forward of what it holds.
+        moving: Option<Version>,
         /// Known once `PushImage` ran; the plan prints `<digest>`.
         digest: Option<String>,
         plain_http: bool,
@@ -436,7 +383,7 @@ impl PublishStep {
                         .chain([host.as_str()])
                         .collect(),
                 };
-                vec![Cmd::new(login_program(*tool), args)]
+                vec![Cmd::new(login_program(*tool), args).stdin_from(REGISTRY_PASSWORD_VAR)]
             }
             PublishStep::PushImage {
                 build,
@@ -626,18 +573,14 @@ impl fmt::Display for PublishStep {
                 expect_image: Some(image),
                 ..
             } => write!(f, "  (expect image {image})"),
-            PublishStep::Login { .. } => write!(f, "  (password from RELEASE_REGISTRY_PASSWORD)"),
             PublishStep::PushImage { target, .. } => {
                 write!(f, "  (unless {target} already holds this image)")
             }
-            PublishStep::TagImage {
-                source, immutable, ..
-            } => {
+            PublishStep::TagImage { source, moving, .. } => {
                 let digest = format!("the digest of {source}");
-                if *immutable {
-                    write!(f, "  ({digest}; unless already there)")
-                } else {
-                    write!(f, "  ({digest})")
+                match moving {
+                    None => write!(f, "  ({digest}; unless already there)"),
+                    Some(_) => write!(f, "  ({digest}; unless it holds a newer release)"),
                 }
             }
             PublishStep::HelmPush { .. } => {
@@ -670,7 +613,7 @@ pub fn plan_release(tag: &ReleaseTag, config: &Config, repo: &RepoState) -> Plan
             let image = ImagePlan {
                 repository: config.image.clone(),
                 platforms: config.platforms.clone(),
-                tags: derive_image_tags(
+                tags: rules::image_tags(
                     &tag.version,
                     &repo.commit,
                     repo.on_default_branch,
@@ -688,7 +631,7 @@ pub fn plan_release(tag: &ReleaseTag, config: &Config, repo: &RepoState) -> Plan
             plan.chart = Some(chart);
         }
         TagKind::Stable => {
-            let release = derive_github_release(&tag.version, &repo.tags);
+            let release = rules::github_release(&tag.version, &repo.tags);
             plan.steps = vec![
                 PublishStep::Checks,
                 PublishStep::CreateGithubRelease {
@@ -800,15 +743,15 @@ fn publish_steps(
         target: source.clone(),
         plain_http,
     });
-    let immutable = std::iter::once(image.tags.sha.as_str()).map(|t| (t, true));
-    let moving = image.tags.moving().into_iter().map(|t| (t, false));
-    for (tag, immutable) in immutable.chain(moving) {
+    let immutable = std::iter::once(image.tags.sha.as_str()).map(|t| (t, None));
+    let moving = (image.tags.moving().into_iter()).map(|t| (t, Some(tag.version.clone())));
+    for (name, moving) in immutable.chain(moving) {
         steps.push(PublishStep::TagImage {
             builder: config.builder,
             repository: image.repository.clone(),
-            tag: tag.to_string(),
+            tag: name.to_string(),
             source: source.clone(),
-            immutable,
+            moving,
             digest: None,
             plain_http,
         });
@@ -830,86 +773,6 @@ fn publish_steps(
 
 fn semver_of(versions: &ChartVersions) -> Version {
     Version::parse(&versions.version).expect("chart versions are built from a semver::Version")
-}
-
-/// The versions of every `vX.Y.Z` (or, with `kind` Stable, `vX.Y.Z-stable`) tag among the
-/// tag names `tags`. A name is not a ref: the tag `refs/tags/v9.9.9` (whose ref is
-/// `refs/tags/refs/tags/v9.9.9`) is no version.
-pub fn release_versions<'a>(
-    tags: impl IntoIterator<Item = &'a str>,
-    kind: TagKind,
-) -> Vec<Version> {
-    tags.into_iter()
-        .filter_map(grammar::release_tag)
-        .filter(|t| t.kind == kind)
-        .map(|t| t.version)
-        .collect()
-}
-
-/// `X.Y` and `latest` never move backwards: a release takes `X.Y` only as the highest patch
-/// of its minor line, and `latest` only as the highest version overall, built from the
-/// default branch. A backport (v1.2.9 after v1.3.0) keeps `1.2` and leaves `latest` alone.
-pub fn derive_image_tags(
-    version: &Version,
-    commit: &str,
-    on_default_branch: bool,
-    tags: &[String],
-) -> ImageTags {
-    let versions = release_versions(tags.iter().map(String::as_str), TagKind::Version);
-    let mut notes = Vec::new();
-
-    let newer_in_line = versions
-        .iter()
-        .filter(|v| v.major == version.major && v.minor == version.minor && *v > version)
-        .max();
-    let minor = match newer_in_line {
-        None => Some(format!("{}.{}", version.major, version.minor)),
-        Some(newer) => {
-            notes.push(format!(
-                "{}.{} stays with v{newer}, a newer patch",
-                version.major, version.minor
-            ));
-            None
-        }
-    };
-
-    let highest = versions.iter().filter(|v| *v > version).max();
-    let latest = match (highest, on_default_branch) {
-        (None, true) => true,
-        (Some(newer), _) => {
-            notes.push(format!("latest stays with v{newer}, a newer version"));
-            false
-        }
-        (None, false) => {
-            notes.push("latest is not moved: the commit is not on the default branch".to_string());
-            false
-        }
-    };
-
-    let short: String = commit.chars().take(7).collect();
-    ImageTags {
-        version: grammar::version_tag(version),
-        sha: format!("sha-{short}"),
-        minor,
-        latest,
-        notes,
-    }
-}
-
-/// The GitHub release of a stable tag: notes since the previous stable release by SemVer
-/// order, and Latest only for the highest stable version (promoting an old line's patch
-/// must not take Latest from the current one).
-pub fn derive_github_release(version: &Version, tags: &[String]) -> GithubRelease {
-    let stables = release_versions(tags.iter().map(String::as_str), TagKind::Stable);
-    let previous = stables.iter().filter(|v| *v < version).max();
-    let latest = stables.iter().all(|v| v <= version);
-    let name = grammar::stable_tag(version);
-    GithubRelease {
-        tag: name.clone(),
-        title: name,
-        latest,
-        notes_start_tag: previous.map(grammar::stable_tag),
-    }
 }
 
 impl Plan {
@@ -966,7 +829,7 @@ impl Plan {
             for tag in image.tags.all() {
                 line(format!("  tag: {}:{tag}", image.repository));
             }
-            for note in &image.tags.notes {
+            for note in image.tags.notes() {
                 line(format!("  note: {note}"));
             }
         }
@@ -1070,174 +933,12 @@ mod tests {
 
     const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
 
+    fn config() -> Config {
+        crate::core::config::example()
+    }
+
     fn tags(names: &str) -> Vec<String> {
         names.split_whitespace().map(str::to_string).collect()
-    }
-
-    /// `expected` lists the image tags, then `|` and the notes, if any.
-    #[track_caller]
-    fn check_image_tags(version: &str, on_default_branch: bool, existing: &str, expected: &str) {
-        let derived = derive_image_tags(
-            &Version::parse(version).unwrap(),
-            COMMIT,
-            on_default_branch,
-            &tags(existing),
-        );
-        let mut actual = derived.all().join(" ");
-        if !derived.notes.is_empty() {
-            actual = format!("{actual} | {}", derived.notes.join("; "));
-        }
-        assert_eq!(actual, expected);
-    }
-
-    #[test]
-    fn first_release_takes_every_tag() {
-        check_image_tags("1.2.3", true, "", "v1.2.3 1.2 sha-0123456 latest");
-        check_image_tags("0.1.0", true, "", "v0.1.0 0.1 sha-0123456 latest");
-        check_image_tags("0.0.1", true, "v0.0.1", "v0.0.1 0.0 sha-0123456 latest");
-    }
-
-    #[test]
-    fn newest_release_moves_the_moving_tags() {
-        check_image_tags(
-            "1.3.0",
-            true,
-            "v1.2.3 v1.2.3-stable v1.3.0",
-            "v1.3.0 1.3 sha-0123456 latest",
-        );
-        check_image_tags(
-            "2.0.0",
-            true,
-            "v1.9.9 v10.0.0-stable",
-            "v2.0.0 2.0 sha-0123456 latest",
-        );
-        check_image_tags("1.10.0", true, "v1.9.0", "v1.10.0 1.10 sha-0123456 latest");
-    }
-
-    #[test]
-    fn backport_keeps_its_line_but_not_latest() {
-        check_image_tags(
-            "1.2.9",
-            false,
-            "v1.2.8 v1.3.0",
-            "v1.2.9 1.2 sha-0123456 | latest stays with v1.3.0, a newer version",
-        );
-        check_image_tags(
-            "1.2.9",
-            true,
-            "v1.2.8 v1.3.0",
-            "v1.2.9 1.2 sha-0123456 | latest stays with v1.3.0, a newer version",
-        );
-    }
-
-    #[test]
-    fn older_patch_never_takes_its_line_back() {
-        check_image_tags(
-            "1.2.9",
-            true,
-            "v1.2.10 v1.3.0",
-            "v1.2.9 sha-0123456 | 1.2 stays with v1.2.10, a newer patch; latest stays with v1.3.0, a newer version",
-        );
-        check_image_tags(
-            "0.3.1",
-            true,
-            "v0.3.2",
-            "v0.3.1 sha-0123456 | 0.3 stays with v0.3.2, a newer patch; latest stays with v0.3.2, a newer version",
-        );
-    }
-
-    #[test]
-    fn highest_release_off_the_default_branch_is_not_latest() {
-        check_image_tags(
-            "1.4.0",
-            false,
-            "v1.3.0",
-            "v1.4.0 1.4 sha-0123456 | latest is not moved: the commit is not on the default branch",
-        );
-    }
-
-    #[test]
-    fn only_valid_version_tags_count() {
-        check_image_tags(
-            "1.2.3",
-            true,
-            "v9.9.9-rc1 v09.0.0 v9.9 V9.9.9 9.9.9 v9.9.9-stable",
-            "v1.2.3 1.2 sha-0123456 latest",
-        );
-        // Tag names, not refs: these tags' refs are refs/tags/foo/v9.9.9 and
-        // refs/tags/refs/tags/v9.9.9.
-        check_image_tags(
-            "1.2.3",
-            true,
-            "foo/v9.9.9 refs/tags/v9.9.9 refs/tags/v9.9.9-stable",
-            "v1.2.3 1.2 sha-0123456 latest",
-        );
-    }
-
-    #[test]
-    fn several_tags_on_one_commit() {
-        // The commit decides `sha-…`; versions decide the moving tags, whatever they point at.
-        check_image_tags(
-            "1.2.4",
-            true,
-            "v1.2.3 v1.2.4 v1.2.4-stable",
-            "v1.2.4 1.2 sha-0123456 latest",
-        );
-    }
-
-    #[track_caller]
-    fn check_release(version: &str, existing: &str, latest: bool, start: Option<&str>) {
-        let release = derive_github_release(&Version::parse(version).unwrap(), &tags(existing));
-        assert_eq!(release.tag, format!("v{version}-stable"));
-        assert_eq!(release.title, release.tag);
-        assert_eq!(
-            (release.latest, release.notes_start_tag.as_deref()),
-            (latest, start)
-        );
-    }
-
-    #[test]
-    fn github_release_notes_start_at_the_previous_stable_by_semver() {
-        check_release("1.0.0", "v1.0.0", true, None);
-        check_release(
-            "1.2.0",
-            "v1.0.0-stable v1.1.0 v1.10.0 v1.2.0",
-            true,
-            Some("v1.0.0-stable"),
-        );
-        check_release(
-            "1.10.0",
-            "v1.9.0-stable v1.2.0-stable",
-            true,
-            Some("v1.9.0-stable"),
-        );
-        check_release(
-            "1.2.0",
-            "v1.2.0-stable v1.1.0-stable",
-            true,
-            Some("v1.1.0-stable"),
-        );
-    }
-
-    #[test]
-    fn older_line_promotion_is_not_latest() {
-        check_release(
-            "1.2.9",
-            "v1.2.8-stable v1.3.0-stable",
-            false,
-            Some("v1.2.8-stable"),
-        );
-        check_release(
-            "0.9.0",
-            "v1.0.0-stable v0.8.0-stable v0.10.0-stable",
-            false,
-            Some("v0.8.0-stable"),
-        );
-    }
-
-    fn config() -> Config {
-        let toml = include_str!("../../../Cargo.toml");
-        Config::parse(toml, &|_| None).unwrap()
     }
 
     fn repo(existing: &str) -> RepoState {
@@ -1285,8 +986,8 @@ steps:
   7. docker buildx build --platform linux/amd64,linux/arm64 --build-arg VERSION=v1.2.3 --build-arg REVISION=0123456789abcdef0123456789abcdef01234567 --build-arg SOURCE=https://github.com/sofatutor/llm-proxy --build-arg SOURCE_DATE_EPOCH=1767225600 --output type=oci,dest=dist/image,tar=false,rewrite-timestamp=true .
   8. docker buildx build --platform linux/amd64,linux/arm64 --build-arg VERSION=v1.2.3 --build-arg REVISION=0123456789abcdef0123456789abcdef01234567 --build-arg SOURCE=https://github.com/sofatutor/llm-proxy --build-arg SOURCE_DATE_EPOCH=1767225600 --output type=image,name=ghcr.io/sofatutor/llm-proxy:v1.2.3,push=true,rewrite-timestamp=true .  (unless ghcr.io/sofatutor/llm-proxy:v1.2.3 already holds this image)
   9. docker buildx imagetools create --tag ghcr.io/sofatutor/llm-proxy:sha-0123456 ghcr.io/sofatutor/llm-proxy@<digest>  (the digest of ghcr.io/sofatutor/llm-proxy:v1.2.3; unless already there)
-  10. docker buildx imagetools create --tag ghcr.io/sofatutor/llm-proxy:1.2 ghcr.io/sofatutor/llm-proxy@<digest>  (the digest of ghcr.io/sofatutor/llm-proxy:v1.2.3)
-  11. docker buildx imagetools create --tag ghcr.io/sofatutor/llm-proxy:latest ghcr.io/sofatutor/llm-proxy@<digest>  (the digest of ghcr.io/sofatutor/llm-proxy:v1.2.3)
+  10. docker buildx imagetools create --tag ghcr.io/sofatutor/llm-proxy:1.2 ghcr.io/sofatutor/llm-proxy@<digest>  (the digest of ghcr.io/sofatutor/llm-proxy:v1.2.3; unless it holds a newer release)
+  11. docker buildx imagetools create --tag ghcr.io/sofatutor/llm-proxy:latest ghcr.io/sofatutor/llm-proxy@<digest>  (the digest of ghcr.io/sofatutor/llm-proxy:v1.2.3; unless it holds a newer release)
   12. helm push dist/charts/llm-proxy-1.2.3.tgz oci://ghcr.io/sofatutor/charts  (unless this exact chart is already there)
   13. helm show chart oci://ghcr.io/sofatutor/charts/llm-proxy --version 1.2.3  (read back: version 1.2.3, appVersion v1.2.3)
 "
@@ -1380,6 +1081,23 @@ steps:
     }
 
     #[test]
+    fn dist_builds_every_platform_at_once_and_links_foreign_ones_with_rust_lld() {
+        let stamp = BinaryStamp {
+            version: "v1.2.3".into(),
+            commit: COMMIT.into(),
+        };
+        let platforms = config().platforms;
+        assert_eq!(
+            dist_build(&platforms, &stamp, "x86_64", &|_| false).to_string(),
+            format!(
+                "LLM_PROXY_VERSION=v1.2.3 LLM_PROXY_COMMIT={COMMIT} CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=rust-lld cargo build --release --locked --package llm-proxy --target x86_64-unknown-linux-musl --target aarch64-unknown-linux-musl"
+            )
+        );
+        let on_arm = dist_build(&platforms, &stamp, "aarch64", &|var| var.contains("X86_64"));
+        assert!(!on_arm.to_string().contains("LINKER"), "{on_arm}");
+    }
+
+    #[test]
     fn only_and_no_push_filter_the_steps() {
         let plan = plan_release(
             &ReleaseTag::version(Version::new(1, 2, 3)),
@@ -1431,8 +1149,8 @@ steps:
         assert_eq!(
             logins,
             [
-                "buildah login --username tester --password-stdin --tls-verify=false 127.0.0.1:5000  (password from RELEASE_REGISTRY_PASSWORD)",
-                "helm registry login 127.0.0.1:5001 --username tester --password-stdin --plain-http  (password from RELEASE_REGISTRY_PASSWORD)",
+                "buildah login --username tester --password-stdin --tls-verify=false 127.0.0.1:5000 <<<\"$RELEASE_REGISTRY_PASSWORD\"",
+                "helm registry login 127.0.0.1:5001 --username tester --password-stdin --plain-http <<<\"$RELEASE_REGISTRY_PASSWORD\"",
             ]
         );
         for needle in [
@@ -1454,11 +1172,5 @@ steps:
                 .count(),
             1
         );
-    }
-
-    #[test]
-    fn commands_quote_what_a_shell_would_split() {
-        let cmd = Cmd::new("helm", ["template", "a b", "it's", "x@<digest>"]);
-        assert_eq!(cmd.to_string(), r"helm template 'a b' 'it'\''s' x@<digest>");
     }
 }

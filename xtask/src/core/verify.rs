@@ -7,9 +7,9 @@
 use semver::Version;
 
 use crate::core::config::Config;
-use crate::core::grammar::{self, TagKind};
+use crate::core::grammar;
 use crate::core::json::Json;
-use crate::core::plan::release_versions;
+use crate::core::rules::{self, Owner};
 
 /// The answer to one question about the world.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,61 +207,57 @@ pub fn verify(config: &Config, facts: &ReleaseFacts) -> Vec<Check> {
     };
 
     if let Some(commit) = commit {
-        let short: String = commit.chars().take(7).collect();
         checks.push(same_digest(
-            format!("image {}", image(&format!("sha-{short}"))),
+            format!("image {}", image(&rules::sha_tag(commit))),
             &facts.sha_digest,
             digest,
             &version_tag,
         ));
     }
 
-    // The moving tags: checked against this release only where it owns them.
-    let minor = format!("{}.{}", v.major, v.minor);
+    // The moving tags, checked against this release where the rule publish follows gives
+    // them to it.
+    let minor_name = format!("image {}", image(&rules::minor_tag(v)));
+    let latest_name = format!("image {}", image(rules::LATEST));
     match &facts.remote_tags {
         Lookup::Unknown(why) => {
-            checks.push(Check::unknown(format!("image {}", image(&minor)), why));
-            checks.push(Check::unknown(format!("image {}", image("latest")), why));
+            checks.push(Check::unknown(minor_name, why));
+            checks.push(Check::unknown(latest_name, why));
         }
         Lookup::Missing => {}
         Lookup::Found(tags) => {
-            let versions = release_versions(tags.iter().map(String::as_str), TagKind::Version);
-            let line_owner = versions
-                .iter()
-                .filter(|o| o.major == v.major && o.minor == v.minor && *o > v)
-                .max();
-            let name = format!("image {}", image(&minor));
-            match line_owner {
-                None => checks.push(same_digest(name, &facts.minor_digest, digest, &version_tag)),
-                Some(owner) => checks.push(Check::new(
-                    name,
-                    true,
-                    format!("owned by the newer v{owner}"),
-                )),
-            }
-            let name = format!("image {}", image("latest"));
-            match (
-                versions.iter().filter(|o| *o > v).max(),
-                &facts.on_default_branch,
-            ) {
-                (Some(owner), _) => checks.push(Check::new(
-                    name,
-                    true,
-                    format!("owned by the newer v{owner}"),
-                )),
-                (None, Lookup::Found(true)) => checks.push(same_digest(
-                    name,
-                    &facts.latest_digest,
-                    digest,
-                    &version_tag,
-                )),
-                (None, Lookup::Found(false) | Lookup::Missing) => checks.push(Check::new(
-                    name,
-                    true,
-                    "not owned: the commit is not on the default branch",
-                )),
-                (None, Lookup::Unknown(why)) => checks.push(Check::unknown(name, why)),
-            }
+            let on_default_branch = match &facts.on_default_branch {
+                Lookup::Found(on) => Ok(*on),
+                Lookup::Missing => Ok(false),
+                Lookup::Unknown(why) => Err(why),
+            };
+            let owners = rules::image_tags(
+                v,
+                commit.unwrap_or_default(),
+                *on_default_branch.as_ref().unwrap_or(&false),
+                tags,
+            );
+            let owned = |name: String, owner: &Owner, found: &Lookup<String>| match owner {
+                Owner::This => same_digest(name, found, digest, &version_tag),
+                Owner::Newer(newer) => {
+                    Check::new(name, true, format!("owned by the newer v{newer}"))
+                }
+                Owner::OffDefaultBranch => match on_default_branch {
+                    // Only the branch decided: not knowing it is not knowing the owner.
+                    Err(why) => Check::unknown(name, why),
+                    Ok(_) => Check::new(
+                        name,
+                        true,
+                        "not owned: the commit is not on the default branch",
+                    ),
+                },
+            };
+            checks.push(owned(minor_name, &owners.minor_owner, &facts.minor_digest));
+            checks.push(owned(
+                latest_name,
+                &owners.latest_owner,
+                &facts.latest_digest,
+            ));
         }
     }
 
@@ -457,7 +453,7 @@ mod tests {
     const DIGEST: &str = "sha256:aaaa";
 
     fn config() -> Config {
-        Config::parse(include_str!("../../../Cargo.toml"), &|_| None).unwrap()
+        crate::core::config::example()
     }
 
     /// A release of 1.2.3 where everything is right.

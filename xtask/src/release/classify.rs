@@ -4,15 +4,16 @@ use std::io::Write;
 
 use anyhow::{Context, Result};
 
-use crate::core::grammar::{self, Classified};
+use crate::cli::TagArg;
+use crate::core::grammar::Classified;
 
 pub struct Args {
-    pub tag: String,
+    pub tag: TagArg,
     pub github_output: bool,
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let classified = grammar::classify(&args.tag)?;
+    let classified = args.tag.meaning;
     let (kind, version) = match &classified {
         Classified::Release(tag) => (tag.kind_name(), tag.version.to_string()),
         Classified::Ignored => ("ignored", String::new()),

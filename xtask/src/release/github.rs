@@ -5,15 +5,18 @@
 //! version), run the project's checks, then create the release with `gh` unless it exists.
 //! `gh` reads `GH_TOKEN` from the environment; xtask never handles the token itself.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use xshell::{Shell, cmd};
 
+use crate::cli::TagArg;
 use crate::core::grammar::{self, Classified, TagKind};
-use crate::core::plan::{GithubRelease, PublishStep};
-use crate::{project::Project, ui};
+use crate::core::plan::PublishStep;
+use crate::core::rules::GithubRelease;
+use crate::core::tools;
+use crate::{exec, project::Project, ui};
 
 pub struct Args {
-    pub tag: String,
+    pub tag: TagArg,
     pub dry_run: bool,
     /// Skip `cargo xtask ci` (the tests of this command use it; CI never does).
     pub no_checks: bool,
@@ -21,11 +24,11 @@ pub struct Args {
 
 pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
     // STEP 1: only a stable tag asks for a GitHub release.
-    let release_tag = match grammar::classify(&args.tag)? {
+    let release_tag = match args.tag.meaning {
         Classified::Ignored => {
             ui::note(&format!(
                 "ignored: {} is not a v* tag, so there is no GitHub release",
-                grammar::quote(&args.tag)
+                args.tag.shown
             ));
             return Ok(());
         }
@@ -54,11 +57,11 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
 
     // STEP 3: preflight.
     let mut problems = Vec::new();
-    if which::which("gh").is_err() {
-        problems.push(
-            "`gh` not found on PATH: install the GitHub CLI (https://cli.github.com)".to_string(),
-        );
-    }
+    problems.extend(
+        crate::project::missing_tools(&["gh"])
+            .iter()
+            .map(|t| tools::missing(t)),
+    );
     if !plan.tag_exists {
         problems.push(format!(
             "{release_tag} does not exist in this repository: promote first (`cargo xtask release promote {}`), or fetch tags",
@@ -98,12 +101,8 @@ fn create(sh: &Shell, step: &PublishStep, release: &GithubRelease, repo: &str) -
         None => {
             let mut url = String::new();
             for command in step.commands() {
-                let (program, args) = (&command.program, &command.args);
                 eprintln!("$ {command}");
-                url = cmd!(sh, "{program} {args...}")
-                    .quiet()
-                    .read()
-                    .with_context(|| format!("`{command}` failed"))?;
+                url = exec::read(sh, &command)?;
             }
             url
         }

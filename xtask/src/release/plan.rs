@@ -5,24 +5,26 @@
 use anyhow::{Context, Result};
 use xshell::Shell;
 
+use crate::cli::TagArg;
 use crate::core::chart_yaml;
-use crate::core::grammar::{self, Classified, ReleaseTag};
+use crate::core::git_output::RemoteBranch;
+use crate::core::grammar::{Classified, ReleaseTag};
 use crate::core::plan::{ChartFacts, Plan, RepoState, plan_release};
 use crate::{git, project::Project, ui};
 
 pub struct Args {
-    pub tag: String,
+    pub tag: TagArg,
     pub json: bool,
 }
 
 pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
-    let Classified::Release(tag) = grammar::classify(&args.tag)? else {
+    let Classified::Release(tag) = args.tag.meaning else {
         if args.json {
             println!(r#"{{"kind":"ignored","steps":[]}}"#);
         } else {
             println!(
                 "ignored: {} is not a v* tag, so it triggers no release",
-                grammar::quote(&args.tag)
+                args.tag.shown
             );
         }
         return Ok(());
@@ -54,7 +56,7 @@ pub fn read_state(sh: &Shell, project: &Project, tag: &ReleaseTag) -> Result<Rep
         None => git::head(sh)?,
     };
     let config = &project.config;
-    let default_ref = format!("refs/remotes/{}/{}", config.remote, config.default_branch);
+    let default_ref = RemoteBranch::new(&config.remote, &config.default_branch).tracking_ref;
     let on_default_branch = match git::commit_of(sh, &default_ref)? {
         Some(_) => git::is_ancestor(sh, &commit, &default_ref)?,
         None => {

@@ -7,14 +7,14 @@ use anyhow::Result;
 use xshell::Shell;
 
 use crate::core::git_output::tag_ref;
-use crate::core::git_plan::{self, PROMOTE_TOOLS, PromoteFacts};
+use crate::core::git_plan::{self, PromoteFacts};
 use crate::core::grammar;
 use crate::project::{self, Project};
 use crate::steps::push_tag::{self, Mode};
 use crate::{git, ui};
 
 pub struct Args {
-    pub version: String,
+    pub version: semver::Version,
     pub dry_run: bool,
     pub yes: bool,
     pub remote: Option<String>,
@@ -23,8 +23,8 @@ pub struct Args {
 
 pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
     // STEP 1: raw arguments become domain types; `X.Y.Z-stable` gets the grammar's error.
-    let version = grammar::parse_version_arg(&args.version)?;
-    let remote = push_tag::remote_name(project, args.remote.as_deref())?;
+    let version = args.version;
+    let remote = args.remote.unwrap_or_else(|| project.config.remote.clone());
     let mode = Mode::from_flags(args.dry_run, args.yes);
     let verify = !args.no_verify;
     if !verify {
@@ -51,7 +51,7 @@ fn gather(
     let secs = project.config.git_timeout_secs;
     let name = grammar::version_tag(version);
     let stable = grammar::stable_tag(version);
-    let missing_tools = project::missing_tools(&PROMOTE_TOOLS);
+    let missing_tools = project::missing_tools(&git_plan::promote_tools(verify));
 
     let wanted = [tag_ref(&name), tag_ref(&stable)];
     let title = format!("preflight: read the repository and ask {remote} (git ls-remote)");

@@ -9,27 +9,29 @@
 use anyhow::{Context, Result, bail};
 use xshell::Shell;
 
-use crate::core::grammar::{self, Classified, TagKind};
+use crate::cli::TagArg;
+use crate::core::grammar::{Classified, TagKind};
 use crate::core::plan::{Artifact, Plan, PublishStep};
+use crate::core::tools;
 use crate::registry::{Credentials, Registry};
 use crate::scratch::Scratch;
-use crate::steps::{chart, image};
+use crate::steps::{Published, Publisher, State, chart, image, run_commands};
 use crate::{git, project::Project, ui};
 
 pub struct Args {
-    pub tag: String,
-    pub only: Option<String>,
+    pub tag: TagArg,
+    pub only: Option<Artifact>,
     pub no_push: bool,
     pub dry_run: bool,
 }
 
 pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
     // STEP 1: what the tag asks for, before any tool or credential is touched.
-    let release_tag = match grammar::classify(&args.tag)? {
+    let release_tag = match args.tag.meaning {
         Classified::Ignored => {
             ui::note(&format!(
                 "ignored: {} is not a v* tag, so nothing is published",
-                grammar::quote(&args.tag)
+                args.tag.shown
             ));
             return Ok(());
         }
@@ -42,12 +44,7 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
         }
         Classified::Release(t) => t,
     };
-    let only = match args.only.as_deref() {
-        None => None,
-        Some("chart") => Some(Artifact::Chart),
-        Some("image") => Some(Artifact::Image),
-        Some(other) => bail!("--only {}: expected chart or image", grammar::quote(other)),
-    };
+    let only = args.only;
 
     // STEP 2: the plan, and the steps this run takes from it.
     let plan = crate::release::plan::build(sh, project, &release_tag)?;
@@ -61,7 +58,8 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
     // STEP 3: preflight; every problem at once, before anything is changed.
     let credentials = preflight(sh, project, &plan, &steps, push)?;
 
-    // STEP 4: carry out the steps.
+    // STEP 4: carry out the steps. Each push step returns what it published; the tags after
+    // the version tag point at the digest it holds.
     let scratch = Scratch::new("publish")?;
     let registry = Registry::new(
         sh,
@@ -69,27 +67,37 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
         credentials.as_ref(),
         scratch.path(),
     );
-    let mut run = Run {
+    let publisher = Publisher {
         sh,
         project,
         registry: &registry,
-        credentials: credentials.as_ref(),
         scratch: scratch.path(),
-        image_digest: None,
-        outcomes: Vec::new(),
     };
+    let mut published: Vec<Published> = Vec::new();
+    let mut image_digest: Option<String> = None;
     for step in &steps {
-        ui::step(&step.to_string(), || run.execute(step))?;
+        ui::step(&step.to_string(), || {
+            match step {
+                PublishStep::PushImage { .. } => {
+                    let image = image::push(&publisher, step)?;
+                    image_digest = Some(image.digest.clone());
+                    published.push(image);
+                }
+                PublishStep::TagImage { .. } => {
+                    let digest = image_digest.as_deref().context(
+                        "the version tag's digest is unknown: the push step must run first",
+                    )?;
+                    published.push(image::tag(&publisher, step, digest)?);
+                }
+                PublishStep::HelmPush { .. } => published.push(chart::push(&publisher, step)?),
+                _ => execute(&publisher, step)?,
+            }
+            Ok(())
+        })?;
     }
 
     // STEP 5: say what is published, for people and for the workflow.
-    report(
-        project,
-        &plan,
-        &run.outcomes,
-        run.image_digest.as_deref(),
-        push,
-    )
+    report(project, &plan, &published, image_digest.as_deref(), push)
 }
 
 /// Tools on PATH, credentials complete, and for a real publish the tag checked out.
@@ -106,10 +114,7 @@ fn preflight(
     tools.dedup();
     for tool in tools {
         if which::which(tool).is_err() {
-            problems.push(format!(
-                "`{tool}` not found on PATH: {}",
-                install_hint(tool)
-            ));
+            problems.push(tools::missing(tool));
         }
     }
     let credentials = match Credentials::from_env(&project.config) {
@@ -142,108 +147,36 @@ fn preflight(
     Ok(credentials)
 }
 
-fn install_hint(tool: &str) -> &'static str {
-    match tool {
-        "helm" => "install Helm 3.13 or newer (https://helm.sh/docs/intro/install/)",
-        "docker" => {
-            "install the Docker CLI with the buildx plugin, or set RELEASE_IMAGE_BUILDER=buildah"
+/// The steps that publish nothing themselves: the chart's checks, the build, the logins.
+fn execute(publisher: &Publisher<'_>, step: &PublishStep) -> Result<()> {
+    let (sh, project) = (publisher.sh, publisher.project);
+    match step {
+        PublishStep::StampChart { dir, version } => chart::stamp(project, dir, version),
+        PublishStep::SetChartImage { dir, repository } => {
+            chart::set_image(project, dir, repository)
         }
-        "buildah" => "install buildah (Debian/Ubuntu: apt-get install buildah)",
-        "skopeo" => {
-            "install skopeo (Debian/Ubuntu: apt-get install skopeo); the buildah builder re-tags with it"
+        PublishStep::HelmTemplate { expect_image, .. } => {
+            chart::template(sh, step, expect_image.as_deref())
         }
-        "curl" => "install curl; it asks registries what they already hold",
-        "tar" => "install tar; it unpacks charts to compare them",
-        "cargo" => "install Rust with rustup (https://rustup.rs)",
-        _ => "install it",
-    }
-}
-
-/// What one push step found or did, for the report.
-pub struct Published {
-    pub what: String,
-    pub reference: String,
-    pub digest: String,
-    pub pushed: bool,
-}
-
-/// The state one run carries from step to step.
-pub struct Run<'a> {
-    pub sh: &'a Shell,
-    pub project: &'a Project,
-    pub registry: &'a Registry<'a>,
-    pub credentials: Option<&'a Credentials>,
-    pub scratch: &'a std::path::Path,
-    /// The digest `vX.Y.Z` holds, once `PushImage` ran: the source of every other tag.
-    pub image_digest: Option<String>,
-    pub outcomes: Vec<Published>,
-}
-
-impl Run<'_> {
-    fn execute(&mut self, step: &PublishStep) -> Result<()> {
-        match step {
-            PublishStep::StampChart { dir, version } => chart::stamp(self.project, dir, version),
-            PublishStep::SetChartImage { dir, repository } => {
-                chart::set_image(self.project, dir, repository)
-            }
-            PublishStep::HelmDependencyBuild { .. }
-            | PublishStep::HelmLint { .. }
-            | PublishStep::HelmPackage { .. }
-            | PublishStep::BuildImage(_) => {
-                if let PublishStep::BuildImage(build) = step {
-                    image::prepare_build(self.sh, self.project, build)?;
-                }
-                run_commands(self.sh, step)
-            }
-            PublishStep::HelmTemplate { expect_image, .. } => {
-                chart::template(self.sh, step, expect_image.as_deref())
-            }
-            PublishStep::Dist { platforms, stamp } => {
-                crate::dist::build(self.sh, self.project, platforms, stamp).map(drop)
-            }
-            PublishStep::Login { .. } => {
-                let credentials = self
-                    .credentials
-                    .context("a login step needs RELEASE_REGISTRY_PASSWORD")?;
-                for command in step.commands() {
-                    let (program, args) = (&command.program, &command.args);
-                    let sh = self.sh;
-                    eprintln!("$ {command}");
-                    let out = xshell::cmd!(sh, "{program} {args...}")
-                        .stdin(credentials.password())
-                        .secret()
-                        .quiet()
-                        .ignore_status()
-                        .output()?;
-                    if !out.status.success() {
-                        // Tools do not echo passwords, but an error text is scrubbed anyway.
-                        let stderr = String::from_utf8_lossy(&out.stderr)
-                            .replace(credentials.password(), "***");
-                        bail!("`{command}` failed: {}", stderr.trim());
-                    }
-                }
-                Ok(())
-            }
-            PublishStep::PushImage { .. } => image::push(self, step),
-            PublishStep::TagImage { .. } => image::tag(self, step),
-            PublishStep::HelmPush { .. } => chart::push(self, step),
-            PublishStep::HelmShowChart { versions, .. } => {
-                chart::read_back(self.sh, step, versions)
-            }
-            PublishStep::Checks | PublishStep::CreateGithubRelease { .. } => {
-                bail!("`{step}` belongs to `release github`, not to a publish")
-            }
+        PublishStep::HelmShowChart { versions, .. } => chart::read_back(sh, step, versions),
+        PublishStep::Dist { platforms, stamp } => {
+            crate::dist::build(sh, project, platforms, stamp).map(drop)
+        }
+        PublishStep::BuildImage(build) => {
+            image::prepare_build(sh, project, build)?;
+            run_commands(sh, step)
+        }
+        PublishStep::HelmDependencyBuild { .. }
+        | PublishStep::HelmLint { .. }
+        | PublishStep::HelmPackage { .. }
+        | PublishStep::Login { .. } => run_commands(sh, step),
+        PublishStep::PushImage { .. }
+        | PublishStep::TagImage { .. }
+        | PublishStep::HelmPush { .. } => unreachable!("push steps return what they published"),
+        PublishStep::Checks | PublishStep::CreateGithubRelease { .. } => {
+            bail!("`{step}` belongs to `release github`, not to a publish")
         }
     }
-}
-
-/// Runs a step's commands as the plan prints them.
-pub fn run_commands(sh: &Shell, step: &PublishStep) -> Result<()> {
-    for command in step.commands() {
-        let (program, args) = (&command.program, &command.args);
-        ui::run_logged(xshell::cmd!(sh, "{program} {args...}"))?;
-    }
-    Ok(())
 }
 
 /// Data on stdout (one line per artifact), the same as `$GITHUB_OUTPUT` values and a
@@ -255,21 +188,17 @@ fn report(
     image_digest: Option<&str>,
     push: bool,
 ) -> Result<()> {
-    for outcome in outcomes {
-        let state = if outcome.pushed {
-            "pushed"
-        } else {
-            "already there"
-        };
-        println!(
-            "{} {} {} ({state})",
-            outcome.what, outcome.reference, outcome.digest
-        );
+    for o in outcomes {
+        println!("{} {} {} ({})", o.what, o.reference, o.digest, o.state);
     }
     if !push {
         println!("{}: built, nothing pushed (--no-push)", plan.tag);
     }
-    let images: Vec<&Published> = outcomes.iter().filter(|o| o.what == "image").collect();
+    // The tags that hold this release's image; a moving tag kept by a newer release does not.
+    let images: Vec<&Published> = outcomes
+        .iter()
+        .filter(|o| o.what == "image" && o.state != State::KeptNewer)
+        .collect();
     let chart = outcomes.iter().find(|o| o.what == "chart");
     let mut output = vec![("tag", plan.tag.name())];
     if let Some(digest) = image_digest {
@@ -303,15 +232,14 @@ fn report(
     } else {
         summary.push_str("| artifact | reference | digest | state |\n| --- | --- | --- | --- |\n");
         for o in outcomes {
-            let state = if o.pushed { "pushed" } else { "already there" };
             summary.push_str(&format!(
-                "| {} | `{}` | `{}` | {state} |\n",
-                o.what, o.reference, o.digest
+                "| {} | `{}` | `{}` | {} |\n",
+                o.what, o.reference, o.digest, o.state
             ));
         }
     }
     if let Some(image) = &plan.image {
-        for note in &image.tags.notes {
+        for note in image.tags.notes() {
             summary.push_str(&format!("\n- {note}"));
         }
         // The image's `org.opencontainers.image.source` label links it to the repository,

@@ -18,12 +18,13 @@ use crate::scratch::Scratch;
 use crate::{git, project::Project, ui};
 
 pub struct Args {
-    pub version: String,
+    pub version: semver::Version,
     pub keep: bool,
+    pub dry_run: bool,
 }
 
 pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
-    let version = grammar::parse_version_arg(&args.version)?;
+    let version = args.version;
     let config = &project.config;
 
     // STEP 1: refuse to touch the real registries.
@@ -41,29 +42,7 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
         );
     }
 
-    // STEP 2: a scratch clone of HEAD on the default branch, with a bare remote of its own.
-    let head = git::head(sh)?;
-    let mut scratch = Scratch::new("rehearse")?;
-    if args.keep {
-        scratch.keep();
-    }
-    let remote = scratch.path().join("remote.git");
-    let work = scratch.path().join("work");
-    ui::step("prepare a scratch clone with a bare remote", || {
-        let (remote_name, branch) = (&config.remote, &config.default_branch);
-        cmd!(sh, "git init --quiet --bare {remote}").run()?;
-        cmd!(sh, "git init --quiet {work}").run()?;
-        let root = &project.root;
-        let sh = sh.clone();
-        sh.change_dir(&work);
-        cmd!(sh, "git fetch --quiet --no-tags {root} {head}").run()?;
-        cmd!(sh, "git checkout --quiet -b {branch} {head}").run()?;
-        cmd!(sh, "git remote add {remote_name} {remote}").run()?;
-        cmd!(sh, "git push --quiet --set-upstream {remote_name} {branch}").run()?;
-        Ok(())
-    })?;
-
-    // STEP 3: the stages, each one `cargo xtask …` as people and CI run it.
+    // STEP 2: the stages, each one `cargo xtask …` as people and CI run it.
     let v = version.to_string();
     let tag_name = version_tag(&version);
     let stable = grammar::stable_tag(&version);
@@ -99,6 +78,44 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
             "the stable tag or the artifacts are not consistent",
         ),
     ];
+    if args.dry_run {
+        println!(
+            "rehearsal of {tag_name}: a scratch clone of HEAD ({}) with a scratch bare repository as {}, against:",
+            git::head(sh)?,
+            config.remote
+        );
+        println!("  image: {}", config.image);
+        println!("  chart registry: {}", config.chart_registry);
+        println!("stages, each run as `xtask -C <scratch clone> …`:");
+        for (i, (name, stage_args, _)) in stages.iter().enumerate() {
+            println!("  {}. {name}: xtask {}", i + 1, stage_args.join(" "));
+        }
+        println!("dry run: nothing was run");
+        return Ok(());
+    }
+
+    // STEP 3: a scratch clone of HEAD on the default branch, with a bare remote of its own.
+    let head = git::head(sh)?;
+    let mut scratch = Scratch::new("rehearse")?;
+    if args.keep {
+        scratch.keep();
+    }
+    let remote = scratch.path().join("remote.git");
+    let work = scratch.path().join("work");
+    ui::step("prepare a scratch clone with a bare remote", || {
+        let (remote_name, branch) = (&config.remote, &config.default_branch);
+        cmd!(sh, "git init --quiet --bare {remote}").run()?;
+        cmd!(sh, "git init --quiet {work}").run()?;
+        let root = &project.root;
+        let sh = sh.clone();
+        sh.change_dir(&work);
+        cmd!(sh, "git fetch --quiet --no-tags {root} {head}").run()?;
+        cmd!(sh, "git checkout --quiet -b {branch} {head}").run()?;
+        cmd!(sh, "git remote add {remote_name} {remote}").run()?;
+        cmd!(sh, "git push --quiet --set-upstream {remote_name} {branch}").run()?;
+        Ok(())
+    })?;
+
     let exe = std::env::current_exe().context("cannot find the running xtask binary")?;
     // The scratch clone builds with this repository's target directory: the rehearsal then
     // costs what an incremental build costs, not a cold one.

@@ -7,17 +7,19 @@
 use anyhow::Result;
 use xshell::Shell;
 
+use crate::core::git_output::RemoteBranch;
 use crate::core::git_output::RemoteRefs;
 use crate::core::git_output::tag_ref;
-use crate::core::git_plan::{self, BaseBranch, Sync, TAG_TOOLS, TagFacts};
+use crate::core::git_plan::{self, Sync, TagFacts};
 use crate::core::grammar::{self, TagKind};
-use crate::core::plan::release_versions;
+use crate::core::rules::release_versions;
+use crate::core::tools;
 use crate::project::{self, Project};
 use crate::steps::push_tag::{self, Mode};
 use crate::{git, ui};
 
 pub struct Args {
-    pub version: String,
+    pub version: semver::Version,
     pub dry_run: bool,
     pub yes: bool,
     pub remote: Option<String>,
@@ -36,8 +38,8 @@ struct Request {
 pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
     // STEP 1: raw arguments become domain types; an invalid version gets the grammar's error.
     let request = Request {
-        version: grammar::parse_version_arg(&args.version)?,
-        remote: push_tag::remote_name(project, args.remote.as_deref())?,
+        version: args.version,
+        remote: args.remote.unwrap_or_else(|| project.config.remote.clone()),
         allow_older: args.allow_older,
         run_checks: !args.no_checks,
     };
@@ -63,7 +65,7 @@ fn gather(sh: &Shell, project: &Project, request: &Request) -> Result<TagFacts> 
     let remote = &request.remote;
     let secs = config.git_timeout_secs;
     let name = grammar::version_tag(&request.version);
-    let missing_tools = project::missing_tools(&TAG_TOOLS);
+    let missing_tools = project::missing_tools(&tools::TAG);
 
     // One question to the remote: the tag and the branch HEAD is compared with, by full
     // name. Without --allow-older that branch can only be the default one, so the question
@@ -83,7 +85,7 @@ fn gather(sh: &Shell, project: &Project, request: &Request) -> Result<TagFacts> 
             true,
         )
         .map(|base| base.remote_ref),
-        None => Some(format!("refs/heads/{}", config.default_branch)),
+        None => Some(RemoteBranch::new(remote, &config.default_branch).remote_ref),
     };
     let mut wanted = vec![tag_ref(&name)];
     wanted.extend(base_ref);
@@ -157,7 +159,7 @@ struct Local {
     branch: Option<String>,
     upstream: Option<git_plan::Upstream>,
     /// What [`git_plan::base_branch`] chose, and that branch as this clone last fetched it.
-    base: Option<BaseBranch>,
+    base: Option<RemoteBranch>,
     tracking: Option<Tracking>,
     head: String,
     dirty: Vec<String>,
@@ -179,7 +181,7 @@ struct Tracking {
 /// Reads the base branch as this clone last fetched it and counts HEAD against it, while
 /// the remote is asked for the branch as it is now: if the remote agrees, which it usually
 /// does, the counts stand and nothing more is read after the answer.
-fn read_tracking(sh: &Shell, base: &BaseBranch) -> Result<Option<Tracking>> {
+fn read_tracking(sh: &Shell, base: &RemoteBranch) -> Result<Option<Tracking>> {
     let Some(commit) = git::commit_of(sh, &base.tracking_ref)? else {
         return Ok(None);
     };
@@ -212,7 +214,7 @@ fn read_head_branch(sh: &Shell) -> Result<HeadBranch> {
 fn compare_with_base(
     sh: &Shell,
     remote: &str,
-    base: &BaseBranch,
+    base: &RemoteBranch,
     refs: &RemoteRefs,
     tracking: Option<Tracking>,
     secs: u64,

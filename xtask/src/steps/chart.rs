@@ -2,22 +2,23 @@
 //! check of the default render, the push that never overwrites, and the read-back.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use semver::Version;
 use xshell::{Shell, cmd};
 
-use crate::core::chart_yaml::{self, ChartVersions};
+use crate::core::chart_yaml::{self, ChartVersions, stamp_chart};
 use crate::core::oci::{self, Reference};
 use crate::core::plan::PublishStep;
+use crate::core::rules;
+use crate::exec;
 use crate::project::Project;
-use crate::release::publish::{Published, Run};
-use crate::release::stamp;
+use crate::steps::{Published, Publisher, State, run_commands};
 
 pub fn stamp(project: &Project, dir: &str, version: &Version) -> Result<()> {
     let path = project.root.join(dir).join("Chart.yaml");
-    stamp::stamp(&project.root, &path, &ChartVersions::for_release(version))?;
+    stamp_file(&project.root, &path, &ChartVersions::for_release(version))?;
     Ok(())
 }
 
@@ -28,16 +29,13 @@ pub fn set_image(project: &Project, dir: &str, repository: &str) -> Result<()> {
         .with_context(|| format!("cannot read {}", path.display()))?;
     let edited = chart_yaml::set_image_repository(&text, repository)
         .with_context(|| format!("cannot set image.repository in {}", path.display()))?;
-    stamp::write_atomically(&path, &edited)
+    write_atomically(&path, &edited)
 }
 
 /// `helm template`; with `expect_image`, every rendered container must run exactly it.
 pub fn template(sh: &Shell, step: &PublishStep, expect_image: Option<&str>) -> Result<()> {
     for command in step.commands() {
-        let (program, args) = (&command.program, &command.args);
-        let rendered = cmd!(sh, "{program} {args...}")
-            .read()
-            .with_context(|| format!("`{command}` failed"))?;
+        let rendered = exec::read(sh, &command)?;
         let Some(expected) = expect_image else {
             continue;
         };
@@ -56,7 +54,7 @@ pub fn template(sh: &Shell, step: &PublishStep, expect_image: Option<&str>) -> R
 
 /// `helm push`, unless the registry holds this version already: the same content is done,
 /// other content is an error (helm itself would silently overwrite it).
-pub fn push(run: &mut Run<'_>, step: &PublishStep) -> Result<()> {
+pub fn push(run: &Publisher<'_>, step: &PublishStep) -> Result<Published> {
     let PublishStep::HelmPush {
         package,
         registry,
@@ -89,35 +87,32 @@ pub fn push(run: &mut Run<'_>, step: &PublishStep) -> Result<()> {
                 crate::ui::note(&format!(
                     "{shown} is already published with this content: nothing to push"
                 ));
-                run.outcomes.push(Published {
-                    what: "chart".into(),
+                return Ok(Published {
+                    what: "chart",
                     reference: shown,
                     digest: found.digest,
-                    pushed: false,
+                    state: State::AlreadyThere,
                 });
-                return Ok(());
             }
             Some(file) => bail!(
                 "{shown} is already published with different content ({file} differs): a published chart version is never overwritten; release a new version"
             ),
         }
     }
-    crate::release::publish::run_commands(run.sh, step)?;
+    run_commands(run.sh, step)?;
     let pushed = charts
         .manifest(&reference)?
         .with_context(|| format!("{shown} is missing right after helm push"))?;
-    run.outcomes.push(Published {
-        what: "chart".into(),
+    Ok(Published {
+        what: "chart",
         reference: shown,
         digest: pushed.digest,
-        pushed: true,
-    });
-    Ok(())
+        state: State::Pushed,
+    })
 }
 
-/// Compares two chart packages by their files. Not by the archives' digests: `helm package`
-/// writes the packaging time into the archive (checked on Helm 3.18), so packaging the same
-/// chart twice gives two digests. Returns the first file that differs.
+/// Compares two chart packages by their unpacked files ([`rules::chart_difference`]).
+/// Returns the first file that differs.
 fn first_difference(sh: &Shell, scratch: &Path, a: &Path, b: &Path) -> Result<Option<String>> {
     let unpack = |archive: &Path, into: &str| -> Result<BTreeMap<String, Vec<u8>>> {
         let dir = scratch.join(into);
@@ -132,8 +127,7 @@ fn first_difference(sh: &Shell, scratch: &Path, a: &Path, b: &Path) -> Result<Op
         Ok(files)
     };
     let (a, b) = (unpack(a, "chart-local")?, unpack(b, "chart-remote")?);
-    let names = a.keys().chain(b.keys());
-    Ok(names.into_iter().find(|n| a.get(*n) != b.get(*n)).cloned())
+    Ok(rules::chart_difference(&a, &b))
 }
 
 fn collect_files(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) -> Result<()> {
@@ -152,10 +146,7 @@ fn collect_files(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) -
 /// `helm show chart` from the registry must say the version and appVersion just published.
 pub fn read_back(sh: &Shell, step: &PublishStep, versions: &ChartVersions) -> Result<()> {
     for command in step.commands() {
-        let (program, args) = (&command.program, &command.args);
-        let shown = cmd!(sh, "{program} {args...}")
-            .read()
-            .with_context(|| format!("`{command}` failed"))?;
+        let shown = exec::read(sh, &command)?;
         let value: serde_yaml::Value =
             serde_yaml::from_str(&shown).context("helm show chart printed invalid YAML")?;
         let field = |key: &str| value.get(key).and_then(|v| v.as_str()).unwrap_or_default();
@@ -170,4 +161,61 @@ pub fn read_back(sh: &Shell, step: &PublishStep, versions: &ChartVersions) -> Re
         }
     }
     Ok(())
+}
+
+/// Stamps the `Chart.yaml` at `path`, which must resolve inside `root`. Returns the
+/// resolved path. The file is replaced by rename, so it is never seen half-written.
+pub fn stamp_file(root: &Path, path: &Path, versions: &ChartVersions) -> Result<PathBuf> {
+    let resolved = resolve(root, path)?;
+    let (text, stamped) = stamped(&resolved, versions)?;
+    if stamped != text {
+        write_atomically(&resolved, &stamped)?;
+    }
+    Ok(resolved)
+}
+
+/// `path` with symlinks resolved, which must stay inside `root`.
+pub fn resolve(root: &Path, path: &Path) -> Result<PathBuf> {
+    let resolved = path
+        .canonicalize()
+        .with_context(|| format!("cannot find {}", path.display()))?;
+    let root = root.canonicalize()?;
+    if !resolved.starts_with(&root) {
+        bail!(
+            "{} resolves to {}, outside the repository: refusing to write there",
+            path.display(),
+            resolved.display()
+        );
+    }
+    Ok(resolved)
+}
+
+/// The file's text before and after stamping.
+pub fn stamped(path: &Path, versions: &ChartVersions) -> Result<(String, String)> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", path.display()))?;
+    let stamped =
+        stamp_chart(&text, versions).with_context(|| format!("cannot stamp {}", path.display()))?;
+    Ok((text, stamped))
+}
+
+pub fn write_atomically(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    let tmp = path.with_file_name(format!(
+        ".{}.xtask-{}",
+        path.file_name().unwrap_or_default().to_string_lossy(),
+        std::process::id()
+    ));
+    let write = || -> std::io::Result<()> {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(text.as_bytes())?;
+        file.set_permissions(std::fs::metadata(path)?.permissions())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        anyhow::anyhow!("cannot write {}: {e}", path.display())
+    })
 }

@@ -9,13 +9,17 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use semver::Version;
 use xshell::{Shell, cmd};
 
 use crate::core::config::ImageBuilder;
+use crate::core::grammar::{self, TagKind};
 use crate::core::oci::{self, Manifest, Reference};
 use crate::core::plan::{BUILDAH_STORAGE, IMAGE_LAYOUT_DIR, ImageBuild, PublishStep};
+use crate::core::rules::{self, Holder, ImageComparison, Move};
 use crate::project::Project;
-use crate::release::publish::{Published, Run, run_commands};
+use crate::steps::{Published, Publisher, State, run_commands};
+use crate::ui;
 
 /// Clears what a previous build left: the OCI layout (an export appends to it) and
 /// buildah's manifest list (a build adds to it).
@@ -45,7 +49,7 @@ pub fn prepare_build(sh: &Shell, project: &Project, build: &ImageBuild) -> Resul
 }
 
 /// Pushes `vX.Y.Z` unless it holds this image already; any other image there is an error.
-pub fn push(run: &mut Run<'_>, step: &PublishStep) -> Result<()> {
+pub fn push(run: &Publisher<'_>, step: &PublishStep) -> Result<Published> {
     let PublishStep::PushImage { build, target, .. } = step else {
         unreachable!("image::push runs PushImage steps")
     };
@@ -67,102 +71,117 @@ pub fn push(run: &mut Run<'_>, step: &PublishStep) -> Result<()> {
         }
     };
     let remote = remote_configs(run, &reference, &found.body)?;
-    if remote != local {
-        if pushed {
-            bail!(
-                "{target} as pushed differs from the local build in {}: the image build is not reproducible here",
-                IMAGE_LAYOUT_DIR
-            );
-        }
-        bail!(
+    let platforms: Vec<String> = build.platforms.iter().map(|p| p.name()).collect();
+    match rules::compare_images(&local, &remote, &platforms) {
+        ImageComparison::Same => {}
+        ImageComparison::Different if pushed => bail!(
+            "{target} as pushed differs from the local build in {IMAGE_LAYOUT_DIR}: the image build is not reproducible here"
+        ),
+        ImageComparison::Different => bail!(
             "{target} already holds a different image ({}): a published version is never overwritten; release a new version",
             found.digest
-        );
-    }
-    let missing: Vec<String> = build
-        .platforms
-        .iter()
-        .map(|p| p.name())
-        .filter(|p| !remote.contains_key(p))
-        .collect();
-    if !missing.is_empty() {
-        bail!("{target} lacks the platforms {}", missing.join(", "));
+        ),
+        ImageComparison::MissingPlatforms(missing) => {
+            bail!("{target} lacks the platforms {}", missing.join(", "))
+        }
     }
     if !pushed {
-        crate::ui::note(&format!(
+        ui::note(&format!(
             "{target} already holds this image ({}): nothing to push",
             found.digest
         ));
     }
-    run.image_digest = Some(found.digest.clone());
-    run.outcomes.push(Published {
-        what: "image".into(),
+    Ok(Published {
+        what: "image",
         reference: target.clone(),
         digest: found.digest,
-        pushed,
-    });
-    Ok(())
+        state: if pushed {
+            State::Pushed
+        } else {
+            State::AlreadyThere
+        },
+    })
 }
 
 /// Points a tag at the digest of `vX.Y.Z`: done when it does already, an error for an
-/// immutable tag holding something else, a move forward for a moving tag (the plan gives a
-/// moving tag only to the highest release it belongs to).
-pub fn tag(run: &mut Run<'_>, step: &PublishStep) -> Result<()> {
+/// immutable tag holding something else, and for a moving tag a move only forward of what
+/// it holds now ([`rules::move_moving_tag`]): the plan gives a moving tag to the highest
+/// release the clone knows, but another tag's run may have published a newer one meanwhile.
+pub fn tag(run: &Publisher<'_>, step: &PublishStep, digest: &str) -> Result<Published> {
     let PublishStep::TagImage {
         repository,
         tag,
-        immutable,
+        moving,
         ..
     } = step
     else {
         unreachable!("image::tag runs TagImage steps")
     };
-    let digest = run
-        .image_digest
-        .clone()
-        .context("the version tag's digest is unknown: the push step must run first")?;
     let reference = Reference::new(repository, tag);
     let shown = format!("{repository}:{tag}");
-    let current = run.registry.manifest(&reference)?;
-    let pushed = match current {
-        Some(found) if found.digest == digest => {
-            crate::ui::note(&format!("{shown} already points at {digest}"));
-            false
-        }
-        Some(found) if *immutable => bail!(
-            "{shown} already holds {}, not {digest}: an immutable tag is never moved",
-            found.digest
-        ),
-        _ => {
-            let mut with_digest = step.clone();
-            if let PublishStep::TagImage { digest: d, .. } = &mut with_digest {
-                *d = Some(digest.clone());
-            }
-            run_commands(run.sh, &with_digest)?;
-            let now = run
-                .registry
-                .manifest(&reference)?
-                .with_context(|| format!("{shown} is missing right after tagging"))?;
-            if now.digest != digest {
-                bail!(
-                    "{shown} points at {} after tagging, not {digest}",
-                    now.digest
-                );
-            }
-            true
-        }
+    let published = |digest: &str, state| Published {
+        what: "image",
+        reference: shown.clone(),
+        digest: digest.to_string(),
+        state,
     };
-    run.outcomes.push(Published {
-        what: "image".into(),
-        reference: shown,
-        digest,
-        pushed,
-    });
-    Ok(())
+    let holder = match run.registry.manifest(&reference)? {
+        None => Holder::Nothing,
+        Some(found) if found.digest == digest => {
+            ui::note(&format!("{shown} already points at {digest}"));
+            return Ok(published(digest, State::AlreadyThere));
+        }
+        Some(found) => match moving {
+            None => bail!(
+                "{shown} already holds {}, not {digest}: an immutable tag is never moved",
+                found.digest
+            ),
+            Some(_) => Holder::Image {
+                version: held_version(run, &reference, &found.body)?,
+                digest: found.digest,
+            },
+        },
+    };
+    if let (Some(version), Holder::Image { digest: held, .. }) = (moving, &holder) {
+        if let Move::Keep(why) = rules::move_moving_tag(tag, version, digest, &holder) {
+            ui::note(&why);
+            return Ok(published(held, State::KeptNewer));
+        }
+    }
+    let mut with_digest = step.clone();
+    if let PublishStep::TagImage { digest: d, .. } = &mut with_digest {
+        *d = Some(digest.to_string());
+    }
+    run_commands(run.sh, &with_digest)?;
+    let now = run
+        .registry
+        .manifest(&reference)?
+        .with_context(|| format!("{shown} is missing right after tagging"))?;
+    if now.digest != digest {
+        bail!(
+            "{shown} points at {} after tagging, not {digest}",
+            now.digest
+        );
+    }
+    Ok(published(digest, State::Pushed))
+}
+
+/// The release a tagged image was built for, from its version label; `None` when the label
+/// is missing or is no release version.
+fn held_version(run: &Publisher<'_>, reference: &Reference, body: &str) -> Result<Option<Version>> {
+    let labels = run
+        .registry
+        .image_labels(reference, &oci::parse_manifest(body)?)
+        .with_context(|| format!("cannot read what {reference} holds"))?;
+    Ok(labels
+        .get(oci::VERSION_LABEL)
+        .and_then(|label| grammar::release_tag(label))
+        .filter(|t| t.kind == TagKind::Version)
+        .map(|t| t.version))
 }
 
 fn remote_configs(
-    run: &Run<'_>,
+    run: &Publisher<'_>,
     reference: &Reference,
     body: &str,
 ) -> Result<BTreeMap<String, String>> {

@@ -18,12 +18,11 @@ use std::io::{BufRead, IsTerminal, Write};
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
-use crate::core::config;
 use crate::core::git_output::{self, PushStatus, tag_ref};
 use crate::core::git_plan::{self, Decision, GitPlan, GitStep, RemoteFacts};
 use crate::project::Project;
-use crate::release::verify;
-use crate::{ci, git, ui};
+use crate::published;
+use crate::{ci, exec, git, ui};
 
 /// How a run ends once its plan is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,14 +42,6 @@ impl Mode {
             (false, true) => Mode::Confirmed,
             (false, false) => Mode::Ask,
         }
-    }
-}
-
-/// `--remote NAME`, validated like the configured remote, or the configured one.
-pub fn remote_name(project: &Project, arg: Option<&str>) -> Result<String> {
-    match arg {
-        Some(name) => config::check_remote_arg(name),
-        None => Ok(project.config.remote.clone()),
     }
 }
 
@@ -155,7 +146,6 @@ struct CreatedTag {
 }
 
 fn carry_out(sh: &Shell, project: &Project, plan: &GitPlan) -> Result<()> {
-    let secs = project.config.git_timeout_secs;
     let mut created: Option<CreatedTag> = None;
     for step in plan.steps() {
         match step {
@@ -167,7 +157,7 @@ fn carry_out(sh: &Shell, project: &Project, plan: &GitPlan) -> Result<()> {
             )?,
             GitStep::VerifyArtifacts { version } => {
                 let failing = ui::step(&step.to_string(), || {
-                    verify::promotion_gate(sh, project, version)
+                    published::promotion_gate(sh, project, version)
                 })?;
                 if !failing.is_empty() {
                     bail!(
@@ -176,26 +166,19 @@ fn carry_out(sh: &Shell, project: &Project, plan: &GitPlan) -> Result<()> {
                     );
                 }
             }
-            GitStep::FetchCommit { remote, refname } => {
-                ui::step(&step.to_string(), || {
-                    git::fetch_objects(sh, remote, refname, secs)
-                })?;
+            GitStep::FetchCommit { .. } => {
+                ui::step(&step.to_string(), || run_git(sh, step))?;
             }
-            GitStep::CreateTag {
-                name,
-                message,
-                commit,
-            } => {
-                created = Some(ui::step(&step.to_string(), || {
-                    create_tag(sh, name, message, commit)
-                })?);
+            GitStep::CreateTag { name, .. } => {
+                created = Some(ui::step(&step.to_string(), || create_tag(sh, step, name))?);
             }
-            GitStep::Push { remote, name } => {
+            GitStep::Push { remote, name, .. } => {
                 let tag = created
                     .take()
                     .filter(|t| &t.name == name)
                     .context("internal error: the plan pushes a tag it did not create")?;
-                let pushed = ui::step(&step.to_string(), || push(sh, project, remote, &tag))?;
+                let pushed =
+                    ui::step(&step.to_string(), || push(sh, project, step, remote, &tag))?;
                 println!("{}", pushed.report(&tag, remote));
             }
         }
@@ -203,11 +186,13 @@ fn carry_out(sh: &Shell, project: &Project, plan: &GitPlan) -> Result<()> {
     Ok(())
 }
 
-fn create_tag(sh: &Shell, name: &str, message: &str, commit: &str) -> Result<CreatedTag> {
-    cmd!(sh, "git tag -a {name} -m {message} {commit}")
-        .quiet()
-        .run()
-        .with_context(|| format!("git tag -a {name} failed: nothing was pushed"))?;
+fn run_git(sh: &Shell, step: &GitStep) -> Result<()> {
+    let command = step.command().expect("a git step is a command");
+    exec::read(sh, &command).map(drop)
+}
+
+fn create_tag(sh: &Shell, step: &GitStep, name: &str) -> Result<CreatedTag> {
+    run_git(sh, step).with_context(|| format!("git tag -a {name} failed: nothing was pushed"))?;
     let tag = git::tags_named(sh, &[name.to_string()])?
         .into_iter()
         .next()
@@ -250,19 +235,17 @@ impl Pushed {
     }
 }
 
-fn push(sh: &Shell, project: &Project, remote: &str, tag: &CreatedTag) -> Result<Pushed> {
+fn push(
+    sh: &Shell,
+    project: &Project,
+    step: &GitStep,
+    remote: &str,
+    tag: &CreatedTag,
+) -> Result<Pushed> {
     let secs = project.config.git_timeout_secs;
-    let timeout = secs.to_string();
     let name = &tag.name;
     let refname = tag_ref(name);
-    let refspec = GitStep::refspec(name);
-    let out = cmd!(
-        sh,
-        "timeout --kill-after=5 {timeout} git push --porcelain --no-follow-tags {remote} {refspec}"
-    )
-    .quiet()
-    .ignore_status()
-    .output()?;
+    let out = exec::output(sh, &step.command().expect("a push is a command"))?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     let report = git_output::read_push(&String::from_utf8_lossy(&out.stdout), &refname);
     if !report.other_refs.is_empty() {
@@ -279,7 +262,7 @@ fn push(sh: &Shell, project: &Project, remote: &str, tag: &CreatedTag) -> Result
     if !stderr.trim().is_empty() {
         eprint!("{stderr}");
     }
-    let why = if git::timed_out(&out) {
+    let why = if exec::timed_out(&out) {
         format!("the push gave no answer within {secs}s")
     } else {
         match &report.status {

@@ -4,6 +4,7 @@
 mod support;
 
 mod docs;
+mod dry_runs;
 mod plan;
 mod promote;
 mod publish;

@@ -176,7 +176,7 @@ fn a_commit_only_the_remote_has_is_fetched_first() {
     .success();
     assert!(
         run.stdout.contains(
-            "git fetch --no-tags --no-write-fetch-head origin refs/tags/v1.0.0  (brings its commit into this clone; changes no ref)"
+            "timeout --kill-after=5 60 git fetch --quiet --no-tags --no-write-fetch-head origin refs/tags/v1.0.0  (brings its commit into this clone; changes no ref)"
         ),
         "{run}"
     );
@@ -254,7 +254,7 @@ fn dry_run_changes_nothing() {
     assert_eq!(project.snapshot(), before);
     assert!(
         run.stdout.contains(&format!(
-            "  2. git tag -a v1.0.0-stable -m \"Stable release v1.0.0\" {commit}\n  3. git push --porcelain --no-follow-tags origin refs/tags/v1.0.0-stable:refs/tags/v1.0.0-stable\n"
+            "  2. git tag -a v1.0.0-stable -m 'Stable release v1.0.0' {commit}\n  3. timeout --kill-after=5 60 git push --porcelain --no-follow-tags origin refs/tags/v1.0.0-stable:refs/tags/v1.0.0-stable\n"
         )),
         "{run}"
     );

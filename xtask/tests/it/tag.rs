@@ -23,7 +23,7 @@ fn happy_path_pushes_one_annotated_tag_on_head() {
         run.stdout.contains("pushed v1.0.0 to origin: tag object "),
         "{run}"
     );
-    assert!(run.stderr.contains("==> git push --porcelain --no-follow-tags origin refs/tags/v1.0.0:refs/tags/v1.0.0\n    done in "), "{run}");
+    assert!(run.stderr.contains("==> timeout --kill-after=5 60 git push --porcelain --no-follow-tags origin refs/tags/v1.0.0:refs/tags/v1.0.0\n    done in "), "{run}");
 
     // Exactly one remote ref changed: the tag (and its peeled line).
     assert_eq!(
@@ -374,7 +374,7 @@ fn dry_run_changes_nothing() {
     assert_untouched(&project, &before);
     assert!(
         run.stdout.contains(&format!(
-            "steps:\n  1. cargo xtask ci  (the project's checks)\n  2. git tag -a v1.0.0 -m \"Release v1.0.0\" {head}\n  3. git push --porcelain --no-follow-tags origin refs/tags/v1.0.0:refs/tags/v1.0.0\n"
+            "steps:\n  1. cargo xtask ci  (the project's checks)\n  2. git tag -a v1.0.0 -m 'Release v1.0.0' {head}\n  3. timeout --kill-after=5 60 git push --porcelain --no-follow-tags origin refs/tags/v1.0.0:refs/tags/v1.0.0\n"
         )),
         "{run}"
     );

@@ -1,0 +1,113 @@
+//! The external programs xtask runs, each named once with what it is for and how to get it,
+//! and the list each command needs, so that every preflight names every missing tool at once,
+//! before anything is changed or confirmed.
+
+/// One external program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tool {
+    pub name: &'static str,
+    /// What to do when it is missing.
+    pub install: &'static str,
+}
+
+/// Every program xtask runs, in one table.
+pub const TOOLS: [Tool; 10] = [
+    Tool {
+        name: "git",
+        install: "install git 2.29 or newer",
+    },
+    Tool {
+        name: "cargo",
+        install: "install Rust with rustup (https://rustup.rs)",
+    },
+    Tool {
+        name: "timeout",
+        install: "install GNU coreutils (on macOS: `brew install coreutils`, then put its gnubin directory on PATH); it bounds every network call",
+    },
+    Tool {
+        name: "curl",
+        install: "install curl; it asks registries what they already hold",
+    },
+    Tool {
+        name: "tar",
+        install: "install tar; it unpacks charts to compare them",
+    },
+    Tool {
+        name: "helm",
+        install: "install Helm 3.13 or newer (https://helm.sh/docs/intro/install/)",
+    },
+    Tool {
+        name: "docker",
+        install: "install the Docker CLI with the buildx plugin, or set RELEASE_IMAGE_BUILDER=buildah",
+    },
+    Tool {
+        name: "buildah",
+        install: "install buildah (Debian/Ubuntu: apt-get install buildah)",
+    },
+    Tool {
+        name: "skopeo",
+        install: "install skopeo (Debian/Ubuntu: apt-get install skopeo); the buildah builder re-tags with it",
+    },
+    Tool {
+        name: "gh",
+        install: "install the GitHub CLI (https://cli.github.com)",
+    },
+];
+
+/// `release tag`: git, cargo for the project's checks, and `timeout` for the network calls.
+pub const TAG: [&str; 3] = ["git", "cargo", "timeout"];
+
+/// `release promote` without its gate.
+pub const PROMOTE: [&str; 2] = ["git", "timeout"];
+
+/// `release verify` of the artifacts, and so the promotion gate: git asks the remote, curl
+/// the registry, helm reads the chart.
+pub const VERIFY_ARTIFACTS: [&str; 4] = ["git", "timeout", "curl", "helm"];
+
+/// What to do about a missing tool, as one line.
+pub fn missing(name: &str) -> String {
+    let install = TOOLS
+        .iter()
+        .find(|t| t.name == name)
+        .map_or("install it", |t| t.install);
+    format!("`{name}` not found on PATH: {install}")
+}
+
+/// `lists` joined, each tool once, in first-seen order.
+pub fn union<'a>(lists: impl IntoIterator<Item = &'a [&'static str]>) -> Vec<&'static str> {
+    let mut all: Vec<&'static str> = Vec::new();
+    for tool in lists.into_iter().flatten() {
+        if !all.contains(tool) {
+            all.push(tool);
+        }
+    }
+    all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_listed_tool_has_an_install_hint() {
+        for tool in union([&TAG[..], &PROMOTE[..], &VERIFY_ARTIFACTS[..]]) {
+            assert!(
+                TOOLS.iter().any(|t| t.name == tool),
+                "{tool} is missing from TOOLS"
+            );
+        }
+        assert_eq!(
+            missing("helm"),
+            "`helm` not found on PATH: install Helm 3.13 or newer (https://helm.sh/docs/intro/install/)"
+        );
+        assert_eq!(missing("frob"), "`frob` not found on PATH: install it");
+    }
+
+    #[test]
+    fn union_keeps_the_first_occurrence() {
+        assert_eq!(
+            union([&PROMOTE[..], &VERIFY_ARTIFACTS[..]]),
+            ["git", "timeout", "curl", "helm"]
+        );
+    }
+}

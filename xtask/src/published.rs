@@ -1,0 +1,464 @@
+//! What a release has published, asked of every source at once, and judged by
+//! `core::verify`: the checks of `release verify`, and the promotion gate that `release
+//! promote` and `release github` pass before they approve anything.
+//!
+//! The procedure: ask every source at once (git for the tags, the registry for the image
+//! and the chart, gh for the GitHub release), each in its own thread, so the whole
+//! verification takes about as long as its slowest question; hand the answers to
+//! `core::verify`, which turns them into checks; print every check. An answer that could not
+//! be had is `Lookup::Unknown` and fails its check: an unreachable registry is never a pass.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use semver::Version;
+use xshell::{Shell, cmd};
+
+use crate::core::chart_yaml::{read_meta, rendered_images};
+use crate::core::config::Config;
+use crate::core::git_output::RemoteBranch;
+use crate::core::grammar::{stable_tag, version_tag};
+use crate::core::oci::{
+    self, Manifest, REVISION_LABEL, Reference, index_platforms, parse_manifest,
+};
+use crate::core::rules;
+use crate::core::tools;
+use crate::core::verify::{
+    Check, ImageIndex, Lookup, PublishedChart, PublishedRelease, ReleaseFacts, verify,
+};
+use crate::registry::{Credentials, Registry};
+use crate::scratch::Scratch;
+use crate::{git, project::Project, ui};
+
+/// Which GitHub release checks to make.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Tags, image and chart only: what promotion needs.
+    Artifacts,
+    /// Also the GitHub release, when the stable tag exists.
+    Auto,
+    /// Also the GitHub release, stable tag or not.
+    WithRelease,
+}
+
+/// The promotion gate: the artifact checks of `version` that fail, each as one line.
+/// Empty means `release promote` may tag.
+pub fn promotion_gate(sh: &Shell, project: &Project, version: &Version) -> Result<Vec<String>> {
+    let checks = check(sh, project, version, Scope::Artifacts, false)?;
+    Ok(checks
+        .into_iter()
+        .filter(|c| !c.ok)
+        .map(|c| format!("{}: {}", c.name, c.detail))
+        .collect())
+}
+
+pub fn check(
+    sh: &Shell,
+    project: &Project,
+    version: &Version,
+    scope: Scope,
+    run: bool,
+) -> Result<Vec<Check>> {
+    let config = &project.config;
+    let missing: Vec<String> = crate::project::missing_tools(&needed_tools(scope))
+        .iter()
+        .map(|t| tools::missing(t))
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "cannot verify {}: {}",
+            version_tag(version),
+            missing.join("; ")
+        );
+    }
+    let credentials = Credentials::from_env(config)?;
+    let chart_name = chart_name(project)?;
+    let scratch = Scratch::new("verify")?;
+
+    let credentials = credentials.as_ref();
+    let started = Instant::now();
+    let (sha_dir, image_dir, chart_dir) = (
+        scratch.dir("sha")?,
+        scratch.dir("image")?,
+        scratch.dir("chart")?,
+    );
+    let (facts, timings) = std::thread::scope(|s| {
+        // xshell's Shell is Send but not Sync: each thread gets its own clone.
+        let (git_sh, image_sh, chart_sh, gh_sh, run_sh) =
+            (sh.clone(), sh.clone(), sh.clone(), sh.clone(), sh.clone());
+        let tags = s.spawn(move || {
+            timed(|| {
+                let answers = ask_git(&git_sh, config, version);
+                // Without --stable, GitHub is asked only once the stable tag is known to exist.
+                let release = (scope == Scope::Auto
+                    && matches!(answers.stable_commit, Lookup::Found(_)))
+                .then(|| ask_github(&git_sh, config, version));
+                // `sha-…` names the commit, known only now.
+                let registry = Registry::new(&git_sh, config.plain_http, credentials, &sha_dir);
+                let sha_digest = match &answers.commit {
+                    Lookup::Found(commit) => {
+                        digest_of(&registry, &config.image, &rules::sha_tag(commit))
+                    }
+                    Lookup::Missing => Lookup::Missing,
+                    Lookup::Unknown(why) => Lookup::Unknown(why.clone()),
+                };
+                (answers, sha_digest, release)
+            })
+        });
+        let image = s.spawn(move || {
+            timed(|| ask_image(&image_sh, config, credentials, &image_dir, version))
+        });
+        let chart_name = &chart_name;
+        let chart = s.spawn(move || {
+            timed(|| {
+                ask_chart(
+                    &chart_sh,
+                    config,
+                    credentials,
+                    &chart_dir,
+                    chart_name,
+                    version,
+                )
+            })
+        });
+        let release = (scope == Scope::WithRelease)
+            .then(|| s.spawn(move || timed(|| ask_github(&gh_sh, config, version))));
+        let run_output = run.then(|| s.spawn(move || timed(|| ask_run(&run_sh, config, version))));
+
+        let mut timings = Vec::new();
+        let (tags, sha_digest, auto_release) = joined("git", tags, &mut timings);
+        let image = joined("image", image, &mut timings);
+        let chart = joined("chart", chart, &mut timings);
+        let release = release
+            .map(|t| joined("github", t, &mut timings))
+            .or(auto_release);
+        let run_output = run_output.map(|t| joined("run", t, &mut timings));
+        let facts = ReleaseFacts {
+            version: version.clone(),
+            remote_tags: tags.remote_tags,
+            commit: tags.commit,
+            stable_commit: tags.stable_commit,
+            on_default_branch: tags.on_default_branch,
+            version_image: image.version_image,
+            sha_digest,
+            minor_digest: image.minor_digest,
+            latest_digest: image.latest_digest,
+            chart,
+            github_release: release,
+            run_output,
+        };
+        (facts, timings)
+    });
+    // The sources are asked in parallel, so the whole takes about as long as the slowest.
+    let asked: Vec<String> = timings
+        .iter()
+        .map(|(name, secs)| format!("{name} {secs:.2}s"))
+        .collect();
+    ui::note(&format!(
+        "asked in parallel: {}; verification took {:.2}s",
+        asked.join(", "),
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(verify(config, &facts))
+}
+
+/// The answer of one source's thread, its time noted in `timings`.
+fn joined<T>(
+    name: &'static str,
+    handle: std::thread::ScopedJoinHandle<'_, (T, f64)>,
+    timings: &mut Vec<(&'static str, f64)>,
+) -> T {
+    let (value, secs) = handle.join().expect("a source thread does not panic");
+    timings.push((name, secs));
+    value
+}
+
+fn timed<T>(f: impl FnOnce() -> T) -> (T, f64) {
+    let start = Instant::now();
+    let value = f();
+    (value, start.elapsed().as_secs_f64())
+}
+
+fn needed_tools(scope: Scope) -> Vec<&'static str> {
+    let github: &[&str] = if scope == Scope::Artifacts {
+        &[]
+    } else {
+        &["gh"]
+    };
+    tools::union([&tools::VERIFY_ARTIFACTS[..], github])
+}
+
+fn chart_name(project: &Project) -> Result<String> {
+    let path = project.chart_yaml();
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(read_meta(&text)
+        .with_context(|| format!("in {}", path.display()))?
+        .name)
+}
+
+fn unknown<T>(e: impl std::fmt::Display) -> Lookup<T> {
+    Lookup::Unknown(e.to_string().lines().next().unwrap_or_default().to_string())
+}
+
+struct GitAnswers {
+    remote_tags: Lookup<Vec<String>>,
+    commit: Lookup<String>,
+    stable_commit: Lookup<String>,
+    on_default_branch: Lookup<bool>,
+}
+
+/// The remote's tags (one `ls-remote`), then whether the tagged commit is on the default
+/// branch, which needs that branch fetched into its remote-tracking ref.
+fn ask_git(sh: &Shell, config: &Config, version: &Version) -> GitAnswers {
+    let refs = match git::ls_remote_tags(sh, &config.remote, config.git_timeout_secs) {
+        Ok(refs) => refs,
+        Err(why) => {
+            let why = format!("cannot list the tags of {}: {why}", config.remote);
+            return GitAnswers {
+                remote_tags: Lookup::Unknown(why.clone()),
+                commit: Lookup::Unknown(why.clone()),
+                stable_commit: Lookup::Unknown(why.clone()),
+                on_default_branch: Lookup::Unknown(why),
+            };
+        }
+    };
+    let lookup = |name: String| {
+        refs.tag(&name)
+            .map_or(Lookup::Missing, |t| Lookup::Found(t.commit))
+    };
+    let commit = lookup(version_tag(version));
+    let on_default_branch = match &commit {
+        Lookup::Found(commit) => on_default_branch(sh, config, version, commit),
+        _ => Lookup::Missing,
+    };
+    GitAnswers {
+        remote_tags: Lookup::Found(refs.tag_names()),
+        stable_commit: lookup(stable_tag(version)),
+        commit,
+        on_default_branch,
+    }
+}
+
+fn on_default_branch(sh: &Shell, config: &Config, version: &Version, commit: &str) -> Lookup<bool> {
+    let branch = &config.default_branch;
+    let RemoteBranch {
+        remote_ref,
+        tracking_ref: tracking,
+        ..
+    } = RemoteBranch::new(&config.remote, branch);
+    if let Err(why) = git::fetch_branch(
+        sh,
+        &config.remote,
+        &remote_ref,
+        &tracking,
+        config.git_timeout_secs,
+    ) {
+        return Lookup::Unknown(format!(
+            "cannot fetch {branch} from {}: {why}",
+            config.remote
+        ));
+    }
+    // The tagged commit may be off every branch this clone has: fetch its objects, no ref.
+    let tag_ref = format!("refs/tags/{}", version_tag(version));
+    if git::commit_of(sh, commit).ok().flatten().is_none()
+        && git::fetch_objects(sh, &config.remote, &tag_ref, config.git_timeout_secs).is_err()
+    {
+        return Lookup::Unknown(format!(
+            "commit {commit} is not in this clone: run `git fetch --tags`"
+        ));
+    }
+    git::is_ancestor(sh, commit, &tracking).map_or_else(unknown, Lookup::Found)
+}
+
+struct ImageAnswers {
+    version_image: Lookup<ImageIndex>,
+    minor_digest: Lookup<String>,
+    latest_digest: Lookup<String>,
+}
+
+fn ask_image(
+    sh: &Shell,
+    config: &Config,
+    credentials: Option<&Credentials>,
+    dir: &Path,
+    version: &Version,
+) -> ImageAnswers {
+    let registry = Registry::new(sh, config.plain_http, credentials, dir);
+    let reference = Reference::new(&config.image, &version_tag(version));
+    let version_image = match registry.manifest(&reference) {
+        Ok(Some(found)) => match parse_manifest(&found.body) {
+            Ok(manifest) => Lookup::Found(ImageIndex {
+                digest: found.digest,
+                platforms: match &manifest {
+                    Manifest::Index(_) => index_platforms(&manifest),
+                    Manifest::Image { .. } => vec!["a single-platform image".to_string()],
+                },
+                revision: revision_label(&registry, &reference, &manifest),
+            }),
+            Err(e) => unknown(e),
+        },
+        Ok(None) => Lookup::Missing,
+        Err(e) => unknown(format!("{e:#}")),
+    };
+    ImageAnswers {
+        version_image,
+        minor_digest: digest_of(&registry, &config.image, &rules::minor_tag(version)),
+        latest_digest: digest_of(&registry, &config.image, rules::LATEST),
+    }
+}
+
+fn digest_of(registry: &Registry<'_>, image: &str, tag: &str) -> Lookup<String> {
+    match registry.manifest(&Reference::new(image, tag)) {
+        Ok(Some(found)) => Lookup::Found(found.digest),
+        Ok(None) => Lookup::Missing,
+        Err(e) => unknown(format!("{e:#}")),
+    }
+}
+
+/// The image's `org.opencontainers.image.revision` label.
+fn revision_label(
+    registry: &Registry<'_>,
+    reference: &Reference,
+    manifest: &Manifest,
+) -> Lookup<String> {
+    match registry.image_labels(reference, manifest) {
+        Ok(labels) => labels
+            .get(REVISION_LABEL)
+            .map_or(Lookup::Missing, |rev| Lookup::Found(rev.clone())),
+        Err(e) => unknown(format!("cannot read the image config: {e:#}")),
+    }
+}
+
+/// Downloads the chart package once through the registry API (the reads and logins of
+/// every other registry check, `RELEASE_REGISTRY_*` included), then reads it and renders it
+/// locally with helm.
+fn ask_chart(
+    sh: &Shell,
+    config: &Config,
+    credentials: Option<&Credentials>,
+    dir: &Path,
+    name: &str,
+    version: &Version,
+) -> Lookup<PublishedChart> {
+    let charts = Registry::new(sh, config.plain_http, credentials, dir).for_charts();
+    let reference = Reference::new(
+        &format!("{}/{name}", config.chart_registry),
+        &version.to_string(),
+    );
+    let manifest = match charts.manifest(&reference) {
+        Ok(Some(found)) => found.body,
+        Ok(None) => return Lookup::Missing,
+        Err(e) => return unknown(format!("{e:#}")),
+    };
+    let package = dir.join(format!("{name}-{version}.tgz"));
+    let download = oci::chart_layer(&manifest)
+        .with_context(|| format!("{reference} is not a Helm chart"))
+        .and_then(|layer| charts.blob(&reference, &layer, &package));
+    if let Err(e) = download {
+        return unknown(format!("{e:#}"));
+    }
+    let read = || -> Result<PublishedChart> {
+        let shown = cmd!(sh, "helm show chart {package}").quiet().read()?;
+        let value: serde_yaml::Value =
+            serde_yaml::from_str(&shown).context("helm show chart printed invalid YAML")?;
+        let field = |key: &str| {
+            value
+                .get(key)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
+        let rendered = cmd!(sh, "helm template {name} {package}").quiet().read()?;
+        let default_image = rendered_images(&rendered)?
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        let default_image_exists = match default_image.rsplit_once(':') {
+            Some((repository, tag)) if !repository.is_empty() && !repository.contains('@') => {
+                let registry = Registry::new(sh, config.plain_http, credentials, dir);
+                match registry.manifest(&Reference::new(repository, tag)) {
+                    Ok(Some(_)) => Lookup::Found(()),
+                    Ok(None) => Lookup::Missing,
+                    Err(e) => unknown(format!("{e:#}")),
+                }
+            }
+            _ => Lookup::Missing,
+        };
+        Ok(PublishedChart {
+            version: field("version"),
+            app_version: field("appVersion"),
+            default_image,
+            default_image_exists,
+        })
+    };
+    read().map_or_else(|e| unknown(format!("{e:#}")), Lookup::Found)
+}
+
+/// The GitHub release of the stable tag, through `gh release view`; only gh's own "release
+/// not found" counts as absent.
+fn ask_github(sh: &Shell, config: &Config, version: &Version) -> Lookup<PublishedRelease> {
+    let tag = stable_tag(version);
+    let repo = &config.github_repo;
+    let out = match cmd!(
+        sh,
+        "gh release view {tag} --repo {repo} --json name,isDraft,isPrerelease,body"
+    )
+    .quiet()
+    .ignore_status()
+    .output()
+    {
+        Ok(out) => out,
+        Err(e) => return unknown(e),
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        return if stderr.trim() == "release not found" {
+            Lookup::Missing
+        } else {
+            unknown(format!("gh release view {tag}: {}", stderr.trim()))
+        };
+    }
+    let value: serde_yaml::Value = match serde_yaml::from_str(&String::from_utf8_lossy(&out.stdout))
+    {
+        Ok(value) => value,
+        Err(e) => return unknown(format!("gh release view printed invalid JSON: {e}")),
+    };
+    let text = |key: &str| {
+        value
+            .get(key)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let flag = |key: &str| value.get(key).and_then(|v| v.as_bool()).unwrap_or(false);
+    Lookup::Found(PublishedRelease {
+        title: text("name"),
+        draft: flag("isDraft"),
+        prerelease: flag("isPrerelease"),
+        body: text("body"),
+    })
+}
+
+/// `docker run --rm IMAGE --version`, where a daemon answers; `Missing` where none does
+/// (no docker CLI, or no engine behind it): then the check says it was not run.
+fn ask_run(sh: &Shell, config: &Config, version: &Version) -> Lookup<String> {
+    if which::which("docker").is_err() {
+        return Lookup::Missing;
+    }
+    let format = "{{.ServerVersion}}";
+    let daemon = cmd!(sh, "docker info --format {format}")
+        .quiet()
+        .ignore_stderr()
+        .ignore_status()
+        .output();
+    if !daemon.is_ok_and(|out| out.status.success()) {
+        return Lookup::Missing;
+    }
+    let image = format!("{}:{}", config.image, version_tag(version));
+    match cmd!(sh, "docker run --rm {image} --version").quiet().read() {
+        Ok(out) => Lookup::Found(out),
+        Err(e) => unknown(e),
+    }
+}

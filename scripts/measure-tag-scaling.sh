@@ -7,6 +7,16 @@
 # Usage: scripts/measure-tag-scaling.sh [RUNS]   (default 9 runs per figure)
 #        KEEP=1 scripts/measure-tag-scaling.sh   keeps the scratch repositories for a look.
 # Prints figures only; it asserts nothing, because wall-clock time is not a test.
+#
+# What the code's choices rest on, measured with this script's repositories (10,000 tags,
+# unoptimised xtask, 2-core machine, 2026-11):
+# - local tag names: `git rev-parse --symbolic --glob` about 3.5 ms (2 ms with 10 tags),
+#   `git for-each-ref --format=%(refname:strip=2)` about 10 ms, peeling every tag with
+#   `%(*objectname)` about 85 ms (git.rs `tag_names`);
+# - `git ls-remote` of two refs: about 35 ms against 6 ms with 10 tags, because git filters
+#   ls-remote patterns on the client and the remote sends every ref (steps/push_tag.rs);
+# - the tag grammar's accepting path: 10,000 names in about 4 ms, against 9 ms through the
+#   checks that explain a rejection (core/grammar.rs `release_tag`).
 set -euo pipefail
 
 runs=${1:-9}

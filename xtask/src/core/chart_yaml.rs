@@ -102,12 +102,12 @@ pub fn set_image_repository(values: &str, repository: &str) -> Result<String> {
             }
         } else if in_image && !blank {
             let first = *block_indent.get_or_insert(indent);
-            if indent == first {
-                if let Some(rest) = trimmed.strip_prefix("repository:") {
-                    let span = value_span(FILE, rest, "image.repository")?;
-                    let start = offset + indent + "repository:".len();
-                    found.push(start + span.start..start + span.end);
-                }
+            if indent == first
+                && let Some(rest) = trimmed.strip_prefix("repository:")
+            {
+                let span = value_span(FILE, rest, "image.repository")?;
+                let start = offset + indent + "repository:".len();
+                found.push(start + span.start..start + span.end);
             }
         }
         offset += line.len();
@@ -385,9 +385,8 @@ mod tests {
     }
 
     #[track_caller]
-    fn refused(before: &str, reason: &str) {
-        let err = format!("{:#}", stamp(before).unwrap_err());
-        assert!(err.contains(reason), "expected {reason:?} in {err:?}");
+    fn refused(before: &str, error: &str) {
+        assert_eq!(format!("{:#}", stamp(before).unwrap_err()), error);
     }
 
     #[test]
@@ -530,33 +529,45 @@ mod tests {
 
     #[test]
     fn refuses_missing_version() {
-        refused("name: x\nappVersion: a\n", "no top-level `version`");
+        refused(
+            "name: x\nappVersion: a\n",
+            "Chart.yaml has no top-level `version`",
+        );
         refused(
             "dependencies:\n  - version: 1.0.0\n",
-            "no top-level `version`",
+            "Chart.yaml has no top-level `version`",
         );
     }
 
     #[test]
     fn refuses_duplicate_keys() {
-        refused("version: 0.1.0\nversion: 0.2.0\n", "duplicate");
+        refused(
+            "version: 0.1.0\nversion: 0.2.0\n",
+            "Chart.yaml is not valid YAML: duplicate entry with key \"version\"",
+        );
         refused(
             "version: 0.1.0\nappVersion: a\nappVersion: b\n",
-            "duplicate",
+            "Chart.yaml is not valid YAML: duplicate entry with key \"appVersion\"",
         );
     }
 
     #[test]
     fn refuses_flow_style() {
-        refused("{version: 0.1.0, appVersion: a}\n", "flow-style");
-        refused("# c\n{\"version\": \"0.1.0\"}\n", "flow-style");
+        refused(
+            "{version: 0.1.0, appVersion: a}\n",
+            "Chart.yaml is a flow-style mapping ({ … }): write it in block style",
+        );
+        refused(
+            "# c\n{\"version\": \"0.1.0\"}\n",
+            "Chart.yaml is a flow-style mapping ({ … }): write it in block style",
+        );
     }
 
     #[test]
     fn refuses_several_documents() {
         refused(
             "version: 0.1.0\n---\nversion: 0.2.0\n",
-            "several YAML documents",
+            "Chart.yaml is not valid YAML: Chart.yaml holds several YAML documents: it must hold exactly one",
         );
     }
 
@@ -564,47 +575,80 @@ mod tests {
     fn refuses_anchors_aliases_and_tags() {
         refused(
             "version: &v 0.1.0\nappVersion: *v\n",
-            "anchor, alias or tag",
+            "Chart.yaml `version:` carries an anchor, alias or tag: write a plain value",
         );
-        refused("version: !!str 0.1.0\n", "anchor, alias or tag");
+        refused(
+            "version: !!str 0.1.0\n",
+            "Chart.yaml `version:` carries an anchor, alias or tag: write a plain value",
+        );
     }
 
     #[test]
     fn refuses_tab_indentation() {
-        refused("version: 0.1.0\nmaintainers:\n\t- name: x\n", "tab");
+        refused(
+            "version: 0.1.0\nmaintainers:\n\t- name: x\n",
+            "Chart.yaml line 3 is indented with a tab: YAML forbids tabs in indentation",
+        );
     }
 
     #[test]
     fn refuses_byte_order_mark() {
-        refused("\u{feff}version: 0.1.0\n", "byte-order mark");
+        refused(
+            "\u{feff}version: 0.1.0\n",
+            "Chart.yaml starts with a byte-order mark: remove it (helm does not need one)",
+        );
     }
 
     #[test]
     fn refuses_values_it_cannot_edit_in_place() {
-        refused("version: |\n  0.1.0\n", "block scalar");
-        refused("version:\n  0.1.0\n", "no value on its line");
-        refused("version: \"0.1\\u0030\"\n", "escapes");
-        refused("version: [1]\n", "not a scalar");
+        refused(
+            "version: |\n  0.1.0\n",
+            "Chart.yaml `version:` is a block scalar: write it on one line",
+        );
+        refused(
+            "version:\n  0.1.0\n",
+            "Chart.yaml `version:` has no value on its line",
+        );
+        refused(
+            "version: \"0.1\\u0030\"\n",
+            "Chart.yaml `version:` contains escapes: write a plain value",
+        );
+        refused("version: [1]\n", "Chart.yaml `version:` is not a scalar");
     }
 
     #[test]
     fn refuses_non_mapping_and_invalid_yaml() {
-        refused("- version: 1\n", "not a mapping");
-        refused("version: 0.1.0\n  bad: [\n", "not valid YAML");
-        refused("", "not a mapping");
-        refused("# only a comment\n", "not a mapping");
+        refused(
+            "- version: 1\n",
+            "Chart.yaml is not valid YAML: Chart.yaml is not a mapping",
+        );
+        refused(
+            "version: 0.1.0\n  bad: [\n",
+            "Chart.yaml is not valid YAML: mapping values are not allowed in this context at line 2 column 6",
+        );
+        refused(
+            "",
+            "Chart.yaml is not valid YAML: Chart.yaml is not a mapping",
+        );
+        refused(
+            "# only a comment\n",
+            "Chart.yaml is not valid YAML: Chart.yaml is not a mapping",
+        );
     }
 
     #[test]
     fn quoted_key_is_refused_rather_than_missed() {
-        refused("\"version\": 0.1.0\n", "no top-level `version:` line");
+        refused(
+            "\"version\": 0.1.0\n",
+            "Chart.yaml has no top-level `version:` line",
+        );
     }
 
     #[test]
     fn multi_line_quoted_scalar_is_refused() {
         refused(
             "description: \"a\nversion: 9\"\nversion: 0.1.0\n",
-            "more than one top-level `version:`",
+            "Chart.yaml has more than one top-level `version:` line",
         );
     }
     #[track_caller]
@@ -620,12 +664,9 @@ mod tests {
     }
 
     #[track_caller]
-    fn image_refused(before: &str, reason: &str) {
-        let err = format!(
-            "{:#}",
-            set_image_repository(before, "127.0.0.1:5000/llm-proxy").unwrap_err()
-        );
-        assert!(err.contains(reason), "expected {reason:?} in {err:?}");
+    fn image_refused(before: &str, error: &str) {
+        let err = set_image_repository(before, "127.0.0.1:5000/llm-proxy").unwrap_err();
+        assert_eq!(format!("{err:#}"), error);
     }
 
     #[test]
@@ -654,13 +695,25 @@ mod tests {
 
     #[test]
     fn image_edit_refuses_what_it_cannot_do_exactly() {
-        image_refused("replicaCount: 1\n", "no `image.repository`");
-        image_refused("image: {repository: a/b}\n", "block mapping");
-        image_refused("image:\n  repository: &r a/b\n", "anchor");
-        image_refused("image:\n  repository: |\n    a/b\n", "block scalar");
+        image_refused(
+            "replicaCount: 1\n",
+            "values.yaml has no `image.repository` to set",
+        );
+        image_refused(
+            "image: {repository: a/b}\n",
+            "values.yaml `image:` must be a block mapping to be edited in place",
+        );
+        image_refused(
+            "image:\n  repository: &r a/b\n",
+            "values.yaml `image.repository:` carries an anchor, alias or tag: write a plain value",
+        );
+        image_refused(
+            "image:\n  repository: |\n    a/b\n",
+            "values.yaml `image.repository:` is a block scalar: write it on one line",
+        );
         image_refused(
             "image:\n  repository: a\nimage:\n  repository: b\n",
-            "duplicate",
+            "values.yaml is not valid YAML: duplicate entry with key \"image\"",
         );
     }
 

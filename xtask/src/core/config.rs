@@ -106,10 +106,10 @@ impl Config {
             .context("Cargo.toml has no [workspace.metadata.release] table")?;
 
         let value = |key: &str| -> Result<String> {
-            if let Some((_, var)) = OVERRIDES.iter().find(|(k, _)| *k == key) {
-                if let Some(v) = env(var).filter(|v| !v.is_empty()) {
-                    return Ok(v);
-                }
+            if let Some((_, var)) = OVERRIDES.iter().find(|(k, _)| *k == key)
+                && let Some(v) = env(var).filter(|v| !v.is_empty())
+            {
+                return Ok(v);
             }
             let item = table.get(key).with_context(|| {
                 format!("[workspace.metadata.release] in Cargo.toml has no `{key}`")

@@ -434,7 +434,7 @@ fn identity_check(identity: Option<&str>) -> Preflight {
 
 fn timeout_note(secs: u64) -> String {
     format!(
-        "network commands (git ls-remote, fetch, push) run as `timeout {secs} git …` and fail after {secs}s (RELEASE_GIT_TIMEOUT)"
+        "network commands (git ls-remote, fetch, push) are stopped after {secs}s (RELEASE_GIT_TIMEOUT)"
     )
 }
 
@@ -462,24 +462,25 @@ pub fn plan_tag(facts: &TagFacts) -> GitPlan {
     let remote_tag = facts.remote.refs().map(|refs| refs.tag(&name));
 
     // Already released from this very commit with this very tag object: nothing to check.
-    if let (Some(local), Some(Some(there))) = (&facts.local_tag, &remote_tag) {
-        if &there.commit == head && local.object == there.object {
-            return GitPlan {
-                title,
-                context,
-                checks: vec![
-                    facts.remote.answered(),
-                    Preflight::Ok(format!(
-                        "{name} on {remote} is the local tag object {}, on HEAD",
-                        there.object
-                    )),
-                ],
-                outcome: Decision::AlreadyDone(format!(
-                    "nothing to do: {name} is already on {remote}, on {head}"
+    if let (Some(local), Some(Some(there))) = (&facts.local_tag, &remote_tag)
+        && &there.commit == head
+        && local.object == there.object
+    {
+        return GitPlan {
+            title,
+            context,
+            checks: vec![
+                facts.remote.answered(),
+                Preflight::Ok(format!(
+                    "{name} on {remote} is the local tag object {}, on HEAD",
+                    there.object
                 )),
-                notes: Vec::new(),
-            };
-        }
+            ],
+            outcome: Decision::AlreadyDone(format!(
+                "nothing to do: {name} is already on {remote}, on {head}"
+            )),
+            notes: Vec::new(),
+        };
     }
 
     let mut checks = tools_check(&tools::TAG, &facts.missing_tools);
@@ -691,25 +692,25 @@ pub fn plan_promote(facts: &PromoteFacts) -> GitPlan {
         facts.remote.context(),
     ];
 
-    if let (Some(v), Some(s)) = (&remote_version, &remote_stable) {
-        if s.commit == v.commit {
-            return GitPlan {
-                title,
-                context,
-                checks: vec![
-                    facts.remote.answered(),
-                    Preflight::Ok(format!(
-                        "{stable} on {remote} is on {}, the commit of {name}",
-                        v.commit
-                    )),
-                ],
-                outcome: Decision::AlreadyDone(format!(
-                    "already promoted: {stable} is on {remote}, on {}",
+    if let (Some(v), Some(s)) = (&remote_version, &remote_stable)
+        && s.commit == v.commit
+    {
+        return GitPlan {
+            title,
+            context,
+            checks: vec![
+                facts.remote.answered(),
+                Preflight::Ok(format!(
+                    "{stable} on {remote} is on {}, the commit of {name}",
                     v.commit
                 )),
-                notes: Vec::new(),
-            };
-        }
+            ],
+            outcome: Decision::AlreadyDone(format!(
+                "already promoted: {stable} is on {remote}, on {}",
+                v.commit
+            )),
+            notes: Vec::new(),
+        };
     }
 
     let mut checks = tools_check(&promote_tools(facts.verify), &facts.missing_tools);
@@ -939,7 +940,7 @@ refs that change:
   this clone: refs/tags/v1.2.0 created, an annotated tag on {HEAD}
   origin: refs/tags/v1.2.0 created, the same tag object
 notes:
-  - network commands (git ls-remote, fetch, push) run as `timeout 60 git …` and fail after 60s (RELEASE_GIT_TIMEOUT)
+  - network commands (git ls-remote, fetch, push) are stopped after 60s (RELEASE_GIT_TIMEOUT)
 "
             )
         );
@@ -1267,7 +1268,7 @@ refs that change:
   this clone: refs/tags/v1.2.0-stable created, an annotated tag on {HEAD}
   origin: refs/tags/v1.2.0-stable created, the same tag object
 notes:
-  - network commands (git ls-remote, fetch, push) run as `timeout 60 git …` and fail after 60s (RELEASE_GIT_TIMEOUT)
+  - network commands (git ls-remote, fetch, push) are stopped after 60s (RELEASE_GIT_TIMEOUT)
 "
             )
         );

@@ -118,7 +118,7 @@ fn gather(sh: &Shell, project: &Project, request: &Request) -> Result<TagFacts> 
                 identity: git::identity(sh)?,
                 tag: git::tags_named(sh, std::slice::from_ref(&name))?.pop(),
                 // Parsed here, beside the question to the remote, rather than in the core
-                // after the answer: with 10,000 tags that takes a few milliseconds.
+                // after the answer: it grows with the number of tags.
                 versions: release_versions(
                     git::tag_names(sh)?.iter().map(String::as_str),
                     TagKind::Version,

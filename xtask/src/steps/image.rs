@@ -142,11 +142,11 @@ pub fn tag(run: &Publisher<'_>, step: &PublishStep, digest: &str) -> Result<Publ
             },
         },
     };
-    if let (Some(version), Holder::Image { digest: held, .. }) = (moving, &holder) {
-        if let Move::Keep(why) = rules::move_moving_tag(tag, version, digest, &holder) {
-            ui::note(&why);
-            return Ok(published(held, State::KeptNewer));
-        }
+    if let (Some(version), Holder::Image { digest: held, .. }) = (moving, &holder)
+        && let Move::Keep(why) = rules::move_moving_tag(tag, version, digest, &holder)
+    {
+        ui::note(&why);
+        return Ok(published(held, State::KeptNewer));
     }
     let mut with_digest = step.clone();
     if let PublishStep::TagImage { digest: d, .. } = &mut with_digest {

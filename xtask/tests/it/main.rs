@@ -10,6 +10,7 @@ mod promote;
 mod publish;
 #[cfg(feature = "real-tools")]
 mod real;
+mod snapshots;
 mod stamp;
 mod tag;
 mod tidy;

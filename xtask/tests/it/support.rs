@@ -20,32 +20,33 @@ pub const HERMETIC_ENV: [(&str, &str); 10] = [
     ("LC_ALL", "C"),
 ];
 
-/// Variables of the real environment that would change xtask's behaviour.
-const SCRUBBED_ENV: [&str; 23] = [
-    "RELEASE_IMAGE",
-    "RELEASE_CHART_REGISTRY",
-    "RELEASE_PLATFORMS",
-    "RELEASE_DEFAULT_BRANCH",
-    "RELEASE_REMOTE",
-    "RELEASE_GITHUB_REPO",
-    "RELEASE_IMAGE_BUILDER",
-    "RELEASE_PLAIN_HTTP",
-    "RELEASE_GIT_TIMEOUT",
-    "GIT_SSH_COMMAND",
-    "GITHUB_ACTIONS",
-    "GITHUB_OUTPUT",
-    "GITHUB_STEP_SUMMARY",
-    "GIT_DIR",
-    "RELEASE_REGISTRY_USER",
-    "RELEASE_REGISTRY_PASSWORD",
-    "GH_TOKEN",
-    "GITHUB_TOKEN",
-    "GH_CONFIG_DIR",
-    "DOCKER_CONFIG",
+/// The real environment's variables that would change what xtask, git, helm, the registry
+/// tools or gh do, as a rule rather than a list: every variable with one of these prefixes
+/// (`*`) or exactly one of these names. `tidy::every_variable_xtask_reads_is_scrubbed` holds
+/// the rule to every variable named in xtask's source.
+pub const SCRUBBED_ENV: [&str; 11] = [
+    "RELEASE_*",
+    "GIT_*",
+    "GITHUB_*",
+    "GH_*",
+    "DOCKER_*",
+    "HELM_*",
+    "LLM_PROXY_*",
     "REGISTRY_AUTH_FILE",
-    "LLM_PROXY_VERSION",
-    "LLM_PROXY_COMMIT",
+    "XDG_RUNTIME_DIR",
+    "CI",
+    "RUNNER_*",
 ];
+
+/// Whether [`SCRUBBED_ENV`] removes the variable `name` from every test process.
+pub fn is_scrubbed(name: &str) -> bool {
+    SCRUBBED_ENV
+        .iter()
+        .any(|rule| match rule.strip_suffix('*') {
+            Some(prefix) => name.starts_with(prefix),
+            None => name == *rule,
+        })
+}
 
 /// A temporary directory, removed when dropped (kept if `XTASK_KEEP_TEST_DIRS` is set).
 pub struct TempDir(PathBuf);
@@ -227,10 +228,12 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
 }
 
 pub fn hermetic(mut command: Command) -> Command {
-    command.envs(HERMETIC_ENV);
-    for var in SCRUBBED_ENV {
-        command.env_remove(var);
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(is_scrubbed) {
+            command.env_remove(name);
+        }
     }
+    command.envs(HERMETIC_ENV);
     command
 }
 

@@ -11,6 +11,7 @@ mod docker;
 mod github;
 mod private;
 mod publish;
+mod reproduce;
 mod verify;
 
 use std::net::TcpListener;

@@ -293,10 +293,10 @@ pub fn entry_for(text: &str, host: &str, repository: &str) -> Result<Option<Entr
             return helper(name, HelperField::CredHelpers);
         }
     }
-    if let Some(name) = value.get("credsStore").and_then(Value::as_str) {
-        if let Some(entry) = helper(name, HelperField::CredsStore)? {
-            return Ok(Some(entry));
-        }
+    if let Some(name) = value.get("credsStore").and_then(Value::as_str)
+        && let Some(entry) = helper(name, HelperField::CredsStore)?
+    {
+        return Ok(Some(entry));
     }
     let Some(auths) = value.get("auths").and_then(Value::as_mapping) else {
         return Ok(None);
@@ -452,7 +452,7 @@ mod tests {
                 out.push(DIGITS[(n >> (18 - 6 * i) & 63) as usize] as char);
             }
         }
-        while out.len() % 4 != 0 {
+        while !out.len().is_multiple_of(4) {
             out.push('=');
         }
         out

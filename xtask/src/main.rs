@@ -7,6 +7,7 @@
 mod ci;
 mod cli;
 mod core;
+mod credentials;
 mod dist;
 mod exec;
 mod git;

@@ -2,8 +2,8 @@
 //! `core::verify`: the checks of `release verify`, and the promotion gate that `release
 //! promote` and `release github` pass before they approve anything.
 //!
-//! The procedure: ask every source at once (git for the tags, the registry for the image,
-//! helm for the chart, gh for the GitHub release), each in its own thread, so the whole
+//! The procedure: ask every source at once (git for the tags, the registry for the image
+//! and the chart, gh for the GitHub release), each in its own thread, so the whole
 //! verification takes about as long as its slowest question; hand the answers to
 //! `core::verify`, which turns them into checks; print every check. An answer that could not
 //! be had is `Lookup::Unknown` and fails its check: an unreachable registry is never a pass.
@@ -19,7 +19,9 @@ use crate::core::chart_yaml::{read_meta, rendered_images};
 use crate::core::config::Config;
 use crate::core::git_output::RemoteBranch;
 use crate::core::grammar::{stable_tag, version_tag};
-use crate::core::oci::{Manifest, REVISION_LABEL, Reference, index_platforms, parse_manifest};
+use crate::core::oci::{
+    self, Manifest, REVISION_LABEL, Reference, index_platforms, parse_manifest,
+};
 use crate::core::rules;
 use crate::core::tools;
 use crate::core::verify::{
@@ -328,7 +330,9 @@ fn revision_label(
     }
 }
 
-/// Pulls the chart once, then reads it and renders it locally.
+/// Downloads the chart package once through the registry API (the reads and logins of
+/// every other registry check, `RELEASE_REGISTRY_*` included), then reads it and renders it
+/// locally with helm.
 fn ask_chart(
     sh: &Shell,
     config: &Config,
@@ -337,32 +341,23 @@ fn ask_chart(
     name: &str,
     version: &Version,
 ) -> Lookup<PublishedChart> {
-    let reference = format!("{}/{name}", config.chart_registry);
-    let v = version.to_string();
-    let plain = config.plain_http.then_some("--plain-http");
-    let pulled = cmd!(
-        sh,
-        "helm pull {reference} --version {v} --destination {dir} {plain...}"
-    )
-    .quiet()
-    .ignore_status()
-    .output();
-    match pulled {
-        Ok(out) if out.status.success() => {}
-        Ok(out) => {
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            return if stderr.contains(": not found") {
-                Lookup::Missing
-            } else {
-                unknown(format!(
-                    "helm pull {reference} --version {v}: {}",
-                    stderr.trim()
-                ))
-            };
-        }
-        Err(e) => return unknown(e),
+    let charts = Registry::new(sh, config.plain_http, credentials, dir).for_charts();
+    let reference = Reference::new(
+        &format!("{}/{name}", config.chart_registry),
+        &version.to_string(),
+    );
+    let manifest = match charts.manifest(&reference) {
+        Ok(Some(found)) => found.body,
+        Ok(None) => return Lookup::Missing,
+        Err(e) => return unknown(format!("{e:#}")),
+    };
+    let package = dir.join(format!("{name}-{version}.tgz"));
+    let download = oci::chart_layer(&manifest)
+        .with_context(|| format!("{reference} is not a Helm chart"))
+        .and_then(|layer| charts.blob(&reference, &layer, &package));
+    if let Err(e) = download {
+        return unknown(format!("{e:#}"));
     }
-    let package = dir.join(format!("{name}-{v}.tgz"));
     let read = || -> Result<PublishedChart> {
         let shown = cmd!(sh, "helm show chart {package}").quiet().read()?;
         let value: serde_yaml::Value =

@@ -5,9 +5,12 @@
 //! (401, 403, 5xx, no connection) is an error, never "absent", because "absent" leads to a
 //! push and a push must never overwrite a published version.
 //!
-//! Credentials (`RELEASE_REGISTRY_USER`, `RELEASE_REGISTRY_PASSWORD`) and tokens travel in
-//! curl's configuration on stdin (`--config -`), never in argv, so no process listing or log
-//! shows them.
+//! A registry that asks for credentials (a 401 with `WWW-Authenticate`) gets the login
+//! `credentials::find` picks: `RELEASE_REGISTRY_USER`/`RELEASE_REGISTRY_PASSWORD`, else the
+//! developer's own docker, containers or helm login for that host. Credentials and tokens
+//! travel in curl's configuration on stdin (`--config -`), never in argv, so no process
+//! listing or log shows them; a refusal names where the credentials came from, never what
+//! they are.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -16,52 +19,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
-use crate::core::config::Config;
+use crate::core::auth::{self, Login};
 use crate::core::oci::{self, Challenge, Manifest, Reference};
+use crate::core::plan::Artifact;
+use crate::credentials::{self, Search};
 
-/// The registry account of a publish; the password is never printed (not even by `Debug`).
-pub struct Credentials {
-    pub user: String,
-    password: String,
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "Credentials {{ user: {:?}, password: <hidden> }}",
-            self.user
-        )
-    }
-}
-
-impl Credentials {
-    /// `RELEASE_REGISTRY_USER` (already in `config`) with `RELEASE_REGISTRY_PASSWORD`; both or
-    /// neither.
-    pub fn from_env(config: &Config) -> Result<Option<Credentials>> {
-        let password = std::env::var("RELEASE_REGISTRY_PASSWORD")
-            .ok()
-            .filter(|p| !p.is_empty());
-        match (&config.registry_user, password) {
-            (None, None) => Ok(None),
-            (Some(user), Some(password)) => {
-                if password.contains(['\n', '\r']) {
-                    bail!("RELEASE_REGISTRY_PASSWORD contains a line break: it cannot be sent");
-                }
-                Ok(Some(Credentials {
-                    user: user.clone(),
-                    password,
-                }))
-            }
-            (Some(_), None) => bail!(
-                "RELEASE_REGISTRY_USER is set but RELEASE_REGISTRY_PASSWORD is empty: set both, or neither to use the tools' existing logins"
-            ),
-            (None, Some(_)) => bail!(
-                "RELEASE_REGISTRY_PASSWORD is set but RELEASE_REGISTRY_USER is empty: set both"
-            ),
-        }
-    }
-}
+pub use crate::credentials::Credentials;
 
 /// A manifest a registry holds.
 pub struct Found {
@@ -73,9 +36,28 @@ pub struct Registry<'a> {
     sh: &'a Shell,
     plain_http: bool,
     credentials: Option<&'a Credentials>,
+    /// Whose logins come first: the image tools' or helm's (see `core::auth`).
+    artifact: Artifact,
     scratch: PathBuf,
-    /// The curl configuration line that authenticates to each `host/name`, once learned.
-    auth: RefCell<HashMap<String, String>>,
+    /// How each `host/name` is authenticated, once the registry asked.
+    auth: RefCell<HashMap<String, Auth>>,
+}
+
+/// The curl configuration that authenticates to one repository, and what it is made of.
+#[derive(Clone)]
+struct Auth {
+    /// A `user` or `header` line; empty when no credentials were found. Secret.
+    config: String,
+    search: Origin,
+}
+
+/// Where a repository's credentials came from, for messages.
+#[derive(Clone)]
+enum Origin {
+    /// Where the credentials came from, and what renews them.
+    Found { source: String, fix: String },
+    /// None were found; the places looked in.
+    Nowhere(Vec<String>),
 }
 
 impl<'a> Registry<'a> {
@@ -89,8 +71,20 @@ impl<'a> Registry<'a> {
             sh,
             plain_http,
             credentials,
+            artifact: Artifact::Image,
             scratch: scratch.to_path_buf(),
             auth: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// The same registry for reading charts: helm's login for a host comes before the image
+    /// tools' (see `core::auth`).
+    pub fn for_charts(&self) -> Registry<'a> {
+        Registry {
+            artifact: Artifact::Chart,
+            auth: RefCell::new(HashMap::new()),
+            scratch: self.scratch.clone(),
+            ..*self
         }
     }
 
@@ -121,7 +115,7 @@ impl<'a> Registry<'a> {
                 Ok(Some(Found { digest, body }))
             }
             404 => Ok(None),
-            other => Err(status_error(other, reference, self.credentials.is_some())),
+            other => Err(self.status_error(other, reference)),
         }
     }
 
@@ -156,16 +150,12 @@ impl<'a> Registry<'a> {
         let (status, _) = self.get(reference, &reference.blob_path(digest), None, dest)?;
         match status {
             200 => Ok(()),
-            other => Err(status_error(
-                other,
-                &reference.at(digest),
-                self.credentials.is_some(),
-            )),
+            other => Err(self.status_error(other, &reference.at(digest))),
         }
     }
 
     /// One GET, authenticated on demand: on a 401 the registry's challenge says how (Basic with
-    /// the credentials, or a Bearer token from its token service), and the request is repeated.
+    /// the login, or a Bearer token from its token service), and the request is repeated.
     fn get(
         &self,
         reference: &Reference,
@@ -177,12 +167,15 @@ impl<'a> Registry<'a> {
         let key = format!("{}/{}", reference.host, reference.name);
         let mut config = String::new();
         if let Some(accept) = accept {
-            config.push_str(&config_line("header", &format!("Accept: {accept}")));
+            config.push_str(&config_line("header", &format!("Accept: {accept}"))?);
         }
         let known = self.auth.borrow().get(&key).cloned();
         let (status, headers) = self.curl(
             &url,
-            &format!("{config}{}", known.clone().unwrap_or_default()),
+            &format!(
+                "{config}{}",
+                known.as_ref().map_or("", |a| a.config.as_str())
+            ),
             out,
         )?;
         if status != 401 || known.is_some() {
@@ -192,47 +185,105 @@ impl<'a> Registry<'a> {
             .iter()
             .find(|(k, _)| k == "www-authenticate")
             .and_then(|(_, v)| oci::parse_challenge(v));
-        let auth = match challenge {
-            Some(Challenge::Basic) => match self.credentials {
-                Some(c) => config_line("user", &format!("{}:{}", c.user, c.password)),
-                None => return Ok((status, headers)),
+        let Some(challenge) = challenge else {
+            return Ok((status, headers));
+        };
+        let Search { found, looked } = credentials::find(
+            self.sh,
+            self.credentials,
+            self.artifact,
+            &reference.host,
+            &reference.name,
+        );
+        let origin = match &found {
+            Some(found) => Origin::Found {
+                source: found.source.clone(),
+                fix: found.fix.clone(),
             },
-            Some(Challenge::Bearer {
+            None => Origin::Nowhere(looked),
+        };
+        let login = found.as_ref().map(|f| &f.login);
+        let auth_config = match challenge {
+            Challenge::Basic => match login {
+                Some(Login::Password { user, password }) => {
+                    config_line("user", &format!("{user}:{password}"))?
+                }
+                Some(Login::IdentityToken(_)) => bail!(
+                    "{} asks for a password (Basic authentication), but {} holds an identity token: log in with a user and password or token",
+                    reference.host,
+                    found.as_ref().map_or("", |f| f.source.as_str())
+                ),
+                // Nothing to answer with: the 401 stands, and its error says what to run.
+                None => {
+                    let auth = Auth {
+                        config: String::new(),
+                        search: origin,
+                    };
+                    self.auth.borrow_mut().insert(key, auth);
+                    return Ok((status, headers));
+                }
+            },
+            Challenge::Bearer {
                 realm,
                 service,
                 scope,
-            }) => {
+            } => {
                 let scope = scope.unwrap_or_else(|| format!("repository:{}:pull", reference.name));
-                let token = self.token(&realm, service.as_deref(), &scope)?;
-                config_line("header", &format!("Authorization: Bearer {token}"))
+                let token = self.token(
+                    reference,
+                    &realm,
+                    service.as_deref(),
+                    &scope,
+                    login,
+                    &origin,
+                )?;
+                config_line("header", &format!("Authorization: Bearer {token}"))?
             }
-            None => return Ok((status, headers)),
         };
-        self.auth.borrow_mut().insert(key, auth.clone());
-        self.curl(&url, &format!("{config}{auth}"), out)
+        self.auth.borrow_mut().insert(
+            key,
+            Auth {
+                config: auth_config.clone(),
+                search: origin,
+            },
+        );
+        self.curl(&url, &format!("{config}{auth_config}"), out)
     }
 
-    /// A pull token from the registry's token service (anonymous without credentials, which
-    /// public repositories on ghcr.io accept).
-    fn token(&self, realm: &str, service: Option<&str>, scope: &str) -> Result<String> {
+    /// A token from the registry's token service: with a password as Basic credentials (GET),
+    /// with an identity token as an OAuth2 refresh-token grant (POST), or anonymously, which
+    /// public repositories on ghcr.io accept.
+    fn token(
+        &self,
+        reference: &Reference,
+        realm: &str,
+        service: Option<&str>,
+        scope: &str,
+        login: Option<&Login>,
+        origin: &Origin,
+    ) -> Result<String> {
         let mut url = format!("{realm}?scope={}", oci::query_escape(scope));
         if let Some(service) = service {
             url.push_str(&format!("&service={}", oci::query_escape(service)));
         }
-        let config = match self.credentials {
-            Some(c) => config_line("user", &format!("{}:{}", c.user, c.password)),
+        let config = match login {
+            Some(Login::Password { user, password }) => {
+                config_line("user", &format!("{user}:{password}"))?
+            }
+            // curl posts `data` as application/x-www-form-urlencoded; from stdin, like the rest.
+            Some(Login::IdentityToken(token)) => {
+                url = realm.to_string();
+                config_line("data", &auth::refresh_token_form(token, service, scope))?
+            }
             None => String::new(),
         };
         let out = self.scratch.join("token.json");
         let (status, _) = self.curl(&url, &config, &out)?;
         if status != 200 {
             bail!(
-                "the token service {realm} answered {status}: {}",
-                if self.credentials.is_some() {
-                    "check RELEASE_REGISTRY_USER and RELEASE_REGISTRY_PASSWORD"
-                } else {
-                    "set RELEASE_REGISTRY_USER and RELEASE_REGISTRY_PASSWORD"
-                }
+                "the token service {realm} answered HTTP {status} for {}: {}",
+                reference.host,
+                refusal_hint(&reference.host, origin)
             );
         }
         let body = std::fs::read_to_string(&out)?;
@@ -243,6 +294,27 @@ impl<'a> Registry<'a> {
             .find_map(|k| value.get(k).and_then(|t| t.as_str()))
             .map(str::to_string)
             .context("the token service sent no token")
+    }
+
+    /// The error for an answer other than 200 or 404: never "absent". A refusal says where
+    /// the credentials came from, or where none were found and what to run.
+    fn status_error(&self, status: u16, reference: &Reference) -> anyhow::Error {
+        let key = format!("{}/{}", reference.host, reference.name);
+        let hint = match status {
+            401 | 403 => match self.auth.borrow().get(&key) {
+                Some(auth) => refusal_hint(&reference.host, &auth.search),
+                None => format!(
+                    "the registry refused the request without asking for credentials: {}",
+                    login_commands(&reference.host)
+                ),
+            },
+            500..=599 => "the registry is failing: retry later".to_string(),
+            _ => "unexpected answer".to_string(),
+        };
+        anyhow::anyhow!(
+            "{} answered HTTP {status} for {reference}: {hint} (an error is never taken as \"absent\")",
+            reference.host
+        )
     }
 
     fn scheme(&self) -> &'static str {
@@ -275,27 +347,58 @@ impl<'a> Registry<'a> {
     }
 }
 
-/// One line of curl's configuration file, quoted as curl reads it.
-fn config_line(key: &str, value: &str) -> String {
-    format!(
+/// One line of curl's configuration file, quoted as curl reads it. A line break would end
+/// the line and let the rest (a login from a file, a token from a registry) be read as
+/// another curl option, so it is refused; the error never quotes the value.
+fn config_line(key: &str, value: &str) -> Result<String> {
+    if value.contains(['\n', '\r']) {
+        bail!("a `{key}` for curl holds a line break: refused (check the login or the registry)");
+    }
+    Ok(format!(
         "{key} = \"{}\"\n",
         value.replace('\\', "\\\\").replace('"', "\\\"")
+    ))
+}
+
+/// What to say when a registry refuses: whose credentials it refused, or that none were found.
+fn refusal_hint(host: &str, origin: &Origin) -> String {
+    match origin {
+        Origin::Found { source, fix } => format!(
+            "it refused the credentials from {source}: {fix}, or check that the account may read this repository"
+        ),
+        Origin::Nowhere(looked) => format!(
+            "no credentials for {host} were found (looked in {}): {}",
+            if looked.is_empty() {
+                "nothing: no HOME and no tool's variables are set".to_string()
+            } else {
+                looked.join("; ")
+            },
+            login_commands(host)
+        ),
+    }
+}
+
+fn login_commands(host: &str) -> String {
+    format!(
+        "run `docker login {host}` or `helm registry login {host}`, or set RELEASE_REGISTRY_USER and RELEASE_REGISTRY_PASSWORD"
     )
 }
 
-fn status_error(status: u16, reference: &Reference, have_credentials: bool) -> anyhow::Error {
-    let hint = match status {
-        401 | 403 if have_credentials => {
-            "the registry refused RELEASE_REGISTRY_USER/RELEASE_REGISTRY_PASSWORD: check that the account may read and push this repository"
+#[cfg(test)]
+mod tests {
+    use super::config_line;
+
+    #[test]
+    fn curl_config_lines_are_quoted_and_refuse_line_breaks() {
+        fn check(value: &str, expected: Result<&str, &str>) {
+            let got = config_line("user", value).map_err(|e| e.to_string());
+            assert_eq!(got, expected.map(str::to_string).map_err(str::to_string));
         }
-        401 | 403 => {
-            "the registry wants credentials: set RELEASE_REGISTRY_USER and RELEASE_REGISTRY_PASSWORD"
-        }
-        500..=599 => "the registry is failing: retry later",
-        _ => "unexpected answer",
-    };
-    anyhow::anyhow!(
-        "{} answered HTTP {status} for {reference}: {hint} (an error is never taken as \"absent\")",
-        reference.host
-    )
+        check("u:p", Ok("user = \"u:p\"\n"));
+        check(r#"u:a"b\c"#, Ok("user = \"u:a\\\"b\\\\c\"\n"));
+        let refused =
+            "a `user` for curl holds a line break: refused (check the login or the registry)";
+        check("u:p\noutput = /tmp/x", Err(refused));
+        check("u:p\r", Err(refused));
+    }
 }

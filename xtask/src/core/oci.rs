@@ -230,6 +230,18 @@ pub fn index_platforms(manifest: &Manifest) -> Vec<String> {
     }
 }
 
+/// The digest of the chart content layer (the `.tgz`) of a Helm chart manifest.
+pub fn chart_layer(manifest: &str) -> Result<String> {
+    match parse_manifest(manifest)? {
+        Manifest::Image { layers, .. } => layers
+            .into_iter()
+            .find(|l| l.media_type == HELM_CHART_LAYER)
+            .map(|l| l.digest)
+            .context("the manifest has no chart content layer"),
+        Manifest::Index(_) => bail!("it is an image index"),
+    }
+}
+
 /// What a registry asks for in `WWW-Authenticate`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Challenge {

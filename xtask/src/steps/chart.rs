@@ -9,7 +9,7 @@ use semver::Version;
 use xshell::{Shell, cmd};
 
 use crate::core::chart_yaml::{self, ChartVersions, stamp_chart};
-use crate::core::oci::{self, Manifest, Reference};
+use crate::core::oci::{self, Reference};
 use crate::core::plan::PublishStep;
 use crate::core::rules;
 use crate::exec;
@@ -75,11 +75,13 @@ pub fn push(run: &Publisher<'_>, step: &PublishStep) -> Result<Published> {
         );
     }
     let shown = format!("{registry}/{name}:{version}");
-    if let Some(found) = run.registry.manifest(&reference)? {
-        let layer =
-            chart_layer(&found.body).with_context(|| format!("{shown} is not a Helm chart"))?;
+    // Read with helm's login first, as helm itself pushes.
+    let charts = run.registry.for_charts();
+    if let Some(found) = charts.manifest(&reference)? {
+        let layer = oci::chart_layer(&found.body)
+            .with_context(|| format!("{shown} is not a Helm chart"))?;
         let remote = run.scratch.join("remote-chart.tgz");
-        run.registry.blob(&reference, &layer, &remote)?;
+        charts.blob(&reference, &layer, &remote)?;
         match first_difference(run.sh, run.scratch, &local, &remote)? {
             None => {
                 crate::ui::note(&format!(
@@ -98,8 +100,7 @@ pub fn push(run: &Publisher<'_>, step: &PublishStep) -> Result<Published> {
         }
     }
     run_commands(run.sh, step)?;
-    let pushed = run
-        .registry
+    let pushed = charts
         .manifest(&reference)?
         .with_context(|| format!("{shown} is missing right after helm push"))?;
     Ok(Published {
@@ -108,18 +109,6 @@ pub fn push(run: &Publisher<'_>, step: &PublishStep) -> Result<Published> {
         digest: pushed.digest,
         state: State::Pushed,
     })
-}
-
-/// The digest of the chart content layer of a Helm chart manifest.
-fn chart_layer(manifest: &str) -> Result<String> {
-    match oci::parse_manifest(manifest)? {
-        Manifest::Image { layers, .. } => layers
-            .into_iter()
-            .find(|l| l.media_type == oci::HELM_CHART_LAYER)
-            .map(|l| l.digest)
-            .context("the manifest has no chart content layer"),
-        Manifest::Index(_) => bail!("it is an image index"),
-    }
 }
 
 /// Compares two chart packages by their unpacked files ([`rules::chart_difference`]).

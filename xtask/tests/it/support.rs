@@ -24,7 +24,7 @@ pub const HERMETIC_ENV: [(&str, &str); 10] = [
 /// tools or gh do, as a rule rather than a list: every variable with one of these prefixes
 /// (`*`) or exactly one of these names. `tidy::every_variable_xtask_reads_is_scrubbed` holds
 /// the rule to every variable named in xtask's source.
-pub const SCRUBBED_ENV: [&str; 11] = [
+pub const SCRUBBED_ENV: [&str; 12] = [
     "RELEASE_*",
     "GIT_*",
     "GITHUB_*",
@@ -34,6 +34,7 @@ pub const SCRUBBED_ENV: [&str; 11] = [
     "LLM_PROXY_*",
     "REGISTRY_AUTH_FILE",
     "XDG_RUNTIME_DIR",
+    "XDG_CONFIG_HOME",
     "CI",
     "RUNNER_*",
 ];

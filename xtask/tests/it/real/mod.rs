@@ -9,6 +9,7 @@
 mod chart;
 mod docker;
 mod github;
+mod private;
 mod publish;
 mod reproduce;
 mod verify;

@@ -141,7 +141,8 @@ pub fn command() -> Command {
                 .arg(flag("json", "Print a JSON array of {check, ok, detail}"))
                 .arg(flag("run", "Also run the image (needs a Docker daemon)"))
                 .arg(flag("stable", "Check the GitHub release even if vX.Y.Z-stable does not exist"))
-                .arg(flag("artifacts-only", "Check tags, image and chart, not the GitHub release").conflicts_with("stable")),
+                .arg(flag("artifacts-only", "Check tags, image and chart, not the GitHub release").conflicts_with("stable"))
+                .arg(flag("provenance", "Also check the signed build provenance of the image and the chart (on by default with `provenance = true`)")),
         )
         .subcommand(
             Command::new("rehearse")
@@ -269,6 +270,7 @@ fn release_command(m: &ArgMatches) -> anyhow::Result<Cmd> {
             run: flag("run"),
             stable: flag("stable"),
             artifacts_only: flag("artifacts-only"),
+            provenance: flag("provenance"),
         }),
         "rehearse" => Cmd::Rehearse(release::rehearse::Args {
             version: version()?,

@@ -12,6 +12,7 @@ mod dist;
 mod exec;
 mod git;
 mod project;
+mod provenance;
 mod published;
 mod registry;
 mod release;

@@ -46,7 +46,8 @@ pub enum Scope {
 /// `release github` require to pass before they approve anything. It only reads, so dry runs
 /// run it too.
 pub fn promotion_gate(sh: &Shell, project: &Project, version: &Version) -> Gate {
-    match check(sh, project, version, Scope::Artifacts, false) {
+    let provenance = project.config.provenance;
+    match check(sh, project, version, Scope::Artifacts, false, provenance) {
         Ok(checks) => Gate::from_checks(&checks),
         Err(e) => Gate::Failed(format!("{e:#}")),
     }
@@ -58,9 +59,10 @@ pub fn check(
     version: &Version,
     scope: Scope,
     run: bool,
+    provenance: bool,
 ) -> Result<Vec<Check>> {
     let config = &project.config;
-    let missing: Vec<String> = crate::project::missing_tools(&needed_tools(scope))
+    let missing: Vec<String> = crate::project::missing_tools(&needed_tools(scope, provenance))
         .iter()
         .map(|t| tools::missing(t))
         .collect();
@@ -82,10 +84,16 @@ pub fn check(
         scratch.dir("image")?,
         scratch.dir("chart")?,
     );
-    let (facts, timings) = std::thread::scope(|s| {
+    let (facts, provenance, timings) = std::thread::scope(|s| {
         // xshell's Shell is Send but not Sync: each thread gets its own clone.
-        let (git_sh, image_sh, chart_sh, gh_sh, run_sh) =
-            (sh.clone(), sh.clone(), sh.clone(), sh.clone(), sh.clone());
+        let (git_sh, image_sh, chart_sh, gh_sh, run_sh, provenance_sh) = (
+            sh.clone(),
+            sh.clone(),
+            sh.clone(),
+            sh.clone(),
+            sh.clone(),
+            sh.clone(),
+        );
         let tags = s.spawn(move || {
             timed(|| {
                 let answers = ask_git(&git_sh, config, version);
@@ -124,6 +132,11 @@ pub fn check(
         let release = (scope == Scope::WithRelease)
             .then(|| s.spawn(move || timed(|| ask_github(&gh_sh, config, version))));
         let run_output = run.then(|| s.spawn(move || timed(|| ask_run(&run_sh, config, version))));
+        let provenance = provenance.then(|| {
+            s.spawn(move || {
+                timed(|| crate::provenance::ask(&provenance_sh, config, version, chart_name))
+            })
+        });
 
         let mut timings = Vec::new();
         let (tags, sha_digest, auto_release) = joined("git", tags, &mut timings);
@@ -133,6 +146,7 @@ pub fn check(
             .map(|t| joined("github", t, &mut timings))
             .or(auto_release);
         let run_output = run_output.map(|t| joined("run", t, &mut timings));
+        let provenance = provenance.map(|t| joined("provenance", t, &mut timings));
         let facts = ReleaseFacts {
             version: version.clone(),
             remote_tags: tags.remote_tags,
@@ -147,7 +161,7 @@ pub fn check(
             github_release: release,
             run_output,
         };
-        (facts, timings)
+        (facts, provenance, timings)
     });
     // The sources are asked in parallel, so the whole takes about as long as the slowest.
     let asked: Vec<String> = timings
@@ -159,7 +173,16 @@ pub fn check(
         asked.join(", "),
         started.elapsed().as_secs_f64()
     ));
-    Ok(verify(config, &facts))
+    let mut checks = verify(config, &facts);
+    if let Some(answers) = &provenance {
+        checks.extend(crate::provenance::checks(
+            config,
+            version,
+            &facts.commit,
+            answers,
+        ));
+    }
+    Ok(checks)
 }
 
 /// The answer of one source's thread, its time noted in `timings`.
@@ -179,8 +202,8 @@ fn timed<T>(f: impl FnOnce() -> T) -> (T, f64) {
     (value, start.elapsed().as_secs_f64())
 }
 
-fn needed_tools(scope: Scope) -> Vec<&'static str> {
-    let github: &[&str] = if scope == Scope::Artifacts {
+fn needed_tools(scope: Scope, provenance: bool) -> Vec<&'static str> {
+    let github: &[&str] = if scope == Scope::Artifacts && !provenance {
         &[]
     } else {
         &["gh"]

@@ -38,6 +38,12 @@ pub struct Config {
     /// Seconds a network git command (ls-remote, fetch, push) may take before it is stopped
     /// (`RELEASE_GIT_TIMEOUT`, default 60).
     pub git_timeout_secs: u64,
+    /// Whether the promotion gate requires signed build provenance of the image and the
+    /// chart (`provenance`, `RELEASE_PROVENANCE`); absent means false.
+    pub provenance: bool,
+    /// A trusted root (`gh attestation trusted-root` JSON lines) that replaces Sigstore's
+    /// public ones when provenance is verified (`RELEASE_TRUSTED_ROOT`, a path).
+    pub trusted_root: Option<String>,
 }
 
 /// The variable holding the registry password: read by the executor alone and fed to a
@@ -155,6 +161,8 @@ impl Config {
                 None | Some("") => DEFAULT_GIT_TIMEOUT_SECS,
                 Some(secs) => parse_timeout(secs)?,
             },
+            provenance: parse_provenance(table.get("provenance"), env("RELEASE_PROVENANCE"))?,
+            trusted_root: env("RELEASE_TRUSTED_ROOT").filter(|p| !p.is_empty()),
         };
         Ok(config)
     }
@@ -260,6 +268,26 @@ fn parse_timeout(value: &str) -> Result<u64> {
             "RELEASE_GIT_TIMEOUT={} is invalid: expected whole seconds from 1 to 3600",
             crate::core::grammar::quote(value)
         ),
+    }
+}
+
+/// `provenance = true|false`, overridden by `RELEASE_PROVENANCE` (`1`/`true`, `0`/`false`).
+/// Absent means false: a project turns it on once its workflows attest what they publish.
+fn parse_provenance(item: Option<&toml_edit::Item>, var: Option<String>) -> Result<bool> {
+    match var.as_deref() {
+        None | Some("") => {}
+        Some("1" | "true") => return Ok(true),
+        Some("0" | "false") => return Ok(false),
+        Some(other) => bail!(
+            "RELEASE_PROVENANCE={} is invalid: expected true or false (1 or 0)",
+            crate::core::grammar::quote(other)
+        ),
+    }
+    match item {
+        None => Ok(false),
+        Some(item) => item.as_bool().with_context(|| {
+            "[workspace.metadata.release] `provenance` must be true or false".to_string()
+        }),
     }
 }
 
@@ -439,6 +467,38 @@ github-repo = "sofatutor/llm-proxy"
             let err = parse_with(&[("RELEASE_GIT_TIMEOUT", bad)]).unwrap_err();
             assert!(err.to_string().contains("RELEASE_GIT_TIMEOUT"), "{err}");
         }
+    }
+
+    #[test]
+    fn provenance_is_off_unless_turned_on() {
+        assert!(!parse_with(&[]).unwrap().provenance);
+        let on = TOML.replace("github-repo =", "provenance = true\ngithub-repo =");
+        let parse = |toml: &str, var: Option<&str>| {
+            Config::parse(toml, &|name| {
+                (name == "RELEASE_PROVENANCE").then(|| var.map(str::to_string))?
+            })
+        };
+        assert!(parse(&on, None).unwrap().provenance);
+        assert!(!parse(&on, Some("0")).unwrap().provenance);
+        assert!(!parse(&on, Some("false")).unwrap().provenance);
+        assert!(parse(TOML, Some("1")).unwrap().provenance);
+        let err = parse(TOML, Some("yes")).unwrap_err().to_string();
+        assert!(
+            err.contains("RELEASE_PROVENANCE=\"yes\" is invalid"),
+            "{err}"
+        );
+        let err = parse(&on.replace("= true", "= \"yes\""), None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`provenance` must be true or false"), "{err}");
+        assert_eq!(parse_with(&[]).unwrap().trusted_root, None);
+        assert_eq!(
+            parse_with(&[("RELEASE_TRUSTED_ROOT", "/tmp/root.jsonl")])
+                .unwrap()
+                .trusted_root
+                .as_deref(),
+            Some("/tmp/root.jsonl")
+        );
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub struct Args {
     pub run: bool,
     pub stable: bool,
     pub artifacts_only: bool,
+    /// `--provenance`: also the signed build provenance (always with `provenance = true`).
+    pub provenance: bool,
 }
 
 pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
@@ -26,7 +28,8 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
         (false, true) => Scope::WithRelease,
         (false, false) => Scope::Auto,
     };
-    let checks = published::check(sh, project, &version, scope, args.run)?;
+    let provenance = args.provenance || project.config.provenance;
+    let checks = published::check(sh, project, &version, scope, args.run, provenance)?;
     if args.json {
         println!("{}", to_json(&checks));
     } else {

@@ -1,0 +1,543 @@
+//! The provenance rules: what `gh attestation verify` said about the image index and the
+//! chart of a release, turned into one [`Check`] per rule.
+//!
+//! gh does the cryptography: it reads the attestations attached to the artifact in its
+//! registry (`--bundle-from-oci`), checks each signature and certificate against the
+//! trusted root, that the statement names the artifact's digest, that the certificate was
+//! issued for a GitHub Actions token, and that the repository's owner is the configured
+//! one. It is asked with the owner only and its JSON is judged here, so that a failure says
+//! what was found (gh itself only says "verifying with issuer …" when the repository or the
+//! workflow differs). The rules, each a check: the attestation was made by a run of this
+//! repository, by the workflow that publishes that artifact, from the commit of `vX.Y.Z`.
+//! No attestation, or one gh refuses, fails; a question that could not be asked is
+//! unknown, never a pass.
+
+use semver::Version;
+use serde_yaml::Value;
+
+use crate::core::cmd::Cmd;
+use crate::core::config::Config;
+use crate::core::grammar::version_tag;
+use crate::core::verify::{Check, Lookup};
+
+/// The workflow that publishes, and so attests, the image index.
+pub const IMAGE_WORKFLOW: &str = ".github/workflows/docker.yml";
+/// The workflow that publishes, and so attests, the chart.
+pub const CHART_WORKFLOW: &str = ".github/workflows/helm-publish.yml";
+
+/// How long one `gh attestation verify` may take: it reads a few manifests and blobs.
+pub const VERIFY_TIMEOUT_SECS: u64 = 120;
+
+/// The certificates of GitHub Actions name the repository under this host.
+const GITHUB: &str = "https://github.com/";
+
+/// One artifact whose provenance is checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subject {
+    /// `image` or `chart`: the first word of its checks' names.
+    pub what: &'static str,
+    /// The registry reference, `HOST/NAME:TAG`, as gh takes it after `oci://`.
+    pub reference: String,
+    /// The workflow file that must have signed it.
+    pub workflow: &'static str,
+}
+
+/// The image under `vX.Y.Z` and the chart `X.Y.Z`: what a release publishes.
+pub fn subjects(config: &Config, version: &Version, chart_name: &str) -> [Subject; 2] {
+    [
+        Subject {
+            what: "image",
+            reference: format!("{}:{}", config.image, version_tag(version)),
+            workflow: IMAGE_WORKFLOW,
+        },
+        Subject {
+            what: "chart",
+            reference: format!("{}/{chart_name}:{version}", config.chart_registry_path()),
+            workflow: CHART_WORKFLOW,
+        },
+    ]
+}
+
+/// The one command that asks gh. `--bundle-from-oci` reads the attestations from the
+/// registry, so no GitHub API is needed; with `trusted_root` (`RELEASE_TRUSTED_ROOT`) no
+/// Sigstore service is asked either, which serves air-gapped machines and the tests.
+/// On that path gh still refuses to start without a token it never sends, so `dummy_token`
+/// (no `GH_TOKEN` or `GITHUB_TOKEN` set) gives it a placeholder.
+pub fn verify_command(
+    config: &Config,
+    subject: &Subject,
+    trusted_root: Option<&str>,
+    dummy_token: bool,
+) -> Cmd {
+    let owner = config.github_repo.split('/').next().unwrap_or_default();
+    let mut args = vec![
+        "attestation".to_string(),
+        "verify".into(),
+        format!("oci://{}", subject.reference),
+        "--owner".into(),
+        owner.into(),
+        "--bundle-from-oci".into(),
+        "--format".into(),
+        "json".into(),
+    ];
+    if let Some(root) = trusted_root {
+        args.extend(["--custom-trusted-root".to_string(), root.to_string()]);
+    }
+    let cmd = Cmd::new("gh", args).timeout(VERIFY_TIMEOUT_SECS);
+    if dummy_token {
+        cmd.env("GH_TOKEN", "dummy")
+    } else {
+        cmd
+    }
+}
+
+/// One attestation gh verified, by the fields of its signing certificate (which come from
+/// GitHub's OIDC token, not from the workflow) and the digest its statement names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attestation {
+    /// `https://github.com/OWNER/NAME`: the repository whose run signed it.
+    pub source_repository: String,
+    /// `https://github.com/OWNER/NAME/.github/workflows/FILE@REF`: the workflow that signed.
+    pub signer: String,
+    /// The commit the run was for.
+    pub source_commit: String,
+    /// `sha256:…` of the artifact the statement is about.
+    pub subject_digest: String,
+}
+
+/// What gh answered about one artifact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attested {
+    /// Every attestation that verified, at least one.
+    Verified(Vec<Attestation>),
+    /// gh found attestations but refused them: its reason (another owner, a signature that
+    /// does not verify, a statement about another artifact, an unknown signer).
+    Refused(String),
+}
+
+/// Reads gh's `--format json` output: an array of `{attestation, verificationResult}`.
+pub fn read_verified(stdout: &str) -> Result<Vec<Attestation>, String> {
+    let value: Value = serde_yaml::from_str(stdout)
+        .map_err(|e| format!("gh attestation verify printed invalid JSON: {e}"))?;
+    let entries = value
+        .as_sequence()
+        .ok_or("gh attestation verify printed no array of results")?;
+    let mut found = Vec::new();
+    for entry in entries {
+        let result = &entry["verificationResult"];
+        let cert = &result["signature"]["certificate"];
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+        let subject_digest = result["statement"]["subject"]
+            .as_sequence()
+            .and_then(|s| s.first())
+            .and_then(|s| s["digest"]["sha256"].as_str())
+            .map(|hex| format!("sha256:{hex}"))
+            .unwrap_or_default();
+        found.push(Attestation {
+            source_repository: text(&cert["sourceRepositoryURI"]),
+            signer: text(&cert["buildSignerURI"]),
+            source_commit: text(&cert["sourceRepositoryDigest"]),
+            subject_digest,
+        });
+    }
+    if found.is_empty() {
+        return Err("gh attestation verify succeeded but listed no attestation".into());
+    }
+    Ok(found)
+}
+
+/// What a failed `gh attestation verify` means, from what it printed on stderr: no
+/// attestation, attestations refused, or no answer (the registry, the trusted root, gh).
+/// Anything not recognised is unknown: it fails the check, but is never called absent.
+pub fn read_failure(stderr: &str) -> Lookup<Attested> {
+    let said = stderr
+        .lines()
+        .map(|l| l.trim().trim_start_matches("Error: ").trim())
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
+    // gh 2.103: "no attestations found in the OCI registry. Retry the command without …".
+    if said.starts_with("no attestations found") {
+        Lookup::Missing
+    } else if said.starts_with("verifying with issuer") || said.starts_with("expected ") {
+        Lookup::Found(Attested::Refused(said))
+    } else if said.is_empty() {
+        Lookup::Unknown("gh attestation verify failed and said nothing".into())
+    } else {
+        Lookup::Unknown(format!("gh attestation verify: {said}"))
+    }
+}
+
+/// The checks of one artifact's provenance: signer, workflow and commit when gh verified
+/// an attestation, else one failing check that says what was found.
+pub fn checks(
+    config: &Config,
+    version: &Version,
+    commit: &Lookup<String>,
+    subject: &Subject,
+    attested: &Lookup<Attested>,
+) -> Vec<Check> {
+    let name = |rule: &str| format!("{} provenance{rule}", subject.what);
+    let check = |rule: &str, ok: bool, detail: String| Check {
+        name: name(rule),
+        ok,
+        detail,
+    };
+    let found = match attested {
+        Lookup::Found(Attested::Verified(found)) => found,
+        Lookup::Found(Attested::Refused(why)) => {
+            return vec![check(
+                "",
+                false,
+                format!(
+                    "{} has attestations, but none verifies: {why}",
+                    subject.reference
+                ),
+            )];
+        }
+        Lookup::Missing => {
+            return vec![check(
+                "",
+                false,
+                format!(
+                    "no attestation of {} in its registry: its workflow did not attest it, or it was pushed by something else",
+                    subject.reference
+                ),
+            )];
+        }
+        Lookup::Unknown(why) => return vec![check("", false, format!("unknown: {why}"))],
+    };
+
+    let repository = format!("{GITHUB}{}", config.github_repo);
+    let workflow = format!("{repository}/{}@", subject.workflow);
+    let tag = version_tag(version);
+    let signed_here = |a: &Attestation| a.source_repository.eq_ignore_ascii_case(&repository);
+    let by_workflow = |a: &Attestation| {
+        a.signer
+            .get(..workflow.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(&workflow))
+    };
+    let from_commit = |a: &Attestation| matches!(commit, Lookup::Found(c) if *c == a.source_commit);
+    // Several attestations may verify; judge the first of those that keep the most rules.
+    let kept = |a: &Attestation| {
+        [signed_here(a), by_workflow(a), from_commit(a)]
+            .into_iter()
+            .filter(|ok| *ok)
+            .count()
+    };
+    let most = found.iter().map(kept).max().unwrap_or_default();
+    let Some(best) = found.iter().find(|a| kept(a) == most) else {
+        return vec![check("", false, "gh verified no attestation".into())];
+    };
+
+    let signer = check(
+        " signer",
+        signed_here(best),
+        if signed_here(best) {
+            format!("{} ({} attested)", config.github_repo, best.subject_digest)
+        } else {
+            format!(
+                "{}, expected {}",
+                shown_repository(&best.source_repository),
+                config.github_repo
+            )
+        },
+    );
+    let workflow_check = check(
+        " workflow",
+        by_workflow(best),
+        if by_workflow(best) {
+            shown_repository(&best.signer)
+        } else {
+            format!(
+                "{}, expected {}/{}",
+                shown_repository(&best.signer),
+                config.github_repo,
+                subject.workflow
+            )
+        },
+    );
+    let commit_check = match commit {
+        Lookup::Found(c) if *c == best.source_commit => {
+            check(" commit", true, format!("{c}, the commit of {tag}"))
+        }
+        Lookup::Found(c) => check(
+            " commit",
+            false,
+            format!("built from {}, but {tag} is on {c}", best.source_commit),
+        ),
+        Lookup::Missing => check(
+            " commit",
+            false,
+            format!(
+                "built from {}, and {tag} is not on the remote",
+                best.source_commit
+            ),
+        ),
+        Lookup::Unknown(why) => check(" commit", false, format!("unknown: {why}")),
+    };
+    vec![signer, workflow_check, commit_check]
+}
+
+/// `OWNER/NAME…` from `https://github.com/OWNER/NAME…`, or the URI as it is.
+fn shown_repository(uri: &str) -> String {
+    uri.strip_prefix(GITHUB).unwrap_or(uri).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::config;
+
+    /// What gh 2.103.3 printed for `gh attestation verify oci://127.0.0.1:5055/llm-proxy:v1.2.3
+    /// --owner sofatutor --bundle-from-oci --format json --custom-trusted-root …`: the
+    /// attestation `@actions/attest` 3.2.0 made for sofatutor/llm-proxy's docker.yml at
+    /// `refs/tags/v1.2.3`, commit COMMIT (see `tests/it/real/provenance.rs`).
+    const VERIFIED: &str = include_str!("testdata/gh-attestation-verify.json");
+    const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
+
+    fn version() -> Version {
+        Version::new(1, 2, 3)
+    }
+
+    fn image() -> Subject {
+        subjects(&config::example(), &version(), "llm-proxy")[0].clone()
+    }
+
+    fn attestation(repository: &str, workflow: &str, commit: &str) -> Attestation {
+        Attestation {
+            source_repository: format!("https://github.com/{repository}"),
+            signer: format!("https://github.com/{repository}/{workflow}@refs/tags/v1.2.3"),
+            source_commit: commit.into(),
+            subject_digest: "sha256:aaaa".into(),
+        }
+    }
+
+    /// The checks' lines, as `release verify` prints them.
+    fn lines(commit: Lookup<String>, attested: Lookup<Attested>) -> Vec<String> {
+        checks(&config::example(), &version(), &commit, &image(), &attested)
+            .into_iter()
+            .map(|c| format!("{} {}: {}", if c.ok { "✓" } else { "✗" }, c.name, c.detail))
+            .collect()
+    }
+
+    fn verified(found: Vec<Attestation>) -> Lookup<Attested> {
+        Lookup::Found(Attested::Verified(found))
+    }
+
+    #[test]
+    fn subjects_are_the_image_index_and_the_chart_by_their_release_tags() {
+        let [image, chart] = subjects(&config::example(), &version(), "llm-proxy");
+        assert_eq!(image.reference, "ghcr.io/sofatutor/llm-proxy:v1.2.3");
+        assert_eq!(image.workflow, ".github/workflows/docker.yml");
+        assert_eq!(chart.reference, "ghcr.io/sofatutor/charts/llm-proxy:1.2.3");
+        assert_eq!(chart.workflow, ".github/workflows/helm-publish.yml");
+    }
+
+    #[test]
+    fn the_command_asks_the_registry_with_the_owner_only() {
+        let config = config::example();
+        assert_eq!(
+            verify_command(&config, &image(), None, false).to_string(),
+            "timeout --kill-after=5 120 gh attestation verify oci://ghcr.io/sofatutor/llm-proxy:v1.2.3 --owner sofatutor --bundle-from-oci --format json"
+        );
+        assert_eq!(
+            verify_command(&config, &image(), Some("/tmp/root.jsonl"), true).to_string(),
+            "GH_TOKEN=dummy timeout --kill-after=5 120 gh attestation verify oci://ghcr.io/sofatutor/llm-proxy:v1.2.3 --owner sofatutor --bundle-from-oci --format json --custom-trusted-root /tmp/root.jsonl"
+        );
+    }
+
+    #[test]
+    fn reads_what_gh_printed() {
+        let found = read_verified(VERIFIED).unwrap();
+        assert_eq!(
+            found,
+            [Attestation {
+                source_repository: "https://github.com/sofatutor/llm-proxy".into(),
+                signer: "https://github.com/sofatutor/llm-proxy/.github/workflows/docker.yml@refs/tags/v1.2.3".into(),
+                source_commit: COMMIT.into(),
+                subject_digest: found[0].subject_digest.clone(),
+            }]
+        );
+        assert!(found[0].subject_digest.starts_with("sha256:"));
+        assert_eq!(found[0].subject_digest.len(), 71);
+        assert!(read_verified("[]").unwrap_err().contains("no attestation"));
+        assert!(read_verified("{}").unwrap_err().contains("no array"));
+        assert!(read_verified("[").unwrap_err().contains("invalid JSON"));
+    }
+
+    #[test]
+    fn the_right_repository_workflow_and_commit_pass() {
+        let found = read_verified(VERIFIED).unwrap();
+        let digest = found[0].subject_digest.clone();
+        assert_eq!(
+            lines(Lookup::Found(COMMIT.into()), verified(found)),
+            [
+                format!("✓ image provenance signer: sofatutor/llm-proxy ({digest} attested)"),
+                "✓ image provenance workflow: sofatutor/llm-proxy/.github/workflows/docker.yml@refs/tags/v1.2.3".to_string(),
+                format!("✓ image provenance commit: {COMMIT}, the commit of v1.2.3"),
+            ]
+        );
+    }
+
+    #[test]
+    fn each_wrong_finding_fails_its_own_check_and_names_what_was_found() {
+        let commit = || Lookup::Found(COMMIT.to_string());
+        let failed = |commit: Lookup<String>, a: Attestation| -> Vec<String> {
+            lines(commit, verified(vec![a]))
+                .into_iter()
+                .filter(|l| l.starts_with('✗'))
+                .collect()
+        };
+        let docker = ".github/workflows/docker.yml";
+        assert_eq!(
+            failed(commit(), attestation("sofatutor/fork", docker, COMMIT)),
+            [
+                "✗ image provenance signer: sofatutor/fork, expected sofatutor/llm-proxy",
+                "✗ image provenance workflow: sofatutor/fork/.github/workflows/docker.yml@refs/tags/v1.2.3, expected sofatutor/llm-proxy/.github/workflows/docker.yml",
+            ]
+        );
+        assert_eq!(
+            failed(
+                commit(),
+                attestation("sofatutor/llm-proxy", ".github/workflows/ci.yml", COMMIT)
+            ),
+            [
+                "✗ image provenance workflow: sofatutor/llm-proxy/.github/workflows/ci.yml@refs/tags/v1.2.3, expected sofatutor/llm-proxy/.github/workflows/docker.yml"
+            ]
+        );
+        // The chart's workflow does not sign the image.
+        assert_eq!(
+            failed(
+                commit(),
+                attestation("sofatutor/llm-proxy", CHART_WORKFLOW, COMMIT)
+            )
+            .len(),
+            1
+        );
+        assert_eq!(
+            failed(
+                commit(),
+                attestation("sofatutor/llm-proxy", docker, &"f".repeat(40))
+            ),
+            [format!(
+                "✗ image provenance commit: built from {}, but v1.2.3 is on {COMMIT}",
+                "f".repeat(40)
+            )]
+        );
+        assert_eq!(
+            failed(
+                Lookup::Missing,
+                attestation("sofatutor/llm-proxy", docker, COMMIT)
+            ),
+            [format!(
+                "✗ image provenance commit: built from {COMMIT}, and v1.2.3 is not on the remote"
+            )]
+        );
+        // A workflow path that only starts like the expected one.
+        assert_eq!(
+            failed(
+                commit(),
+                attestation(
+                    "sofatutor/llm-proxy",
+                    ".github/workflows/docker.yml.evil",
+                    COMMIT
+                )
+            )
+            .len(),
+            1
+        );
+        // GitHub names are case-insensitive.
+        assert!(failed(commit(), attestation("Sofatutor/LLM-Proxy", docker, COMMIT)).is_empty());
+    }
+
+    #[test]
+    fn of_several_attestations_the_one_keeping_most_rules_is_judged() {
+        let docker = ".github/workflows/docker.yml";
+        let good = attestation("sofatutor/llm-proxy", docker, COMMIT);
+        let fork = attestation("sofatutor/fork", docker, COMMIT);
+        let all = lines(
+            Lookup::Found(COMMIT.into()),
+            verified(vec![fork.clone(), good]),
+        );
+        assert!(all.iter().all(|l| l.starts_with('✓')), "{all:#?}");
+        let other = attestation("sofatutor/other", docker, COMMIT);
+        let first = lines(Lookup::Found(COMMIT.into()), verified(vec![fork, other]));
+        assert_eq!(
+            first[0],
+            "✗ image provenance signer: sofatutor/fork, expected sofatutor/llm-proxy"
+        );
+    }
+
+    #[test]
+    fn no_attestation_a_refused_one_or_no_answer_is_one_failing_check() {
+        let commit = || Lookup::Found(COMMIT.to_string());
+        assert_eq!(
+            lines(commit(), Lookup::Missing),
+            [
+                "✗ image provenance: no attestation of ghcr.io/sofatutor/llm-proxy:v1.2.3 in its registry: its workflow did not attest it, or it was pushed by something else"
+            ]
+        );
+        assert_eq!(
+            lines(
+                commit(),
+                Lookup::Found(Attested::Refused(
+                    "verifying with issuer \"sigstore\"".into()
+                ))
+            ),
+            [
+                "✗ image provenance: ghcr.io/sofatutor/llm-proxy:v1.2.3 has attestations, but none verifies: verifying with issuer \"sigstore\""
+            ]
+        );
+        assert_eq!(
+            lines(commit(), Lookup::Unknown("connection refused".into())),
+            ["✗ image provenance: unknown: connection refused"]
+        );
+        let unknown_commit = lines(
+            Lookup::Unknown("no answer".into()),
+            verified(read_verified(VERIFIED).unwrap()),
+        );
+        assert_eq!(
+            unknown_commit[2],
+            "✗ image provenance commit: unknown: no answer"
+        );
+    }
+
+    #[test]
+    fn what_gh_said_when_it_failed() {
+        // gh 2.103.3's messages, as printed on stderr.
+        let cases: [(&str, Lookup<Attested>); 6] = [
+            (
+                "Error: no attestations found in the OCI registry. Retry the command without the --bundle-from-oci flag to check GitHub for the attestation\n",
+                Lookup::Missing,
+            ),
+            (
+                "Error: verifying with issuer \"sigstore.mock\"\n",
+                Lookup::Found(Attested::Refused(
+                    "verifying with issuer \"sigstore.mock\"".into(),
+                )),
+            ),
+            (
+                "Error: expected SourceRepositoryOwnerURI to be https://github.com/sofatutor, got https://github.com/evil\n",
+                Lookup::Found(Attested::Refused(
+                    "expected SourceRepositoryOwnerURI to be https://github.com/sofatutor, got https://github.com/evil".into(),
+                )),
+            ),
+            (
+                "Error: failed to fetch remote image: Get \"http://127.0.0.1:5999/v2/\": dial tcp 127.0.0.1:5999: connect: connection refused\n",
+                Lookup::Unknown("gh attestation verify: failed to fetch remote image: Get \"http://127.0.0.1:5999/v2/\": dial tcp 127.0.0.1:5999: connect: connection refused".into()),
+            ),
+            (
+                "error creating Sigstore verifier: error creating custom verifiers: unable to read file nofile.jsonl: open nofile.jsonl: no such file or directory\n",
+                Lookup::Unknown("gh attestation verify: error creating Sigstore verifier: error creating custom verifiers: unable to read file nofile.jsonl: open nofile.jsonl: no such file or directory".into()),
+            ),
+            (
+                "",
+                Lookup::Unknown("gh attestation verify failed and said nothing".into()),
+            ),
+        ];
+        for (stderr, expected) in cases {
+            assert_eq!(read_failure(stderr), expected, "{stderr}");
+        }
+    }
+}

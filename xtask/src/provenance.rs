@@ -1,0 +1,94 @@
+//! Asks gh about the signed build provenance of a release's image index and chart, one
+//! artifact per thread, for `release verify --provenance` and for the promotion gate when
+//! `provenance = true`; `core::provenance` judges the answers.
+//!
+//! gh reads the attestations from the registry (`--bundle-from-oci`), so no GitHub API is
+//! asked, and with `RELEASE_TRUSTED_ROOT` no Sigstore service either. gh finds registry
+//! logins where docker does (`$DOCKER_CONFIG/config.json` and its credential helpers).
+
+use std::path::Path;
+
+use semver::Version;
+use xshell::Shell;
+
+use crate::core::config::Config;
+use crate::core::provenance::{self, Attested, Subject, read_failure, read_verified};
+use crate::core::verify::{Check, Lookup};
+use crate::exec;
+
+/// What gh answered for each artifact of the release.
+pub struct Answers(Vec<(Subject, Lookup<Attested>)>);
+
+/// Asks gh about the image under `vX.Y.Z` and the chart `X.Y.Z`, side by side.
+pub fn ask(sh: &Shell, config: &Config, version: &Version, chart_name: &str) -> Answers {
+    let trusted_root = config.trusted_root.as_deref().map(absolute);
+    // gh insists on a token even where it sends none (`--bundle-from-oci` never calls the
+    // API); a placeholder only when the user has none, so a real one is never replaced.
+    let has_token = ["GH_TOKEN", "GITHUB_TOKEN"]
+        .iter()
+        .any(|var| std::env::var_os(var).is_some_and(|v| !v.is_empty()));
+    let subjects = provenance::subjects(config, version, chart_name);
+    let answers = std::thread::scope(|s| {
+        let asked: Vec<_> = subjects
+            .iter()
+            .map(|subject| {
+                // xshell's Shell is Send but not Sync: each thread gets its own clone.
+                let sh = sh.clone();
+                let command = provenance::verify_command(
+                    config,
+                    subject,
+                    trusted_root.as_deref(),
+                    !has_token,
+                );
+                s.spawn(move || ask_one(&sh, &command))
+            })
+            .collect();
+        asked
+            .into_iter()
+            .map(|t| t.join().expect("a provenance thread does not panic"))
+            .collect::<Vec<_>>()
+    });
+    Answers(subjects.into_iter().zip(answers).collect())
+}
+
+/// The provenance checks of every artifact, judged against the commit of `vX.Y.Z`.
+pub fn checks(
+    config: &Config,
+    version: &Version,
+    commit: &Lookup<String>,
+    answers: &Answers,
+) -> Vec<Check> {
+    answers
+        .0
+        .iter()
+        .flat_map(|(subject, attested)| {
+            provenance::checks(config, version, commit, subject, attested)
+        })
+        .collect()
+}
+
+fn ask_one(sh: &Shell, command: &crate::core::cmd::Cmd) -> Lookup<Attested> {
+    let out = match exec::output(sh, command) {
+        Ok(out) => out,
+        Err(e) => return Lookup::Unknown(format!("{e:#}")),
+    };
+    if out.status.success() {
+        return match read_verified(&String::from_utf8_lossy(&out.stdout)) {
+            Ok(found) => Lookup::Found(Attested::Verified(found)),
+            Err(why) => Lookup::Unknown(why),
+        };
+    }
+    if exec::timed_out(&out) {
+        return Lookup::Unknown(format!(
+            "gh attestation verify gave no answer within {}s",
+            provenance::VERIFY_TIMEOUT_SECS
+        ));
+    }
+    read_failure(&String::from_utf8_lossy(&out.stderr))
+}
+
+/// gh runs in the repository's root: a relative path is the user's, from where they ran.
+fn absolute(path: &str) -> String {
+    std::path::absolute(Path::new(path))
+        .map_or_else(|_| path.to_string(), |p| p.display().to_string())
+}

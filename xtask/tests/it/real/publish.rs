@@ -260,6 +260,10 @@ fn registry_401_is_an_error_and_a_login_keeps_the_password_secret() {
     let outputs = std::fs::read_to_string(&outputs).unwrap();
     assert!(outputs.contains("image-digest=sha256:"), "{outputs}");
     assert!(outputs.contains("chart-version=1.0.0"), "{outputs}");
+    // What the workflows' attestation steps sign.
+    let chart_repository = format!("chart-repository={}/charts/llm-proxy\n", registry.host);
+    assert!(outputs.contains(&chart_repository), "{outputs}");
+    assert!(outputs.contains("chart-digest=sha256:"), "{outputs}");
     let summary = std::fs::read_to_string(&summary).unwrap();
     assert!(summary.contains("| image |"), "{summary}");
     assert!(published.stderr.contains("::group::"), "{published}");

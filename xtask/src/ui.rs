@@ -48,6 +48,29 @@ pub fn error(e: &anyhow::Error) {
     }
 }
 
+/// One `::error::` annotation per call in GitHub Actions, so that each failing check is its
+/// own line on the run's page; elsewhere nothing (the error itself says it all).
+pub fn annotate_error(message: &str) {
+    if in_actions() {
+        eprintln!("::error::{}", annotation(message));
+    }
+}
+
+/// The page of this GitHub Actions run (and attempt), when running in one.
+pub fn run_url() -> Option<String> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let run = format!(
+        "{}/{}/actions/runs/{}",
+        var("GITHUB_SERVER_URL")?,
+        var("GITHUB_REPOSITORY")?,
+        var("GITHUB_RUN_ID")?
+    );
+    Some(match var("GITHUB_RUN_ATTEMPT") {
+        Some(attempt) => format!("{run}/attempts/{attempt}"),
+        None => run,
+    })
+}
+
 /// Workflow commands end at a newline; GitHub decodes these escapes back.
 fn annotation(message: &str) -> String {
     message

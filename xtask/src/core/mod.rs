@@ -16,6 +16,7 @@ pub mod json;
 pub mod oci;
 pub mod plan;
 pub mod provenance;
+pub mod record;
 pub mod rules;
 pub mod tools;
 pub mod verify;

@@ -244,11 +244,21 @@ pub enum PublishStep {
         plain_http: bool,
     },
     Checks,
+    /// GitHub's generated notes for the release, to which the artifacts record is added.
+    GenerateNotes {
+        release: GithubRelease,
+        repo: String,
+    },
+    /// The release, with the notes and the record from [`NOTES_FILE`].
     CreateGithubRelease {
         release: GithubRelease,
         repo: String,
     },
 }
+
+/// Where `release github` writes the release's body (the generated notes, then the record)
+/// for `gh release create --notes-file`.
+pub const NOTES_FILE: &str = "dist/github-release.md";
 
 impl PublishStep {
     pub fn artifact(&self) -> Option<Artifact> {
@@ -270,7 +280,9 @@ impl PublishStep {
             | PublishStep::PushImage { .. }
             | PublishStep::TagImage { .. }
             | PublishStep::Login { .. } => Some(Artifact::Image),
-            PublishStep::Checks | PublishStep::CreateGithubRelease { .. } => None,
+            PublishStep::Checks
+            | PublishStep::GenerateNotes { .. }
+            | PublishStep::CreateGithubRelease { .. } => None,
         }
     }
 
@@ -308,7 +320,9 @@ impl PublishStep {
                 ImageBuilder::Docker => vec!["docker", "curl"],
                 ImageBuilder::Buildah => vec!["skopeo", "curl"],
             },
-            PublishStep::CreateGithubRelease { .. } => vec!["gh"],
+            PublishStep::GenerateNotes { .. } | PublishStep::CreateGithubRelease { .. } => {
+                vec!["gh"]
+            }
         }
     }
 
@@ -460,21 +474,37 @@ impl PublishStep {
                     .chain(plain("--plain-http", *plain_http));
                 vec![Cmd::new("helm", args)]
             }
-            PublishStep::CreateGithubRelease { release, repo } => {
+            // `gh release create --generate-notes` would put any notes of ours above GitHub's;
+            // asking for GitHub's notes first lets the record follow them.
+            PublishStep::GenerateNotes { release, repo } => {
                 let mut args = vec![
+                    "api".to_string(),
+                    "--method".into(),
+                    "POST".into(),
+                    format!("repos/{repo}/releases/generate-notes"),
+                    "-f".into(),
+                    format!("tag_name={}", release.tag),
+                ];
+                if let Some(start) = &release.notes_start_tag {
+                    args.extend(["-f".into(), format!("previous_tag_name={start}")]);
+                }
+                args.extend(["--jq".into(), ".body".into()]);
+                vec![Cmd::new("gh", args)]
+            }
+            PublishStep::CreateGithubRelease { release, repo } => {
+                let args = [
                     "release".to_string(),
                     "create".into(),
                     release.tag.clone(),
                     "--verify-tag".into(),
                     "--title".into(),
                     release.title.clone(),
-                    "--generate-notes".into(),
+                    "--notes-file".into(),
+                    NOTES_FILE.into(),
+                    format!("--latest={}", release.latest),
+                    "--repo".into(),
+                    repo.clone(),
                 ];
-                if let Some(start) = &release.notes_start_tag {
-                    args.extend(["--notes-start-tag".into(), start.clone()]);
-                }
-                args.push(format!("--latest={}", release.latest));
-                args.extend(["--repo".into(), repo.clone()]);
                 vec![Cmd::new("gh", args)]
             }
         }
@@ -591,7 +621,16 @@ impl fmt::Display for PublishStep {
                 "  (read back: version {}, appVersion {})",
                 versions.version, versions.app_version
             ),
-            PublishStep::CreateGithubRelease { .. } => write!(f, "  (unless the release exists)"),
+            PublishStep::GenerateNotes { .. } => {
+                write!(
+                    f,
+                    "  (then the artifacts record below them, into {NOTES_FILE})"
+                )
+            }
+            PublishStep::CreateGithubRelease { .. } => write!(
+                f,
+                "  (unless the release exists; Latest rechecked against GitHub's releases)"
+            ),
             _ => Ok(()),
         }
     }
@@ -632,11 +671,16 @@ pub fn plan_release(tag: &ReleaseTag, config: &Config, repo: &RepoState) -> Plan
         }
         TagKind::Stable => {
             let release = rules::github_release(&tag.version, &repo.tags);
+            let repo = config.github_repo.clone();
             plan.steps = vec![
                 PublishStep::Checks,
+                PublishStep::GenerateNotes {
+                    release: release.clone(),
+                    repo: repo.clone(),
+                },
                 PublishStep::CreateGithubRelease {
                     release: release.clone(),
-                    repo: config.github_repo.clone(),
+                    repo,
                 },
             ];
             plan.github_release = Some(release);
@@ -1013,7 +1057,8 @@ github release: v1.2.3-stable
   latest: yes
 steps:
   1. cargo xtask ci
-  2. gh release create v1.2.3-stable --verify-tag --title v1.2.3-stable --generate-notes --notes-start-tag v1.1.0-stable --latest=true --repo sofatutor/llm-proxy  (unless the release exists)
+  2. gh api --method POST repos/sofatutor/llm-proxy/releases/generate-notes -f tag_name=v1.2.3-stable -f previous_tag_name=v1.1.0-stable --jq .body  (then the artifacts record below them, into dist/github-release.md)
+  3. gh release create v1.2.3-stable --verify-tag --title v1.2.3-stable --notes-file dist/github-release.md --latest=true --repo sofatutor/llm-proxy  (unless the release exists; Latest rechecked against GitHub's releases)
 "
         );
     }

@@ -115,6 +115,22 @@ pub enum Attested {
     Refused(String),
 }
 
+/// What gh answered for each artifact of a release.
+pub type Answers = Vec<(Subject, Lookup<Attested>)>;
+
+/// The checks of every artifact's provenance, in the order of [`subjects`].
+pub fn checks_all(
+    config: &Config,
+    version: &Version,
+    commit: &Lookup<String>,
+    answers: &Answers,
+) -> Vec<Check> {
+    answers
+        .iter()
+        .flat_map(|(subject, attested)| checks(config, version, commit, subject, attested))
+        .collect()
+}
+
 /// Reads gh's `--format json` output: an array of `{attestation, verificationResult}`.
 pub fn read_verified(stdout: &str) -> Result<Vec<Attestation>, String> {
     let value: Value = serde_yaml::from_str(stdout)

@@ -173,7 +173,9 @@ fn execute(publisher: &Publisher<'_>, step: &PublishStep) -> Result<()> {
         PublishStep::PushImage { .. }
         | PublishStep::TagImage { .. }
         | PublishStep::HelmPush { .. } => unreachable!("push steps return what they published"),
-        PublishStep::Checks | PublishStep::CreateGithubRelease { .. } => {
+        PublishStep::Checks
+        | PublishStep::GenerateNotes { .. }
+        | PublishStep::CreateGithubRelease { .. } => {
             bail!("`{step}` belongs to `release github`, not to a publish")
         }
     }

@@ -13,10 +13,13 @@
 //       --repository OWNER/NAME --workflow .github/workflows/FILE.yml --ref refs/tags/vX.Y.Z
 //       --sha COMMIT [--statement-digest sha256:HEX]
 //       signs as that repository's workflow run at that ref and commit, attaches the
-//       attestation to REPOSITORY@sha256:HEX, appends the mock CA and timestamp authority to
-//       FILE (one trusted root per line, as gh reads it) and prints
-//       {"attestation": "sha256:…"}; --statement-digest makes a statement about another
-//       artifact (what a test of a mismatch needs)
+//       attestation to REPOSITORY@sha256:HEX and prints {"attestation": "sha256:…"};
+//       --statement-digest makes a statement about another artifact (what a test of a
+//       mismatch needs). The first run with a FILE makes the mock certificate authority and
+//       timestamp authority, writes them to FILE as a trusted root (gh's
+//       --custom-trusted-root) and keeps their keys in FILE.keys.json; later runs sign with
+//       those, so one FILE verifies every attestation made with it. (gh uses the first
+//       trusted root whose issuer matches, so a root per run would not do.)
 //
 // Network: every connection but loopback is refused (nock), so nothing leaves the machine.
 // The registry is spoken to anonymously, or with RELEASE_REGISTRY_USER and
@@ -104,6 +107,72 @@ function claims(o) {
   };
 }
 
+const der = (bytes) => Buffer.from(bytes).toString('base64');
+const fromDer = (text) => Buffer.from(text, 'base64');
+
+// The mock certificate and timestamp authorities of `trustedRootFile`: made and kept in
+// `trustedRootFile.keys.json` when the file is empty or missing, read back otherwise.
+async function authorities(mock, pkijs, trustedRootFile) {
+  const statePath = `${trustedRootFile}.keys.json`;
+  const pem = (key) => key.export({ format: 'pem', type: key.type === 'private' ? 'pkcs8' : 'spki' });
+  const fromPem = ({ privateKey, publicKey }) => ({
+    privateKey: crypto.createPrivateKey(privateKey),
+    publicKey: crypto.createPublicKey(publicKey),
+  });
+  const existing = fs.existsSync(trustedRootFile) && fs.statSync(trustedRootFile).size > 0;
+  if (!existing) {
+    const keyPair = () => crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const [caKeys, tsaKeys] = [keyPair(), keyPair()];
+    const ca = await mock.initializeCA(caKeys);
+    const tsa = await mock.initializeTSA(tsaKeys);
+    const keys = (k) => ({ privateKey: pem(k.privateKey), publicKey: pem(k.publicKey) });
+    const state = {
+      ca: { ...keys(caKeys), root: der(ca.rootCertificate) },
+      tsa: { ...keys(tsaKeys), root: der(tsa.rootCertificate), intermediate: der(tsa.intCertificate) },
+    };
+    fs.writeFileSync(statePath, JSON.stringify(state), { mode: 0o600 });
+    return { ca, tsa, created: true };
+  }
+  const state = JSON.parse(fs.readFileSync(statePath, 'utf8'));
+  // The certificate authority signs with the kept key: its leaf certificates chain to the
+  // root already in the trusted root (same name, same key).
+  const ca = await mock.initializeCA(fromPem(state.ca));
+  // A timestamp names the certificate that signed it (ESSCertIDv2), so the timestamp
+  // authority must sign as the very certificates of the trusted root: put them back.
+  const tsa = await mock.initializeTSA(fromPem(state.tsa));
+  tsa.rootCert = pkijs.Certificate.fromBER(fromDer(state.tsa.root));
+  tsa.intCert = pkijs.Certificate.fromBER(fromDer(state.tsa.intermediate));
+  return { ca, tsa, created: false };
+}
+
+// gh's --custom-trusted-root: one trusted root per line; here the mock authorities.
+function trustedRoot(ca, tsa) {
+  const since = new Date(Date.now() - 60 * 1000).toISOString();
+  return {
+    mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
+    tlogs: [],
+    certificateAuthorities: [
+      {
+        subject: { organization: 'sigstore.mock', commonName: 'sigstore' },
+        uri: 'https://fulcio.githubapp.com',
+        certChain: { certificates: [{ rawBytes: der(ca.rootCertificate) }] },
+        validFor: { start: since },
+      },
+    ],
+    ctlogs: [],
+    timestampAuthorities: [
+      {
+        subject: { organization: 'sigstore.mock', commonName: 'tsa' },
+        uri: 'https://timestamp.githubapp.com',
+        certChain: {
+          certificates: [{ rawBytes: der(tsa.intCertificate) }, { rawBytes: der(tsa.rootCertificate) }],
+        },
+        validFor: { start: since },
+      },
+    ],
+  };
+}
+
 async function attest(o) {
   const nock = requireFromCache('nock');
   const jose = requireFromCache('jose');
@@ -142,10 +211,8 @@ async function attest(o) {
   process.env.GITHUB_SERVER_URL = 'https://github.com';
 
   // GitHub's own Sigstore instance (private repositories): Fulcio and a timestamp
-  // authority, no transparency log. A new key pair each run; the trusted root says which.
-  const keyPair = () => crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  const ca = await mock.initializeCA(keyPair());
-  const tsa = await mock.initializeTSA(keyPair());
+  // authority, no transparency log; made on the first run, kept for the next ones.
+  const { ca, tsa, created } = await authorities(mock, requireFromCache('pkijs'), o['trusted-root']);
   const serve = (base, handler) =>
     nock(base)
       .persist()
@@ -182,32 +249,9 @@ async function attest(o) {
     fetchOpts: { timeout: 30000, retry: 0 },
   });
 
-  const der = (bytes) => Buffer.from(bytes).toString('base64');
-  const since = new Date(Date.now() - 60 * 1000).toISOString();
-  const trustedRoot = {
-    mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
-    tlogs: [],
-    certificateAuthorities: [
-      {
-        subject: { organization: 'sigstore.mock', commonName: 'sigstore' },
-        uri: 'https://fulcio.githubapp.com',
-        certChain: { certificates: [{ rawBytes: der(ca.rootCertificate) }] },
-        validFor: { start: since },
-      },
-    ],
-    ctlogs: [],
-    timestampAuthorities: [
-      {
-        subject: { organization: 'sigstore.mock', commonName: 'tsa' },
-        uri: 'https://timestamp.githubapp.com',
-        certChain: {
-          certificates: [{ rawBytes: der(tsa.intCertificate) }, { rawBytes: der(tsa.rootCertificate) }],
-        },
-        validFor: { start: since },
-      },
-    ],
-  };
-  fs.appendFileSync(o['trusted-root'], `${JSON.stringify(trustedRoot)}\n`);
+  if (created) {
+    fs.writeFileSync(o['trusted-root'], `${JSON.stringify(trustedRoot(ca, tsa))}\n`);
+  }
   return attached.digest;
 }
 

@@ -5,9 +5,9 @@
 //! registry (`--bundle-from-oci`), checks each signature and certificate against the
 //! trusted root, that the statement names the artifact's digest, that the certificate was
 //! issued for a GitHub Actions token, and that the repository's owner is the configured
-//! one. It is asked with the owner only and its JSON is judged here, so that a failure says
-//! what was found (gh itself only says "verifying with issuer …" when the repository or the
-//! workflow differs). The rules, each a check: the attestation was made by a run of this
+//! one. It holds nothing more, and its JSON is judged here, so that a failure says what was
+//! found (gh itself only says "verifying with issuer …" when the repository or the workflow
+//! differs). The rules, each a check: the attestation was made by a run of this
 //! repository, by the workflow that publishes that artifact, from the commit of `vX.Y.Z`.
 //! No attestation, or one gh refuses, fails; a question that could not be asked is
 //! unknown, never a pass.
@@ -63,6 +63,11 @@ pub fn subjects(config: &Config, version: &Version, chart_name: &str) -> [Subjec
 /// Sigstore service is asked either, which serves air-gapped machines and the tests.
 /// On that path gh still refuses to start without a token it never sends, so `dummy_token`
 /// (no `GH_TOKEN` or `GITHUB_TOKEN` set) gives it a placeholder.
+///
+/// gh holds the owner (the certificate's `SourceRepositoryOwnerURI`, which it names when it
+/// differs); `--cert-identity-regex` widens its default, a signer under the owner's URL, to
+/// any GitHub workflow, because [`checks`] holds the signer to the exact workflow and says
+/// which one signed where gh would only say "verifying with issuer".
 pub fn verify_command(
     config: &Config,
     subject: &Subject,
@@ -76,6 +81,8 @@ pub fn verify_command(
         format!("oci://{}", subject.reference),
         "--owner".into(),
         owner.into(),
+        "--cert-identity-regex".into(),
+        format!("^{}", GITHUB.replace('.', "\\.")),
         "--bundle-from-oci".into(),
         "--format".into(),
         "json".into(),
@@ -175,7 +182,14 @@ pub fn read_failure(stderr: &str) -> Lookup<Attested> {
     // gh 2.103: "no attestations found in the OCI registry. Retry the command without …".
     if said.starts_with("no attestations found") {
         Lookup::Missing
-    } else if said.starts_with("verifying with issuer") || said.starts_with("expected ") {
+    } else if [
+        "verifying with issuer",
+        "expected ",
+        "failed to choose verifier",
+    ]
+    .iter()
+    .any(|refusal| said.starts_with(refusal))
+    {
         Lookup::Found(Attested::Refused(said))
     } else if said.is_empty() {
         Lookup::Unknown("gh attestation verify failed and said nothing".into())
@@ -351,15 +365,15 @@ mod tests {
     }
 
     #[test]
-    fn the_command_asks_the_registry_with_the_owner_only() {
+    fn the_command_asks_the_registry_and_holds_the_owner() {
         let config = config::example();
         assert_eq!(
             verify_command(&config, &image(), None, false).to_string(),
-            "timeout --kill-after=5 120 gh attestation verify oci://ghcr.io/sofatutor/llm-proxy:v1.2.3 --owner sofatutor --bundle-from-oci --format json"
+            r"timeout --kill-after=5 120 gh attestation verify oci://ghcr.io/sofatutor/llm-proxy:v1.2.3 --owner sofatutor --cert-identity-regex '^https://github\.com/' --bundle-from-oci --format json"
         );
         assert_eq!(
             verify_command(&config, &image(), Some("/tmp/root.jsonl"), true).to_string(),
-            "GH_TOKEN=dummy timeout --kill-after=5 120 gh attestation verify oci://ghcr.io/sofatutor/llm-proxy:v1.2.3 --owner sofatutor --bundle-from-oci --format json --custom-trusted-root /tmp/root.jsonl"
+            r"GH_TOKEN=dummy timeout --kill-after=5 120 gh attestation verify oci://ghcr.io/sofatutor/llm-proxy:v1.2.3 --owner sofatutor --cert-identity-regex '^https://github\.com/' --bundle-from-oci --format json --custom-trusted-root /tmp/root.jsonl"
         );
     }
 
@@ -522,7 +536,7 @@ mod tests {
     #[test]
     fn what_gh_said_when_it_failed() {
         // gh 2.103.3's messages, as printed on stderr.
-        let cases: [(&str, Lookup<Attested>); 6] = [
+        let cases: [(&str, Lookup<Attested>); 7] = [
             (
                 "Error: no attestations found in the OCI registry. Retry the command without the --bundle-from-oci flag to check GitHub for the attestation\n",
                 Lookup::Missing,
@@ -537,6 +551,12 @@ mod tests {
                 "Error: expected SourceRepositoryOwnerURI to be https://github.com/sofatutor, got https://github.com/evil\n",
                 Lookup::Found(Attested::Refused(
                     "expected SourceRepositoryOwnerURI to be https://github.com/sofatutor, got https://github.com/evil".into(),
+                )),
+            ),
+            (
+                "Error: failed to choose verifier based on provided bundle issuer: no custom verifier found for issuer \"sigstore.mock\"\n",
+                Lookup::Found(Attested::Refused(
+                    "failed to choose verifier based on provided bundle issuer: no custom verifier found for issuer \"sigstore.mock\"".into(),
                 )),
             ),
             (

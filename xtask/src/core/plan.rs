@@ -231,6 +231,13 @@ pub enum PublishStep {
         digest: Option<String>,
         plain_http: bool,
     },
+    /// Wait, at most `wait_secs`, until the chart's image `reference` is in the registry with
+    /// every platform: a chart is never published before its image.
+    WaitForImage {
+        reference: String,
+        platforms: Vec<Platform>,
+        wait_secs: u64,
+    },
     HelmPush {
         package: String,
         registry: String,
@@ -269,6 +276,7 @@ impl PublishStep {
             | PublishStep::HelmLint { .. }
             | PublishStep::HelmTemplate { .. }
             | PublishStep::HelmPackage { .. }
+            | PublishStep::WaitForImage { .. }
             | PublishStep::HelmPush { .. }
             | PublishStep::HelmShowChart { .. }
             | PublishStep::Login {
@@ -293,6 +301,7 @@ impl PublishStep {
             PublishStep::Login { .. }
                 | PublishStep::PushImage { .. }
                 | PublishStep::TagImage { .. }
+                | PublishStep::WaitForImage { .. }
                 | PublishStep::HelmPush { .. }
                 | PublishStep::HelmShowChart { .. }
         )
@@ -313,6 +322,7 @@ impl PublishStep {
             // `curl` asks the registry whether the version exists; `tar` unpacks both
             // packages to compare their content.
             PublishStep::HelmPush { .. } => vec!["helm", "curl", "tar"],
+            PublishStep::WaitForImage { .. } => vec!["curl"],
             PublishStep::Login { tool, .. } => vec![login_program(*tool)],
             PublishStep::BuildImage(build) => vec![builder_program(build.builder)],
             PublishStep::PushImage { build, .. } => vec![builder_program(build.builder), "curl"],
@@ -333,6 +343,7 @@ impl PublishStep {
             PublishStep::StampChart { .. }
             | PublishStep::SetChartImage { .. }
             | PublishStep::Dist { .. }
+            | PublishStep::WaitForImage { .. }
             | PublishStep::Checks => vec![],
             PublishStep::HelmDependencyBuild { dir } => {
                 vec![Cmd::new("helm", ["dependency", "build", dir])]
@@ -589,6 +600,24 @@ impl fmt::Display for PublishStep {
                     .try_for_each(|p| write!(f, " --platform {}", p.name()));
             }
             PublishStep::Checks => return write!(f, "cargo xtask ci"),
+            PublishStep::WaitForImage {
+                reference,
+                platforms,
+                wait_secs,
+            } => {
+                let platforms = platforms.iter().map(Platform::name).collect::<Vec<_>>();
+                let platforms = platforms.join(", ");
+                return match wait_secs {
+                    0 => write!(
+                        f,
+                        "check that {reference} is in the registry for {platforms}  (a chart never goes out before its image; RELEASE_IMAGE_WAIT=SECS waits for it)"
+                    ),
+                    secs => write!(
+                        f,
+                        "wait until {reference} is in the registry for {platforms}  (up to {secs}s, RELEASE_IMAGE_WAIT: a chart never goes out before its image)"
+                    ),
+                };
+            }
             _ => {}
         }
         let commands = self.commands();
@@ -800,6 +829,11 @@ fn publish_steps(
             plain_http,
         });
     }
+    steps.push(PublishStep::WaitForImage {
+        reference: image_ref(&image.tags.version),
+        platforms: image.platforms.clone(),
+        wait_secs: config.image_wait_secs,
+    });
     steps.push(PublishStep::HelmPush {
         package: chart.package(),
         registry: chart.registry.clone(),
@@ -1032,8 +1066,9 @@ steps:
   9. docker buildx imagetools create --tag ghcr.io/sofatutor/llm-proxy:sha-0123456 ghcr.io/sofatutor/llm-proxy@<digest>  (the digest of ghcr.io/sofatutor/llm-proxy:v1.2.3; unless already there)
   10. docker buildx imagetools create --tag ghcr.io/sofatutor/llm-proxy:1.2 ghcr.io/sofatutor/llm-proxy@<digest>  (the digest of ghcr.io/sofatutor/llm-proxy:v1.2.3; unless it holds a newer release)
   11. docker buildx imagetools create --tag ghcr.io/sofatutor/llm-proxy:latest ghcr.io/sofatutor/llm-proxy@<digest>  (the digest of ghcr.io/sofatutor/llm-proxy:v1.2.3; unless it holds a newer release)
-  12. helm push dist/charts/llm-proxy-1.2.3.tgz oci://ghcr.io/sofatutor/charts  (unless this exact chart is already there)
-  13. helm show chart oci://ghcr.io/sofatutor/charts/llm-proxy --version 1.2.3  (read back: version 1.2.3, appVersion v1.2.3)
+  12. check that ghcr.io/sofatutor/llm-proxy:v1.2.3 is in the registry for linux/amd64, linux/arm64  (a chart never goes out before its image; RELEASE_IMAGE_WAIT=SECS waits for it)
+  13. helm push dist/charts/llm-proxy-1.2.3.tgz oci://ghcr.io/sofatutor/charts  (unless this exact chart is already there)
+  14. helm show chart oci://ghcr.io/sofatutor/charts/llm-proxy --version 1.2.3  (read back: version 1.2.3, appVersion v1.2.3)
 "
         );
     }
@@ -1157,6 +1192,7 @@ steps:
                 "helm template charts/llm-proxy",
                 "helm template charts/llm-proxy",
                 "helm package charts/llm-proxy",
+                "check that ghcr.io/sofatutor/llm-proxy:v1.2.3",
                 "helm push dist/charts/llm-proxy-1.2.3.tgz",
                 "helm show chart",
             ]

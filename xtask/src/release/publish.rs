@@ -159,6 +159,11 @@ fn execute(publisher: &Publisher<'_>, step: &PublishStep) -> Result<()> {
             chart::template(sh, step, expect_image.as_deref())
         }
         PublishStep::HelmShowChart { versions, .. } => chart::read_back(sh, step, versions),
+        PublishStep::WaitForImage {
+            reference,
+            platforms,
+            wait_secs,
+        } => chart::wait_for_image(publisher, reference, platforms, *wait_secs),
         PublishStep::Dist { platforms, stamp } => {
             crate::dist::build(sh, project, platforms, stamp).map(drop)
         }

@@ -108,6 +108,8 @@ const ALLOWED_PERMISSIONS: &[(&str, &str, &str)] = &[
     ("docker.yml", "packages", "write"),
     ("helm-publish.yml", "packages", "write"),
     ("release.yml", "contents", "write"),
+    // The release gate reads the published image and chart before `gh release create`.
+    ("release.yml", "packages", "read"),
 ];
 
 /// Top-level `permissions: {}`; each job names its own, from the table above; and a job

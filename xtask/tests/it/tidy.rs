@@ -155,23 +155,14 @@ fn every_variable_xtask_reads_is_scrubbed() {
 /// Every source file says what it owns in a `//!` paragraph.
 #[test]
 fn every_source_file_opens_with_a_module_doc() {
-    let mut stack = vec![
-        xtask_src().to_path_buf(),
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests"),
-    ];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                let text = std::fs::read_to_string(&path).unwrap();
-                assert!(
-                    text.starts_with("//!"),
-                    "{} must open with a //! paragraph",
-                    path.display()
-                );
-            }
-        }
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let files = [rust_files(xtask_src()), rust_files(&tests)].concat();
+    assert!(files.len() > 40, "found only {} files", files.len());
+    for (path, text) in files {
+        assert!(
+            text.starts_with("//!"),
+            "{} must open with a //! paragraph",
+            path.display()
+        );
     }
 }

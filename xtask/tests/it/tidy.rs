@@ -166,3 +166,22 @@ fn every_source_file_opens_with_a_module_doc() {
         );
     }
 }
+
+/// The helm publish requires (`core::tools::HELM_VERSION`) is the one the install script
+/// and so CI install: a bump changes both, or neither.
+#[test]
+fn the_pinned_helm_is_the_one_the_install_script_installs() {
+    let quoted = |text: &str, prefix: &str| -> String {
+        let rest =
+            &text[text.find(prefix).unwrap_or_else(|| panic!("no {prefix:?}")) + prefix.len()..];
+        rest.split(['"', '\n']).next().unwrap().to_string()
+    };
+    let tools = std::fs::read_to_string(xtask_src().join("core/tools.rs")).unwrap();
+    let script = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/install-test-tools.sh"),
+    )
+    .unwrap();
+    let pinned = quoted(&tools, "pub const HELM_VERSION: &str = \"");
+    assert!(pinned.starts_with("v3."), "{pinned}");
+    assert_eq!(quoted(&script, "\nHELM_VERSION="), pinned);
+}

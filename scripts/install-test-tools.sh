@@ -11,7 +11,8 @@
 # Docker itself and buildx are deliberately NOT installed: no daemon can run
 # here. Images are built with buildah and pushed to a local docker-registry.
 #
-# Usage: scripts/install-test-tools.sh   (as root, or with sudo available)
+# Usage: scripts/install-test-tools.sh [helm]   (as root, or with sudo available; `helm`
+#        installs only the pinned helm, as the release workflows do)
 # Environment: TOOLS_CACHE_DIR overrides the cache directory.
 set -Eeuo pipefail
 # Say which command failed, since set -e alone exits silently; die() has
@@ -394,6 +395,14 @@ print_versions() {
 }
 
 main() {
+	# `install-test-tools.sh helm`: only the pinned helm, which the release workflows need
+	# (their runners have helm, but whichever version the image holds that week).
+	if [[ ${1:-} == helm ]]; then
+		install_prerequisites
+		install_helm
+		helm version --template 'helm {{.Version}}{{"\n"}}'
+		return
+	fi
 	install_prerequisites
 	install_debian_tools
 	install_helm

@@ -6,6 +6,16 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
+/// Whether this runs in CI: GitHub Actions and most CI services set `CI=true`; `CI=false`
+/// and `CI=0` are the usual ways to say "not CI" (an empty value counts as unset).
+pub fn in_ci() -> bool {
+    is_ci(std::env::var_os("CI").as_deref())
+}
+
+pub fn is_ci(value: Option<&std::ffi::OsStr>) -> bool {
+    value.is_some_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
 fn in_actions() -> bool {
     std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true")
 }

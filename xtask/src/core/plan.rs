@@ -162,6 +162,25 @@ pub struct ImageBuild {
     pub epoch: i64,
     /// buildah's local manifest list.
     pub local_name: String,
+    /// The buildx builder (the docker builder only).
+    pub docker_builder: String,
+}
+
+/// The BuildKit that builds and re-tags images with the docker builder, pinned by the digest
+/// of its multi-platform index: "the same image" is decided by config digests, which a newer
+/// BuildKit can change, so a re-run of a half-published release days later must build with
+/// the very same one. Bumping it: docs/release-process.md, "Tool versions".
+pub const BUILDKIT_IMAGE: &str =
+    "moby/buildkit:v0.32.2@sha256:28a898719c18a33f4e8000685287fa36fd0dd9560c6440227d3a732d79bb41d8";
+
+/// The buildx builder xtask creates and uses, never the user's current one: its name carries
+/// the pin, so a new pin gets a new builder, and a builder that reaches a registry on the
+/// host's loopback (a rehearsal) runs on the host's network.
+pub fn docker_builder(host_network: bool) -> String {
+    let digest = BUILDKIT_IMAGE.rsplit(':').next().unwrap_or_default();
+    let short: String = digest.chars().take(8).collect();
+    let network = if host_network { "-host" } else { "" };
+    format!("llm-proxy-buildkit-{short}{network}")
 }
 
 /// The tools `release publish` logs in with.
@@ -203,6 +222,12 @@ pub enum PublishStep {
         platforms: Vec<Platform>,
         stamp: BinaryStamp,
     },
+    /// Create the buildx builder [`docker_builder`] runs on [`BUILDKIT_IMAGE`], unless it
+    /// exists (the docker builder only).
+    DockerBuilder {
+        name: String,
+        host_network: bool,
+    },
     /// Build the image for every platform into [`IMAGE_LAYOUT_DIR`].
     BuildImage(ImageBuild),
     /// Log `tool` in to `host`; the password comes from `RELEASE_REGISTRY_PASSWORD` on stdin.
@@ -230,6 +255,13 @@ pub enum PublishStep {
         /// Known once `PushImage` ran; the plan prints `<digest>`.
         digest: Option<String>,
         plain_http: bool,
+    },
+    /// Wait, at most `wait_secs`, until the chart's image `reference` is in the registry with
+    /// every platform: a chart is never published before its image.
+    WaitForImage {
+        reference: String,
+        platforms: Vec<Platform>,
+        wait_secs: u64,
     },
     HelmPush {
         package: String,
@@ -269,6 +301,7 @@ impl PublishStep {
             | PublishStep::HelmLint { .. }
             | PublishStep::HelmTemplate { .. }
             | PublishStep::HelmPackage { .. }
+            | PublishStep::WaitForImage { .. }
             | PublishStep::HelmPush { .. }
             | PublishStep::HelmShowChart { .. }
             | PublishStep::Login {
@@ -276,6 +309,7 @@ impl PublishStep {
                 ..
             } => Some(Artifact::Chart),
             PublishStep::Dist { .. }
+            | PublishStep::DockerBuilder { .. }
             | PublishStep::BuildImage(_)
             | PublishStep::PushImage { .. }
             | PublishStep::TagImage { .. }
@@ -293,6 +327,7 @@ impl PublishStep {
             PublishStep::Login { .. }
                 | PublishStep::PushImage { .. }
                 | PublishStep::TagImage { .. }
+                | PublishStep::WaitForImage { .. }
                 | PublishStep::HelmPush { .. }
                 | PublishStep::HelmShowChart { .. }
         )
@@ -313,8 +348,10 @@ impl PublishStep {
             // `curl` asks the registry whether the version exists; `tar` unpacks both
             // packages to compare their content.
             PublishStep::HelmPush { .. } => vec!["helm", "curl", "tar"],
+            PublishStep::WaitForImage { .. } => vec!["curl"],
             PublishStep::Login { tool, .. } => vec![login_program(*tool)],
             PublishStep::BuildImage(build) => vec![builder_program(build.builder)],
+            PublishStep::DockerBuilder { .. } => vec!["docker"],
             PublishStep::PushImage { build, .. } => vec![builder_program(build.builder), "curl"],
             PublishStep::TagImage { builder, .. } => match builder {
                 ImageBuilder::Docker => vec!["docker", "curl"],
@@ -333,6 +370,7 @@ impl PublishStep {
             PublishStep::StampChart { .. }
             | PublishStep::SetChartImage { .. }
             | PublishStep::Dist { .. }
+            | PublishStep::WaitForImage { .. }
             | PublishStep::Checks => vec![],
             PublishStep::HelmDependencyBuild { dir } => {
                 vec![Cmd::new("helm", ["dependency", "build", dir])]
@@ -349,6 +387,23 @@ impl PublishStep {
                 "helm",
                 ["package", dir, "--destination", CHART_DIST_DIR],
             )],
+            PublishStep::DockerBuilder { name, host_network } => {
+                let mut args = vec![
+                    "buildx".to_string(),
+                    "create".into(),
+                    "--name".into(),
+                    name.clone(),
+                    "--driver".into(),
+                    "docker-container".into(),
+                    "--driver-opt".into(),
+                    format!("image={BUILDKIT_IMAGE}"),
+                ];
+                if *host_network {
+                    args.extend(["--driver-opt".into(), "network=host".into()]);
+                }
+                args.push("--bootstrap".into());
+                vec![Cmd::new("docker", args)]
+            }
             PublishStep::BuildImage(build) => match build.builder {
                 ImageBuilder::Docker => vec![docker_build(
                     build,
@@ -437,7 +492,16 @@ impl PublishStep {
                 match builder {
                     ImageBuilder::Docker => vec![Cmd::new(
                         "docker",
-                        ["buildx", "imagetools", "create", "--tag", &target, &source],
+                        [
+                            "buildx",
+                            "imagetools",
+                            "create",
+                            "--builder",
+                            &docker_builder(*plain_http),
+                            "--tag",
+                            &target,
+                            &source,
+                        ],
                     )],
                     ImageBuilder::Buildah => {
                         let mut args = vec!["copy", "--all", "--preserve-digests"];
@@ -555,6 +619,8 @@ fn docker_build(build: &ImageBuild, output: &str) -> Cmd {
     let mut args = vec![
         "buildx".to_string(),
         "build".into(),
+        "--builder".into(),
+        build.docker_builder.clone(),
         "--platform".into(),
         platforms,
     ];
@@ -589,6 +655,24 @@ impl fmt::Display for PublishStep {
                     .try_for_each(|p| write!(f, " --platform {}", p.name()));
             }
             PublishStep::Checks => return write!(f, "cargo xtask ci"),
+            PublishStep::WaitForImage {
+                reference,
+                platforms,
+                wait_secs,
+            } => {
+                let platforms = platforms.iter().map(Platform::name).collect::<Vec<_>>();
+                let platforms = platforms.join(", ");
+                return match wait_secs {
+                    0 => write!(
+                        f,
+                        "check that {reference} is in the registry for {platforms}  (a chart never goes out before its image; RELEASE_IMAGE_WAIT=SECS waits for it)"
+                    ),
+                    secs => write!(
+                        f,
+                        "wait until {reference} is in the registry for {platforms}  (up to {secs}s, RELEASE_IMAGE_WAIT: a chart never goes out before its image)"
+                    ),
+                };
+            }
             _ => {}
         }
         let commands = self.commands();
@@ -605,6 +689,9 @@ impl fmt::Display for PublishStep {
             } => write!(f, "  (expect image {image})"),
             PublishStep::PushImage { target, .. } => {
                 write!(f, "  (unless {target} already holds this image)")
+            }
+            PublishStep::DockerBuilder { name, .. } => {
+                write!(f, "  (unless the builder {name} exists)")
             }
             PublishStep::TagImage { source, moving, .. } => {
                 let digest = format!("the digest of {source}");
@@ -759,7 +846,14 @@ fn publish_steps(
         ],
         epoch: repo.commit_time,
         local_name: format!("localhost/{name}-release:{}", image.tags.version),
+        docker_builder: docker_builder(plain_http),
     };
+    if config.builder == ImageBuilder::Docker {
+        steps.push(PublishStep::DockerBuilder {
+            name: build.docker_builder.clone(),
+            host_network: plain_http,
+        });
+    }
     steps.push(PublishStep::BuildImage(build.clone()));
 
     // Logins, then the pushes.
@@ -800,6 +894,11 @@ fn publish_steps(
             plain_http,
         });
     }
+    steps.push(PublishStep::WaitForImage {
+        reference: image_ref(&image.tags.version),
+        platforms: image.platforms.clone(),
+        wait_secs: config.image_wait_secs,
+    });
     steps.push(PublishStep::HelmPush {
         package: chart.package(),
         registry: chart.registry.clone(),
@@ -1027,13 +1126,15 @@ steps:
   4. helm template charts/llm-proxy --values charts/llm-proxy/ci/default-values.yaml
   5. helm package charts/llm-proxy --destination dist/charts
   6. LLM_PROXY_VERSION=v1.2.3 LLM_PROXY_COMMIT=0123456789abcdef0123456789abcdef01234567 cargo xtask dist --platform linux/amd64 --platform linux/arm64
-  7. docker buildx build --platform linux/amd64,linux/arm64 --build-arg VERSION=v1.2.3 --build-arg REVISION=0123456789abcdef0123456789abcdef01234567 --build-arg SOURCE=https://github.com/sofatutor/llm-proxy --build-arg SOURCE_DATE_EPOCH=1767225600 --output type=oci,dest=dist/image,tar=false,rewrite-timestamp=true .
-  8. docker buildx build --platform linux/amd64,linux/arm64 --build-arg VERSION=v1.2.3 --build-arg REVISION=0123456789abcdef0123456789abcdef01234567 --build-arg SOURCE=https://github.com/sofatutor/llm-proxy --build-arg SOURCE_DATE_EPOCH=1767225600 --output type=image,name=ghcr.io/sofatutor/llm-proxy:v1.2.3,push=true,rewrite-timestamp=true .  (unless ghcr.io/sofatutor/llm-proxy:v1.2.3 already holds this image)
-  9. docker buildx imagetools create --tag ghcr.io/sofatutor/llm-proxy:sha-0123456 ghcr.io/sofatutor/llm-proxy@<digest>  (the digest of ghcr.io/sofatutor/llm-proxy:v1.2.3; unless already there)
-  10. docker buildx imagetools create --tag ghcr.io/sofatutor/llm-proxy:1.2 ghcr.io/sofatutor/llm-proxy@<digest>  (the digest of ghcr.io/sofatutor/llm-proxy:v1.2.3; unless it holds a newer release)
-  11. docker buildx imagetools create --tag ghcr.io/sofatutor/llm-proxy:latest ghcr.io/sofatutor/llm-proxy@<digest>  (the digest of ghcr.io/sofatutor/llm-proxy:v1.2.3; unless it holds a newer release)
-  12. helm push dist/charts/llm-proxy-1.2.3.tgz oci://ghcr.io/sofatutor/charts  (unless this exact chart is already there)
-  13. helm show chart oci://ghcr.io/sofatutor/charts/llm-proxy --version 1.2.3  (read back: version 1.2.3, appVersion v1.2.3)
+  7. docker buildx create --name llm-proxy-buildkit-28a89871 --driver docker-container --driver-opt image=moby/buildkit:v0.32.2@sha256:28a898719c18a33f4e8000685287fa36fd0dd9560c6440227d3a732d79bb41d8 --bootstrap  (unless the builder llm-proxy-buildkit-28a89871 exists)
+  8. docker buildx build --builder llm-proxy-buildkit-28a89871 --platform linux/amd64,linux/arm64 --build-arg VERSION=v1.2.3 --build-arg REVISION=0123456789abcdef0123456789abcdef01234567 --build-arg SOURCE=https://github.com/sofatutor/llm-proxy --build-arg SOURCE_DATE_EPOCH=1767225600 --output type=oci,dest=dist/image,tar=false,rewrite-timestamp=true .
+  9. docker buildx build --builder llm-proxy-buildkit-28a89871 --platform linux/amd64,linux/arm64 --build-arg VERSION=v1.2.3 --build-arg REVISION=0123456789abcdef0123456789abcdef01234567 --build-arg SOURCE=https://github.com/sofatutor/llm-proxy --build-arg SOURCE_DATE_EPOCH=1767225600 --output type=image,name=ghcr.io/sofatutor/llm-proxy:v1.2.3,push=true,rewrite-timestamp=true .  (unless ghcr.io/sofatutor/llm-proxy:v1.2.3 already holds this image)
+  10. docker buildx imagetools create --builder llm-proxy-buildkit-28a89871 --tag ghcr.io/sofatutor/llm-proxy:sha-0123456 ghcr.io/sofatutor/llm-proxy@<digest>  (the digest of ghcr.io/sofatutor/llm-proxy:v1.2.3; unless already there)
+  11. docker buildx imagetools create --builder llm-proxy-buildkit-28a89871 --tag ghcr.io/sofatutor/llm-proxy:1.2 ghcr.io/sofatutor/llm-proxy@<digest>  (the digest of ghcr.io/sofatutor/llm-proxy:v1.2.3; unless it holds a newer release)
+  12. docker buildx imagetools create --builder llm-proxy-buildkit-28a89871 --tag ghcr.io/sofatutor/llm-proxy:latest ghcr.io/sofatutor/llm-proxy@<digest>  (the digest of ghcr.io/sofatutor/llm-proxy:v1.2.3; unless it holds a newer release)
+  13. check that ghcr.io/sofatutor/llm-proxy:v1.2.3 is in the registry for linux/amd64, linux/arm64  (a chart never goes out before its image; RELEASE_IMAGE_WAIT=SECS waits for it)
+  14. helm push dist/charts/llm-proxy-1.2.3.tgz oci://ghcr.io/sofatutor/charts  (unless this exact chart is already there)
+  15. helm show chart oci://ghcr.io/sofatutor/charts/llm-proxy --version 1.2.3  (read back: version 1.2.3, appVersion v1.2.3)
 "
         );
     }
@@ -1157,6 +1258,7 @@ steps:
                 "helm template charts/llm-proxy",
                 "helm template charts/llm-proxy",
                 "helm package charts/llm-proxy",
+                "check that ghcr.io/sofatutor/llm-proxy:v1.2.3",
                 "helm push dist/charts/llm-proxy-1.2.3.tgz",
                 "helm show chart",
             ]
@@ -1165,6 +1267,7 @@ steps:
             step_names(&plan.publish_steps(Some(Artifact::Image), false)),
             [
                 "LLM_PROXY_VERSION=v1.2.3 LLM_PROXY_COMMIT=0123456789abcdef0123456789abcdef01234567 cargo",
+                "docker buildx create",
                 "docker buildx build",
             ]
         );

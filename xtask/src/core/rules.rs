@@ -222,16 +222,23 @@ pub fn compare_images(
     if local != remote {
         return ImageComparison::Different;
     }
-    let missing: Vec<String> = platforms
-        .iter()
-        .filter(|p| !remote.contains_key(*p))
-        .cloned()
-        .collect();
+    let present: Vec<String> = remote.keys().cloned().collect();
+    let missing = lacking_platforms(&present, platforms);
     if missing.is_empty() {
         ImageComparison::Same
     } else {
         ImageComparison::MissingPlatforms(missing)
     }
+}
+
+/// The platforms of `required` that an image index lacks (`present`, its platforms): a
+/// chart goes out only once its image has none missing.
+pub fn lacking_platforms(present: &[String], required: &[String]) -> Vec<String> {
+    required
+        .iter()
+        .filter(|p| !present.contains(p))
+        .cloned()
+        .collect()
 }
 
 /// The first file that differs between two unpacked chart packages (path → content), or
@@ -485,6 +492,17 @@ mod tests {
             compare_images(&amd64, &amd64, &both),
             ImageComparison::MissingPlatforms(vec!["linux/arm64".into()])
         );
+    }
+
+    #[test]
+    fn an_image_lacks_the_platforms_its_index_does_not_list() {
+        let required = ["linux/amd64".to_string(), "linux/arm64".to_string()];
+        assert!(lacking_platforms(&required, &required).is_empty());
+        assert_eq!(
+            lacking_platforms(&["linux/amd64".into()], &required),
+            ["linux/arm64"]
+        );
+        assert_eq!(lacking_platforms(&[], &required), required);
     }
 
     #[test]

@@ -64,6 +64,38 @@ pub const PROMOTE: [&str; 2] = ["git", "timeout"];
 /// the registry, helm reads the chart.
 pub const VERIFY_ARTIFACTS: [&str; 4] = ["git", "timeout", "curl", "helm"];
 
+/// The helm that packages and compares charts in CI (`scripts/install-test-tools.sh`
+/// installs it; `tidy.rs` holds the two equal). "The same chart" is decided by the packaged
+/// files, which another helm may write differently, so a re-run of a half-published release
+/// after a runner update must package with this very helm.
+pub const HELM_VERSION: &str = "v3.18.0";
+
+/// What the helm on PATH means for a publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HelmCheck {
+    Pinned,
+    /// A laptop: another helm is likely, and a rehearsal with it is still useful.
+    Warn(String),
+    /// CI: the pin is what makes a re-run reproduce; another helm means the workflow is wrong.
+    Refuse(String),
+}
+
+/// Judges the helm that reports `found` (`helm version --template {{.Version}}`).
+pub fn check_helm(found: &str, ci: bool) -> HelmCheck {
+    let found = found.trim();
+    if found == HELM_VERSION {
+        return HelmCheck::Pinned;
+    }
+    let why = format!(
+        "helm {found} is not the pinned {HELM_VERSION}: a chart packaged by another helm may differ from the one published, and a re-run would then refuse it as other content (install it with scripts/install-test-tools.sh helm)"
+    );
+    if ci {
+        HelmCheck::Refuse(why)
+    } else {
+        HelmCheck::Warn(why)
+    }
+}
+
 /// What to do about a missing tool, as one line.
 pub fn missing(name: &str) -> String {
     let install = TOOLS
@@ -101,6 +133,19 @@ mod tests {
             "`helm` not found on PATH: install Helm 3.13 or newer (https://helm.sh/docs/intro/install/)"
         );
         assert_eq!(missing("frob"), "`frob` not found on PATH: install it");
+    }
+
+    #[test]
+    fn another_helm_is_a_warning_on_a_laptop_and_a_refusal_in_ci() {
+        assert_eq!(check_helm("v3.18.0\n", true), HelmCheck::Pinned);
+        let HelmCheck::Warn(why) = check_helm("v3.19.1", false) else {
+            panic!("a warning")
+        };
+        assert!(
+            why.starts_with("helm v3.19.1 is not the pinned v3.18.0: "),
+            "{why}"
+        );
+        assert_eq!(check_helm("v3.19.1", true), HelmCheck::Refuse(why));
     }
 
     #[test]

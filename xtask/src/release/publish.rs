@@ -7,12 +7,12 @@
 //! is done, and refuses to overwrite a published version with different content.
 
 use anyhow::{Context, Result, bail};
-use xshell::Shell;
+use xshell::{Shell, cmd};
 
 use crate::cli::TagArg;
 use crate::core::grammar::{Classified, TagKind};
 use crate::core::plan::{Artifact, Plan, PublishStep};
-use crate::core::tools;
+use crate::core::tools::{self, HelmCheck};
 use crate::registry::{Credentials, Registry};
 use crate::scratch::Scratch;
 use crate::steps::{Published, Publisher, State, chart, image, run_commands};
@@ -112,9 +112,20 @@ fn preflight(
     let mut tools: Vec<&str> = steps.iter().flat_map(PublishStep::tools).collect();
     tools.sort_unstable();
     tools.dedup();
-    for tool in tools {
+    for tool in &tools {
         if which::which(tool).is_err() {
             problems.push(tools::missing(tool));
+        } else if *tool == "helm" {
+            let format = "{{.Version}}";
+            let found = cmd!(sh, "helm version --template {format}")
+                .quiet()
+                .read()
+                .unwrap_or_else(|e| format!("(unreadable: {e})"));
+            match tools::check_helm(&found, ui::in_ci()) {
+                HelmCheck::Pinned => {}
+                HelmCheck::Warn(why) => ui::warn(&why),
+                HelmCheck::Refuse(why) => problems.push(why),
+            }
         }
     }
     let credentials = match Credentials::from_env(&project.config) {
@@ -159,6 +170,11 @@ fn execute(publisher: &Publisher<'_>, step: &PublishStep) -> Result<()> {
             chart::template(sh, step, expect_image.as_deref())
         }
         PublishStep::HelmShowChart { versions, .. } => chart::read_back(sh, step, versions),
+        PublishStep::WaitForImage {
+            reference,
+            platforms,
+            wait_secs,
+        } => chart::wait_for_image(publisher, reference, platforms, *wait_secs),
         PublishStep::Dist { platforms, stamp } => {
             crate::dist::build(sh, project, platforms, stamp).map(drop)
         }
@@ -166,6 +182,7 @@ fn execute(publisher: &Publisher<'_>, step: &PublishStep) -> Result<()> {
             image::prepare_build(sh, project, build)?;
             run_commands(sh, step)
         }
+        PublishStep::DockerBuilder { name, .. } => image::ensure_builder(sh, step, name),
         PublishStep::HelmDependencyBuild { .. }
         | PublishStep::HelmLint { .. }
         | PublishStep::HelmPackage { .. }

@@ -3,18 +3,20 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use semver::Version;
 use xshell::{Shell, cmd};
 
 use crate::core::chart_yaml::{self, ChartVersions, stamp_chart};
+use crate::core::config::Platform;
 use crate::core::oci::{self, Reference};
 use crate::core::plan::PublishStep;
 use crate::core::rules;
-use crate::exec;
 use crate::project::Project;
 use crate::steps::{Published, Publisher, State, run_commands};
+use crate::{exec, ui};
 
 pub fn stamp(project: &Project, dir: &str, version: &Version) -> Result<()> {
     let path = project.root.join(dir).join("Chart.yaml");
@@ -51,6 +53,53 @@ pub fn template(sh: &Shell, step: &PublishStep, expect_image: Option<&str>) -> R
     }
     Ok(())
 }
+
+/// Waits, at most `wait_secs`, until `reference` (`REPOSITORY:TAG`) is in the registry with
+/// every platform. The chart and image jobs of a tag run side by side and the chart job is
+/// the short one; a chart published before its image would point at nothing, and a
+/// published chart version is never replaced. A registry that cannot be asked is an error
+/// at once: it is never read as "not yet".
+pub fn wait_for_image(
+    run: &Publisher<'_>,
+    reference: &str,
+    platforms: &[Platform],
+    wait_secs: u64,
+) -> Result<()> {
+    let (repository, tag) = reference
+        .rsplit_once(':')
+        .context("the chart's image has no tag")?;
+    let image = Reference::new(repository, tag);
+    let required: Vec<String> = platforms.iter().map(Platform::name).collect();
+    let deadline = Instant::now() + Duration::from_secs(wait_secs);
+    loop {
+        let lacking = match run.registry.manifest(&image)? {
+            None => "it is not in the registry".to_string(),
+            Some(found) => {
+                let present = oci::index_platforms(&oci::parse_manifest(&found.body)?);
+                let lacking = rules::lacking_platforms(&present, &required);
+                if lacking.is_empty() {
+                    ui::note(&format!("{reference} is there for {}", required.join(", ")));
+                    return Ok(());
+                }
+                format!("it lacks {}", lacking.join(", "))
+            }
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            bail!(
+                "the chart's image {reference} is not ready ({lacking}) after waiting {wait_secs}s (RELEASE_IMAGE_WAIT), so the chart was not pushed: a chart never goes out before its image; publish the image first (`release publish --only image`), or wait longer"
+            );
+        }
+        ui::note(&format!(
+            "{reference}: {lacking}; waiting for the image ({}s left)",
+            left.as_secs()
+        ));
+        std::thread::sleep(left.min(IMAGE_POLL));
+    }
+}
+
+/// How often [`wait_for_image`] asks the registry again.
+const IMAGE_POLL: Duration = Duration::from_secs(5);
 
 /// `helm push`, unless the registry holds this version already: the same content is done,
 /// other content is an error (helm itself would silently overwrite it).

@@ -12,6 +12,7 @@ mod github;
 mod private;
 mod provenance;
 mod publish;
+mod race;
 mod reproduce;
 mod verify;
 

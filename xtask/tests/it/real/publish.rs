@@ -6,8 +6,10 @@
 
 use std::process::Command;
 
-use super::{Env, Registry, output, path_without, release_project, require, serial};
-use crate::support::{Project, TempDir};
+use super::{
+    Env, Registry, output, path_without, release_commit, release_project, require, serial,
+};
+use crate::support::{Project, TempDir, spawn_xtask, wait, xtask_in};
 
 fn tag(project: &Project, name: &str) -> String {
     project.git(&["tag", "-a", name, "-m", name]);
@@ -349,4 +351,82 @@ fn missing_helm_is_named_before_any_change() {
     assert_eq!(project.git(&["status", "--porcelain"]), "");
     assert!(!project.work.join("dist").exists());
     assert_eq!(registry.digest("llm-proxy", "v1.0.1"), None);
+}
+
+#[test]
+fn a_chart_waits_for_its_image_and_never_goes_out_before_it() {
+    let _serial = serial();
+    let registry = Registry::start();
+    let project = release_project();
+    release_commit(&project, "1.4.0");
+    let mut env = Env::new(&registry.host);
+
+    // No image, and no time to wait: refused, and no chart in the registry.
+    env.set("RELEASE_IMAGE_WAIT", "2");
+    let refused = env
+        .xtask(
+            &project,
+            &["release", "publish", "v1.4.0", "--only", "chart"],
+        )
+        .failure();
+    assert!(
+        refused.stderr.contains(&format!(
+            "the chart's image {}/llm-proxy:v1.4.0 is not ready (it is not in the registry) after waiting 2s (RELEASE_IMAGE_WAIT), so the chart was not pushed",
+            registry.host
+        )),
+        "{refused}"
+    );
+    assert_eq!(registry.digest("charts/llm-proxy", "1.4.0"), None);
+
+    // The chart job waits while the image job, in another clone, publishes the image.
+    env.set("RELEASE_IMAGE_WAIT", "300");
+    let vars: Vec<(&str, &str)> = env
+        .vars
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let image_clone = project.clone_remote("image-job", &[]);
+    let mut chart_job = spawn_xtask(
+        &project.work,
+        &["release", "publish", "v1.4.0", "--only", "chart"],
+        &vars,
+    );
+    // The image job starts once the chart job says it waits, so the order is the one tested.
+    let (waiting, told) = std::sync::mpsc::channel();
+    let stderr = chart_job.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr).lines() {
+            let line = line.unwrap();
+            if line.contains("it is not in the registry; waiting for the image") {
+                let _ = waiting.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    told.recv_timeout(std::time::Duration::from_secs(300))
+        .expect("the chart job waits for the image");
+    assert_eq!(registry.digest("charts/llm-proxy", "1.4.0"), None);
+    xtask_in(
+        &image_clone,
+        &["release", "publish", "v1.4.0", "--only", "image"],
+        &vars,
+    )
+    .success();
+    let chart = wait(chart_job);
+    let stderr = reader.join().unwrap();
+    assert_eq!(chart.code, 0, "{chart}\n{stderr}");
+    assert!(
+        registry.digest("charts/llm-proxy", "1.4.0").is_some(),
+        "{stderr}"
+    );
+    // The chart's default image is the one the image job pushed.
+    env.xtask(
+        &project,
+        &["release", "verify", "1.4.0", "--artifacts-only"],
+    )
+    .success();
 }

@@ -31,6 +31,7 @@ pub enum Cmd {
     Github(release::github::Args),
     Verify(release::verify::Args),
     Rehearse(release::rehearse::Args),
+    AttestOffline(release::attest_offline::Args),
 }
 
 /// A TAG-OR-REF argument: what it means, and how to show it in a message.
@@ -150,6 +151,14 @@ pub fn command() -> Command {
                 .arg(version())
                 .arg(flag("keep", "Keep the scratch directory"))
                 .arg(dry_run()),
+        )
+        // The rehearsal's stand-in for the workflows' attestation steps: hidden, because what
+        // it signs is trusted nowhere but in the rehearsal that asked for it.
+        .subcommand(
+            Command::new("attest-offline")
+                .about("Attest the published image and chart with the offline stand-ins (release rehearse)")
+                .hide(true)
+                .arg(version()),
         );
 
     Command::new("xtask")
@@ -271,6 +280,9 @@ fn release_command(m: &ArgMatches) -> anyhow::Result<Cmd> {
             stable: flag("stable"),
             artifacts_only: flag("artifacts-only"),
             provenance: flag("provenance"),
+        }),
+        "attest-offline" => Cmd::AttestOffline(release::attest_offline::Args {
+            version: version()?,
         }),
         "rehearse" => Cmd::Rehearse(release::rehearse::Args {
             version: version()?,

@@ -62,5 +62,6 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         Cmd::Github(args) => release::github::run(&sh, &project, args),
         Cmd::Verify(args) => release::verify::run(&sh, &project, args),
         Cmd::Rehearse(args) => release::rehearse::run(&sh, &project, args),
+        Cmd::AttestOffline(args) => release::attest_offline::run(&sh, &project, args),
     }
 }

@@ -65,6 +65,11 @@ impl Project {
         self.root.join(".github/workflows")
     }
 
+    /// The offline signing harness of the provenance tests and rehearsals.
+    pub fn provenance_harness(&self) -> PathBuf {
+        self.root.join("scripts/provenance/attest.mjs")
+    }
+
     /// `dist/`: binaries and packaged charts; never committed.
     pub fn dist_dir(&self) -> PathBuf {
         self.root.join("dist")

@@ -11,10 +11,12 @@ use std::path::Path;
 use semver::Version;
 use xshell::Shell;
 
+use crate::core::cmd::Cmd;
 use crate::core::config::Config;
 use crate::core::provenance::{self, Answers, Attested, read_failure, read_verified};
 use crate::core::verify::Lookup;
 use crate::exec;
+use crate::project::Project;
 
 /// Asks gh about the image under `vX.Y.Z` and the chart `X.Y.Z`, side by side.
 pub fn ask(sh: &Shell, config: &Config, version: &Version, chart_name: &str) -> Answers {
@@ -48,7 +50,7 @@ pub fn ask(sh: &Shell, config: &Config, version: &Version, chart_name: &str) -> 
     subjects.into_iter().zip(answers).collect()
 }
 
-fn ask_one(sh: &Shell, command: &crate::core::cmd::Cmd) -> Lookup<Attested> {
+fn ask_one(sh: &Shell, command: &Cmd) -> Lookup<Attested> {
     let out = match exec::output(sh, command) {
         Ok(out) => out,
         Err(e) => return Lookup::Unknown(format!("{e:#}")),
@@ -72,4 +74,17 @@ fn ask_one(sh: &Shell, command: &crate::core::cmd::Cmd) -> Lookup<Attested> {
 fn absolute(path: &str) -> String {
     std::path::absolute(Path::new(path))
         .map_or_else(|_| path.to_string(), |p| p.display().to_string())
+}
+
+/// Whether `scripts/provenance/attest.mjs`, the offline signing harness of the tests and
+/// rehearsals, finds its npm packages.
+pub fn harness_installed(sh: &Shell, project: &Project) -> bool {
+    let check = Cmd::new(
+        "node",
+        [
+            project.provenance_harness().display().to_string(),
+            "--installed".into(),
+        ],
+    );
+    which::which("node").is_ok() && exec::output(sh, &check).is_ok_and(|o| o.status.success())
 }

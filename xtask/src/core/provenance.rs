@@ -36,10 +36,18 @@ const GITHUB: &str = "https://github.com/";
 pub struct Subject {
     /// `image` or `chart`: the first word of its checks' names.
     pub what: &'static str,
-    /// The registry reference, `HOST/NAME:TAG`, as gh takes it after `oci://`.
-    pub reference: String,
+    /// `HOST/NAME`, the repository in its registry.
+    pub repository: String,
+    pub tag: String,
     /// The workflow file that must have signed it.
     pub workflow: &'static str,
+}
+
+impl Subject {
+    /// `HOST/NAME:TAG`, as gh takes it after `oci://`.
+    pub fn reference(&self) -> String {
+        format!("{}:{}", self.repository, self.tag)
+    }
 }
 
 /// The image under `vX.Y.Z` and the chart `X.Y.Z`: what a release publishes.
@@ -47,12 +55,14 @@ pub fn subjects(config: &Config, version: &Version, chart_name: &str) -> [Subjec
     [
         Subject {
             what: "image",
-            reference: format!("{}:{}", config.image, version_tag(version)),
+            repository: config.image.clone(),
+            tag: version_tag(version),
             workflow: IMAGE_WORKFLOW,
         },
         Subject {
             what: "chart",
-            reference: format!("{}/{chart_name}:{version}", config.chart_registry_path()),
+            repository: format!("{}/{chart_name}", config.chart_registry_path()),
+            tag: version.to_string(),
             workflow: CHART_WORKFLOW,
         },
     ]
@@ -78,7 +88,7 @@ pub fn verify_command(
     let mut args = vec![
         "attestation".to_string(),
         "verify".into(),
-        format!("oci://{}", subject.reference),
+        format!("oci://{}", subject.reference()),
         "--owner".into(),
         owner.into(),
         "--cert-identity-regex".into(),
@@ -221,7 +231,7 @@ pub fn checks(
                 false,
                 format!(
                     "{} has attestations, but none verifies: {why}",
-                    subject.reference
+                    subject.reference()
                 ),
             )];
         }
@@ -231,7 +241,7 @@ pub fn checks(
                 false,
                 format!(
                     "no attestation of {} in its registry: its workflow did not attest it, or it was pushed by something else",
-                    subject.reference
+                    subject.reference()
                 ),
             )];
         }
@@ -358,9 +368,12 @@ mod tests {
     #[test]
     fn subjects_are_the_image_index_and_the_chart_by_their_release_tags() {
         let [image, chart] = subjects(&config::example(), &version(), "llm-proxy");
-        assert_eq!(image.reference, "ghcr.io/sofatutor/llm-proxy:v1.2.3");
+        assert_eq!(image.reference(), "ghcr.io/sofatutor/llm-proxy:v1.2.3");
         assert_eq!(image.workflow, ".github/workflows/docker.yml");
-        assert_eq!(chart.reference, "ghcr.io/sofatutor/charts/llm-proxy:1.2.3");
+        assert_eq!(
+            chart.reference(),
+            "ghcr.io/sofatutor/charts/llm-proxy:1.2.3"
+        );
         assert_eq!(chart.workflow, ".github/workflows/helm-publish.yml");
     }
 

@@ -1,5 +1,6 @@
 //! `cargo xtask release …`: one module per command, each read top-down as its procedure.
 
+pub mod attest_offline;
 pub mod classify;
 pub mod github;
 pub mod plan;

@@ -46,7 +46,7 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
     let v = version.to_string();
     let tag_name = version_tag(&version);
     let stable = grammar::stable_tag(&version);
-    let stages: Vec<(&str, Vec<&str>, &str)> = vec![
+    let mut stages: Vec<(&str, Vec<&str>, &str)> = vec![
         (
             "tag",
             vec!["release", "tag", &v, "--yes", "--no-checks"],
@@ -78,6 +78,24 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
             "the stable tag or the artifacts are not consistent",
         ),
     ];
+    // Provenance, as CI attests it, where the offline stand-ins are installed: the gate of
+    // the later stages then checks it as it does after a real release. Elsewhere it is left
+    // out, and the rehearsal says so.
+    let attests = crate::provenance::harness_installed(sh, project);
+    if attests {
+        stages.insert(
+            2,
+            (
+                "attest (offline, as CI)",
+                vec!["release", "attest-offline", &v],
+                "the offline attestation failed: read its error above",
+            ),
+        );
+    } else {
+        ui::note(
+            "provenance is not rehearsed: the offline signing harness is not installed (scripts/install-test-tools.sh); the stages run with RELEASE_PROVENANCE=0",
+        );
+    }
     if args.dry_run {
         println!(
             "rehearsal of {tag_name}: a scratch clone of HEAD ({}) with a scratch bare repository as {}, against:",
@@ -122,12 +140,21 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
     let target_dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| project.root.join("target"));
+    let trusted_root = scratch.path().join("trusted-root.jsonl");
+    let mut provenance_env = vec![("RELEASE_PROVENANCE", if attests { "1" } else { "0" })];
+    if attests {
+        provenance_env.push((
+            "RELEASE_TRUSTED_ROOT",
+            trusted_root.to_str().unwrap_or_default(),
+        ));
+    }
     let mut timings: Vec<(&str, Duration)> = Vec::new();
     for (name, stage_args, next) in &stages {
         let start = Instant::now();
         let result = ui::step(&format!("rehearse: {name}"), || {
             Ok(cmd!(sh, "{exe} -C {work} {stage_args...}")
                 .env("CARGO_TARGET_DIR", &target_dir)
+                .envs(provenance_env.iter().copied())
                 .run()?)
         });
         timings.push((name, start.elapsed()));

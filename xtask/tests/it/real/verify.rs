@@ -425,6 +425,9 @@ fn a_rehearsal_passes_end_to_end_and_leaves_exactly_the_expected_tags() {
     for stage in [
         "tag",
         "publish",
+        // The offline stand-in for the workflows' attestation steps (the harness is one of
+        // the real-tools' tools): the gate of the later stages checks provenance.
+        "attest (offline, as CI)",
         "verify",
         "promote",
         "github --dry-run",
@@ -453,14 +456,32 @@ fn a_rehearsal_passes_end_to_end_and_leaves_exactly_the_expected_tags() {
         tags.sort();
         tags
     };
+    // Each attested artifact also has the tag its attestations hang under (this registry
+    // has no referrers API): `sha256-<its digest>`.
+    let attestations = |name: &str, tag: &str| {
+        format!(
+            "sha256-{}",
+            registry
+                .digest(name, tag)
+                .unwrap()
+                .trim_start_matches("sha256:")
+        )
+    };
     let image_tags = list("llm-proxy");
-    assert_eq!(image_tags.len(), 4, "{image_tags:?}");
+    assert_eq!(image_tags.len(), 5, "{image_tags:?}");
     assert_eq!(&image_tags[..2], ["3.1", "latest"], "{image_tags:?}");
     assert!(
-        image_tags[2].starts_with("sha-") && image_tags[3] == "v3.1.0",
+        image_tags[2].starts_with("sha-") && image_tags[4] == "v3.1.0",
         "{image_tags:?}"
     );
-    assert_eq!(list("charts/llm-proxy"), ["3.1.0"]);
+    assert_eq!(image_tags[3], attestations("llm-proxy", "v3.1.0"));
+    assert_eq!(
+        list("charts/llm-proxy"),
+        [
+            "3.1.0".to_string(),
+            attestations("charts/llm-proxy", "3.1.0")
+        ]
+    );
     assert_eq!(
         project.remote_git(&["for-each-ref"]),
         before,

@@ -5,21 +5,36 @@
 //! gh reads the attestations from the registry (`--bundle-from-oci`), so no GitHub API is
 //! asked, and with `RELEASE_TRUSTED_ROOT` no Sigstore service either. gh finds registry
 //! logins where docker does (`$DOCKER_CONFIG/config.json` and its credential helpers).
+//! Then, for the record of a release, the registry is asked which of the artifact's
+//! referrers hold the attestations gh verified (by their signatures): their digests.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use semver::Version;
 use xshell::Shell;
 
 use crate::core::cmd::Cmd;
 use crate::core::config::Config;
-use crate::core::provenance::{self, Answers, Attested, read_failure, read_verified};
+use crate::core::oci::{Manifest, Reference, parse_manifest};
+use crate::core::provenance::{
+    self, Answers, Attestation, Attested, Subject, bundle_manifests, bundle_signature,
+    read_failure, read_verified, referrers_tag,
+};
 use crate::core::verify::Lookup;
 use crate::exec;
 use crate::project::Project;
+use crate::registry::{Credentials, Registry};
 
-/// Asks gh about the image under `vX.Y.Z` and the chart `X.Y.Z`, side by side.
-pub fn ask(sh: &Shell, config: &Config, version: &Version, chart_name: &str) -> Answers {
+/// Asks gh about the image under `vX.Y.Z` and the chart `X.Y.Z`, side by side; the
+/// registry reads (with `credentials`) write their answers under `scratch`.
+pub fn ask(
+    sh: &Shell,
+    config: &Config,
+    credentials: Option<&Credentials>,
+    scratch: &Path,
+    version: &Version,
+    chart_name: &str,
+) -> Answers {
     let trusted_root = config.trusted_root.as_deref().map(absolute);
     // gh insists on a token even where it sends none (`--bundle-from-oci` never calls the
     // API); a placeholder only when the user has none, so a real one is never replaced.
@@ -39,7 +54,21 @@ pub fn ask(sh: &Shell, config: &Config, version: &Version, chart_name: &str) -> 
                     trusted_root.as_deref(),
                     !has_token,
                 );
-                s.spawn(move || ask_one(&sh, &command))
+                let dir: PathBuf = scratch.join(subject.what);
+                s.spawn(move || {
+                    let mut attested = ask_one(&sh, &command);
+                    if let Lookup::Found(Attested::Verified(found)) = &mut attested {
+                        let _ = std::fs::create_dir_all(&dir);
+                        let registry = Registry::new(&sh, config.plain_http, credentials, &dir);
+                        let registry = if subject.what == "chart" {
+                            registry.for_charts()
+                        } else {
+                            registry
+                        };
+                        find_manifests(&registry, subject, &dir, found);
+                    }
+                    attested
+                })
             })
             .collect();
         asked
@@ -68,6 +97,50 @@ fn ask_one(sh: &Shell, command: &Cmd) -> Lookup<Attested> {
         ));
     }
     read_failure(&String::from_utf8_lossy(&out.stderr))
+}
+
+/// Sets the `manifest` of each attestation gh verified: the referrer of the artifact whose
+/// bundle has the same signature. The referrers are read from the `sha256-<hex>` tag (the
+/// scheme `@sigstore/oci` falls back to without the referrers API, as on distribution 2.8).
+/// Only the record reads these digests; a registry that does not answer leaves them unset.
+fn find_manifests(
+    registry: &Registry<'_>,
+    subject: &Subject,
+    dir: &Path,
+    found: &mut [Attestation],
+) {
+    let mut digests: Vec<String> = found.iter().map(|a| a.subject_digest.clone()).collect();
+    digests.dedup();
+    for digest in digests {
+        let referrers = Reference::new(&subject.repository, &referrers_tag(&digest));
+        let Ok(Some(index)) = registry.manifest(&referrers) else {
+            continue;
+        };
+        for manifest in bundle_manifests(&index.body).unwrap_or_default() {
+            let layer = match registry
+                .manifest_body(&referrers, &manifest)
+                .map(|b| parse_manifest(&b))
+            {
+                Ok(Ok(Manifest::Image { layers, .. })) => layers.into_iter().next(),
+                _ => None,
+            };
+            let Some(layer) = layer else { continue };
+            let file = dir.join("bundle.json");
+            if registry.blob(&referrers, &layer.digest, &file).is_err() {
+                continue;
+            }
+            let signature = std::fs::read_to_string(&file)
+                .ok()
+                .and_then(|bundle| bundle_signature(&bundle));
+            for attestation in found.iter_mut() {
+                if signature.as_deref() == Some(attestation.signature.as_str())
+                    && attestation.subject_digest == digest
+                {
+                    attestation.manifest = Some(manifest.clone());
+                }
+            }
+        }
+    }
 }
 
 /// gh runs in the repository's root: a relative path is the user's, from where they ran.

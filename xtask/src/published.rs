@@ -121,10 +121,11 @@ pub fn gather(
 
     let credentials = credentials.as_ref();
     let started = Instant::now();
-    let (sha_dir, image_dir, chart_dir) = (
+    let (sha_dir, image_dir, chart_dir, provenance_dir) = (
         scratch.dir("sha")?,
         scratch.dir("image")?,
         scratch.dir("chart")?,
+        scratch.dir("provenance")?,
     );
     let (facts, timings) = std::thread::scope(|s| {
         // xshell's Shell is Send but not Sync: each thread gets its own clone.
@@ -176,7 +177,16 @@ pub fn gather(
         let run_output = run.then(|| s.spawn(move || timed(|| ask_run(&run_sh, config, version))));
         let provenance = provenance.then(|| {
             s.spawn(move || {
-                timed(|| crate::provenance::ask(&provenance_sh, config, version, chart_name))
+                timed(|| {
+                    crate::provenance::ask(
+                        &provenance_sh,
+                        config,
+                        credentials,
+                        &provenance_dir,
+                        version,
+                        chart_name,
+                    )
+                })
             })
         });
 

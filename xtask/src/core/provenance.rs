@@ -120,6 +120,11 @@ pub struct Attestation {
     pub source_commit: String,
     /// `sha256:…` of the artifact the statement is about.
     pub subject_digest: String,
+    /// The signature of its DSSE envelope: what ties it to its manifest in the registry.
+    pub signature: String,
+    /// The digest of the attestation's own manifest in the registry, once found there
+    /// ([`bundle_manifests`]); the record of a release names it.
+    pub manifest: Option<String>,
 }
 
 /// What gh answered about one artifact.
@@ -171,12 +176,57 @@ pub fn read_verified(stdout: &str) -> Result<Vec<Attestation>, String> {
             signer: text(&cert["buildSignerURI"]),
             source_commit: text(&cert["sourceRepositoryDigest"]),
             subject_digest,
+            signature: envelope_signature(&entry["attestation"]["bundle"]),
+            manifest: None,
         });
     }
     if found.is_empty() {
         return Err("gh attestation verify succeeded but listed no attestation".into());
     }
     Ok(found)
+}
+
+/// The first signature of a bundle's DSSE envelope.
+fn envelope_signature(bundle: &Value) -> String {
+    bundle["dsseEnvelope"]["signatures"]
+        .as_sequence()
+        .and_then(|s| s.first())
+        .and_then(|s| s["sig"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// `sha256-<hex>`: the tag under which a registry without the referrers API keeps the
+/// referrers of the artifact `digest` (the OCI distribution spec's referrers tag schema), as
+/// `@sigstore/oci` writes it and gh reads it.
+pub fn referrers_tag(digest: &str) -> String {
+    digest.replacen(':', "-", 1)
+}
+
+/// The attestations among an artifact's referrers (an OCI index): the digests of the
+/// manifests whose artifact type is a Sigstore bundle.
+pub fn bundle_manifests(index: &str) -> Result<Vec<String>, String> {
+    let value: Value =
+        serde_yaml::from_str(index).map_err(|e| format!("the referrers index is not JSON: {e}"))?;
+    Ok(value["manifests"]
+        .as_sequence()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter(|m| {
+            m["artifactType"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("application/vnd.dev.sigstore.bundle"))
+        })
+        .filter_map(|m| m["digest"].as_str().map(str::to_string))
+        .collect())
+}
+
+/// The signature of a Sigstore bundle as the registry holds it (the blob of an
+/// attestation's manifest), to match it with one gh verified.
+pub fn bundle_signature(bundle: &str) -> Option<String> {
+    let value: Value = serde_yaml::from_str(bundle).ok()?;
+    Some(envelope_signature(&value)).filter(|s| !s.is_empty())
 }
 
 /// What a failed `gh attestation verify` means, from what it printed on stderr: no
@@ -248,32 +298,17 @@ pub fn checks(
         Lookup::Unknown(why) => return vec![check("", false, format!("unknown: {why}"))],
     };
 
-    let repository = format!("{GITHUB}{}", config.github_repo);
-    let workflow = format!("{repository}/{}@", subject.workflow);
     let tag = version_tag(version);
-    let signed_here = |a: &Attestation| a.source_repository.eq_ignore_ascii_case(&repository);
-    let by_workflow = |a: &Attestation| {
-        a.signer
-            .get(..workflow.len())
-            .is_some_and(|p| p.eq_ignore_ascii_case(&workflow))
-    };
-    let from_commit = |a: &Attestation| matches!(commit, Lookup::Found(c) if *c == a.source_commit);
-    // Several attestations may verify; judge the first of those that keep the most rules.
-    let kept = |a: &Attestation| {
-        [signed_here(a), by_workflow(a), from_commit(a)]
-            .into_iter()
-            .filter(|ok| *ok)
-            .count()
-    };
-    let most = found.iter().map(kept).max().unwrap_or_default();
-    let Some(best) = found.iter().find(|a| kept(a) == most) else {
+    let Some((best, [signed_here, by_workflow, from_commit])) =
+        judged(config, commit, subject, found)
+    else {
         return vec![check("", false, "gh verified no attestation".into())];
     };
 
     let signer = check(
         " signer",
-        signed_here(best),
-        if signed_here(best) {
+        signed_here,
+        if signed_here {
             format!("{} ({} attested)", config.github_repo, best.subject_digest)
         } else {
             format!(
@@ -285,8 +320,8 @@ pub fn checks(
     );
     let workflow_check = check(
         " workflow",
-        by_workflow(best),
-        if by_workflow(best) {
+        by_workflow,
+        if by_workflow {
             shown_repository(&best.signer)
         } else {
             format!(
@@ -316,7 +351,51 @@ pub fn checks(
         ),
         Lookup::Unknown(why) => check(" commit", false, format!("unknown: {why}")),
     };
+    debug_assert_eq!(commit_check.ok, from_commit);
     vec![signer, workflow_check, commit_check]
+}
+
+/// Of the attestations gh verified, the one to judge: the first of those that keep the most
+/// rules, with which rules it keeps (signer, workflow, commit).
+fn judged<'a>(
+    config: &Config,
+    commit: &Lookup<String>,
+    subject: &Subject,
+    found: &'a [Attestation],
+) -> Option<(&'a Attestation, [bool; 3])> {
+    let repository = format!("{GITHUB}{}", config.github_repo);
+    let workflow = format!("{repository}/{}@", subject.workflow);
+    let kept = |a: &Attestation| {
+        [
+            a.source_repository.eq_ignore_ascii_case(&repository),
+            a.signer
+                .get(..workflow.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(&workflow)),
+            matches!(commit, Lookup::Found(c) if *c == a.source_commit),
+        ]
+    };
+    let count = |a: &Attestation| kept(a).into_iter().filter(|ok| *ok).count();
+    let most = found.iter().map(count).max()?;
+    found
+        .iter()
+        .find(|a| count(a) == most)
+        .map(|a| (a, kept(a)))
+}
+
+/// The attestation of `subject` that keeps every rule, if gh verified one: what the record of
+/// a release names.
+pub fn approved<'a>(
+    config: &Config,
+    commit: &Lookup<String>,
+    subject: &Subject,
+    attested: &'a Lookup<Attested>,
+) -> Option<&'a Attestation> {
+    let Lookup::Found(Attested::Verified(found)) = attested else {
+        return None;
+    };
+    judged(config, commit, subject, found)
+        .filter(|(_, kept)| kept.iter().all(|ok| *ok))
+        .map(|(a, _)| a)
 }
 
 /// `OWNER/NAME…` from `https://github.com/OWNER/NAME…`, or the URI as it is.
@@ -350,6 +429,8 @@ mod tests {
             signer: format!("https://github.com/{repository}/{workflow}@refs/tags/v1.2.3"),
             source_commit: commit.into(),
             subject_digest: "sha256:aaaa".into(),
+            signature: "MEUCIQ…".into(),
+            manifest: None,
         }
     }
 
@@ -400,6 +481,8 @@ mod tests {
                 signer: "https://github.com/sofatutor/llm-proxy/.github/workflows/docker.yml@refs/tags/v1.2.3".into(),
                 source_commit: COMMIT.into(),
                 subject_digest: found[0].subject_digest.clone(),
+                signature: "MEQCID208dbR8qOf8cPYf9DMB7iNYrSpN+hQcVCuNinlGtxyAiAmd+QjjaK3AI6IJ3sNpZUlFo9gkgzeAkGKUvNMBuXptw==".into(),
+                manifest: None,
             }]
         );
         assert!(found[0].subject_digest.starts_with("sha256:"));
@@ -544,6 +627,36 @@ mod tests {
             unknown_commit[2],
             "✗ image provenance commit: unknown: no answer"
         );
+    }
+
+    #[test]
+    fn attestations_are_found_among_the_referrers_by_their_signature() {
+        assert_eq!(referrers_tag("sha256:31538c5b"), "sha256-31538c5b");
+        // The index @sigstore/oci 0.7.2 wrote under the fallback tag in distribution 2.8.
+        let index = r#"{"mediaType":"application/vnd.oci.image.index.v1+json","schemaVersion":2,"manifests":[
+            {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:492f","size":811,"artifactType":"application/vnd.dev.sigstore.bundle.v0.3+json",
+             "annotations":{"dev.sigstore.bundle.content":"dsse-envelope","dev.sigstore.bundle.predicateType":"https://slsa.dev/provenance/v1"}},
+            {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:5bom","size":500,"artifactType":"application/spdx+json"}]}"#;
+        assert_eq!(bundle_manifests(index).unwrap(), ["sha256:492f"]);
+        assert_eq!(bundle_manifests("{}").unwrap(), Vec::<String>::new());
+        assert!(bundle_manifests("[").is_err());
+        let bundle = r#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","dsseEnvelope":{"payload":"e30=","payloadType":"application/vnd.in-toto+json","signatures":[{"sig":"MEUCIQabc"}]}}"#;
+        assert_eq!(bundle_signature(bundle).as_deref(), Some("MEUCIQabc"));
+        assert_eq!(bundle_signature("{}"), None);
+    }
+
+    #[test]
+    fn only_an_attestation_keeping_every_rule_is_approved() {
+        let config = config::example();
+        let commit = Lookup::Found(COMMIT.to_string());
+        let docker = ".github/workflows/docker.yml";
+        let good = attestation("sofatutor/llm-proxy", docker, COMMIT);
+        let fork = attestation("sofatutor/fork", docker, COMMIT);
+        let both = verified(vec![fork.clone(), good.clone()]);
+        assert_eq!(approved(&config, &commit, &image(), &both), Some(&good));
+        let fork_only = verified(vec![fork]);
+        assert_eq!(approved(&config, &commit, &image(), &fork_only), None);
+        assert_eq!(approved(&config, &commit, &image(), &Lookup::Missing), None);
     }
 
     #[test]

@@ -7,11 +7,42 @@
 //! caught. Rendering and reading are pure and each other's inverse.
 
 use crate::core::config::Config;
+use crate::core::provenance;
 use crate::core::rules::{self, Owner};
 use crate::core::verify::{Lookup, ReleaseFacts};
 
 /// The heading the record starts under; what follows it, to the end of the body, is the record.
 pub const HEADING: &str = "## Artifacts";
+
+/// The last word of the rows naming attestations (`image attestation`, `chart attestation`).
+const ATTESTATION: &str = " attestation";
+
+/// The row of each artifact whose provenance passed, with the digest of its attestation in
+/// the registry, when the facts hold them (`provenance = true`, or `--provenance`).
+fn attestation_rows(config: &Config, facts: &ReleaseFacts) -> Vec<(String, String)> {
+    let Some(answers) = &facts.provenance else {
+        return Vec::new();
+    };
+    answers
+        .iter()
+        .filter_map(|(subject, attested)| {
+            let approved = provenance::approved(config, &facts.commit, subject, attested)?;
+            let manifest = approved.manifest.as_ref()?;
+            let signer = approved
+                .signer
+                .strip_prefix("https://github.com/")
+                .unwrap_or(&approved.signer);
+            Some((
+                format!("{}{ATTESTATION}", subject.what),
+                format!(
+                    "{} by {}",
+                    code(&format!("{}@{manifest}", subject.repository)),
+                    code(signer)
+                ),
+            ))
+        })
+        .collect()
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
@@ -27,6 +58,9 @@ pub struct Record {
     /// `oci://…/NAME:X.Y.Z`.
     pub chart: String,
     pub chart_digest: String,
+    /// With provenance checked: each artifact's attestation that passed the gate, as a row
+    /// (`image attestation`, `` `REPOSITORY@sha256:…` by `OWNER/NAME/WORKFLOW@REF` ``).
+    pub attestations: Vec<(String, String)>,
     /// The GitHub Actions run that made the release, when there was one.
     pub run_url: Option<String>,
 }
@@ -66,6 +100,7 @@ impl Record {
             tags: held,
             chart: format!("{}/{chart_name}:{version}", config.chart_registry),
             chart_digest: chart.digest.clone(),
+            attestations: attestation_rows(config, facts),
             run_url: None,
         })
     }
@@ -88,6 +123,7 @@ impl Record {
             "chart".into(),
             code(&format!("{}@{}", self.chart, self.chart_digest)),
         ));
+        rows.extend(self.attestations.iter().cloned());
         if let Some(url) = &self.run_url {
             rows.push(("workflow run".into(), url.clone()));
         }
@@ -137,6 +173,11 @@ impl Record {
             tags,
             chart: chart.to_string(),
             chart_digest: chart_digest.to_string(),
+            attestations: fields
+                .iter()
+                .filter(|(what, _)| what.ends_with(ATTESTATION))
+                .cloned()
+                .collect(),
             run_url: field("workflow run").map(str::to_string),
         })
     }
@@ -171,6 +212,10 @@ mod tests {
             ],
             chart: "oci://ghcr.io/sofatutor/charts/llm-proxy:1.2.3".into(),
             chart_digest: "sha256:dddd".into(),
+            attestations: vec![(
+                "image attestation".into(),
+                "`ghcr.io/sofatutor/llm-proxy@sha256:eeee` by `sofatutor/llm-proxy/.github/workflows/docker.yml@refs/tags/v1.2.3`".into(),
+            )],
             run_url: Some("https://github.com/sofatutor/llm-proxy/actions/runs/42".into()),
         }
     }
@@ -190,6 +235,7 @@ mod tests {
 | linux/arm64 | `sha256:cccc` |
 | image tags | `v1.2.3`, `1.2`, `sha-0123456`, `latest` |
 | chart | `oci://ghcr.io/sofatutor/charts/llm-proxy:1.2.3@sha256:dddd` |
+| image attestation | `ghcr.io/sofatutor/llm-proxy@sha256:eeee` by `sofatutor/llm-proxy/.github/workflows/docker.yml@refs/tags/v1.2.3` |
 | workflow run | https://github.com/sofatutor/llm-proxy/actions/runs/42 |
 "
         );

@@ -71,7 +71,7 @@ impl GitHub {
         self.state.lock().unwrap().requests.clone()
     }
 
-    fn posts_to(&self, suffix: &str) -> Vec<serde_yaml::Value> {
+    pub(super) fn posts_to(&self, suffix: &str) -> Vec<serde_yaml::Value> {
         self.requests()
             .into_iter()
             .filter(|r| r.method == "POST" && r.path.ends_with(suffix))

@@ -15,6 +15,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+use super::github::GitHub;
 use super::{Env, Registry, output, release_commit, release_project, require, serial, workspace};
 use crate::support::{Project, Run};
 
@@ -350,6 +351,7 @@ fn provenance_passes_for_this_repository_workflow_and_commit_and_fails_for_any_o
     );
 }
 
+/// Promotion, then the GitHub release, whose record names the attestations that passed.
 #[test]
 fn promote_with_provenance_on_is_refused_without_an_attestation_and_allowed_with_one() {
     let _serial = serial();
@@ -394,7 +396,7 @@ fn promote_with_provenance_on_is_refused_without_an_attestation_and_allowed_with
     };
     let image = registry.digest("llm-proxy", "v1.3.0").unwrap();
     let chart = registry.digest("charts/llm-proxy", "1.3.0").unwrap();
-    attester.attest(
+    let image_attestation = attester.attest(
         &registry,
         "llm-proxy",
         &image,
@@ -402,7 +404,7 @@ fn promote_with_provenance_on_is_refused_without_an_attestation_and_allowed_with
         &signer(IMAGE_WORKFLOW),
         None,
     );
-    attester.attest(
+    let chart_attestation = attester.attest(
         &registry,
         "charts/llm-proxy",
         &chart,
@@ -421,4 +423,22 @@ fn promote_with_provenance_on_is_refused_without_an_attestation_and_allowed_with
     );
     let stable = project.remote_git(&["rev-parse", "v1.3.0-stable^{}"]);
     assert_eq!(stable, commit);
+
+    // The GitHub release's gate checks provenance too, and its record names what passed.
+    let github = GitHub::start();
+    let args = ["release", "github", "v1.3.0-stable", "--no-checks"];
+    github.xtask(&project, &env, &args, "gh-token").success();
+    let posts = github.posts_to("/repos/sofatutor/llm-proxy/releases");
+    let body = posts[0]["body"].as_str().unwrap();
+    let host = &registry.host;
+    for row in [
+        format!(
+            "| image attestation | `{host}/llm-proxy@{image_attestation}` by `{REPOSITORY}/{IMAGE_WORKFLOW}@refs/tags/v1.3.0` |"
+        ),
+        format!(
+            "| chart attestation | `{host}/charts/llm-proxy@{chart_attestation}` by `{REPOSITORY}/{CHART_WORKFLOW}@refs/tags/v1.3.0` |"
+        ),
+    ] {
+        assert!(body.lines().any(|l| l == row), "{row:?} in:\n{body}");
+    }
 }

@@ -16,6 +16,9 @@ use crate::core::grammar::{self, ReleaseTag, TagKind};
 use crate::core::json::Json;
 use crate::core::rules::{self, GithubRelease, ImageTags};
 
+/// Where each render of the chart is kept for validation.
+pub const MANIFESTS_DIR: &str = "dist/manifests";
+
 /// Where packaged charts are written before they are pushed.
 pub const CHART_DIST_DIR: &str = "dist/charts";
 
@@ -44,6 +47,9 @@ pub struct ChartFacts {
     pub ci_values: Vec<String>,
     /// `image.repository` in `values.yaml`, when the chart has one.
     pub image_repository: Option<String>,
+    /// The Kubernetes versions its manifests are validated against
+    /// ([`rules::kube_versions`] of its `kubeVersion`).
+    pub kube_versions: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -210,10 +216,18 @@ pub enum PublishStep {
     HelmLint {
         dir: String,
     },
+    /// `helm template`, its output kept in `output` for the validation that follows.
     HelmTemplate {
         dir: String,
         values: Option<String>,
         expect_image: Option<String>,
+        output: String,
+    },
+    /// The rendered manifests against Kubernetes' own schemas, for each version the chart's
+    /// `kubeVersion` admits, offline.
+    ValidateManifests {
+        files: Vec<String>,
+        versions: Vec<String>,
     },
     HelmPackage {
         dir: String,
@@ -300,6 +314,7 @@ impl PublishStep {
             | PublishStep::HelmDependencyBuild { .. }
             | PublishStep::HelmLint { .. }
             | PublishStep::HelmTemplate { .. }
+            | PublishStep::ValidateManifests { .. }
             | PublishStep::HelmPackage { .. }
             | PublishStep::WaitForImage { .. }
             | PublishStep::HelmPush { .. }
@@ -336,8 +351,10 @@ impl PublishStep {
     /// The programs this step runs, checked on `PATH` before anything is changed.
     pub fn tools(&self) -> Vec<&'static str> {
         match self {
+            // kubernetes-validate is optional on a laptop: publish's preflight requires it in CI.
             PublishStep::StampChart { .. }
             | PublishStep::SetChartImage { .. }
+            | PublishStep::ValidateManifests { .. }
             | PublishStep::Checks => vec![],
             PublishStep::Dist { .. } => vec!["cargo"],
             PublishStep::HelmDependencyBuild { .. }
@@ -382,6 +399,16 @@ impl PublishStep {
                     args.extend(["--values".to_string(), values.clone()]);
                 }
                 vec![Cmd::new("helm", args)]
+            }
+            // `--quiet` prints only warnings and failures; the step fails on either, since a
+            // kind without a schema is only a warning.
+            PublishStep::ValidateManifests { files, versions } => {
+                let mut args = vec!["--strict".to_string(), "--quiet".into()];
+                for version in versions {
+                    args.extend(["-k".to_string(), version.clone()]);
+                }
+                args.extend(files.iter().cloned());
+                vec![Cmd::new("kubernetes-validate", args)]
             }
             PublishStep::HelmPackage { dir } => vec![Cmd::new(
                 "helm",
@@ -684,9 +711,17 @@ impl fmt::Display for PublishStep {
         }
         match self {
             PublishStep::HelmTemplate {
-                expect_image: Some(image),
+                expect_image,
+                output,
                 ..
-            } => write!(f, "  (expect image {image})"),
+            } => match expect_image {
+                Some(image) => write!(f, "  (into {output}; expect image {image})"),
+                None => write!(f, "  (into {output})"),
+            },
+            PublishStep::ValidateManifests { .. } => write!(
+                f,
+                "  (skipped with a notice where kubernetes-validate is missing, refused in CI)"
+            ),
             PublishStep::PushImage { target, .. } => {
                 write!(f, "  (unless {target} already holds this image)")
             }
@@ -810,18 +845,29 @@ fn publish_steps(
         steps.push(PublishStep::HelmDependencyBuild { dir: dir.clone() });
     }
     steps.push(PublishStep::HelmLint { dir: dir.clone() });
+    let rendered = |name: &str| format!("{MANIFESTS_DIR}/{name}.yaml");
+    let mut files = vec![rendered("default")];
     steps.push(PublishStep::HelmTemplate {
         dir: dir.clone(),
         values: None,
         expect_image: Some(image_ref(&image.tags.version)),
+        output: files[0].clone(),
     });
     for values in &repo.chart.ci_values {
+        let name = values.rsplit('/').next().unwrap_or(values);
+        let output = rendered(&format!("ci-{}", name.trim_end_matches(".yaml")));
+        files.push(output.clone());
         steps.push(PublishStep::HelmTemplate {
             dir: dir.clone(),
             values: Some(values.clone()),
             expect_image: None,
+            output,
         });
     }
+    steps.push(PublishStep::ValidateManifests {
+        files,
+        versions: repo.chart.kube_versions.clone(),
+    });
     steps.push(PublishStep::HelmPackage { dir });
 
     // The image, built from binaries cross-compiled on the host.
@@ -1096,6 +1142,7 @@ mod tests {
                 has_dependencies: false,
                 ci_values: vec!["charts/llm-proxy/ci/default-values.yaml".into()],
                 image_repository: Some("ghcr.io/sofatutor/llm-proxy".into()),
+                kube_versions: vec!["1.29".into(), "1.30".into()],
             },
         }
     }
@@ -1122,19 +1169,20 @@ chart: llm-proxy (charts/llm-proxy)
 steps:
   1. cargo xtask release stamp 1.2.3 --chart charts/llm-proxy
   2. helm lint --strict charts/llm-proxy
-  3. helm template charts/llm-proxy  (expect image ghcr.io/sofatutor/llm-proxy:v1.2.3)
-  4. helm template charts/llm-proxy --values charts/llm-proxy/ci/default-values.yaml
-  5. helm package charts/llm-proxy --destination dist/charts
-  6. LLM_PROXY_VERSION=v1.2.3 LLM_PROXY_COMMIT=0123456789abcdef0123456789abcdef01234567 cargo xtask dist --platform linux/amd64 --platform linux/arm64
-  7. docker buildx create --name llm-proxy-buildkit-28a89871 --driver docker-container --driver-opt image=moby/buildkit:v0.32.2@sha256:28a898719c18a33f4e8000685287fa36fd0dd9560c6440227d3a732d79bb41d8 --bootstrap  (unless the builder llm-proxy-buildkit-28a89871 exists)
-  8. docker buildx build --builder llm-proxy-buildkit-28a89871 --platform linux/amd64,linux/arm64 --build-arg VERSION=v1.2.3 --build-arg REVISION=0123456789abcdef0123456789abcdef01234567 --build-arg SOURCE=https://github.com/sofatutor/llm-proxy --build-arg SOURCE_DATE_EPOCH=1767225600 --output type=oci,dest=dist/image,tar=false,rewrite-timestamp=true .
-  9. docker buildx build --builder llm-proxy-buildkit-28a89871 --platform linux/amd64,linux/arm64 --build-arg VERSION=v1.2.3 --build-arg REVISION=0123456789abcdef0123456789abcdef01234567 --build-arg SOURCE=https://github.com/sofatutor/llm-proxy --build-arg SOURCE_DATE_EPOCH=1767225600 --output type=image,name=ghcr.io/sofatutor/llm-proxy:v1.2.3,push=true,rewrite-timestamp=true .  (unless ghcr.io/sofatutor/llm-proxy:v1.2.3 already holds this image)
-  10. docker buildx imagetools create --builder llm-proxy-buildkit-28a89871 --tag ghcr.io/sofatutor/llm-proxy:sha-0123456 ghcr.io/sofatutor/llm-proxy@<digest>  (the digest of ghcr.io/sofatutor/llm-proxy:v1.2.3; unless already there)
-  11. docker buildx imagetools create --builder llm-proxy-buildkit-28a89871 --tag ghcr.io/sofatutor/llm-proxy:1.2 ghcr.io/sofatutor/llm-proxy@<digest>  (the digest of ghcr.io/sofatutor/llm-proxy:v1.2.3; unless it holds a newer release)
-  12. docker buildx imagetools create --builder llm-proxy-buildkit-28a89871 --tag ghcr.io/sofatutor/llm-proxy:latest ghcr.io/sofatutor/llm-proxy@<digest>  (the digest of ghcr.io/sofatutor/llm-proxy:v1.2.3; unless it holds a newer release)
-  13. check that ghcr.io/sofatutor/llm-proxy:v1.2.3 is in the registry for linux/amd64, linux/arm64  (a chart never goes out before its image; RELEASE_IMAGE_WAIT=SECS waits for it)
-  14. helm push dist/charts/llm-proxy-1.2.3.tgz oci://ghcr.io/sofatutor/charts  (unless this exact chart is already there)
-  15. helm show chart oci://ghcr.io/sofatutor/charts/llm-proxy --version 1.2.3  (read back: version 1.2.3, appVersion v1.2.3)
+  3. helm template charts/llm-proxy  (into dist/manifests/default.yaml; expect image ghcr.io/sofatutor/llm-proxy:v1.2.3)
+  4. helm template charts/llm-proxy --values charts/llm-proxy/ci/default-values.yaml  (into dist/manifests/ci-default-values.yaml)
+  5. kubernetes-validate --strict --quiet -k 1.29 -k 1.30 dist/manifests/default.yaml dist/manifests/ci-default-values.yaml  (skipped with a notice where kubernetes-validate is missing, refused in CI)
+  6. helm package charts/llm-proxy --destination dist/charts
+  7. LLM_PROXY_VERSION=v1.2.3 LLM_PROXY_COMMIT=0123456789abcdef0123456789abcdef01234567 cargo xtask dist --platform linux/amd64 --platform linux/arm64
+  8. docker buildx create --name llm-proxy-buildkit-28a89871 --driver docker-container --driver-opt image=moby/buildkit:v0.32.2@sha256:28a898719c18a33f4e8000685287fa36fd0dd9560c6440227d3a732d79bb41d8 --bootstrap  (unless the builder llm-proxy-buildkit-28a89871 exists)
+  9. docker buildx build --builder llm-proxy-buildkit-28a89871 --platform linux/amd64,linux/arm64 --build-arg VERSION=v1.2.3 --build-arg REVISION=0123456789abcdef0123456789abcdef01234567 --build-arg SOURCE=https://github.com/sofatutor/llm-proxy --build-arg SOURCE_DATE_EPOCH=1767225600 --output type=oci,dest=dist/image,tar=false,rewrite-timestamp=true .
+  10. docker buildx build --builder llm-proxy-buildkit-28a89871 --platform linux/amd64,linux/arm64 --build-arg VERSION=v1.2.3 --build-arg REVISION=0123456789abcdef0123456789abcdef01234567 --build-arg SOURCE=https://github.com/sofatutor/llm-proxy --build-arg SOURCE_DATE_EPOCH=1767225600 --output type=image,name=ghcr.io/sofatutor/llm-proxy:v1.2.3,push=true,rewrite-timestamp=true .  (unless ghcr.io/sofatutor/llm-proxy:v1.2.3 already holds this image)
+  11. docker buildx imagetools create --builder llm-proxy-buildkit-28a89871 --tag ghcr.io/sofatutor/llm-proxy:sha-0123456 ghcr.io/sofatutor/llm-proxy@<digest>  (the digest of ghcr.io/sofatutor/llm-proxy:v1.2.3; unless already there)
+  12. docker buildx imagetools create --builder llm-proxy-buildkit-28a89871 --tag ghcr.io/sofatutor/llm-proxy:1.2 ghcr.io/sofatutor/llm-proxy@<digest>  (the digest of ghcr.io/sofatutor/llm-proxy:v1.2.3; unless it holds a newer release)
+  13. docker buildx imagetools create --builder llm-proxy-buildkit-28a89871 --tag ghcr.io/sofatutor/llm-proxy:latest ghcr.io/sofatutor/llm-proxy@<digest>  (the digest of ghcr.io/sofatutor/llm-proxy:v1.2.3; unless it holds a newer release)
+  14. check that ghcr.io/sofatutor/llm-proxy:v1.2.3 is in the registry for linux/amd64, linux/arm64  (a chart never goes out before its image; RELEASE_IMAGE_WAIT=SECS waits for it)
+  15. helm push dist/charts/llm-proxy-1.2.3.tgz oci://ghcr.io/sofatutor/charts  (unless this exact chart is already there)
+  16. helm show chart oci://ghcr.io/sofatutor/charts/llm-proxy --version 1.2.3  (read back: version 1.2.3, appVersion v1.2.3)
 "
         );
     }
@@ -1257,6 +1305,7 @@ steps:
                 "helm lint --strict",
                 "helm template charts/llm-proxy",
                 "helm template charts/llm-proxy",
+                "kubernetes-validate --strict --quiet",
                 "helm package charts/llm-proxy",
                 "check that ghcr.io/sofatutor/llm-proxy:v1.2.3",
                 "helm push dist/charts/llm-proxy-1.2.3.tgz",

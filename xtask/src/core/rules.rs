@@ -241,6 +241,51 @@ pub fn lacking_platforms(present: &[String], required: &[String]) -> Vec<String>
         .collect()
 }
 
+/// The Kubernetes minor versions (`1.29`) a chart's rendered manifests are validated against:
+/// every minor its `kubeVersion` admits, from its lower bound to its upper bound or, for an
+/// open range, to `newest` (the newest the pinned validator has schemas for). Only the forms
+/// `>=A.B[.C][-0]` and `<A.B[.C][-0]` are read; a chart without `kubeVersion` is validated
+/// against `newest` alone.
+pub fn kube_versions(
+    kube_version: Option<&str>,
+    newest: (u64, u64),
+) -> Result<Vec<String>, String> {
+    let Some(range) = kube_version else {
+        return Ok(vec![format!("{}.{}", newest.0, newest.1)]);
+    };
+    let minor = |text: &str| -> Option<(u64, u64)> {
+        let mut parts = text.trim_end_matches("-0").split('.');
+        Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+    };
+    let (mut low, mut high) = (None, newest);
+    let range = range.replace(">= ", ">=").replace("< ", "<");
+    for constraint in range.split([' ', ',']).filter(|c| !c.is_empty()) {
+        if let Some(bound) = constraint.strip_prefix(">=") {
+            low = minor(bound);
+        } else if let Some(bound) = constraint.strip_prefix('<') {
+            let (major, minor) = minor(bound).ok_or(format!("cannot read {constraint:?}"))?;
+            high = (
+                major,
+                minor
+                    .checked_sub(1)
+                    .ok_or(format!("{constraint:?} admits no minor"))?,
+            );
+        } else {
+            return Err(format!(
+                "cannot read {constraint:?}: write kubeVersion as \">=1.29.0-0\" (and an optional \"<1.38.0-0\")"
+            ));
+        }
+    }
+    let (major, first) = low.ok_or(format!("{range:?} has no lower bound (>=)"))?;
+    if high.0 != major || high.1 < first {
+        return Err(format!(
+            "{range:?} admits no version up to {}.{}",
+            newest.0, newest.1
+        ));
+    }
+    Ok((first..=high.1).map(|m| format!("{major}.{m}")).collect())
+}
+
 /// The first file that differs between two unpacked chart packages (path → content), or
 /// `None` when they are the same chart. Not the archives' digests: `helm package` writes the
 /// packaging time into the archive, so packaging the same chart twice gives two digests.
@@ -503,6 +548,32 @@ mod tests {
             ["linux/arm64"]
         );
         assert_eq!(lacking_platforms(&[], &required), required);
+    }
+
+    #[test]
+    fn kubernetes_versions_come_from_kube_version_up_to_the_validators_newest() {
+        let newest = (1, 37);
+        let check = |range: Option<&str>| kube_versions(range, newest);
+        assert_eq!(
+            check(Some(">=1.29.0-0")).unwrap(),
+            [
+                "1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35", "1.36", "1.37"
+            ]
+        );
+        assert_eq!(
+            check(Some(">=1.31.0-0 <1.33.0-0")).unwrap(),
+            ["1.31", "1.32"]
+        );
+        assert_eq!(check(Some(">= 1.36")).unwrap(), ["1.36", "1.37"]);
+        assert_eq!(check(None).unwrap(), ["1.37"]);
+        assert_eq!(
+            check(Some("~1.29")).unwrap_err(),
+            "cannot read \"~1.29\": write kubeVersion as \">=1.29.0-0\" (and an optional \"<1.38.0-0\")"
+        );
+        assert_eq!(
+            check(Some(">=1.40.0-0")).unwrap_err(),
+            "\">=1.40.0-0\" admits no version up to 1.37"
+        );
     }
 
     #[test]

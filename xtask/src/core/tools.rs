@@ -11,7 +11,7 @@ pub struct Tool {
 }
 
 /// Every program xtask runs, in one table.
-pub const TOOLS: [Tool; 10] = [
+pub const TOOLS: [Tool; 11] = [
     Tool {
         name: "git",
         install: "install git 2.29 or newer",
@@ -52,7 +52,16 @@ pub const TOOLS: [Tool; 10] = [
         name: "gh",
         install: "install the GitHub CLI (https://cli.github.com)",
     },
+    Tool {
+        name: "kubernetes-validate",
+        install: "install it with `scripts/install-test-tools.sh chart` (PyPI kubernetes-validate, which ships Kubernetes' schemas for offline use)",
+    },
 ];
+
+/// The validator of rendered manifests, pinned: its version decides which Kubernetes
+/// versions it has schemas for (its newest minor is the newest validated). `tidy.rs` holds
+/// it equal to the install script's.
+pub const KUBERNETES_VALIDATE_VERSION: &str = "1.37.0";
 
 /// `release tag`: git, cargo for the project's checks, and `timeout` for the network calls.
 pub const TAG: [&str; 3] = ["git", "cargo", "timeout"];
@@ -87,7 +96,7 @@ pub fn check_helm(found: &str, ci: bool) -> HelmCheck {
         return HelmCheck::Pinned;
     }
     let why = format!(
-        "helm {found} is not the pinned {HELM_VERSION}: a chart packaged by another helm may differ from the one published, and a re-run would then refuse it as other content (install it with scripts/install-test-tools.sh helm)"
+        "helm {found} is not the pinned {HELM_VERSION}: a chart packaged by another helm may differ from the one published, and a re-run would then refuse it as other content (install it with scripts/install-test-tools.sh chart)"
     );
     if ci {
         HelmCheck::Refuse(why)

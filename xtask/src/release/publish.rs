@@ -128,6 +128,13 @@ fn preflight(
             }
         }
     }
+    // A laptop may lack the validator and skips its step with a notice; CI never does.
+    let validates = steps
+        .iter()
+        .any(|s| matches!(s, PublishStep::ValidateManifests { .. }));
+    if validates && ui::in_ci() && which::which("kubernetes-validate").is_err() {
+        problems.push(tools::missing("kubernetes-validate"));
+    }
     let credentials = match Credentials::from_env(&project.config) {
         Ok(c) => c,
         Err(e) => {
@@ -166,6 +173,7 @@ fn execute(publisher: &Publisher<'_>, step: &PublishStep) -> Result<()> {
         PublishStep::SetChartImage { dir, repository } => {
             chart::set_image(project, dir, repository)
         }
+        PublishStep::ValidateManifests { .. } => chart::validate(sh, step),
         PublishStep::HelmTemplate { expect_image, .. } => {
             chart::template(sh, step, expect_image.as_deref())
         }

@@ -36,8 +36,15 @@ pub fn set_image(project: &Project, dir: &str, repository: &str) -> Result<()> {
 
 /// `helm template`; with `expect_image`, every rendered container must run exactly it.
 pub fn template(sh: &Shell, step: &PublishStep, expect_image: Option<&str>) -> Result<()> {
+    let PublishStep::HelmTemplate { output, .. } = step else {
+        unreachable!("chart::template runs HelmTemplate steps")
+    };
     for command in step.commands() {
         let rendered = exec::read(sh, &command)?;
+        let file = sh.current_dir().join(output);
+        std::fs::create_dir_all(file.parent().expect("renders go under dist/"))?;
+        std::fs::write(&file, format!("{rendered}\n"))
+            .with_context(|| format!("cannot write {}", file.display()))?;
         let Some(expected) = expect_image else {
             continue;
         };
@@ -48,6 +55,36 @@ pub fn template(sh: &Shell, step: &PublishStep, expect_image: Option<&str>) -> R
         if let Some(other) = images.iter().find(|i| *i != expected) {
             bail!(
                 "`{command}` renders image {other}, expected {expected}: the chart's default image must be the release's own (image.repository in values.yaml, tag from appVersion)"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The renders against Kubernetes' schemas. kubernetes-validate exits 0 when a kind has no
+/// schema (a removed API such as `apps/v1beta2`) and only warns, so with `--quiet` anything
+/// it prints fails the step.
+pub fn validate(sh: &Shell, step: &PublishStep) -> Result<()> {
+    if which::which("kubernetes-validate").is_err() {
+        // Publish's preflight refuses this in CI; on a laptop a rehearsal is still useful.
+        ui::warn(&format!(
+            "skipped: {}",
+            crate::core::tools::missing("kubernetes-validate")
+        ));
+        return Ok(());
+    }
+    for command in step.commands() {
+        eprintln!("$ {command}");
+        let out = exec::output(sh, &command)?;
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if !out.status.success() || !said.trim().is_empty() {
+            bail!(
+                "the rendered manifests do not validate against Kubernetes' schemas:\n{}",
+                said.trim_end()
             );
         }
     }

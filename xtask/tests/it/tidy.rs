@@ -184,4 +184,7 @@ fn the_pinned_helm_is_the_one_the_install_script_installs() {
     let pinned = quoted(&tools, "pub const HELM_VERSION: &str = \"");
     assert!(pinned.starts_with("v3."), "{pinned}");
     assert_eq!(quoted(&script, "\nHELM_VERSION="), pinned);
+    let validator = quoted(&tools, "pub const KUBERNETES_VALIDATE_VERSION: &str = \"");
+    assert!(validator.starts_with("1."), "{validator}");
+    assert_eq!(quoted(&script, "\nKUBERNETES_VALIDATE_VERSION="), validator);
 }

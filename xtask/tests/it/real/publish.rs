@@ -430,3 +430,58 @@ fn a_chart_waits_for_its_image_and_never_goes_out_before_it() {
     )
     .success();
 }
+
+#[test]
+fn rendered_manifests_are_validated_against_kubernetes_schemas() {
+    let _serial = serial();
+    require("kubernetes-validate");
+    let registry = Registry::start();
+    let project = release_project();
+    tag(&project, "v1.5.0");
+    let env = Env::new(&registry.host);
+    let args = [
+        "release",
+        "publish",
+        "v1.5.0",
+        "--only",
+        "chart",
+        "--no-push",
+    ];
+    let good = env.xtask(&project, &args).success();
+    assert!(
+        good.stderr
+            .contains("$ kubernetes-validate --strict --quiet -k 1.29 -k 1.30"),
+        "{good}"
+    );
+
+    // A manifest helm lints happily but Kubernetes would refuse.
+    project.write(
+        "charts/llm-proxy/templates/settings.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  replicas: 2\n",
+    );
+    project.commit("a number where Kubernetes wants a string");
+    project.git(&["tag", "-f", "-a", "v1.5.0", "-m", "v1.5.0"]);
+    let bad = env.xtask(&project, &args).failure();
+    assert!(
+        bad.stderr.contains("the rendered manifests do not validate against Kubernetes' schemas:\nERROR dist/manifests/default.yaml did not validate for resource configmap/settings against version 1.29: data.replicas: 2 is not of type 'string', 'null'"),
+        "{bad}"
+    );
+
+    // Without the validator: skipped with a notice on a laptop, refused in CI.
+    let scratch = TempDir::new();
+    let mut env = env;
+    env.set("PATH", &path_without("kubernetes-validate", scratch.path()));
+    let laptop = env.xtask(&project, &args).success();
+    assert!(
+        laptop
+            .stderr
+            .contains("warning: skipped: `kubernetes-validate` not found on PATH"),
+        "{laptop}"
+    );
+    env.set("CI", "true");
+    let ci = env.xtask(&project, &args).failure();
+    assert!(
+        ci.stderr.contains("cannot publish v1.5.0 (nothing was changed):\n  - `kubernetes-validate` not found on PATH"),
+        "{ci}"
+    );
+}

@@ -213,12 +213,32 @@ fn promote_is_refused_while_verify_fails_and_allowed_once_the_artifact_is_fixed(
     let env = Env::new(&registry.host);
     release_commit(&project, "1.3.0");
 
-    // Only the chart: its default image does not exist yet.
+    // Only the chart, pushed by hand (publish never pushes a chart before its image): its
+    // default image does not exist yet.
     env.xtask(
         &project,
-        &["release", "publish", "v1.3.0", "--only", "chart"],
+        &[
+            "release",
+            "publish",
+            "v1.3.0",
+            "--only",
+            "chart",
+            "--no-push",
+        ],
     )
     .success();
+    let vars: Vec<(&str, &str)> = env
+        .vars
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    output(
+        Command::new(require("helm"))
+            .args(["push", "--plain-http"])
+            .arg(project.work.join("dist/charts/llm-proxy-1.3.0.tgz"))
+            .arg(format!("oci://{}/charts", registry.host))
+            .envs(vars.iter().copied()),
+    );
     let run = env
         .xtask(&project, &["release", "verify", "1.3.0"])
         .failure();

@@ -20,6 +20,8 @@ use crate::{git, project::Project, ui};
 pub struct Args {
     pub version: semver::Version,
     pub keep: bool,
+    /// Start a throwaway registry on 127.0.0.1 and rehearse against it.
+    pub local_registry: bool,
     pub dry_run: bool,
 }
 

@@ -5,6 +5,7 @@ mod support;
 
 mod docs;
 mod dry_runs;
+mod interrupt;
 mod plan;
 mod promote;
 mod publish;

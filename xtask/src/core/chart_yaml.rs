@@ -709,6 +709,134 @@ mod tests {
     }
 
     #[test]
+    fn comments_after_a_tab_or_spaces_survive_with_either_line_ending() {
+        for eol in ["\n", "\r\n"] {
+            for gap in [" ", "\t", "   ", " \t", "\t "] {
+                check(
+                    &format!("version: 0.0.0-dev{gap}# keep me{eol}appVersion: \"v0\"{gap}# and me{eol}"),
+                    &format!("version: 1.2.3{gap}# keep me{eol}appVersion: \"v1.2.3\"{gap}# and me{eol}"),
+                );
+                check(
+                    &format!("appVersion: v0{gap}#{eol}version: 0.1.0{gap}# keep me"),
+                    &format!("appVersion: v1.2.3{gap}#{eol}version: 1.2.3{gap}# keep me"),
+                );
+                // Inserted after `version`, whose comment stays on its line.
+                check(
+                    &format!("version: 0.1.0{gap}# keep me{eol}name: x{eol}"),
+                    &format!("version: 1.2.3{gap}# keep me{eol}appVersion: \"v1.2.3\"{eol}name: x{eol}"),
+                );
+            }
+        }
+        // Blanks after a value, and a tab after the colon, are not part of it.
+        check(
+            "version:\t0.1.0 \t\nappVersion: a  \n",
+            "version:\t1.2.3 \t\nappVersion: v1.2.3  \n",
+        );
+    }
+
+    #[test]
+    fn a_span_that_is_more_than_the_value_is_caught() {
+        // What the tab comment once did: the span ran to the end of the line. The check
+        // after stamping compares each span with the value YAML reads there.
+        let text = "version: 0.0.0-dev\t# keep me\n";
+        let value = Value::String("0.0.0-dev".into());
+        assert!(check_span_is_value(text, &(9..28), Some(&value), "version").is_err());
+        assert!(check_span_is_value(text, &(9..18), Some(&value), "version").is_ok());
+        let number = Value::Number(1.into());
+        assert!(check_span_is_value("version: 1\n", &(9..10), Some(&number), "version").is_ok());
+        assert!(check_span_is_value("version: 1 #\n", &(9..12), Some(&number), "version").is_err());
+        // And the file may differ from the original only inside the edits.
+        let edit = |range: std::ops::Range<usize>, text: &str| Edit {
+            range,
+            text: text.to_string(),
+        };
+        let edits = [edit(9..18, "1.2.3")];
+        assert!(check_only_edits_changed(text, "version: 1.2.3\t# keep me\n", &edits).is_ok());
+        for wrong in [
+            "version: 1.2.3\n",
+            "version: 1.2.3 # keep me\n",
+            "version: 1.2.3\t# keep me\r\n",
+            "version:  1.2.3\t# keep me\n",
+            "version: 1.2.4\t# keep me\n",
+        ] {
+            assert!(
+                check_only_edits_changed(text, wrong, &edits).is_err(),
+                "{wrong:?}"
+            );
+        }
+    }
+
+    /// The annotation as `charts/llm-proxy/Chart.yaml` writes it.
+    const ANNOTATED: &str = "apiVersion: v2\nname: llm-proxy\nversion: 0.0.0-dev\nappVersion: \"v0.0.0-dev\"\nannotations:\n  artifacthub.io/license: MIT\n  # The image the chart deploys by default.\n  artifacthub.io/images: |\n    - name: llm-proxy\n      image: ghcr.io/sofatutor/llm-proxy:v0.0.0-dev\n";
+
+    #[test]
+    fn the_annotated_image_gets_the_app_version() {
+        check(
+            ANNOTATED,
+            &ANNOTATED
+                .replace("version: 0.0.0-dev", "version: 1.2.3")
+                .replace("v0.0.0-dev", "v1.2.3"),
+        );
+        let crlf = ANNOTATED.replace('\n', "\r\n");
+        check(
+            &crlf,
+            &crlf
+                .replace("version: 0.0.0-dev", "version: 1.2.3")
+                .replace("v0.0.0-dev", "v1.2.3"),
+        );
+        // Other forms of the same list, a registry with a port, a comment and a key after it.
+        check(
+            "version: 0.1.0\nannotations:\n  artifacthub.io/images: |-\n    - image: \"127.0.0.1:5000/x/y:dev\" # here\n      name: y\n  other: |\n    image: keep:me\nname: c\n",
+            "version: 1.2.3\nappVersion: \"v1.2.3\"\nannotations:\n  artifacthub.io/images: |-\n    - image: \"127.0.0.1:5000/x/y:v1.2.3\" # here\n      name: y\n  other: |\n    image: keep:me\nname: c\n",
+        );
+        // A chart without the annotation, or with other annotations, still stamps.
+        check(
+            "version: 0.1.0\nappVersion: a\nannotations:\n  artifacthub.io/license: MIT\n",
+            "version: 1.2.3\nappVersion: v1.2.3\nannotations:\n  artifacthub.io/license: MIT\n",
+        );
+        let after = stamp(ANNOTATED).unwrap();
+        assert_eq!(
+            line_changes(ANNOTATED, &after),
+            "@@ line 3 @@\n-version: 0.0.0-dev\n+version: 1.2.3\n@@ line 4 @@\n-appVersion: \"v0.0.0-dev\"\n+appVersion: \"v1.2.3\"\n@@ line 10 @@\n-      image: ghcr.io/sofatutor/llm-proxy:v0.0.0-dev\n+      image: ghcr.io/sofatutor/llm-proxy:v1.2.3\n"
+        );
+    }
+
+    #[test]
+    fn the_annotated_image_is_stamped_only_when_it_is_certain() {
+        let with = |images: &str| {
+            format!("version: 0.1.0\nappVersion: a\nannotations:\n  artifacthub.io/images: {images}")
+        };
+        refused(
+            &with("|\n    - name: a\n      image: r/a:v0\n    - name: b\n      image: r/b:v0\n"),
+            "Chart.yaml the artifacthub.io/images annotation: has 2 `image:` lines; expected exactly one, whose tag a release stamps",
+        );
+        refused(
+            &with("|\n    - name: a\n"),
+            "Chart.yaml the artifacthub.io/images annotation: has 0 `image:` lines; expected exactly one, whose tag a release stamps",
+        );
+        refused(
+            &with(">\n    - image: r/a:v0\n"),
+            "Chart.yaml the artifacthub.io/images annotation must be a literal block scalar (`|`) to be stamped",
+        );
+        refused(
+            &with("\"- image: r/a:v0\"\n"),
+            "Chart.yaml the artifacthub.io/images annotation must be a literal block scalar (`|`) to be stamped",
+        );
+        refused(
+            &with("|\n    - image: r/a@sha256:0123\n"),
+            "Chart.yaml the artifacthub.io/images annotation: image \"r/a@sha256:0123\" is pinned by digest: a release cannot stamp its tag",
+        );
+        refused(
+            &with("|\n    - image: 127.0.0.1:5000/a\n"),
+            "Chart.yaml the artifacthub.io/images annotation: image \"127.0.0.1:5000/a\" has no tag to stamp",
+        );
+        refused(
+            "version: 0.1.0\nannotations: {artifacthub.io/images: \"- image: r/a:v0\"}\n",
+            "Chart.yaml the artifacthub.io/images annotation must be written in block style to be stamped",
+        );
+    }
+
+    #[test]
     fn key_order_survives() {
         check(
             "appVersion: old\nname: x\nversion: 0.1.0\n",

@@ -713,8 +713,12 @@ mod tests {
         for eol in ["\n", "\r\n"] {
             for gap in [" ", "\t", "   ", " \t", "\t "] {
                 check(
-                    &format!("version: 0.0.0-dev{gap}# keep me{eol}appVersion: \"v0\"{gap}# and me{eol}"),
-                    &format!("version: 1.2.3{gap}# keep me{eol}appVersion: \"v1.2.3\"{gap}# and me{eol}"),
+                    &format!(
+                        "version: 0.0.0-dev{gap}# keep me{eol}appVersion: \"v0\"{gap}# and me{eol}"
+                    ),
+                    &format!(
+                        "version: 1.2.3{gap}# keep me{eol}appVersion: \"v1.2.3\"{gap}# and me{eol}"
+                    ),
                 );
                 check(
                     &format!("appVersion: v0{gap}#{eol}version: 0.1.0{gap}# keep me"),
@@ -723,7 +727,9 @@ mod tests {
                 // Inserted after `version`, whose comment stays on its line.
                 check(
                     &format!("version: 0.1.0{gap}# keep me{eol}name: x{eol}"),
-                    &format!("version: 1.2.3{gap}# keep me{eol}appVersion: \"v1.2.3\"{eol}name: x{eol}"),
+                    &format!(
+                        "version: 1.2.3{gap}# keep me{eol}appVersion: \"v1.2.3\"{eol}name: x{eol}"
+                    ),
                 );
             }
         }
@@ -804,7 +810,9 @@ mod tests {
     #[test]
     fn the_annotated_image_is_stamped_only_when_it_is_certain() {
         let with = |images: &str| {
-            format!("version: 0.1.0\nappVersion: a\nannotations:\n  artifacthub.io/images: {images}")
+            format!(
+                "version: 0.1.0\nappVersion: a\nannotations:\n  artifacthub.io/images: {images}"
+            )
         };
         refused(
             &with("|\n    - name: a\n      image: r/a:v0\n    - name: b\n      image: r/b:v0\n"),

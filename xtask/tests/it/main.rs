@@ -6,6 +6,7 @@ mod support;
 mod docs;
 mod dry_runs;
 mod interrupt;
+mod laptop;
 mod plan;
 mod promote;
 mod publish;

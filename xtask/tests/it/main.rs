@@ -3,6 +3,7 @@
 
 mod support;
 
+mod capped;
 mod docs;
 mod dry_runs;
 mod interrupt;

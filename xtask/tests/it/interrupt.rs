@@ -13,7 +13,7 @@ use crate::support::{Project, Run, wait, xtask_command};
 
 /// Every process whose environment carries `marker`: the run's descendants, since they
 /// inherit it, whatever process group or session they moved to.
-fn processes_with(marker: &str) -> Vec<String> {
+pub fn processes_with(marker: &str) -> Vec<String> {
     let needle = format!("XTASK_TEST_MARKER={marker}");
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {

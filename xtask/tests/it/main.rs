@@ -13,6 +13,7 @@ mod promote;
 mod publish;
 #[cfg(feature = "real-tools")]
 mod real;
+mod rehearse;
 mod snapshots;
 mod stamp;
 mod tag;

@@ -11,6 +11,7 @@ mod docker;
 mod github;
 mod private;
 mod publish;
+mod rehearse;
 mod reproduce;
 mod verify;
 

@@ -73,11 +73,11 @@ pub fn run_apart(sh: &Shell, cmd: &Cmd) -> Result<()> {
 
 /// Runs a command written as an `xshell::cmd!` line (the project's own checks, whose
 /// commands are fixed) the way [`run`] runs a planned one: `$ cmd`, then its output, on
-/// stderr.
+/// stderr. In a process group of its own: a build's many processes stop together.
 pub fn stream(cmd: xshell::Cmd<'_>) -> Result<()> {
     let shown = cmd.to_string();
     eprintln!("$ {shown}");
-    streamed(cmd.into(), &shown, None, Group::Shared)
+    streamed(cmd.into(), &shown, None, Group::Own)
 }
 
 fn streamed(mut command: Command, shown: &str, bound: Option<u64>, group: Group) -> Result<()> {
@@ -288,10 +288,13 @@ pub fn exit_code(ok: bool) -> ExitCode {
 /// or has one of its own, which xtask signals as a whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Group {
-    /// Local commands, which may need the terminal (gpg asking for a passphrase).
+    /// Quick local commands, and those that may need the terminal: a process outside the
+    /// terminal's foreground group is stopped when it reads from it, and `git tag` may run
+    /// gpg, which asks for a passphrase there.
     Shared,
     /// Bounded commands (`timeout` makes a group of its own anyway; making it at spawn time
-    /// leaves no moment in which the group does not exist yet), and rehearsal stages.
+    /// leaves no moment in which the group does not exist yet), builds, rehearsal stages and
+    /// background helpers.
     Own,
 }
 
@@ -331,8 +334,9 @@ fn supervise(
     let (mut child, running) = spawn(&mut command, shown, group)?;
     if let (Some(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
         // Short secrets fit in the pipe's buffer; a thread would only matter for megabytes.
-        pipe.write_all(bytes)
-            .with_context(|| format!("cannot write to the stdin of `{shown}`"))?;
+        // A command that ended without reading says why in its exit code, not here; the
+        // pipe closes at the end of this block, so that the command sees the end of input.
+        let _ = pipe.write_all(bytes);
     }
     let stdout = child.stdout.take().map(Collector::start);
     let stderr = child.stderr.take().map(Collector::start);
@@ -433,12 +437,20 @@ fn signal(running: &Running, sig: &str) {
     if running.group == Group::Shared && running.done.load(Ordering::SeqCst) {
         return; // reaped: the pid may belong to another process by now
     }
-    let _ = Command::new("kill")
+    let sent = Command::new("kill")
         .args(["-s", sig, "--", &target])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status();
+    if sent.is_err() {
+        eprintln!(
+            "warning: cannot stop process {} ({}): {}",
+            running.pid,
+            sig,
+            crate::core::tools::missing("kill")
+        );
+    }
 }
 
 /// Reads a pipe to its end on a thread of its own; what it read so far can be taken at any
@@ -455,13 +467,16 @@ impl Collector {
         let sink = bytes.clone();
         std::thread::spawn(move || {
             let mut buffer = [0u8; 8192];
-            while let Ok(n) = pipe.read(&mut buffer) {
-                if n == 0 {
-                    break;
+            loop {
+                match pipe.read(&mut buffer) {
+                    Ok(0) => break,
+                    Ok(n) => sink
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .extend_from_slice(&buffer[..n]),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(_) => break,
                 }
-                sink.lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .extend_from_slice(&buffer[..n]);
             }
             let _ = sender.send(());
         });

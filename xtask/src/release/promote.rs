@@ -36,8 +36,7 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
     }
 
     // STEP 2: gather every fact before judging any of them.
-    let mut facts = gather(sh, project, &version, &remote, verify)?;
-    facts.no_sign = args.no_sign;
+    let facts = gather(sh, project, &version, &remote, verify, args.no_sign)?;
 
     // STEP 3: judge and plan, purely.
     let plan = git_plan::plan_promote(&facts);
@@ -52,6 +51,7 @@ fn gather(
     version: &semver::Version,
     remote: &str,
     verify: bool,
+    no_sign: bool,
 ) -> Result<PromoteFacts> {
     let secs = project.config.git_timeout_secs;
     let name = grammar::version_tag(version);
@@ -101,7 +101,7 @@ fn gather(
         missing_tools,
         identity,
         signing,
-        no_sign: false,
+        no_sign,
         local_version: local_tag(&name),
         local_stable: local_tag(&stable),
         remote: asked,

@@ -148,6 +148,58 @@ fn sigterm_to_xtask_alone_stops_the_push_too() {
     assert_known_state_and_rerun(&project, &run, &before, "SIGTERM");
 }
 
+/// A `post-receive` hook runs after the remote updated its refs: interrupted there, the push
+/// has gone through, and the run says so rather than cleaning up.
+#[test]
+fn ctrl_c_after_the_remote_took_the_tag_says_the_release_is_done() {
+    let project = Project::new();
+    let started = project.tmp.path().join("hook-started");
+    let release = project.tmp.path().join("hook-release");
+    project.remote_hook(
+        "post-receive",
+        &format!(
+            "#!/bin/sh\ntouch '{}'\nwhile [ ! -e '{}' ]; do sleep 0.05; done\n",
+            started.display(),
+            release.display()
+        ),
+    );
+    let marker = marker(&project);
+    let mut command = xtask_command(
+        &project.work,
+        &["release", "tag", "1.0.0", "--yes", "--no-checks"],
+        &[("XTASK_TEST_MARKER", &marker)],
+    );
+    command
+        .process_group(0)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = command.spawn().unwrap();
+    wait_for_file(&started);
+    Command::new("kill")
+        .args(["-s", "INT", "--", &format!("-{}", child.id())])
+        .status()
+        .unwrap();
+    let run = wait(child);
+    std::fs::write(&release, "").unwrap();
+    assert_eq!(run.code, 130, "{run}");
+    assert!(
+        run.stderr.contains(
+            "error: interrupted by SIGINT, but the push had gone through: pushed v1.0.0 to origin: tag object "
+        ),
+        "{run}"
+    );
+    assert_eq!(processes_with(&marker), Vec::<String>::new(), "{run}");
+    // The local tag is the one on the remote, and a re-run has nothing to do.
+    assert_eq!(
+        project.git(&["rev-parse", "v1.0.0"]),
+        project.remote_git(&["rev-parse", "v1.0.0"])
+    );
+    project
+        .xtask(&["release", "tag", "1.0.0", "--yes", "--no-checks"])
+        .success()
+        .stdout_has("nothing to do: v1.0.0 is already on origin");
+}
+
 #[test]
 fn ctrl_c_during_the_preflight_exits_at_once_and_changes_nothing() {
     let project = Project::new();

@@ -11,7 +11,8 @@
 # Docker itself and buildx are deliberately NOT installed: no daemon can run
 # here. Images are built with buildah and pushed to a local docker-registry.
 #
-# Usage: scripts/install-test-tools.sh   (as root, or with sudo available)
+# Usage: scripts/install-test-tools.sh [chart]   (as root, or with sudo available; `chart`
+#        installs only the pinned helm and kubernetes-validate, as the release workflows do)
 # Environment: TOOLS_CACHE_DIR overrides the cache directory.
 set -Eeuo pipefail
 # Say which command failed, since set -e alone exits silently; die() has
@@ -360,6 +361,17 @@ print_versions() {
 }
 
 main() {
+	# `install-test-tools.sh chart`: only what a release's chart steps need, the pinned helm
+	# and kubernetes-validate, for the release workflows (their runners have a helm, but
+	# whichever version the image holds that week).
+	if [[ ${1:-} == chart ]]; then
+		install_prerequisites
+		install_helm
+		install_kubernetes_validate
+		helm version --template 'helm {{.Version}}{{"\n"}}'
+		kubernetes-validate --version
+		return
+	fi
 	install_prerequisites
 	install_debian_tools
 	install_helm

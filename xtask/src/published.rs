@@ -20,12 +20,13 @@ use crate::core::config::Config;
 use crate::core::git_output::RemoteBranch;
 use crate::core::grammar::{stable_tag, version_tag};
 use crate::core::oci::{
-    self, Manifest, REVISION_LABEL, Reference, index_platforms, parse_manifest,
+    self, Manifest, REVISION_LABEL, Reference, index_manifests, index_platforms, parse_manifest,
 };
 use crate::core::rules;
 use crate::core::tools;
 use crate::core::verify::{
-    Check, Gate, ImageIndex, Lookup, PublishedChart, PublishedRelease, ReleaseFacts, verify,
+    Check, Gate, ImageIndex, Lookup, PublishedChart, PublishedRelease, ReleaseFacts, release_gate,
+    verify,
 };
 use crate::registry::{Credentials, Registry};
 use crate::scratch::Scratch;
@@ -52,6 +53,33 @@ pub fn promotion_gate(sh: &Shell, project: &Project, version: &Version) -> Gate 
     }
 }
 
+/// The gate of the GitHub release of `version` ([`release_gate`]), with the facts it was
+/// decided on, from which the release's record is written.
+pub fn github_release_gate(
+    sh: &Shell,
+    project: &Project,
+    version: &Version,
+) -> (Gate, Option<ReleaseFacts>) {
+    match gather(sh, project, version, Scope::Artifacts, false) {
+        Ok(facts) => (
+            release_gate(&verify(&project.config, &facts), version),
+            Some(facts),
+        ),
+        Err(e) => (Gate::Failed(format!("{e:#}")), None),
+    }
+}
+
+/// The chart's name, from `Chart.yaml`.
+pub fn chart_name(project: &Project) -> Result<String> {
+    let path = project.chart_yaml();
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(read_meta(&text)
+        .with_context(|| format!("in {}", path.display()))?
+        .name)
+}
+
+/// Every check of the release of `version`: what `release verify` prints.
 pub fn check(
     sh: &Shell,
     project: &Project,
@@ -59,6 +87,18 @@ pub fn check(
     scope: Scope,
     run: bool,
 ) -> Result<Vec<Check>> {
+    let facts = gather(sh, project, version, scope, run)?;
+    Ok(verify(&project.config, &facts))
+}
+
+/// Asks every source about the release of `version`, side by side.
+pub fn gather(
+    sh: &Shell,
+    project: &Project,
+    version: &Version,
+    scope: Scope,
+    run: bool,
+) -> Result<ReleaseFacts> {
     let config = &project.config;
     let missing: Vec<String> = crate::project::missing_tools(&needed_tools(scope))
         .iter()
@@ -159,7 +199,7 @@ pub fn check(
         asked.join(", "),
         started.elapsed().as_secs_f64()
     ));
-    Ok(verify(config, &facts))
+    Ok(facts)
 }
 
 /// The answer of one source's thread, its time noted in `timings`.
@@ -186,15 +226,6 @@ fn needed_tools(scope: Scope) -> Vec<&'static str> {
         &["gh"]
     };
     tools::union([&tools::VERIFY_ARTIFACTS[..], github])
-}
-
-fn chart_name(project: &Project) -> Result<String> {
-    let path = project.chart_yaml();
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(read_meta(&text)
-        .with_context(|| format!("in {}", path.display()))?
-        .name)
 }
 
 fn unknown<T>(e: impl std::fmt::Display) -> Lookup<T> {
@@ -294,6 +325,7 @@ fn ask_image(
                     Manifest::Index(_) => index_platforms(&manifest),
                     Manifest::Image { .. } => vec!["a single-platform image".to_string()],
                 },
+                manifests: index_manifests(&manifest),
                 revision: revision_label(&registry, &reference, &manifest),
             }),
             Err(e) => unknown(e),
@@ -346,8 +378,8 @@ fn ask_chart(
         &format!("{}/{name}", config.chart_registry),
         &version.to_string(),
     );
-    let manifest = match charts.manifest(&reference) {
-        Ok(Some(found)) => found.body,
+    let (manifest, digest) = match charts.manifest(&reference) {
+        Ok(Some(found)) => (found.body, found.digest),
         Ok(None) => return Lookup::Missing,
         Err(e) => return unknown(format!("{e:#}")),
     };
@@ -386,6 +418,7 @@ fn ask_chart(
             _ => Lookup::Missing,
         };
         Ok(PublishedChart {
+            digest: digest.clone(),
             version: field("version"),
             app_version: field("appVersion"),
             default_image,

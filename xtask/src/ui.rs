@@ -6,6 +6,16 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
+/// Whether this runs in CI: GitHub Actions and most CI services set `CI=true`; `CI=false`
+/// and `CI=0` are the usual ways to say "not CI" (an empty value counts as unset).
+pub fn in_ci() -> bool {
+    is_ci(std::env::var_os("CI").as_deref())
+}
+
+pub fn is_ci(value: Option<&std::ffi::OsStr>) -> bool {
+    value.is_some_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
 fn in_actions() -> bool {
     std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true")
 }
@@ -46,6 +56,29 @@ pub fn error(e: &anyhow::Error) {
     } else {
         eprintln!("error: {message}");
     }
+}
+
+/// One `::error::` annotation per call in GitHub Actions, so that each failing check is its
+/// own line on the run's page; elsewhere nothing (the error itself says it all).
+pub fn annotate_error(message: &str) {
+    if in_actions() {
+        eprintln!("::error::{}", annotation(message));
+    }
+}
+
+/// The page of this GitHub Actions run (and attempt), when running in one.
+pub fn run_url() -> Option<String> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let run = format!(
+        "{}/{}/actions/runs/{}",
+        var("GITHUB_SERVER_URL")?,
+        var("GITHUB_REPOSITORY")?,
+        var("GITHUB_RUN_ID")?
+    );
+    Some(match var("GITHUB_RUN_ATTEMPT") {
+        Some(attempt) => format!("{run}/attempts/{attempt}"),
+        None => run,
+    })
 }
 
 /// Workflow commands end at a newline; GitHub decodes these escapes back.

@@ -34,6 +34,8 @@ impl ChartVersions {
 pub struct ChartMeta {
     pub name: String,
     pub has_dependencies: bool,
+    /// `kubeVersion`: the Kubernetes versions the chart supports, a semver range.
+    pub kube_version: Option<String>,
 }
 
 pub fn read_meta(text: &str) -> Result<ChartMeta> {
@@ -50,6 +52,10 @@ pub fn read_meta(text: &str) -> Result<ChartMeta> {
     Ok(ChartMeta {
         name: name.to_string(),
         has_dependencies,
+        kube_version: mapping
+            .get("kubeVersion")
+            .and_then(Value::as_str)
+            .map(str::to_string),
     })
 }
 
@@ -659,7 +665,8 @@ mod tests {
             meta,
             ChartMeta {
                 name: "x".into(),
-                has_dependencies: true
+                has_dependencies: true,
+                kube_version: None
             }
         );
         assert!(

@@ -38,6 +38,10 @@ pub struct Config {
     /// Seconds a network git command (ls-remote, fetch, push) may take before it is stopped
     /// (`RELEASE_GIT_TIMEOUT`, default 60).
     pub git_timeout_secs: u64,
+    /// Seconds a chart publish waits for its image to appear (`RELEASE_IMAGE_WAIT`, default
+    /// 0: check once). The chart and image jobs of a tag run in parallel, and a chart is
+    /// never published before its image.
+    pub image_wait_secs: u64,
 }
 
 /// The variable holding the registry password: read by the executor alone and fed to a
@@ -153,7 +157,11 @@ impl Config {
             },
             git_timeout_secs: match env("RELEASE_GIT_TIMEOUT").as_deref() {
                 None | Some("") => DEFAULT_GIT_TIMEOUT_SECS,
-                Some(secs) => parse_timeout(secs)?,
+                Some(secs) => parse_secs("RELEASE_GIT_TIMEOUT", secs, 1)?,
+            },
+            image_wait_secs: match env("RELEASE_IMAGE_WAIT").as_deref() {
+                None | Some("") => 0,
+                Some(secs) => parse_secs("RELEASE_IMAGE_WAIT", secs, 0)?,
             },
         };
         Ok(config)
@@ -253,11 +261,11 @@ fn parse_platforms(value: &str) -> Result<Vec<Platform>> {
     Ok(platforms)
 }
 
-fn parse_timeout(value: &str) -> Result<u64> {
+fn parse_secs(var: &str, value: &str, min: u64) -> Result<u64> {
     match value.parse::<u64>() {
-        Ok(secs) if (1..=3600).contains(&secs) => Ok(secs),
+        Ok(secs) if (min..=3600).contains(&secs) => Ok(secs),
         _ => bail!(
-            "RELEASE_GIT_TIMEOUT={} is invalid: expected whole seconds from 1 to 3600",
+            "{var}={} is invalid: expected whole seconds from {min} to 3600",
             crate::core::grammar::quote(value)
         ),
     }
@@ -436,6 +444,15 @@ github-repo = "sofatutor/llm-proxy"
     #[test]
     fn git_timeout() {
         assert_eq!(parse_with(&[]).unwrap().git_timeout_secs, 60);
+        assert_eq!(parse_with(&[]).unwrap().image_wait_secs, 0);
+        let wait = parse_with(&[("RELEASE_IMAGE_WAIT", "1200")]).unwrap();
+        assert_eq!(wait.image_wait_secs, 1200);
+        assert_eq!(
+            parse_with(&[("RELEASE_IMAGE_WAIT", "-1")])
+                .unwrap_err()
+                .to_string(),
+            "RELEASE_IMAGE_WAIT=\"-1\" is invalid: expected whole seconds from 0 to 3600"
+        );
         let secs = parse_with(&[("RELEASE_GIT_TIMEOUT", "5")]).unwrap();
         assert_eq!(secs.git_timeout_secs, 5);
         for bad in ["0", "-1", "1.5", "5s", "99999"] {

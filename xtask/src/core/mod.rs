@@ -15,6 +15,7 @@ pub mod grammar;
 pub mod json;
 pub mod oci;
 pub mod plan;
+pub mod record;
 pub mod rules;
 pub mod tools;
 pub mod verify;

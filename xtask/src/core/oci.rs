@@ -218,6 +218,19 @@ pub fn config_labels(config: &str) -> Result<BTreeMap<String, String>> {
         .collect())
 }
 
+/// Each platform of an index with the digest of its manifest, attestations left out, in
+/// index order.
+pub fn index_manifests(manifest: &Manifest) -> Vec<(String, String)> {
+    match manifest {
+        Manifest::Index(entries) => entries
+            .iter()
+            .filter_map(|e| Some((e.platform.clone()?, e.digest.clone())))
+            .filter(|(p, _)| !is_attestation(p))
+            .collect(),
+        Manifest::Image { .. } => Vec::new(),
+    }
+}
+
 /// The platforms of an index, attestations left out, in index order.
 pub fn index_platforms(manifest: &Manifest) -> Vec<String> {
     match manifest {

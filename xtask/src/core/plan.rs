@@ -16,6 +16,9 @@ use crate::core::grammar::{self, ReleaseTag, TagKind};
 use crate::core::json::Json;
 use crate::core::rules::{self, GithubRelease, ImageTags};
 
+/// Where each render of the chart is kept for validation.
+pub const MANIFESTS_DIR: &str = "dist/manifests";
+
 /// Where packaged charts are written before they are pushed.
 pub const CHART_DIST_DIR: &str = "dist/charts";
 
@@ -44,6 +47,9 @@ pub struct ChartFacts {
     pub ci_values: Vec<String>,
     /// `image.repository` in `values.yaml`, when the chart has one.
     pub image_repository: Option<String>,
+    /// The Kubernetes versions its manifests are validated against
+    /// ([`rules::kube_versions`] of its `kubeVersion`).
+    pub kube_versions: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,6 +168,25 @@ pub struct ImageBuild {
     pub epoch: i64,
     /// buildah's local manifest list.
     pub local_name: String,
+    /// The buildx builder (the docker builder only).
+    pub docker_builder: String,
+}
+
+/// The BuildKit that builds and re-tags images with the docker builder, pinned by the digest
+/// of its multi-platform index: "the same image" is decided by config digests, which a newer
+/// BuildKit can change, so a re-run of a half-published release days later must build with
+/// the very same one. Bumping it: docs/release-process.md, "Tool versions".
+pub const BUILDKIT_IMAGE: &str =
+    "moby/buildkit:v0.32.2@sha256:28a898719c18a33f4e8000685287fa36fd0dd9560c6440227d3a732d79bb41d8";
+
+/// The buildx builder xtask creates and uses, never the user's current one: its name carries
+/// the pin, so a new pin gets a new builder, and a builder that reaches a registry on the
+/// host's loopback (a rehearsal) runs on the host's network.
+pub fn docker_builder(host_network: bool) -> String {
+    let digest = BUILDKIT_IMAGE.rsplit(':').next().unwrap_or_default();
+    let short: String = digest.chars().take(8).collect();
+    let network = if host_network { "-host" } else { "" };
+    format!("llm-proxy-buildkit-{short}{network}")
 }
 
 /// The tools `release publish` logs in with.
@@ -191,10 +216,18 @@ pub enum PublishStep {
     HelmLint {
         dir: String,
     },
+    /// `helm template`, its output kept in `output` for the validation that follows.
     HelmTemplate {
         dir: String,
         values: Option<String>,
         expect_image: Option<String>,
+        output: String,
+    },
+    /// The rendered manifests against Kubernetes' own schemas, for each version the chart's
+    /// `kubeVersion` admits, offline.
+    ValidateManifests {
+        files: Vec<String>,
+        versions: Vec<String>,
     },
     HelmPackage {
         dir: String,
@@ -202,6 +235,12 @@ pub enum PublishStep {
     Dist {
         platforms: Vec<Platform>,
         stamp: BinaryStamp,
+    },
+    /// Create the buildx builder [`docker_builder`] runs on [`BUILDKIT_IMAGE`], unless it
+    /// exists (the docker builder only).
+    DockerBuilder {
+        name: String,
+        host_network: bool,
     },
     /// Build the image for every platform into [`IMAGE_LAYOUT_DIR`].
     BuildImage(ImageBuild),
@@ -231,6 +270,13 @@ pub enum PublishStep {
         digest: Option<String>,
         plain_http: bool,
     },
+    /// Wait, at most `wait_secs`, until the chart's image `reference` is in the registry with
+    /// every platform: a chart is never published before its image.
+    WaitForImage {
+        reference: String,
+        platforms: Vec<Platform>,
+        wait_secs: u64,
+    },
     HelmPush {
         package: String,
         registry: String,
@@ -244,11 +290,21 @@ pub enum PublishStep {
         plain_http: bool,
     },
     Checks,
+    /// GitHub's generated notes for the release, to which the artifacts record is added.
+    GenerateNotes {
+        release: GithubRelease,
+        repo: String,
+    },
+    /// The release, with the notes and the record from [`NOTES_FILE`].
     CreateGithubRelease {
         release: GithubRelease,
         repo: String,
     },
 }
+
+/// Where `release github` writes the release's body (the generated notes, then the record)
+/// for `gh release create --notes-file`.
+pub const NOTES_FILE: &str = "dist/github-release.md";
 
 impl PublishStep {
     pub fn artifact(&self) -> Option<Artifact> {
@@ -258,7 +314,9 @@ impl PublishStep {
             | PublishStep::HelmDependencyBuild { .. }
             | PublishStep::HelmLint { .. }
             | PublishStep::HelmTemplate { .. }
+            | PublishStep::ValidateManifests { .. }
             | PublishStep::HelmPackage { .. }
+            | PublishStep::WaitForImage { .. }
             | PublishStep::HelmPush { .. }
             | PublishStep::HelmShowChart { .. }
             | PublishStep::Login {
@@ -266,11 +324,14 @@ impl PublishStep {
                 ..
             } => Some(Artifact::Chart),
             PublishStep::Dist { .. }
+            | PublishStep::DockerBuilder { .. }
             | PublishStep::BuildImage(_)
             | PublishStep::PushImage { .. }
             | PublishStep::TagImage { .. }
             | PublishStep::Login { .. } => Some(Artifact::Image),
-            PublishStep::Checks | PublishStep::CreateGithubRelease { .. } => None,
+            PublishStep::Checks
+            | PublishStep::GenerateNotes { .. }
+            | PublishStep::CreateGithubRelease { .. } => None,
         }
     }
 
@@ -281,6 +342,7 @@ impl PublishStep {
             PublishStep::Login { .. }
                 | PublishStep::PushImage { .. }
                 | PublishStep::TagImage { .. }
+                | PublishStep::WaitForImage { .. }
                 | PublishStep::HelmPush { .. }
                 | PublishStep::HelmShowChart { .. }
         )
@@ -289,8 +351,10 @@ impl PublishStep {
     /// The programs this step runs, checked on `PATH` before anything is changed.
     pub fn tools(&self) -> Vec<&'static str> {
         match self {
+            // kubernetes-validate is optional on a laptop: publish's preflight requires it in CI.
             PublishStep::StampChart { .. }
             | PublishStep::SetChartImage { .. }
+            | PublishStep::ValidateManifests { .. }
             | PublishStep::Checks => vec![],
             PublishStep::Dist { .. } => vec!["cargo"],
             PublishStep::HelmDependencyBuild { .. }
@@ -301,14 +365,18 @@ impl PublishStep {
             // `curl` asks the registry whether the version exists; `tar` unpacks both
             // packages to compare their content.
             PublishStep::HelmPush { .. } => vec!["helm", "curl", "tar"],
+            PublishStep::WaitForImage { .. } => vec!["curl"],
             PublishStep::Login { tool, .. } => vec![login_program(*tool)],
             PublishStep::BuildImage(build) => vec![builder_program(build.builder)],
+            PublishStep::DockerBuilder { .. } => vec!["docker"],
             PublishStep::PushImage { build, .. } => vec![builder_program(build.builder), "curl"],
             PublishStep::TagImage { builder, .. } => match builder {
                 ImageBuilder::Docker => vec!["docker", "curl"],
                 ImageBuilder::Buildah => vec!["skopeo", "curl"],
             },
-            PublishStep::CreateGithubRelease { .. } => vec!["gh"],
+            PublishStep::GenerateNotes { .. } | PublishStep::CreateGithubRelease { .. } => {
+                vec!["gh"]
+            }
         }
     }
 
@@ -319,6 +387,7 @@ impl PublishStep {
             PublishStep::StampChart { .. }
             | PublishStep::SetChartImage { .. }
             | PublishStep::Dist { .. }
+            | PublishStep::WaitForImage { .. }
             | PublishStep::Checks => vec![],
             PublishStep::HelmDependencyBuild { dir } => {
                 vec![Cmd::new("helm", ["dependency", "build", dir])]
@@ -331,10 +400,37 @@ impl PublishStep {
                 }
                 vec![Cmd::new("helm", args)]
             }
+            // `--quiet` prints only warnings and failures; the step fails on either, since a
+            // kind without a schema is only a warning.
+            PublishStep::ValidateManifests { files, versions } => {
+                let mut args = vec!["--strict".to_string(), "--quiet".into()];
+                for version in versions {
+                    args.extend(["-k".to_string(), version.clone()]);
+                }
+                args.extend(files.iter().cloned());
+                vec![Cmd::new("kubernetes-validate", args)]
+            }
             PublishStep::HelmPackage { dir } => vec![Cmd::new(
                 "helm",
                 ["package", dir, "--destination", CHART_DIST_DIR],
             )],
+            PublishStep::DockerBuilder { name, host_network } => {
+                let mut args = vec![
+                    "buildx".to_string(),
+                    "create".into(),
+                    "--name".into(),
+                    name.clone(),
+                    "--driver".into(),
+                    "docker-container".into(),
+                    "--driver-opt".into(),
+                    format!("image={BUILDKIT_IMAGE}"),
+                ];
+                if *host_network {
+                    args.extend(["--driver-opt".into(), "network=host".into()]);
+                }
+                args.push("--bootstrap".into());
+                vec![Cmd::new("docker", args)]
+            }
             PublishStep::BuildImage(build) => match build.builder {
                 ImageBuilder::Docker => vec![docker_build(
                     build,
@@ -423,7 +519,16 @@ impl PublishStep {
                 match builder {
                     ImageBuilder::Docker => vec![Cmd::new(
                         "docker",
-                        ["buildx", "imagetools", "create", "--tag", &target, &source],
+                        [
+                            "buildx",
+                            "imagetools",
+                            "create",
+                            "--builder",
+                            &docker_builder(*plain_http),
+                            "--tag",
+                            &target,
+                            &source,
+                        ],
                     )],
                     ImageBuilder::Buildah => {
                         let mut args = vec!["copy", "--all", "--preserve-digests"];
@@ -460,21 +565,37 @@ impl PublishStep {
                     .chain(plain("--plain-http", *plain_http));
                 vec![Cmd::new("helm", args)]
             }
-            PublishStep::CreateGithubRelease { release, repo } => {
+            // `gh release create --generate-notes` would put any notes of ours above GitHub's;
+            // asking for GitHub's notes first lets the record follow them.
+            PublishStep::GenerateNotes { release, repo } => {
                 let mut args = vec![
+                    "api".to_string(),
+                    "--method".into(),
+                    "POST".into(),
+                    format!("repos/{repo}/releases/generate-notes"),
+                    "-f".into(),
+                    format!("tag_name={}", release.tag),
+                ];
+                if let Some(start) = &release.notes_start_tag {
+                    args.extend(["-f".into(), format!("previous_tag_name={start}")]);
+                }
+                args.extend(["--jq".into(), ".body".into()]);
+                vec![Cmd::new("gh", args)]
+            }
+            PublishStep::CreateGithubRelease { release, repo } => {
+                let args = [
                     "release".to_string(),
                     "create".into(),
                     release.tag.clone(),
                     "--verify-tag".into(),
                     "--title".into(),
                     release.title.clone(),
-                    "--generate-notes".into(),
+                    "--notes-file".into(),
+                    NOTES_FILE.into(),
+                    format!("--latest={}", release.latest),
+                    "--repo".into(),
+                    repo.clone(),
                 ];
-                if let Some(start) = &release.notes_start_tag {
-                    args.extend(["--notes-start-tag".into(), start.clone()]);
-                }
-                args.push(format!("--latest={}", release.latest));
-                args.extend(["--repo".into(), repo.clone()]);
                 vec![Cmd::new("gh", args)]
             }
         }
@@ -525,6 +646,8 @@ fn docker_build(build: &ImageBuild, output: &str) -> Cmd {
     let mut args = vec![
         "buildx".to_string(),
         "build".into(),
+        "--builder".into(),
+        build.docker_builder.clone(),
         "--platform".into(),
         platforms,
     ];
@@ -559,6 +682,24 @@ impl fmt::Display for PublishStep {
                     .try_for_each(|p| write!(f, " --platform {}", p.name()));
             }
             PublishStep::Checks => return write!(f, "cargo xtask ci"),
+            PublishStep::WaitForImage {
+                reference,
+                platforms,
+                wait_secs,
+            } => {
+                let platforms = platforms.iter().map(Platform::name).collect::<Vec<_>>();
+                let platforms = platforms.join(", ");
+                return match wait_secs {
+                    0 => write!(
+                        f,
+                        "check that {reference} is in the registry for {platforms}  (a chart never goes out before its image; RELEASE_IMAGE_WAIT=SECS waits for it)"
+                    ),
+                    secs => write!(
+                        f,
+                        "wait until {reference} is in the registry for {platforms}  (up to {secs}s, RELEASE_IMAGE_WAIT: a chart never goes out before its image)"
+                    ),
+                };
+            }
             _ => {}
         }
         let commands = self.commands();
@@ -570,11 +711,22 @@ impl fmt::Display for PublishStep {
         }
         match self {
             PublishStep::HelmTemplate {
-                expect_image: Some(image),
+                expect_image,
+                output,
                 ..
-            } => write!(f, "  (expect image {image})"),
+            } => match expect_image {
+                Some(image) => write!(f, "  (into {output}; expect image {image})"),
+                None => write!(f, "  (into {output})"),
+            },
+            PublishStep::ValidateManifests { .. } => write!(
+                f,
+                "  (skipped with a notice where kubernetes-validate is missing, refused in CI)"
+            ),
             PublishStep::PushImage { target, .. } => {
                 write!(f, "  (unless {target} already holds this image)")
+            }
+            PublishStep::DockerBuilder { name, .. } => {
+                write!(f, "  (unless the builder {name} exists)")
             }
             PublishStep::TagImage { source, moving, .. } => {
                 let digest = format!("the digest of {source}");
@@ -591,7 +743,16 @@ impl fmt::Display for PublishStep {
                 "  (read back: version {}, appVersion {})",
                 versions.version, versions.app_version
             ),
-            PublishStep::CreateGithubRelease { .. } => write!(f, "  (unless the release exists)"),
+            PublishStep::GenerateNotes { .. } => {
+                write!(
+                    f,
+                    "  (then the artifacts record below them, into {NOTES_FILE})"
+                )
+            }
+            PublishStep::CreateGithubRelease { .. } => write!(
+                f,
+                "  (unless the release exists; Latest rechecked against GitHub's releases)"
+            ),
             _ => Ok(()),
         }
     }
@@ -632,11 +793,16 @@ pub fn plan_release(tag: &ReleaseTag, config: &Config, repo: &RepoState) -> Plan
         }
         TagKind::Stable => {
             let release = rules::github_release(&tag.version, &repo.tags);
+            let repo = config.github_repo.clone();
             plan.steps = vec![
                 PublishStep::Checks,
+                PublishStep::GenerateNotes {
+                    release: release.clone(),
+                    repo: repo.clone(),
+                },
                 PublishStep::CreateGithubRelease {
                     release: release.clone(),
-                    repo: config.github_repo.clone(),
+                    repo,
                 },
             ];
             plan.github_release = Some(release);
@@ -679,18 +845,29 @@ fn publish_steps(
         steps.push(PublishStep::HelmDependencyBuild { dir: dir.clone() });
     }
     steps.push(PublishStep::HelmLint { dir: dir.clone() });
+    let rendered = |name: &str| format!("{MANIFESTS_DIR}/{name}.yaml");
+    let mut files = vec![rendered("default")];
     steps.push(PublishStep::HelmTemplate {
         dir: dir.clone(),
         values: None,
         expect_image: Some(image_ref(&image.tags.version)),
+        output: files[0].clone(),
     });
     for values in &repo.chart.ci_values {
+        let name = values.rsplit('/').next().unwrap_or(values);
+        let output = rendered(&format!("ci-{}", name.trim_end_matches(".yaml")));
+        files.push(output.clone());
         steps.push(PublishStep::HelmTemplate {
             dir: dir.clone(),
             values: Some(values.clone()),
             expect_image: None,
+            output,
         });
     }
+    steps.push(PublishStep::ValidateManifests {
+        files,
+        versions: repo.chart.kube_versions.clone(),
+    });
     steps.push(PublishStep::HelmPackage { dir });
 
     // The image, built from binaries cross-compiled on the host.
@@ -715,7 +892,14 @@ fn publish_steps(
         ],
         epoch: repo.commit_time,
         local_name: format!("localhost/{name}-release:{}", image.tags.version),
+        docker_builder: docker_builder(plain_http),
     };
+    if config.builder == ImageBuilder::Docker {
+        steps.push(PublishStep::DockerBuilder {
+            name: build.docker_builder.clone(),
+            host_network: plain_http,
+        });
+    }
     steps.push(PublishStep::BuildImage(build.clone()));
 
     // Logins, then the pushes.
@@ -756,6 +940,11 @@ fn publish_steps(
             plain_http,
         });
     }
+    steps.push(PublishStep::WaitForImage {
+        reference: image_ref(&image.tags.version),
+        platforms: image.platforms.clone(),
+        wait_secs: config.image_wait_secs,
+    });
     steps.push(PublishStep::HelmPush {
         package: chart.package(),
         registry: chart.registry.clone(),
@@ -953,6 +1142,7 @@ mod tests {
                 has_dependencies: false,
                 ci_values: vec!["charts/llm-proxy/ci/default-values.yaml".into()],
                 image_repository: Some("ghcr.io/sofatutor/llm-proxy".into()),
+                kube_versions: vec!["1.29".into(), "1.30".into()],
             },
         }
     }
@@ -979,17 +1169,20 @@ chart: llm-proxy (charts/llm-proxy)
 steps:
   1. cargo xtask release stamp 1.2.3 --chart charts/llm-proxy
   2. helm lint --strict charts/llm-proxy
-  3. helm template charts/llm-proxy  (expect image ghcr.io/sofatutor/llm-proxy:v1.2.3)
-  4. helm template charts/llm-proxy --values charts/llm-proxy/ci/default-values.yaml
-  5. helm package charts/llm-proxy --destination dist/charts
-  6. LLM_PROXY_VERSION=v1.2.3 LLM_PROXY_COMMIT=0123456789abcdef0123456789abcdef01234567 cargo xtask dist --platform linux/amd64 --platform linux/arm64
-  7. docker buildx build --platform linux/amd64,linux/arm64 --build-arg VERSION=v1.2.3 --build-arg REVISION=0123456789abcdef0123456789abcdef01234567 --build-arg SOURCE=https://github.com/sofatutor/llm-proxy --build-arg SOURCE_DATE_EPOCH=1767225600 --output type=oci,dest=dist/image,tar=false,rewrite-timestamp=true .
-  8. docker buildx build --platform linux/amd64,linux/arm64 --build-arg VERSION=v1.2.3 --build-arg REVISION=0123456789abcdef0123456789abcdef01234567 --build-arg SOURCE=https://github.com/sofatutor/llm-proxy --build-arg SOURCE_DATE_EPOCH=1767225600 --output type=image,name=ghcr.io/sofatutor/llm-proxy:v1.2.3,push=true,rewrite-timestamp=true .  (unless ghcr.io/sofatutor/llm-proxy:v1.2.3 already holds this image)
-  9. docker buildx imagetools create --tag ghcr.io/sofatutor/llm-proxy:sha-0123456 ghcr.io/sofatutor/llm-proxy@<digest>  (the digest of ghcr.io/sofatutor/llm-proxy:v1.2.3; unless already there)
-  10. docker buildx imagetools create --tag ghcr.io/sofatutor/llm-proxy:1.2 ghcr.io/sofatutor/llm-proxy@<digest>  (the digest of ghcr.io/sofatutor/llm-proxy:v1.2.3; unless it holds a newer release)
-  11. docker buildx imagetools create --tag ghcr.io/sofatutor/llm-proxy:latest ghcr.io/sofatutor/llm-proxy@<digest>  (the digest of ghcr.io/sofatutor/llm-proxy:v1.2.3; unless it holds a newer release)
-  12. helm push dist/charts/llm-proxy-1.2.3.tgz oci://ghcr.io/sofatutor/charts  (unless this exact chart is already there)
-  13. helm show chart oci://ghcr.io/sofatutor/charts/llm-proxy --version 1.2.3  (read back: version 1.2.3, appVersion v1.2.3)
+  3. helm template charts/llm-proxy  (into dist/manifests/default.yaml; expect image ghcr.io/sofatutor/llm-proxy:v1.2.3)
+  4. helm template charts/llm-proxy --values charts/llm-proxy/ci/default-values.yaml  (into dist/manifests/ci-default-values.yaml)
+  5. kubernetes-validate --strict --quiet -k 1.29 -k 1.30 dist/manifests/default.yaml dist/manifests/ci-default-values.yaml  (skipped with a notice where kubernetes-validate is missing, refused in CI)
+  6. helm package charts/llm-proxy --destination dist/charts
+  7. LLM_PROXY_VERSION=v1.2.3 LLM_PROXY_COMMIT=0123456789abcdef0123456789abcdef01234567 cargo xtask dist --platform linux/amd64 --platform linux/arm64
+  8. docker buildx create --name llm-proxy-buildkit-28a89871 --driver docker-container --driver-opt image=moby/buildkit:v0.32.2@sha256:28a898719c18a33f4e8000685287fa36fd0dd9560c6440227d3a732d79bb41d8 --bootstrap  (unless the builder llm-proxy-buildkit-28a89871 exists)
+  9. docker buildx build --builder llm-proxy-buildkit-28a89871 --platform linux/amd64,linux/arm64 --build-arg VERSION=v1.2.3 --build-arg REVISION=0123456789abcdef0123456789abcdef01234567 --build-arg SOURCE=https://github.com/sofatutor/llm-proxy --build-arg SOURCE_DATE_EPOCH=1767225600 --output type=oci,dest=dist/image,tar=false,rewrite-timestamp=true .
+  10. docker buildx build --builder llm-proxy-buildkit-28a89871 --platform linux/amd64,linux/arm64 --build-arg VERSION=v1.2.3 --build-arg REVISION=0123456789abcdef0123456789abcdef01234567 --build-arg SOURCE=https://github.com/sofatutor/llm-proxy --build-arg SOURCE_DATE_EPOCH=1767225600 --output type=image,name=ghcr.io/sofatutor/llm-proxy:v1.2.3,push=true,rewrite-timestamp=true .  (unless ghcr.io/sofatutor/llm-proxy:v1.2.3 already holds this image)
+  11. docker buildx imagetools create --builder llm-proxy-buildkit-28a89871 --tag ghcr.io/sofatutor/llm-proxy:sha-0123456 ghcr.io/sofatutor/llm-proxy@<digest>  (the digest of ghcr.io/sofatutor/llm-proxy:v1.2.3; unless already there)
+  12. docker buildx imagetools create --builder llm-proxy-buildkit-28a89871 --tag ghcr.io/sofatutor/llm-proxy:1.2 ghcr.io/sofatutor/llm-proxy@<digest>  (the digest of ghcr.io/sofatutor/llm-proxy:v1.2.3; unless it holds a newer release)
+  13. docker buildx imagetools create --builder llm-proxy-buildkit-28a89871 --tag ghcr.io/sofatutor/llm-proxy:latest ghcr.io/sofatutor/llm-proxy@<digest>  (the digest of ghcr.io/sofatutor/llm-proxy:v1.2.3; unless it holds a newer release)
+  14. check that ghcr.io/sofatutor/llm-proxy:v1.2.3 is in the registry for linux/amd64, linux/arm64  (a chart never goes out before its image; RELEASE_IMAGE_WAIT=SECS waits for it)
+  15. helm push dist/charts/llm-proxy-1.2.3.tgz oci://ghcr.io/sofatutor/charts  (unless this exact chart is already there)
+  16. helm show chart oci://ghcr.io/sofatutor/charts/llm-proxy --version 1.2.3  (read back: version 1.2.3, appVersion v1.2.3)
 "
         );
     }
@@ -1013,7 +1206,8 @@ github release: v1.2.3-stable
   latest: yes
 steps:
   1. cargo xtask ci
-  2. gh release create v1.2.3-stable --verify-tag --title v1.2.3-stable --generate-notes --notes-start-tag v1.1.0-stable --latest=true --repo sofatutor/llm-proxy  (unless the release exists)
+  2. gh api --method POST repos/sofatutor/llm-proxy/releases/generate-notes -f tag_name=v1.2.3-stable -f previous_tag_name=v1.1.0-stable --jq .body  (then the artifacts record below them, into dist/github-release.md)
+  3. gh release create v1.2.3-stable --verify-tag --title v1.2.3-stable --notes-file dist/github-release.md --latest=true --repo sofatutor/llm-proxy  (unless the release exists; Latest rechecked against GitHub's releases)
 "
         );
     }
@@ -1111,7 +1305,9 @@ steps:
                 "helm lint --strict",
                 "helm template charts/llm-proxy",
                 "helm template charts/llm-proxy",
+                "kubernetes-validate --strict --quiet",
                 "helm package charts/llm-proxy",
+                "check that ghcr.io/sofatutor/llm-proxy:v1.2.3",
                 "helm push dist/charts/llm-proxy-1.2.3.tgz",
                 "helm show chart",
             ]
@@ -1120,6 +1316,7 @@ steps:
             step_names(&plan.publish_steps(Some(Artifact::Image), false)),
             [
                 "LLM_PROXY_VERSION=v1.2.3 LLM_PROXY_COMMIT=0123456789abcdef0123456789abcdef01234567 cargo",
+                "docker buildx create",
                 "docker buildx build",
             ]
         );

@@ -222,16 +222,68 @@ pub fn compare_images(
     if local != remote {
         return ImageComparison::Different;
     }
-    let missing: Vec<String> = platforms
-        .iter()
-        .filter(|p| !remote.contains_key(*p))
-        .cloned()
-        .collect();
+    let present: Vec<String> = remote.keys().cloned().collect();
+    let missing = lacking_platforms(&present, platforms);
     if missing.is_empty() {
         ImageComparison::Same
     } else {
         ImageComparison::MissingPlatforms(missing)
     }
+}
+
+/// The platforms of `required` that an image index lacks (`present`, its platforms): a
+/// chart goes out only once its image has none missing.
+pub fn lacking_platforms(present: &[String], required: &[String]) -> Vec<String> {
+    required
+        .iter()
+        .filter(|p| !present.contains(p))
+        .cloned()
+        .collect()
+}
+
+/// The Kubernetes minor versions (`1.29`) a chart's rendered manifests are validated against:
+/// every minor its `kubeVersion` admits, from its lower bound to its upper bound or, for an
+/// open range, to `newest` (the newest the pinned validator has schemas for). Only the forms
+/// `>=A.B[.C][-0]` and `<A.B[.C][-0]` are read; a chart without `kubeVersion` is validated
+/// against `newest` alone.
+pub fn kube_versions(
+    kube_version: Option<&str>,
+    newest: (u64, u64),
+) -> Result<Vec<String>, String> {
+    let Some(range) = kube_version else {
+        return Ok(vec![format!("{}.{}", newest.0, newest.1)]);
+    };
+    let minor = |text: &str| -> Option<(u64, u64)> {
+        let mut parts = text.trim_end_matches("-0").split('.');
+        Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+    };
+    let (mut low, mut high) = (None, newest);
+    let range = range.replace(">= ", ">=").replace("< ", "<");
+    for constraint in range.split([' ', ',']).filter(|c| !c.is_empty()) {
+        if let Some(bound) = constraint.strip_prefix(">=") {
+            low = minor(bound);
+        } else if let Some(bound) = constraint.strip_prefix('<') {
+            let (major, minor) = minor(bound).ok_or(format!("cannot read {constraint:?}"))?;
+            high = (
+                major,
+                minor
+                    .checked_sub(1)
+                    .ok_or(format!("{constraint:?} admits no minor"))?,
+            );
+        } else {
+            return Err(format!(
+                "cannot read {constraint:?}: write kubeVersion as \">=1.29.0-0\" (and an optional \"<1.38.0-0\")"
+            ));
+        }
+    }
+    let (major, first) = low.ok_or(format!("{range:?} has no lower bound (>=)"))?;
+    if high.0 != major || high.1 < first {
+        return Err(format!(
+            "{range:?} admits no version up to {}.{}",
+            newest.0, newest.1
+        ));
+    }
+    Ok((first..=high.1).map(|m| format!("{major}.{m}")).collect())
 }
 
 /// The first file that differs between two unpacked chart packages (path → content), or
@@ -484,6 +536,43 @@ mod tests {
         assert_eq!(
             compare_images(&amd64, &amd64, &both),
             ImageComparison::MissingPlatforms(vec!["linux/arm64".into()])
+        );
+    }
+
+    #[test]
+    fn an_image_lacks_the_platforms_its_index_does_not_list() {
+        let required = ["linux/amd64".to_string(), "linux/arm64".to_string()];
+        assert!(lacking_platforms(&required, &required).is_empty());
+        assert_eq!(
+            lacking_platforms(&["linux/amd64".into()], &required),
+            ["linux/arm64"]
+        );
+        assert_eq!(lacking_platforms(&[], &required), required);
+    }
+
+    #[test]
+    fn kubernetes_versions_come_from_kube_version_up_to_the_validators_newest() {
+        let newest = (1, 37);
+        let check = |range: Option<&str>| kube_versions(range, newest);
+        assert_eq!(
+            check(Some(">=1.29.0-0")).unwrap(),
+            [
+                "1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35", "1.36", "1.37"
+            ]
+        );
+        assert_eq!(
+            check(Some(">=1.31.0-0 <1.33.0-0")).unwrap(),
+            ["1.31", "1.32"]
+        );
+        assert_eq!(check(Some(">= 1.36")).unwrap(), ["1.36", "1.37"]);
+        assert_eq!(check(None).unwrap(), ["1.37"]);
+        assert_eq!(
+            check(Some("~1.29")).unwrap_err(),
+            "cannot read \"~1.29\": write kubeVersion as \">=1.29.0-0\" (and an optional \"<1.38.0-0\")"
+        );
+        assert_eq!(
+            check(Some(">=1.40.0-0")).unwrap_err(),
+            "\">=1.40.0-0\" admits no version up to 1.37"
         );
     }
 

@@ -11,7 +11,7 @@ pub struct Tool {
 }
 
 /// Every program xtask runs, in one table.
-pub const TOOLS: [Tool; 12] = [
+pub const TOOLS: [Tool; 13] = [
     Tool {
         name: "git",
         install: "install git 2.29 or newer",
@@ -57,10 +57,19 @@ pub const TOOLS: [Tool; 12] = [
         install: "install the GitHub CLI (https://cli.github.com)",
     },
     Tool {
+        name: "kubernetes-validate",
+        install: "install it with `scripts/install-test-tools.sh chart` (PyPI kubernetes-validate, which ships Kubernetes' schemas for offline use)",
+    },
+    Tool {
         name: "docker-registry",
         install: "install the CNCF distribution registry (Debian/Ubuntu: apt-get install docker-registry; or run scripts/install-test-tools.sh); `rehearse --local-registry` starts it on 127.0.0.1",
     },
 ];
+
+/// The validator of rendered manifests, pinned: its version decides which Kubernetes
+/// versions it has schemas for (its newest minor is the newest validated). `tidy.rs` holds
+/// it equal to the install script's.
+pub const KUBERNETES_VALIDATE_VERSION: &str = "1.37.0";
 
 /// `release tag`: git, cargo for the project's checks, `timeout` for the network calls, and
 /// `kill`, which stops a push's whole process group when the user interrupts it.
@@ -75,6 +84,38 @@ pub const LOCAL_REGISTRY: [&str; 1] = ["docker-registry"];
 /// `release verify` of the artifacts, and so the promotion gate: git asks the remote, curl
 /// the registry, helm reads the chart.
 pub const VERIFY_ARTIFACTS: [&str; 4] = ["git", "timeout", "curl", "helm"];
+
+/// The helm that packages and compares charts in CI (`scripts/install-test-tools.sh`
+/// installs it; `tidy.rs` holds the two equal). "The same chart" is decided by the packaged
+/// files, which another helm may write differently, so a re-run of a half-published release
+/// after a runner update must package with this very helm.
+pub const HELM_VERSION: &str = "v3.18.0";
+
+/// What the helm on PATH means for a publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HelmCheck {
+    Pinned,
+    /// A laptop: another helm is likely, and a rehearsal with it is still useful.
+    Warn(String),
+    /// CI: the pin is what makes a re-run reproduce; another helm means the workflow is wrong.
+    Refuse(String),
+}
+
+/// Judges the helm that reports `found` (`helm version --template {{.Version}}`).
+pub fn check_helm(found: &str, ci: bool) -> HelmCheck {
+    let found = found.trim();
+    if found == HELM_VERSION {
+        return HelmCheck::Pinned;
+    }
+    let why = format!(
+        "helm {found} is not the pinned {HELM_VERSION}: a chart packaged by another helm may differ from the one published, and a re-run would then refuse it as other content (install it with scripts/install-test-tools.sh chart)"
+    );
+    if ci {
+        HelmCheck::Refuse(why)
+    } else {
+        HelmCheck::Warn(why)
+    }
+}
 
 /// What to do about a missing tool, as one line.
 pub fn missing(name: &str) -> String {
@@ -118,6 +159,19 @@ mod tests {
             "`helm` not found on PATH: install Helm 3.13 or newer (https://helm.sh/docs/intro/install/)"
         );
         assert_eq!(missing("frob"), "`frob` not found on PATH: install it");
+    }
+
+    #[test]
+    fn another_helm_is_a_warning_on_a_laptop_and_a_refusal_in_ci() {
+        assert_eq!(check_helm("v3.18.0\n", true), HelmCheck::Pinned);
+        let HelmCheck::Warn(why) = check_helm("v3.19.1", false) else {
+            panic!("a warning")
+        };
+        assert!(
+            why.starts_with("helm v3.19.1 is not the pinned v3.18.0: "),
+            "{why}"
+        );
+        assert_eq!(check_helm("v3.19.1", true), HelmCheck::Refuse(why));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use semver::Version;
 use crate::core::config::Config;
 use crate::core::grammar;
 use crate::core::json::Json;
+use crate::core::record::{self, Record};
 use crate::core::rules::{self, Owner};
 
 /// The answer to one question about the world.
@@ -26,6 +27,8 @@ pub struct ImageIndex {
     pub digest: String,
     /// `os/arch` of each manifest, attestation entries (`unknown/unknown`) included.
     pub platforms: Vec<String>,
+    /// Each platform with the digest of its manifest, attestations left out.
+    pub manifests: Vec<(String, String)>,
     /// `org.opencontainers.image.revision` of the image config, when it could be read.
     pub revision: Lookup<String>,
 }
@@ -33,6 +36,8 @@ pub struct ImageIndex {
 /// A chart as `helm show chart` and `helm template` report it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublishedChart {
+    /// The digest of the chart's manifest in the registry.
+    pub digest: String,
     pub version: String,
     pub app_version: String,
     /// The container image of the default render.
@@ -386,16 +391,23 @@ pub fn verify(config: &Config, facts: &ReleaseFacts) -> Vec<Check> {
                         }
                     ),
                 ));
-                let empty = r.body.trim().is_empty();
+                // The notes are what precedes the record.
+                let notes = r
+                    .body
+                    .split(record::HEADING)
+                    .next()
+                    .unwrap_or_default()
+                    .trim();
                 checks.push(Check::new(
                     "github release notes",
-                    !empty,
-                    if empty {
+                    !notes.is_empty(),
+                    if notes.is_empty() {
                         "empty".to_string()
                     } else {
-                        format!("{} characters", r.body.trim().chars().count())
+                        format!("{} characters", notes.chars().count())
                     },
                 ));
+                checks.push(record_check(facts, &r.body));
             }
             Lookup::Missing => checks.push(Check::new(name, false, "no such release")),
             Lookup::Unknown(why) => checks.push(Check::unknown(name, why)),
@@ -422,6 +434,86 @@ pub fn verify(config: &Config, facts: &ReleaseFacts) -> Vec<Check> {
         }
     }
     checks
+}
+
+/// The record in the release notes against what the registry and the remote serve now: a
+/// version tag moved, an image or a chart replaced after the release are caught here.
+fn record_check(facts: &ReleaseFacts, body: &str) -> Check {
+    let name = "github release record";
+    let Some(record) = Record::parse(body) else {
+        return Check::new(
+            name,
+            false,
+            format!(
+                "the notes hold no `{}` record of the artifacts",
+                record::HEADING
+            ),
+        );
+    };
+    let mut differences = Vec::new();
+    let mut compare = |what: &str, now: &Lookup<String>, recorded: &str| match now {
+        Lookup::Found(now) if now == recorded => Ok(()),
+        Lookup::Found(now) => {
+            differences.push(format!("{what} is {now}, recorded {recorded}"));
+            Ok(())
+        }
+        Lookup::Missing => {
+            differences.push(format!("{what} is gone, recorded {recorded}"));
+            Ok(())
+        }
+        Lookup::Unknown(why) => Err(why.clone()),
+    };
+    let index = lookup_map(&facts.version_image, |i| i.digest.clone());
+    let chart = lookup_map(&facts.chart, |c| c.digest.clone());
+    let asked = [
+        compare("the commit", &facts.commit, &record.commit),
+        compare(
+            &format!("the image under {}", grammar::version_tag(&facts.version)),
+            &index,
+            &record.index_digest,
+        ),
+        compare("the chart", &chart, &record.chart_digest),
+    ];
+    if let Some(Err(why)) = asked.into_iter().find(Result::is_err) {
+        return Check::unknown(name, &why);
+    }
+    if let Lookup::Found(index) = &facts.version_image {
+        for (platform, recorded) in &record.platforms {
+            match index.manifests.iter().find(|(p, _)| p == platform) {
+                Some((_, now)) if now == recorded => {}
+                Some((_, now)) => {
+                    differences.push(format!("{platform} is {now}, recorded {recorded}"))
+                }
+                None => differences.push(format!("{platform} is gone, recorded {recorded}")),
+            }
+        }
+    }
+    if differences.is_empty() {
+        Check::new(name, true, "the registry still serves what was released")
+    } else {
+        Check::new(name, false, differences.join("; "))
+    }
+}
+
+fn lookup_map<T, U>(lookup: &Lookup<T>, f: impl FnOnce(&T) -> U) -> Lookup<U> {
+    match lookup {
+        Lookup::Found(value) => Lookup::Found(f(value)),
+        Lookup::Missing => Lookup::Missing,
+        Lookup::Unknown(why) => Lookup::Unknown(why.clone()),
+    }
+}
+
+/// The gate of a GitHub release: the promotion gate, and the stable tag on the remote, on
+/// the commit of the version tag (a stable tag pushed by hand gets no release otherwise).
+pub fn release_gate(checks: &[Check], version: &Version) -> Gate {
+    let stable = format!("tag {}", grammar::stable_tag(version));
+    let mut gate = Gate::from_checks(checks);
+    if let Gate::Checked(failing) = &mut gate
+        && !checks.iter().any(|c| c.name == stable)
+    {
+        failing.push(format!("{stable}: not on the remote"));
+    }
+    gate
 }
 
 fn same_digest(
@@ -501,7 +593,7 @@ mod tests {
 
     /// A release of 1.2.3 where everything is right.
     fn good() -> ReleaseFacts {
-        ReleaseFacts {
+        let mut facts = ReleaseFacts {
             version: Version::new(1, 2, 3),
             remote_tags: Lookup::Found(vec![
                 "v1.2.2".into(),
@@ -518,12 +610,17 @@ mod tests {
                     "linux/arm64".into(),
                     "unknown/unknown".into(),
                 ],
+                manifests: vec![
+                    ("linux/amd64".into(), "sha256:bbbb".into()),
+                    ("linux/arm64".into(), "sha256:cccc".into()),
+                ],
                 revision: Lookup::Found(COMMIT.into()),
             }),
             sha_digest: Lookup::Found(DIGEST.into()),
             minor_digest: Lookup::Found(DIGEST.into()),
             latest_digest: Lookup::Found(DIGEST.into()),
             chart: Lookup::Found(PublishedChart {
+                digest: "sha256:dddd".into(),
                 version: "1.2.3".into(),
                 app_version: "v1.2.3".into(),
                 default_image: "ghcr.io/sofatutor/llm-proxy:v1.2.3".into(),
@@ -536,7 +633,13 @@ mod tests {
                 body: "## What's Changed\n* fix".into(),
             })),
             run_output: None,
+        };
+        // The notes end with the record of exactly these artifacts.
+        let record = Record::from_facts(&config(), &facts, "llm-proxy").unwrap();
+        if let Some(Lookup::Found(release)) = &mut facts.github_release {
+            release.body = format!("{}\n\n{}", release.body, record.render());
         }
+        facts
     }
 
     fn failed(facts: &ReleaseFacts) -> Vec<String> {
@@ -566,6 +669,7 @@ mod tests {
 ✓ github release v1.2.3-stable: published
 ✓ github release title: \"v1.2.3-stable\"
 ✓ github release notes: 23 characters
+✓ github release record: the registry still serves what was released
 "
         );
     }
@@ -611,7 +715,7 @@ mod tests {
                 "github release notes: empty",
                 Box::new(|f| {
                     if let Some(Lookup::Found(r)) = &mut f.github_release {
-                        r.body = " \n".into()
+                        r.body = r.body.replace("## What's Changed\n* fix", " ")
                     }
                 }),
             ),
@@ -666,7 +770,7 @@ mod tests {
         facts.latest_digest = down();
         facts.chart = Lookup::Unknown("connection refused".into());
         let failed = failed(&facts);
-        assert_eq!(failed.len(), 5, "{failed:#?}");
+        assert_eq!(failed.len(), 6, "{failed:#?}");
         assert!(
             failed
                 .iter()
@@ -739,10 +843,12 @@ mod tests {
 
     #[test]
     fn the_gate_passes_only_when_every_artifact_check_does() {
-        let pass = Gate::from_checks(&verify(&config(), &good()));
+        let mut good = good();
+        good.github_release = None;
+        let pass = Gate::from_checks(&verify(&config(), &good));
         assert_eq!(pass, Gate::Checked(vec![]));
         assert_eq!(pass.problem("v1.2.3"), None);
-        let mut facts = good();
+        let mut facts = good.clone();
         facts.chart = Lookup::Missing;
         let fail = Gate::from_checks(&verify(&config(), &facts));
         assert_eq!(
@@ -755,6 +861,64 @@ mod tests {
                 .problem("v1.2.3")
                 .unwrap(),
             "the promotion gate could not check the published artifacts of v1.2.3: `helm` not found"
+        );
+    }
+
+    #[test]
+    fn the_record_catches_what_changed_after_the_release() {
+        let record = |facts: &ReleaseFacts| {
+            verify(&config(), facts)
+                .into_iter()
+                .find(|c| c.name == "github release record")
+                .map(|c| (c.ok, c.detail))
+                .unwrap()
+        };
+        let mut facts = good();
+        if let Lookup::Found(chart) = &mut facts.chart {
+            chart.digest = "sha256:eeee".into();
+        }
+        if let Lookup::Found(index) = &mut facts.version_image {
+            index.manifests[1].1 = "sha256:ffff".into();
+        }
+        assert_eq!(
+            record(&facts),
+            (
+                false,
+                "the chart is sha256:eeee, recorded sha256:dddd; linux/arm64 is sha256:ffff, recorded sha256:cccc".into()
+            )
+        );
+        let mut moved = good();
+        moved.commit = Lookup::Found("f".repeat(40));
+        assert!(!record(&moved).0);
+        let mut down = good();
+        down.chart = Lookup::Unknown("connection refused".into());
+        assert_eq!(record(&down), (false, "unknown: connection refused".into()));
+    }
+
+    #[test]
+    fn a_github_release_needs_the_stable_tag_on_the_remote() {
+        let mut facts = good();
+        facts.github_release = None;
+        assert_eq!(
+            release_gate(&verify(&config(), &facts), &facts.version),
+            Gate::Checked(vec![])
+        );
+        facts.stable_commit = Lookup::Missing;
+        assert_eq!(
+            release_gate(&verify(&config(), &facts), &facts.version),
+            Gate::Checked(vec!["tag v1.2.3-stable: not on the remote".into()])
+        );
+        facts.stable_commit = Lookup::Found("f".repeat(40));
+        let Gate::Checked(failing) = release_gate(&verify(&config(), &facts), &facts.version)
+        else {
+            panic!("the gate ran")
+        };
+        assert_eq!(
+            failing,
+            [format!(
+                "tag v1.2.3-stable: on {}, but v1.2.3 is on {COMMIT}",
+                "f".repeat(40)
+            )]
         );
     }
 

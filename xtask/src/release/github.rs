@@ -1,24 +1,31 @@
-//! `release github`: create the GitHub release of a stable tag.
+//! `release github`: create the GitHub release of a stable tag, and only of one that is
+//! approved by what it releases.
 //!
 //! The procedure: only `vX.Y.Z-stable` asks for a release (a version tag gets a notice);
-//! plan it (title, notes since the previous stable tag, Latest only for the highest stable
-//! version), run the project's checks, then create the release with `gh` unless it exists.
-//! `gh` reads `GH_TOKEN` from the environment; xtask never handles the token itself.
+//! plan it; run the gate, which reads only (so a dry run shows its verdict): the stable tag
+//! must be on the remote on the commit of `vX.Y.Z`, and every artifact check of
+//! `release verify X.Y.Z --artifacts-only` must pass, or nothing is written to GitHub. Then
+//! the project's checks, and the release unless it exists: GitHub's generated notes with the
+//! record of the artifacts below them, Latest only for the highest stable release among the
+//! clone's tags and the releases GitHub already has. `gh` reads `GH_TOKEN` from the
+//! environment; xtask never handles the token itself.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
 use crate::cli::TagArg;
-use crate::core::grammar::{self, Classified, TagKind};
-use crate::core::plan::PublishStep;
-use crate::core::rules::GithubRelease;
+use crate::core::grammar::{self, Classified, ReleaseTag, TagKind};
+use crate::core::plan::{NOTES_FILE, Plan, PublishStep};
+use crate::core::record::Record;
+use crate::core::rules::{self, GithubRelease};
 use crate::core::tools;
-use crate::{exec, project::Project, ui};
+use crate::core::verify::{Gate, ReleaseFacts};
+use crate::{exec, project::Project, published, ui};
 
 pub struct Args {
     pub tag: TagArg,
     pub dry_run: bool,
-    /// Skip `cargo xtask ci` (the tests of this command use it; CI never does).
+    /// Skip `cargo xtask ci` (never the gate).
     pub no_checks: bool,
 }
 
@@ -50,37 +57,62 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
         .filter(|s| !(args.no_checks && matches!(s, PublishStep::Checks)))
         .cloned()
         .collect();
+    let plan = plan.with_steps(steps);
+    // A dry run's data is the plan and the verdict; a real run's is the release's URL, so
+    // there they are progress, on stderr.
+    let show = |text: &str| {
+        if args.dry_run {
+            print!("{text}");
+        } else {
+            eprint!("{text}");
+        }
+    };
+    show(&plan.render_text());
+
+    // STEP 3: preflight, every problem at once.
+    preflight(&plan, &release_tag)?;
+
+    // STEP 4: the gate. It only reads, so the dry run runs it too and shows its verdict.
+    let version = &release_tag.version;
+    let title = format!(
+        "the release gate: {release_tag} on the commit of v{version}, whose artifacts verify"
+    );
+    let (gate, facts) = ui::step(&title, || {
+        Ok(published::github_release_gate(sh, project, version))
+    })?;
+    let name = grammar::version_tag(version);
+    match (gate.problem(&name), &gate) {
+        (None, Gate::Checked(_)) => show(&format!(
+            "gate: ok, {release_tag} is on the commit of {name}, whose published artifacts verify\n"
+        )),
+        (None, _) => unreachable!("the release gate is never skipped"),
+        (Some(problem), _) => {
+            show(&format!("gate: FAIL {problem}\n"));
+            if let Gate::Checked(failing) = &gate {
+                for check in failing {
+                    ui::annotate_error(&format!("release gate of {release_tag}: {check}"));
+                }
+            }
+            bail!(
+                "cannot create the GitHub release of {release_tag}, and nothing was written to GitHub: {problem}"
+            );
+        }
+    }
     if args.dry_run {
-        print!("{}", plan.with_steps(steps).render_text());
+        println!("dry run: nothing was changed");
         return Ok(());
     }
+    let facts = facts.context("the gate passed without facts")?;
 
-    // STEP 3: preflight.
-    let mut problems = Vec::new();
-    problems.extend(
-        crate::project::missing_tools(&["gh"])
-            .iter()
-            .map(|t| tools::missing(t)),
-    );
-    if !plan.tag_exists {
-        problems.push(format!(
-            "{release_tag} does not exist in this repository: promote first (`cargo xtask release promote {}`), or fetch tags",
-            release_tag.version
-        ));
-    }
-    if !problems.is_empty() {
-        bail!(
-            "cannot create the GitHub release of {release_tag} (nothing was changed):\n  - {}",
-            problems.join("\n  - ")
-        );
-    }
-
-    // STEP 4: the steps.
-    for step in &steps {
+    // STEP 5: the steps.
+    for step in &plan.steps {
         match step {
             PublishStep::Checks => ui::step("cargo xtask ci", || crate::ci::run(sh, project))?,
+            PublishStep::GenerateNotes { .. } => {}
             PublishStep::CreateGithubRelease { release, repo } => {
-                ui::step(&step.to_string(), || create(sh, step, release, repo))?
+                ui::step(&step.to_string(), || {
+                    create(sh, project, release, repo, &facts)
+                })?
             }
             other => bail!("`{other}` does not belong to `release github`"),
         }
@@ -88,23 +120,72 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
     Ok(())
 }
 
+fn preflight(plan: &Plan, tag: &ReleaseTag) -> Result<()> {
+    let needed = tools::union([&["gh"][..], &tools::VERIFY_ARTIFACTS[..]]);
+    let mut problems: Vec<String> = crate::project::missing_tools(&needed)
+        .iter()
+        .map(|t| tools::missing(t))
+        .collect();
+    if !plan.tag_exists {
+        problems.push(format!(
+            "{tag} does not exist in this repository: promote first (`cargo xtask release promote {}`), or fetch tags",
+            tag.version
+        ));
+    }
+    if !problems.is_empty() {
+        bail!(
+            "cannot create the GitHub release of {tag} (nothing was changed):\n  - {}",
+            problems.join("\n  - ")
+        );
+    }
+    Ok(())
+}
+
 /// Creates the release unless it exists; prints its URL.
-fn create(sh: &Shell, step: &PublishStep, release: &GithubRelease, repo: &str) -> Result<()> {
+fn create(
+    sh: &Shell,
+    project: &Project,
+    release: &GithubRelease,
+    repo: &str,
+    facts: &ReleaseFacts,
+) -> Result<()> {
     let tag = &release.tag;
-    let url = match existing_release(sh, tag, repo)? {
+    let (url, release) = match existing_release(sh, tag, repo)? {
         Some(url) => {
             ui::note(&format!(
                 "the GitHub release {tag} exists already: nothing to do"
             ));
-            url
+            (url, release.clone())
         }
         None => {
+            // Latest from the releases GitHub has now, not only from this clone's tags: a
+            // release of a higher version may have been made from another clone meanwhile.
+            let mut known = github_release_tags(sh, repo)?;
+            known.extend(crate::git::tag_names(sh)?);
+            let version = grammar::release_tag(tag)
+                .context("the release's tag is a release tag")?
+                .version;
+            let release = rules::github_release(&version, &known);
+            let notes = generate_notes(sh, &release, repo)?;
+            let chart = published::chart_name(project)?;
+            let mut record = Record::from_facts(&project.config, facts, &chart)
+                .context("the gate passed, so every artifact is there to record")?;
+            record.run_url = ui::run_url();
+            let body = format!("{}\n\n{}", notes.trim_end(), record.render());
+            let file = project.root.join(NOTES_FILE);
+            std::fs::create_dir_all(file.parent().expect("the notes file is in dist/"))?;
+            std::fs::write(&file, body)
+                .with_context(|| format!("cannot write {}", file.display()))?;
+            let step = PublishStep::CreateGithubRelease {
+                release: release.clone(),
+                repo: repo.to_string(),
+            };
             let mut url = String::new();
             for command in step.commands() {
                 eprintln!("$ {command}");
                 url = exec::read(sh, &command)?;
             }
-            url
+            (url, release)
         }
     };
     println!("{url}");
@@ -118,6 +199,34 @@ fn create(sh: &Shell, step: &PublishStep, release: &GithubRelease, repo: &str) -
             .as_deref()
             .unwrap_or("the first commit")
     ))
+}
+
+/// GitHub's generated notes for the release.
+fn generate_notes(sh: &Shell, release: &GithubRelease, repo: &str) -> Result<String> {
+    let step = PublishStep::GenerateNotes {
+        release: release.clone(),
+        repo: repo.to_string(),
+    };
+    let mut notes = String::new();
+    for command in step.commands() {
+        eprintln!("$ {command}");
+        notes = exec::read(sh, &command)?;
+    }
+    Ok(notes)
+}
+
+/// The tags of the releases GitHub has (drafts aside): with the clone's tags, what decides
+/// whether this release is Latest.
+fn github_release_tags(sh: &Shell, repo: &str) -> Result<Vec<String>> {
+    let path = format!("repos/{repo}/releases?per_page=100");
+    let jq = ".[] | select(.draft | not) | .tag_name";
+    let out = cmd!(sh, "gh api --paginate {path} --jq {jq}")
+        .quiet()
+        .read()
+        .with_context(|| {
+            format!("cannot list the releases of {repo}, which decide Latest (check GH_TOKEN and the network)")
+        })?;
+    Ok(out.lines().map(str::to_string).collect())
 }
 
 /// The URL of the release of `tag`, or `None` when GitHub says it does not exist. Anything

@@ -10,6 +10,7 @@ use crate::core::chart_yaml;
 use crate::core::git_output::RemoteBranch;
 use crate::core::grammar::{Classified, ReleaseTag};
 use crate::core::plan::{ChartFacts, Plan, RepoState, plan_release};
+use crate::core::rules;
 use crate::{git, project::Project, ui};
 
 pub struct Args {
@@ -100,10 +101,17 @@ fn read_chart_facts(project: &Project) -> Result<ChartFacts> {
             .with_context(|| format!("in {}", values.display()))?,
         Err(_) => None,
     };
+    let newest = crate::core::tools::KUBERNETES_VALIDATE_VERSION
+        .split('.')
+        .map(|n| n.parse::<u64>().unwrap_or_default())
+        .collect::<Vec<_>>();
+    let kube_versions = rules::kube_versions(meta.kube_version.as_deref(), (newest[0], newest[1]))
+        .map_err(|why| anyhow::anyhow!("{}: kubeVersion {why}", path.display()))?;
     Ok(ChartFacts {
         name: meta.name,
         has_dependencies: meta.has_dependencies,
         ci_values,
         image_repository,
+        kube_versions,
     })
 }

@@ -7,12 +7,12 @@
 //! is done, and refuses to overwrite a published version with different content.
 
 use anyhow::{Context, Result, bail};
-use xshell::Shell;
+use xshell::{Shell, cmd};
 
 use crate::cli::TagArg;
 use crate::core::grammar::{Classified, TagKind};
 use crate::core::plan::{Artifact, Plan, PublishStep};
-use crate::core::tools;
+use crate::core::tools::{self, HelmCheck};
 use crate::registry::{Credentials, Registry};
 use crate::scratch::Scratch;
 use crate::steps::{Published, Publisher, State, chart, image, run_commands};
@@ -112,10 +112,28 @@ fn preflight(
     let mut tools: Vec<&str> = steps.iter().flat_map(PublishStep::tools).collect();
     tools.sort_unstable();
     tools.dedup();
-    for tool in tools {
+    for tool in &tools {
         if which::which(tool).is_err() {
             problems.push(tools::missing(tool));
+        } else if *tool == "helm" {
+            let format = "{{.Version}}";
+            let found = cmd!(sh, "helm version --template {format}")
+                .quiet()
+                .read()
+                .unwrap_or_else(|e| format!("(unreadable: {e})"));
+            match tools::check_helm(&found, ui::in_ci()) {
+                HelmCheck::Pinned => {}
+                HelmCheck::Warn(why) => ui::warn(&why),
+                HelmCheck::Refuse(why) => problems.push(why),
+            }
         }
+    }
+    // A laptop may lack the validator and skips its step with a notice; CI never does.
+    let validates = steps
+        .iter()
+        .any(|s| matches!(s, PublishStep::ValidateManifests { .. }));
+    if validates && ui::in_ci() && which::which("kubernetes-validate").is_err() {
+        problems.push(tools::missing("kubernetes-validate"));
     }
     let credentials = match Credentials::from_env(&project.config) {
         Ok(c) => c,
@@ -155,10 +173,16 @@ fn execute(publisher: &Publisher<'_>, step: &PublishStep) -> Result<()> {
         PublishStep::SetChartImage { dir, repository } => {
             chart::set_image(project, dir, repository)
         }
+        PublishStep::ValidateManifests { .. } => chart::validate(sh, step),
         PublishStep::HelmTemplate { expect_image, .. } => {
             chart::template(sh, step, expect_image.as_deref())
         }
         PublishStep::HelmShowChart { versions, .. } => chart::read_back(sh, step, versions),
+        PublishStep::WaitForImage {
+            reference,
+            platforms,
+            wait_secs,
+        } => chart::wait_for_image(publisher, reference, platforms, *wait_secs),
         PublishStep::Dist { platforms, stamp } => {
             crate::dist::build(sh, project, platforms, stamp).map(drop)
         }
@@ -166,6 +190,7 @@ fn execute(publisher: &Publisher<'_>, step: &PublishStep) -> Result<()> {
             image::prepare_build(sh, project, build)?;
             run_commands(sh, step)
         }
+        PublishStep::DockerBuilder { name, .. } => image::ensure_builder(sh, step, name),
         PublishStep::HelmDependencyBuild { .. }
         | PublishStep::HelmLint { .. }
         | PublishStep::HelmPackage { .. }
@@ -173,7 +198,9 @@ fn execute(publisher: &Publisher<'_>, step: &PublishStep) -> Result<()> {
         PublishStep::PushImage { .. }
         | PublishStep::TagImage { .. }
         | PublishStep::HelmPush { .. } => unreachable!("push steps return what they published"),
-        PublishStep::Checks | PublishStep::CreateGithubRelease { .. } => {
+        PublishStep::Checks
+        | PublishStep::GenerateNotes { .. }
+        | PublishStep::CreateGithubRelease { .. } => {
             bail!("`{step}` belongs to `release github`, not to a publish")
         }
     }

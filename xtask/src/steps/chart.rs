@@ -3,18 +3,20 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use semver::Version;
 use xshell::{Shell, cmd};
 
 use crate::core::chart_yaml::{self, ChartVersions, stamp_chart};
+use crate::core::config::Platform;
 use crate::core::oci::{self, Reference};
 use crate::core::plan::PublishStep;
 use crate::core::rules;
-use crate::exec;
 use crate::project::Project;
 use crate::steps::{Published, Publisher, State, run_commands};
+use crate::{exec, ui};
 
 pub fn stamp(project: &Project, dir: &str, version: &Version) -> Result<()> {
     let path = project.root.join(dir).join("Chart.yaml");
@@ -34,8 +36,15 @@ pub fn set_image(project: &Project, dir: &str, repository: &str) -> Result<()> {
 
 /// `helm template`; with `expect_image`, every rendered container must run exactly it.
 pub fn template(sh: &Shell, step: &PublishStep, expect_image: Option<&str>) -> Result<()> {
+    let PublishStep::HelmTemplate { output, .. } = step else {
+        unreachable!("chart::template runs HelmTemplate steps")
+    };
     for command in step.commands() {
         let rendered = exec::read(sh, &command)?;
+        let file = sh.current_dir().join(output);
+        std::fs::create_dir_all(file.parent().expect("renders go under dist/"))?;
+        std::fs::write(&file, format!("{rendered}\n"))
+            .with_context(|| format!("cannot write {}", file.display()))?;
         let Some(expected) = expect_image else {
             continue;
         };
@@ -51,6 +60,83 @@ pub fn template(sh: &Shell, step: &PublishStep, expect_image: Option<&str>) -> R
     }
     Ok(())
 }
+
+/// The renders against Kubernetes' schemas. kubernetes-validate exits 0 when a kind has no
+/// schema (a removed API such as `apps/v1beta2`) and only warns, so with `--quiet` anything
+/// it prints fails the step.
+pub fn validate(sh: &Shell, step: &PublishStep) -> Result<()> {
+    if which::which("kubernetes-validate").is_err() {
+        // Publish's preflight refuses this in CI; on a laptop a rehearsal is still useful.
+        ui::warn(&format!(
+            "skipped: {}",
+            crate::core::tools::missing("kubernetes-validate")
+        ));
+        return Ok(());
+    }
+    for command in step.commands() {
+        eprintln!("$ {command}");
+        let out = exec::output(sh, &command)?;
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if !out.status.success() || !said.trim().is_empty() {
+            bail!(
+                "the rendered manifests do not validate against Kubernetes' schemas:\n{}",
+                said.trim_end()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Waits, at most `wait_secs`, until `reference` (`REPOSITORY:TAG`) is in the registry with
+/// every platform. The chart and image jobs of a tag run side by side and the chart job is
+/// the short one; a chart published before its image would point at nothing, and a
+/// published chart version is never replaced. A registry that cannot be asked is an error
+/// at once: it is never read as "not yet".
+pub fn wait_for_image(
+    run: &Publisher<'_>,
+    reference: &str,
+    platforms: &[Platform],
+    wait_secs: u64,
+) -> Result<()> {
+    let (repository, tag) = reference
+        .rsplit_once(':')
+        .context("the chart's image has no tag")?;
+    let image = Reference::new(repository, tag);
+    let required: Vec<String> = platforms.iter().map(Platform::name).collect();
+    let deadline = Instant::now() + Duration::from_secs(wait_secs);
+    loop {
+        let lacking = match run.registry.manifest(&image)? {
+            None => "it is not in the registry".to_string(),
+            Some(found) => {
+                let present = oci::index_platforms(&oci::parse_manifest(&found.body)?);
+                let lacking = rules::lacking_platforms(&present, &required);
+                if lacking.is_empty() {
+                    ui::note(&format!("{reference} is there for {}", required.join(", ")));
+                    return Ok(());
+                }
+                format!("it lacks {}", lacking.join(", "))
+            }
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            bail!(
+                "the chart's image {reference} is not ready ({lacking}) after waiting {wait_secs}s (RELEASE_IMAGE_WAIT), so the chart was not pushed: a chart never goes out before its image; publish the image first (`release publish --only image`), or wait longer"
+            );
+        }
+        ui::note(&format!(
+            "{reference}: {lacking}; waiting for the image ({}s left)",
+            left.as_secs()
+        ));
+        std::thread::sleep(left.min(IMAGE_POLL));
+    }
+}
+
+/// How often [`wait_for_image`] asks the registry again.
+const IMAGE_POLL: Duration = Duration::from_secs(5);
 
 /// `helm push`, unless the registry holds this version already: the same content is done,
 /// other content is an error (helm itself would silently overwrite it).

@@ -48,6 +48,30 @@ pub fn prepare_build(sh: &Shell, project: &Project, build: &ImageBuild) -> Resul
     Ok(())
 }
 
+/// Creates the pinned buildx builder `name` unless it exists. Two runs may create it at once:
+/// a create that fails is judged by asking again, never by its exit code.
+pub fn ensure_builder(sh: &Shell, step: &PublishStep, name: &str) -> Result<()> {
+    let exists = || -> Result<bool> {
+        let out = cmd!(sh, "docker buildx inspect {name}")
+            .quiet()
+            .ignore_stdout()
+            .ignore_stderr()
+            .ignore_status()
+            .output()?;
+        Ok(out.status.success())
+    };
+    if exists()? {
+        ui::note(&format!("the buildx builder {name} exists"));
+        return Ok(());
+    }
+    let created = run_commands(sh, step);
+    if created.is_err() && exists()? {
+        ui::note(&format!("the buildx builder {name} was created meanwhile"));
+        return Ok(());
+    }
+    created
+}
+
 /// Pushes `vX.Y.Z` unless it holds this image already; any other image there is an error.
 pub fn push(run: &Publisher<'_>, step: &PublishStep) -> Result<Published> {
     let PublishStep::PushImage { build, target, .. } = step else {

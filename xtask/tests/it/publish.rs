@@ -58,7 +58,7 @@ fn dry_run_prints_the_plan_steps_and_changes_nothing() {
     for needle in [
         "1. cargo xtask release stamp 1.2.3 --chart charts/llm-proxy",
         "helm push dist/charts/llm-proxy-1.2.3.tgz oci://ghcr.io/sofatutor/charts",
-        "docker buildx imagetools create --tag ghcr.io/sofatutor/llm-proxy:latest",
+        "docker buildx imagetools create --builder llm-proxy-buildkit-28a89871 --tag ghcr.io/sofatutor/llm-proxy:latest",
     ] {
         assert!(run.stdout.contains(needle), "{needle}:\n{run}");
     }
@@ -97,14 +97,20 @@ fn only_and_no_push_narrow_the_dry_run() {
             "--dry-run",
         ])
         .success();
+    let head = project.git(&["rev-parse", "HEAD"]);
     let steps: Vec<&str> = image
         .stdout
         .lines()
-        .filter(|l| l.starts_with("  ") && l.trim_start().starts_with(char::is_numeric))
+        .skip_while(|l| *l != "steps:")
         .collect();
-    assert_eq!(steps.len(), 2, "{image}");
-    assert!(
-        steps[1].contains("--output type=oci,dest=dist/image"),
+    assert_eq!(
+        steps,
+        [
+            "steps:".to_string(),
+            format!("  1. LLM_PROXY_VERSION=v1.2.3 LLM_PROXY_COMMIT={head} cargo xtask dist --platform linux/amd64 --platform linux/arm64"),
+            "  2. docker buildx create --name llm-proxy-buildkit-28a89871 --driver docker-container --driver-opt image=moby/buildkit:v0.32.2@sha256:28a898719c18a33f4e8000685287fa36fd0dd9560c6440227d3a732d79bb41d8 --bootstrap  (unless the builder llm-proxy-buildkit-28a89871 exists)".to_string(),
+            format!("  3. docker buildx build --builder llm-proxy-buildkit-28a89871 --platform linux/amd64,linux/arm64 --build-arg VERSION=v1.2.3 --build-arg REVISION={head} --build-arg SOURCE=https://github.com/sofatutor/llm-proxy --build-arg SOURCE_DATE_EPOCH=1767225600 --output type=oci,dest=dist/image,tar=false,rewrite-timestamp=true ."),
+        ],
         "{image}"
     );
 }

@@ -155,23 +155,36 @@ fn every_variable_xtask_reads_is_scrubbed() {
 /// Every source file says what it owns in a `//!` paragraph.
 #[test]
 fn every_source_file_opens_with_a_module_doc() {
-    let mut stack = vec![
-        xtask_src().to_path_buf(),
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests"),
-    ];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                let text = std::fs::read_to_string(&path).unwrap();
-                assert!(
-                    text.starts_with("//!"),
-                    "{} must open with a //! paragraph",
-                    path.display()
-                );
-            }
-        }
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let files = [rust_files(xtask_src()), rust_files(&tests)].concat();
+    assert!(files.len() > 40, "found only {} files", files.len());
+    for (path, text) in files {
+        assert!(
+            text.starts_with("//!"),
+            "{} must open with a //! paragraph",
+            path.display()
+        );
     }
+}
+
+/// The helm publish requires (`core::tools::HELM_VERSION`) is the one the install script
+/// and so CI install: a bump changes both, or neither.
+#[test]
+fn the_pinned_helm_is_the_one_the_install_script_installs() {
+    let quoted = |text: &str, prefix: &str| -> String {
+        let rest =
+            &text[text.find(prefix).unwrap_or_else(|| panic!("no {prefix:?}")) + prefix.len()..];
+        rest.split(['"', '\n']).next().unwrap().to_string()
+    };
+    let tools = std::fs::read_to_string(xtask_src().join("core/tools.rs")).unwrap();
+    let script = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/install-test-tools.sh"),
+    )
+    .unwrap();
+    let pinned = quoted(&tools, "pub const HELM_VERSION: &str = \"");
+    assert!(pinned.starts_with("v3."), "{pinned}");
+    assert_eq!(quoted(&script, "\nHELM_VERSION="), pinned);
+    let validator = quoted(&tools, "pub const KUBERNETES_VALIDATE_VERSION: &str = \"");
+    assert!(validator.starts_with("1."), "{validator}");
+    assert_eq!(quoted(&script, "\nKUBERNETES_VALIDATE_VERSION="), validator);
 }

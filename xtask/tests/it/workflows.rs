@@ -72,6 +72,10 @@ const RULES: &[(&str, Rule)] = &[
     ("thin steps", thin_steps),
     ("bounded jobs", bounded_jobs),
     (
+        "chart jobs use the pinned helm",
+        chart_jobs_use_the_pinned_helm,
+    ),
+    (
         "publishing jobs see every tag",
         publishing_jobs_fetch_every_tag,
     ),
@@ -108,6 +112,8 @@ const ALLOWED_PERMISSIONS: &[(&str, &str, &str)] = &[
     ("docker.yml", "packages", "write"),
     ("helm-publish.yml", "packages", "write"),
     ("release.yml", "contents", "write"),
+    // The release gate reads the published image and chart before `gh release create`.
+    ("release.yml", "packages", "read"),
 ];
 
 /// Top-level `permissions: {}`; each job names its own, from the table above; and a job
@@ -390,12 +396,42 @@ fn thin_steps(w: &Workflow) -> Vec<String> {
             }
             let allowed = run.starts_with("cargo xtask ")
                 || run == "cargo build --package xtask --locked"
-                || run == ".ci/run";
+                || run == ".ci/run"
+                || run == PINNED_HELM;
             if !allowed {
                 problems.push(format!(
-                    "job {job}: each step runs `cargo xtask …`, builds xtask or runs .ci/run: {run}"
+                    "job {job}: each step runs `cargo xtask …`, builds xtask, installs the pinned helm or runs .ci/run: {run}"
                 ));
             }
+        }
+    }
+    problems
+}
+
+/// The step that installs the helm `core::tools::HELM_VERSION` names, and the validator.
+const PINNED_HELM: &str = "bash scripts/install-test-tools.sh chart";
+
+/// A job that packages or reads charts (a publish other than `--only image`, the release
+/// gate of `release github`) installs the pinned helm before it: the runner's helm changes
+/// from week to week, and charts are compared by what helm packaged.
+fn chart_jobs_use_the_pinned_helm(w: &Workflow) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (job, body) in w.jobs() {
+        let runs: Vec<&str> = steps(body)
+            .iter()
+            .filter_map(|s| s["run"].as_str())
+            .collect();
+        let needs_helm = runs.iter().position(|run| {
+            (run.starts_with("cargo xtask release publish") && !run.contains("--only image"))
+                || run.starts_with("cargo xtask release github")
+        });
+        let helm = runs.iter().position(|run| *run == PINNED_HELM);
+        if let Some(first) = needs_helm
+            && helm.is_none_or(|h| h > first)
+        {
+            problems.push(format!(
+                "job {job}: `{PINNED_HELM}` before it packages or reads a chart"
+            ));
         }
     }
     problems
@@ -751,6 +787,28 @@ fn rejects_scripts_expressions_and_unbounded_jobs() {
         &shallow,
         "fetch-depth: 0",
     );
+}
+
+#[test]
+fn rejects_a_chart_job_on_the_runners_helm() {
+    let publish = "      - run: cargo xtask release publish v1.0.0 --no-push\n";
+    let good = tag_workflow(&job(
+        READ,
+        &format!("{BUILD}      - run: {PINNED_HELM}\n{publish}"),
+    ));
+    let runners_helm = tag_workflow(&job(READ, &format!("{BUILD}{publish}")));
+    let late = tag_workflow(&job(
+        READ,
+        &format!("{BUILD}{publish}      - run: {PINNED_HELM}\n"),
+    ));
+    let rule = chart_jobs_use_the_pinned_helm;
+    check(rule, "t.yml", &good, &runners_helm, PINNED_HELM);
+    check(rule, "t.yml", &good, &late, PINNED_HELM);
+    let image_only = tag_workflow(&job(
+        READ,
+        &format!("{BUILD}      - run: cargo xtask release publish v1.0.0 --only image\n"),
+    ));
+    assert!(rule(&Workflow::parse("t.yml", &image_only)).is_empty());
 }
 
 // --- actionlint, the real one -------------------------------------------------------------

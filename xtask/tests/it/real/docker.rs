@@ -19,6 +19,13 @@ fi
 printf '%s\n' "$*" >>"$FAKE_BUILDX_LOG"
 shift # the plugin's own name, "buildx"
 case "$1" in
+inspect)
+	# A builder exists once `create` made it.
+	[ -e "$FAKE_BUILDX_LOG.builder-$2" ]
+	;;
+create)
+	touch "$FAKE_BUILDX_LOG.builder-$3"
+	;;
 build)
 	for arg; do
 		case "$arg" in
@@ -37,8 +44,8 @@ build)
 	done
 	;;
 imagetools)
-	# imagetools create --tag TARGET SOURCE
-	skopeo copy --quiet --all --preserve-digests --src-tls-verify=false --dest-tls-verify=false "docker://$5" "docker://$4" >&2
+	# imagetools create --builder NAME --tag TARGET SOURCE
+	skopeo copy --quiet --all --preserve-digests --src-tls-verify=false --dest-tls-verify=false "docker://$7" "docker://$6" >&2
 	;;
 esac
 "#;
@@ -87,20 +94,31 @@ fn docker_builder_runs_buildx_build_then_imagetools_by_digest() {
     .success();
     let digest = registry.digest("llm-proxy", "v1.2.3").unwrap();
     let host = &registry.host;
+    // xtask's own builder, on the pinned BuildKit; the host's network reaches the registry on
+    // its loopback.
+    let builder = "llm-proxy-buildkit-28a89871-host";
     let build = format!(
-        "buildx build --platform linux/amd64,linux/arm64 --build-arg VERSION=v1.2.3 --build-arg REVISION={commit} --build-arg SOURCE=https://github.com/sofatutor/llm-proxy --build-arg SOURCE_DATE_EPOCH=1767225600"
+        "buildx build --builder {builder} --platform linux/amd64,linux/arm64 --build-arg VERSION=v1.2.3 --build-arg REVISION={commit} --build-arg SOURCE=https://github.com/sofatutor/llm-proxy --build-arg SOURCE_DATE_EPOCH=1767225600"
     );
     let expected = [
+        format!("buildx inspect {builder}"),
+        format!(
+            "buildx create --name {builder} --driver docker-container --driver-opt image=moby/buildkit:v0.32.2@sha256:28a898719c18a33f4e8000685287fa36fd0dd9560c6440227d3a732d79bb41d8 --driver-opt network=host --bootstrap"
+        ),
         format!("{build} --output type=oci,dest=dist/image,tar=false,rewrite-timestamp=true ."),
         format!(
             "{build} --output type=image,name={host}/llm-proxy:v1.2.3,push=true,rewrite-timestamp=true,registry.insecure=true ."
         ),
         format!(
-            "buildx imagetools create --tag {host}/llm-proxy:sha-{} {host}/llm-proxy@{digest}",
+            "buildx imagetools create --builder {builder} --tag {host}/llm-proxy:sha-{} {host}/llm-proxy@{digest}",
             &commit[..7]
         ),
-        format!("buildx imagetools create --tag {host}/llm-proxy:1.2 {host}/llm-proxy@{digest}"),
-        format!("buildx imagetools create --tag {host}/llm-proxy:latest {host}/llm-proxy@{digest}"),
+        format!(
+            "buildx imagetools create --builder {builder} --tag {host}/llm-proxy:1.2 {host}/llm-proxy@{digest}"
+        ),
+        format!(
+            "buildx imagetools create --builder {builder} --tag {host}/llm-proxy:latest {host}/llm-proxy@{digest}"
+        ),
     ];
     assert_eq!(
         std::fs::read_to_string(&log)
@@ -113,7 +131,8 @@ fn docker_builder_runs_buildx_build_then_imagetools_by_digest() {
         assert_eq!(registry.digest("llm-proxy", tag), Some(digest.clone()));
     }
 
-    // The re-run builds locally, finds every tag in place, and pushes nothing.
+    // The re-run finds the builder, builds locally, finds every tag in place, and pushes
+    // nothing.
     std::fs::remove_file(&log).unwrap();
     env.xtask(
         &project,
@@ -125,6 +144,6 @@ fn docker_builder_runs_buildx_build_then_imagetools_by_digest() {
             .unwrap()
             .lines()
             .collect::<Vec<_>>(),
-        &expected[..1]
+        [expected[0].as_str(), expected[2].as_str()]
     );
 }

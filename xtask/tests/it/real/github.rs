@@ -11,7 +11,7 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use super::{release_project, require, serial};
+use super::{Env, Registry, release_commit, release_project, require, serial};
 use crate::support::{Project, Run, TempDir};
 
 #[derive(Debug, Clone)]
@@ -79,17 +79,21 @@ impl GitHub {
             .collect()
     }
 
-    fn xtask(&self, project: &Project, args: &[&str], token: &str) -> Run {
+    /// The built xtask with `env`'s registry settings and gh talking to this stand-in.
+    pub(super) fn xtask(&self, project: &Project, env: &Env, args: &[&str], token: &str) -> Run {
         let config = self.config_dir();
-        project.xtask_env(
-            args,
-            &[
-                ("GH_CONFIG_DIR", config.to_str().unwrap()),
-                ("GH_TOKEN", token),
-                ("GH_NO_UPDATE_NOTIFIER", "1"),
-                ("GH_PROMPT_DISABLED", "1"),
-            ],
-        )
+        let mut vars: Vec<(&str, &str)> = env
+            .vars
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        vars.extend([
+            ("GH_CONFIG_DIR", config.to_str().unwrap()),
+            ("GH_TOKEN", token),
+            ("GH_NO_UPDATE_NOTIFIER", "1"),
+            ("GH_PROMPT_DISABLED", "1"),
+        ]);
+        project.xtask_env(args, &vars)
     }
 }
 
@@ -186,6 +190,14 @@ fn answer(request: &Request, state: &mut State) -> (u16, String) {
             (404, not_found.into())
         };
     }
+    if request.method == "GET" && path.starts_with(&format!("{repo}/releases?")) {
+        let releases: Vec<String> = state
+            .releases
+            .iter()
+            .map(|tag| release_json(tag, state))
+            .collect();
+        return (200, format!("[{}]", releases.join(",")));
+    }
     if request.method == "POST" && path == format!("{repo}/releases/generate-notes") {
         return (200, r#"{"name":"notes","body":"Generated notes"}"#.into());
     }
@@ -199,41 +211,58 @@ fn answer(request: &Request, state: &mut State) -> (u16, String) {
             );
         }
         state.releases.push(tag.clone());
+        // What the release was created with is what it shows from now on.
+        state.body = body["body"].as_str().map(str::to_string);
         return (201, release_json(&tag, state));
     }
     (404, not_found.into())
 }
 
-fn tag(project: &Project, name: &str) {
+/// `vVERSION` on a commit of its own, published to the registry of `env`, and
+/// `vVERSION-stable` on the same commit, both on the remote; returns the commit.
+fn promoted(project: &Project, env: &Env, version: &str) -> String {
+    let commit = release_commit(project, version);
+    env.xtask(project, &["release", "publish", &format!("v{version}")])
+        .success();
+    push_tag(project, &format!("v{version}-stable"));
+    commit
+}
+
+fn push_tag(project: &Project, name: &str) {
     project.git(&["tag", "-a", name, "-m", name]);
+    project.git(&["push", "--quiet", "origin", name]);
 }
 
 const TOKEN: &str = "ghp_canary0token0f7c2";
 
 #[test]
-fn first_stable_release_generates_notes_and_becomes_latest_once() {
+fn a_verified_stable_release_gets_one_release_with_the_record_and_is_latest_once() {
     let _serial = serial();
     require("gh");
     let github = GitHub::start();
+    let registry = Registry::start();
+    let env = Env::new(&registry.host);
     let project = release_project();
-    tag(&project, "v1.0.0");
-    tag(&project, "v1.0.0-stable");
+    let commit = promoted(&project, &env, "1.0.0");
+    let host = &registry.host;
 
     let args = ["release", "github", "v1.0.0-stable", "--no-checks"];
-    let dry = github.xtask(&project, &[&args[..], &["--dry-run"]].concat(), TOKEN);
+    let dry = github.xtask(&project, &env, &[&args[..], &["--dry-run"]].concat(), TOKEN);
     let dry = dry.success();
-    assert!(
-        dry.stdout.contains(
-            "gh release create v1.0.0-stable --verify-tag --title v1.0.0-stable --generate-notes --latest=true --repo sofatutor/llm-proxy"
-        ),
-        "{dry}"
-    );
+    for line in [
+        "  1. gh api --method POST repos/sofatutor/llm-proxy/releases/generate-notes -f tag_name=v1.0.0-stable --jq .body  (then the artifacts record below them, into dist/github-release.md)",
+        "  2. gh release create v1.0.0-stable --verify-tag --title v1.0.0-stable --notes-file dist/github-release.md --latest=true --repo sofatutor/llm-proxy  (unless the release exists; Latest rechecked against GitHub's releases)",
+        "gate: ok, v1.0.0-stable is on the commit of v1.0.0, whose published artifacts verify",
+        "dry run: nothing was changed",
+    ] {
+        assert!(dry.stdout.lines().any(|l| l == line), "{line:?} in {dry}");
+    }
     assert!(
         github.requests().is_empty(),
         "a dry run asks GitHub nothing"
     );
 
-    let created = github.xtask(&project, &args, TOKEN).success();
+    let created = github.xtask(&project, &env, &args, TOKEN).success();
     assert_eq!(
         created.stdout,
         "https://github.com/sofatutor/llm-proxy/releases/tag/v1.0.0-stable\n"
@@ -252,10 +281,32 @@ fn first_stable_release_generates_notes_and_becomes_latest_once() {
     let post = &posts[0];
     assert_eq!(post["tag_name"].as_str(), Some("v1.0.0-stable"));
     assert_eq!(post["name"].as_str(), Some("v1.0.0-stable"));
-    assert_eq!(post["generate_release_notes"].as_bool(), Some(true));
     // A string, as the REST API wants it.
     assert_eq!(post["make_latest"].as_str(), Some("true"));
     assert_eq!(post["draft"].as_bool(), Some(false));
+    // The generated notes, then the record of exactly what was published.
+    let index = registry.digest("llm-proxy", "v1.0.0").unwrap();
+    let raw = registry.raw("llm-proxy", "v1.0.0");
+    let platform = |arch: &str| {
+        raw["manifests"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|m| m["platform"]["architecture"].as_str() == Some(arch))
+            .map(|m| m["digest"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    let chart = registry.digest("charts/llm-proxy", "1.0.0").unwrap();
+    let short = &commit[..7];
+    let body = post["body"].as_str().unwrap();
+    assert_eq!(
+        body,
+        format!(
+            "Generated notes\n\n## Artifacts\n\n| | |\n| --- | --- |\n| commit | `{commit}` |\n| image | `{host}/llm-proxy@{index}` |\n| linux/amd64 | `{}` |\n| linux/arm64 | `{}` |\n| image tags | `v1.0.0`, `1.0`, `sha-{short}`, `latest` |\n| chart | `oci://{host}/charts/llm-proxy:1.0.0@{chart}` |\n",
+            platform("amd64"),
+            platform("arm64")
+        )
+    );
     assert!(
         github
             .requests()
@@ -265,7 +316,7 @@ fn first_stable_release_generates_notes_and_becomes_latest_once() {
     );
 
     // Re-run: the release exists, nothing is created.
-    let again = github.xtask(&project, &args, TOKEN).success();
+    let again = github.xtask(&project, &env, &args, TOKEN).success();
     assert!(again.stderr.contains("exists already"), "{again}");
     assert_eq!(
         github.posts_to("/repos/sofatutor/llm-proxy/releases").len(),
@@ -277,31 +328,86 @@ fn first_stable_release_generates_notes_and_becomes_latest_once() {
             "{run}"
         );
     }
+
+    // `release verify` of the stable version reads the record back and finds it served.
+    github.state.lock().unwrap().body = Some(body.to_string());
+    let verified = github
+        .xtask(&project, &env, &["release", "verify", "1.0.0"], TOKEN)
+        .success();
+    assert!(
+        verified
+            .stdout
+            .contains("✓ github release record: the registry still serves what was released"),
+        "{verified}"
+    );
+    // A moving tag re-pointed after the release is caught, and so is a replaced image.
+    skopeo_copy_one_platform(&registry, "v1.0.0", "1.0");
+    let moved = github
+        .xtask(&project, &env, &["release", "verify", "1.0.0"], TOKEN)
+        .failure();
+    assert!(
+        moved
+            .stdout
+            .contains(&format!("✗ image {host}/llm-proxy:1.0: sha256:")),
+        "{moved}"
+    );
+    skopeo_copy_one_platform(&registry, "v1.0.0", "v1.0.0");
+    let replaced = github
+        .xtask(&project, &env, &["release", "verify", "1.0.0"], TOKEN)
+        .failure();
+    assert!(
+        replaced
+            .stdout
+            .contains("✗ github release record: the image under v1.0.0 is sha256:")
+            && replaced.stdout.contains(&format!(", recorded {index}")),
+        "{replaced}"
+    );
+}
+
+/// Copies one platform's manifest of `from` to `to`: another digest than the index.
+fn skopeo_copy_one_platform(registry: &Registry, from: &str, to: &str) {
+    let out = std::process::Command::new(require("skopeo"))
+        .args([
+            "copy",
+            "--quiet",
+            "--override-arch",
+            "arm64",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            &format!("docker://{}/llm-proxy:{from}", registry.host),
+            &format!("docker://{}/llm-proxy:{to}", registry.host),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
-fn older_line_promotion_is_not_latest_and_notes_start_at_the_previous_stable() {
+fn latest_and_notes_follow_github_releases_as_well_as_the_clone() {
     let _serial = serial();
     require("gh");
     let github = GitHub::start();
+    // Only GitHub knows the newer release: it was made from another clone.
+    github.state.lock().unwrap().releases = vec!["v1.3.0-stable".into()];
+    let registry = Registry::start();
+    let env = Env::new(&registry.host);
     let project = release_project();
-    for name in [
-        "v1.2.8",
-        "v1.2.8-stable",
-        "v1.3.0",
-        "v1.3.0-stable",
-        "v1.2.9",
-        "v1.2.9-stable",
-    ] {
-        tag(&project, name);
-    }
-    github
-        .xtask(
-            &project,
-            &["release", "github", "v1.2.9-stable", "--no-checks"],
-            TOKEN,
-        )
+    release_commit(&project, "1.2.8");
+    push_tag(&project, "v1.2.8-stable");
+    promoted(&project, &env, "1.2.9");
+    let args = ["release", "github", "v1.2.9-stable", "--no-checks"];
+    let dry = github
+        .xtask(&project, &env, &[&args[..], &["--dry-run"]].concat(), TOKEN)
         .success();
+    assert!(
+        dry.stdout.contains("--latest=true"),
+        "the clone alone says yes: {dry}"
+    );
+    github.xtask(&project, &env, &args, TOKEN).success();
     let notes = github.posts_to("/releases/generate-notes");
     assert_eq!(notes.len(), 1);
     assert_eq!(
@@ -315,17 +421,112 @@ fn older_line_promotion_is_not_latest_and_notes_start_at_the_previous_stable() {
 }
 
 #[test]
+fn the_gate_refuses_hand_pushed_stable_tags_before_asking_github_anything() {
+    let _serial = serial();
+    require("gh");
+    let github = GitHub::start();
+    let registry = Registry::start();
+    let env = Env::new(&registry.host);
+    let project = release_project();
+
+    // A version that was never published.
+    release_commit(&project, "1.0.0");
+    push_tag(&project, "v1.0.0-stable");
+    let args = ["release", "github", "v1.0.0-stable", "--no-checks"];
+    let dry = github
+        .xtask(&project, &env, &[&args[..], &["--dry-run"]].concat(), TOKEN)
+        .failure();
+    assert!(
+        dry.stdout.contains(&format!(
+            "gate: FAIL the published artifacts of v1.0.0 do not verify (the promotion gate):\n      - image {}/llm-proxy:v1.0.0: not in the registry",
+            registry.host
+        )),
+        "{dry}"
+    );
+    let refused = github.xtask(&project, &env, &args, TOKEN).failure();
+    assert!(
+        refused.stderr.contains(
+            "cannot create the GitHub release of v1.0.0-stable, and nothing was written to GitHub"
+        ),
+        "{refused}"
+    );
+
+    // A stable tag on another commit than its version's.
+    let commit = release_commit(&project, "1.1.0");
+    env.xtask(&project, &["release", "publish", "v1.1.0"])
+        .success();
+    project.write("CHANGES", "after 1.1.0");
+    let other = project.commit("after the release");
+    project.git(&["push", "--quiet", "origin", "main"]);
+    push_tag(&project, "v1.1.0-stable");
+    let refused = github
+        .xtask(
+            &project,
+            &env,
+            &["release", "github", "v1.1.0-stable", "--no-checks"],
+            TOKEN,
+        )
+        .failure();
+    assert!(
+        refused.stderr.contains(&format!(
+            "tag v1.1.0-stable: on {other}, but v1.1.0 is on {commit}"
+        )),
+        "{refused}"
+    );
+    assert!(
+        github.requests().is_empty(),
+        "nothing was asked of GitHub, let alone written"
+    );
+}
+
+#[test]
+fn in_actions_each_failing_check_is_an_error_annotation() {
+    let _serial = serial();
+    require("gh");
+    let github = GitHub::start();
+    let registry = Registry::start();
+    let mut env = Env::new(&registry.host);
+    env.set("GITHUB_ACTIONS", "true");
+    let project = release_project();
+    release_commit(&project, "1.0.0");
+    push_tag(&project, "v1.0.0-stable");
+    let refused = github
+        .xtask(
+            &project,
+            &env,
+            &["release", "github", "v1.0.0-stable", "--no-checks"],
+            TOKEN,
+        )
+        .failure();
+    let annotations: Vec<&str> = refused
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("::error::release gate of v1.0.0-stable: "))
+        .collect();
+    assert_eq!(annotations.len(), 5, "{refused}");
+    assert!(
+        annotations.contains(&format!(
+            "::error::release gate of v1.0.0-stable: image {}/llm-proxy:v1.0.0: not in the registry",
+            registry.host
+        ).as_str()),
+        "{refused}"
+    );
+}
+
+#[test]
 fn auth_failure_is_not_taken_for_a_missing_release() {
     let _serial = serial();
     require("gh");
     let github = GitHub::start();
     github.state.lock().unwrap().fail_with = Some(401);
+    let registry = Registry::start();
+    let env = Env::new(&registry.host);
     let project = release_project();
-    tag(&project, "v1.0.0");
-    tag(&project, "v1.0.0-stable");
+    promoted(&project, &env, "1.0.0");
     let failed = github
         .xtask(
             &project,
+            &env,
             &["release", "github", "v1.0.0-stable", "--no-checks"],
             TOKEN,
         )
@@ -346,8 +547,10 @@ fn failing_checks_stop_the_release() {
     let _serial = serial();
     require("gh");
     let github = GitHub::start();
+    let registry = Registry::start();
+    let env = Env::new(&registry.host);
     let project = release_project();
-    // Unformatted code: `cargo xtask ci` fails at its first check.
+    // Unformatted code: `cargo xtask ci` fails at its first Rust check.
     project.write("crates/llm-proxy/src/unformatted.rs", "fn  x( ){}\n");
     let main = project.read("crates/llm-proxy/src/main.rs");
     project.write(
@@ -355,10 +558,14 @@ fn failing_checks_stop_the_release() {
         &format!("{main}\nmod unformatted;\n"),
     );
     project.commit("unformatted");
-    tag(&project, "v1.0.0");
-    tag(&project, "v1.0.0-stable");
+    promoted(&project, &env, "1.0.0");
     let failed = github
-        .xtask(&project, &["release", "github", "v1.0.0-stable"], TOKEN)
+        .xtask(
+            &project,
+            &env,
+            &["release", "github", "v1.0.0-stable"],
+            TOKEN,
+        )
         .failure();
     assert!(failed.stderr.contains("cargo fmt"), "{failed}");
     assert!(github.requests().is_empty(), "GitHub is asked nothing");
@@ -368,9 +575,10 @@ fn failing_checks_stop_the_release() {
 fn version_tags_get_a_notice_and_no_release() {
     let github = GitHub::start();
     let project = release_project();
-    tag(&project, "v1.0.0");
+    project.git(&["tag", "-a", "v1.0.0", "-m", "v1.0.0"]);
+    let env = Env::new("127.0.0.1:9");
     github
-        .xtask(&project, &["release", "github", "v1.0.0"], TOKEN)
+        .xtask(&project, &env, &["release", "github", "v1.0.0"], TOKEN)
         .success()
         .stderr_has("version tag");
     assert!(github.requests().is_empty());

@@ -11,6 +11,7 @@ mod docker;
 mod github;
 mod private;
 mod publish;
+mod race;
 mod rehearse;
 mod reproduce;
 mod verify;
@@ -201,6 +202,17 @@ pub fn release_project() -> Project {
             std::fs::copy(&from, &to).unwrap();
         }
     })
+}
+
+/// Commits (so every release has its own commit), pushes `main`, then tags and pushes the tag.
+pub fn release_commit(project: &Project, version: &str) -> String {
+    project.write("CHANGES", version);
+    let commit = project.commit(&format!("work for {version}"));
+    project.git(&["push", "--quiet", "origin", "main"]);
+    let tag = format!("v{version}");
+    project.git(&["tag", "-a", &tag, "-m", &format!("Release {tag}")]);
+    project.git(&["push", "--quiet", "origin", &tag]);
+    commit
 }
 
 /// The environment of a publish against `registry`: the rehearsal settings, and every tool's

@@ -6,8 +6,10 @@
 
 use std::process::Command;
 
-use super::{Env, Registry, output, path_without, release_project, require, serial};
-use crate::support::{Project, TempDir};
+use super::{
+    Env, Registry, output, path_without, release_commit, release_project, require, serial,
+};
+use crate::support::{Project, TempDir, spawn_xtask, wait, xtask_in};
 
 fn tag(project: &Project, name: &str) -> String {
     project.git(&["tag", "-a", name, "-m", name]);
@@ -345,4 +347,137 @@ fn missing_helm_is_named_before_any_change() {
     assert_eq!(project.git(&["status", "--porcelain"]), "");
     assert!(!project.work.join("dist").exists());
     assert_eq!(registry.digest("llm-proxy", "v1.0.1"), None);
+}
+
+#[test]
+fn a_chart_waits_for_its_image_and_never_goes_out_before_it() {
+    let _serial = serial();
+    let registry = Registry::start();
+    let project = release_project();
+    release_commit(&project, "1.4.0");
+    let mut env = Env::new(&registry.host);
+
+    // No image, and no time to wait: refused, and no chart in the registry.
+    env.set("RELEASE_IMAGE_WAIT", "2");
+    let refused = env
+        .xtask(
+            &project,
+            &["release", "publish", "v1.4.0", "--only", "chart"],
+        )
+        .failure();
+    assert!(
+        refused.stderr.contains(&format!(
+            "the chart's image {}/llm-proxy:v1.4.0 is not ready (it is not in the registry) after waiting 2s (RELEASE_IMAGE_WAIT), so the chart was not pushed",
+            registry.host
+        )),
+        "{refused}"
+    );
+    assert_eq!(registry.digest("charts/llm-proxy", "1.4.0"), None);
+
+    // The chart job waits while the image job, in another clone, publishes the image.
+    env.set("RELEASE_IMAGE_WAIT", "300");
+    let vars: Vec<(&str, &str)> = env
+        .vars
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let image_clone = project.clone_remote("image-job", &[]);
+    let mut chart_job = spawn_xtask(
+        &project.work,
+        &["release", "publish", "v1.4.0", "--only", "chart"],
+        &vars,
+    );
+    // The image job starts once the chart job says it waits, so the order is the one tested.
+    let (waiting, told) = std::sync::mpsc::channel();
+    let stderr = chart_job.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr).lines() {
+            let line = line.unwrap();
+            if line.contains("it is not in the registry; waiting for the image") {
+                let _ = waiting.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    told.recv_timeout(std::time::Duration::from_secs(300))
+        .expect("the chart job waits for the image");
+    assert_eq!(registry.digest("charts/llm-proxy", "1.4.0"), None);
+    xtask_in(
+        &image_clone,
+        &["release", "publish", "v1.4.0", "--only", "image"],
+        &vars,
+    )
+    .success();
+    let chart = wait(chart_job);
+    let stderr = reader.join().unwrap();
+    assert_eq!(chart.code, 0, "{chart}\n{stderr}");
+    assert!(
+        registry.digest("charts/llm-proxy", "1.4.0").is_some(),
+        "{stderr}"
+    );
+    // The chart's default image is the one the image job pushed.
+    env.xtask(
+        &project,
+        &["release", "verify", "1.4.0", "--artifacts-only"],
+    )
+    .success();
+}
+
+#[test]
+fn rendered_manifests_are_validated_against_kubernetes_schemas() {
+    let _serial = serial();
+    require("kubernetes-validate");
+    let registry = Registry::start();
+    let project = release_project();
+    tag(&project, "v1.5.0");
+    let env = Env::new(&registry.host);
+    let args = [
+        "release",
+        "publish",
+        "v1.5.0",
+        "--only",
+        "chart",
+        "--no-push",
+    ];
+    let good = env.xtask(&project, &args).success();
+    assert!(
+        good.stderr
+            .contains("$ kubernetes-validate --strict --quiet -k 1.29 -k 1.30"),
+        "{good}"
+    );
+
+    // A manifest helm lints happily but Kubernetes would refuse.
+    project.write(
+        "charts/llm-proxy/templates/settings.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  replicas: 2\n",
+    );
+    project.commit("a number where Kubernetes wants a string");
+    project.git(&["tag", "-f", "-a", "v1.5.0", "-m", "v1.5.0"]);
+    let bad = env.xtask(&project, &args).failure();
+    assert!(
+        bad.stderr.contains("the rendered manifests do not validate against Kubernetes' schemas:\nERROR dist/manifests/default.yaml did not validate for resource configmap/settings against version 1.29: data.replicas: 2 is not of type 'string', 'null'"),
+        "{bad}"
+    );
+
+    // Without the validator: skipped with a notice on a laptop, refused in CI.
+    let scratch = TempDir::new();
+    let mut env = env;
+    env.set("PATH", &path_without("kubernetes-validate", scratch.path()));
+    let laptop = env.xtask(&project, &args).success();
+    assert!(
+        laptop
+            .stderr
+            .contains("warning: skipped: `kubernetes-validate` not found on PATH"),
+        "{laptop}"
+    );
+    env.set("CI", "true");
+    let ci = env.xtask(&project, &args).failure();
+    assert!(
+        ci.stderr.contains("cannot publish v1.5.0 (nothing was changed):\n  - `kubernetes-validate` not found on PATH"),
+        "{ci}"
+    );
 }

@@ -8,19 +8,8 @@
 use std::process::Command;
 
 use super::github::GitHub;
-use super::{Env, Registry, output, release_project, require, serial};
+use super::{Env, Registry, output, release_commit, release_project, require, serial};
 use crate::support::{Project, Run};
-
-/// Commits (so every release has its own commit), pushes `main`, then tags and pushes the tag.
-fn release_commit(project: &Project, version: &str) -> String {
-    project.write("CHANGES", version);
-    let commit = project.commit(&format!("work for {version}"));
-    project.git(&["push", "--quiet", "origin", "main"]);
-    let tag = format!("v{version}");
-    project.git(&["tag", "-a", &tag, "-m", &format!("Release {tag}")]);
-    project.git(&["push", "--quiet", "origin", &tag]);
-    commit
-}
 
 /// The check lines that failed (`✗ name: detail`), by name.
 fn failed(run: &Run) -> Vec<String> {
@@ -224,12 +213,32 @@ fn promote_is_refused_while_verify_fails_and_allowed_once_the_artifact_is_fixed(
     let env = Env::new(&registry.host);
     release_commit(&project, "1.3.0");
 
-    // Only the chart: its default image does not exist yet.
+    // Only the chart, pushed by hand (publish never pushes a chart before its image): its
+    // default image does not exist yet.
     env.xtask(
         &project,
-        &["release", "publish", "v1.3.0", "--only", "chart"],
+        &[
+            "release",
+            "publish",
+            "v1.3.0",
+            "--only",
+            "chart",
+            "--no-push",
+        ],
     )
     .success();
+    let vars: Vec<(&str, &str)> = env
+        .vars
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    output(
+        Command::new(require("helm"))
+            .args(["push", "--plain-http"])
+            .arg(project.work.join("dist/charts/llm-proxy-1.3.0.tgz"))
+            .arg(format!("oci://{}/charts", registry.host))
+            .envs(vars.iter().copied()),
+    );
     let run = env
         .xtask(&project, &["release", "verify", "1.3.0"])
         .failure();
@@ -332,34 +341,21 @@ fn a_draft_or_a_release_without_notes_fails_the_github_checks() {
         "{run}"
     );
 
+    // A release made by hand, without the record of its artifacts.
     github
         .state
         .lock()
         .unwrap()
         .releases
         .push("v2.0.0-stable".into());
-    env.xtask(&project, &["release", "verify", "2.0.0", "--stable"])
-        .success();
-
-    github.state.lock().unwrap().body = Some(" \n".into());
     let run = env
         .xtask(&project, &["release", "verify", "2.0.0", "--stable"])
         .failure();
-    assert_eq!(failed(&run), ["github release notes"], "{run}");
+    assert_eq!(failed(&run), ["github release record"], "{run}");
+    github.state.lock().unwrap().releases.clear();
 
-    github.state.lock().unwrap().body = None;
-    github.state.lock().unwrap().draft = true;
-    let run = env
-        .xtask(&project, &["release", "verify", "2.0.0", "--stable"])
-        .failure();
-    assert_eq!(failed(&run), ["github release v2.0.0-stable"], "{run}");
-    assert!(run.stdout.contains("is a draft"), "{run}");
-    assert!(
-        !format!("{run}").contains("ghp_canary0verify0token"),
-        "the token never appears"
-    );
-
-    // Once the stable tag exists, the release is checked without being asked for.
+    // The release `release github` makes, once the stable tag exists: checked without
+    // being asked for.
     project.git(&[
         "tag",
         "-a",
@@ -369,10 +365,32 @@ fn a_draft_or_a_release_without_notes_fails_the_github_checks() {
         "v2.0.0^{}",
     ]);
     project.git(&["push", "--quiet", "origin", "v2.0.0-stable"]);
+    env.xtask(
+        &project,
+        &["release", "github", "v2.0.0-stable", "--no-checks"],
+    )
+    .success();
+    env.xtask(&project, &["release", "verify", "2.0.0"])
+        .success();
+
+    let made = github.state.lock().unwrap().body.clone().unwrap();
+    github.state.lock().unwrap().body = Some(made.replace("Generated notes", " "));
+    let run = env
+        .xtask(&project, &["release", "verify", "2.0.0"])
+        .failure();
+    assert_eq!(failed(&run), ["github release notes"], "{run}");
+
+    github.state.lock().unwrap().body = Some(made);
+    github.state.lock().unwrap().draft = true;
     let run = env
         .xtask(&project, &["release", "verify", "2.0.0"])
         .failure();
     assert_eq!(failed(&run), ["github release v2.0.0-stable"], "{run}");
+    assert!(run.stdout.contains("is a draft"), "{run}");
+    assert!(
+        !format!("{run}").contains("ghp_canary0verify0token"),
+        "the token never appears"
+    );
     github.state.lock().unwrap().draft = false;
     let run = env
         .xtask(&project, &["release", "verify", "2.0.0"])

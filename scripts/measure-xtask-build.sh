@@ -32,6 +32,7 @@ serde_yaml = "0.9"
 toml_edit = "0.25"
 anyhow = "1"
 which = "8"
+signal-hook = "0.4"
 
 """
 xtask = re.sub(r"(?ms)^\[dependencies\]\n.*?(?=^\[)", naive, xtask)

@@ -76,6 +76,12 @@ pub fn command() -> Command {
             "Do not ask for confirmation (required without a terminal)",
         )
     };
+    let no_sign = || {
+        flag(
+            "no-sign",
+            "Create the tag unsigned even if git's tag.gpgSign is on",
+        )
+    };
     let remote = || {
         Arg::new("remote")
             .long("remote")
@@ -111,14 +117,16 @@ pub fn command() -> Command {
                 .arg(version())
                 .args([dry_run(), yes(), remote()])
                 .arg(flag("allow-older", "Allow a version lower than an existing one (backports from a maintenance branch)"))
-                .arg(flag("no-checks", "Skip `cargo xtask ci`")),
+                .arg(flag("no-checks", "Skip `cargo xtask ci`"))
+                .arg(no_sign()),
         )
         .subcommand(
             Command::new("promote")
                 .about("Create and push vX.Y.Z-stable on the commit of vX.Y.Z")
                 .arg(version())
                 .args([dry_run(), yes(), remote()])
-                .arg(flag("no-verify", "Skip verifying the published artifacts first")),
+                .arg(flag("no-verify", "Skip verifying the published artifacts first"))
+                .arg(no_sign()),
         )
         .subcommand(
             Command::new("publish")
@@ -149,7 +157,8 @@ pub fn command() -> Command {
             Command::new("rehearse")
                 .about("Rehearse the whole release in a scratch clone against the configured registries")
                 .arg(version())
-                .arg(flag("keep", "Keep the scratch directory"))
+                .arg(flag("local-registry", "Start a throwaway registry on 127.0.0.1 (Debian's docker-registry) and rehearse against it"))
+                .arg(flag("keep", "Keep the scratch directory (and the --local-registry registry, running)"))
                 .arg(dry_run()),
         )
         // The rehearsal's stand-in for the workflows' attestation steps: hidden, because what
@@ -249,6 +258,7 @@ fn release_command(m: &ArgMatches) -> anyhow::Result<Cmd> {
             yes: flag("yes"),
             allow_older: flag("allow-older"),
             no_checks: flag("no-checks"),
+            no_sign: flag("no-sign"),
         }),
         "promote" => Cmd::Promote(release::promote::Args {
             version: version()?,
@@ -256,6 +266,7 @@ fn release_command(m: &ArgMatches) -> anyhow::Result<Cmd> {
             dry_run: flag("dry-run"),
             yes: flag("yes"),
             no_verify: flag("no-verify"),
+            no_sign: flag("no-sign"),
         }),
         "publish" => Cmd::Publish(release::publish::Args {
             tag: tag()?,
@@ -287,6 +298,7 @@ fn release_command(m: &ArgMatches) -> anyhow::Result<Cmd> {
         "rehearse" => Cmd::Rehearse(release::rehearse::Args {
             version: version()?,
             keep: flag("keep"),
+            local_registry: flag("local-registry"),
             dry_run: flag("dry-run"),
         }),
         _ => unreachable!("clap knows every release subcommand"),

@@ -1,18 +1,45 @@
-//! The one way xtask runs a planned external command: a core [`Cmd`] in, its argv run
-//! exactly as the dry run printed it (`timeout` included), a secret fed on stdin from the
-//! environment and scrubbed from anything shown, the tool's output streamed to stderr or
-//! captured.
+//! The one way xtask runs an external command: a core [`Cmd`] in, its argv run exactly as
+//! the dry run printed it (`timeout` included), a secret fed on stdin from the environment
+//! and scrubbed from anything shown, the tool's output streamed to stderr or captured; and
+//! the one place that stops what xtask started when it is interrupted.
 //!
 //! Three verbs, chosen by what the caller needs of the command: [`run`] for an action that
 //! is part of the log, [`read`] for a question whose answer is stdout, [`output`] for a
 //! question whose exit code is the answer.
+//!
+//! Every child is supervised, because two things go wrong with plain `wait`:
+//! - `timeout` puts itself and the command in a process group of their own, so the
+//!   terminal's Ctrl-C reaches xtask but never the `git push` it started, which then lands
+//!   the tag after the user gave up. So xtask catches SIGINT and SIGTERM (with
+//!   `signal-hook`: a handler needs `unsafe`, which the workspace forbids) and stops each
+//!   child's whole process group itself (`kill -s TERM -- -PGID`, then `KILL`).
+//! - A process that outlives the command but keeps its stderr open (a server-side hook, an
+//!   ssh multiplexer) made reading the output wait for it, long after `timeout` had stopped
+//!   the command. Output is read on threads of its own and given up on shortly after the
+//!   command ended, and a bounded command's group is killed once `timeout` itself has had
+//!   its time: the bound is hard.
+//!
+//! After a signal no new command starts, except inside [`winding_down`], which `release
+//! tag` and `release promote` use to read the remote and decide what the interrupted push
+//! left. Inside [`guarded`] the main thread ends the run; elsewhere the signal thread stops
+//! the children and exits at once. Either way the exit code is 128 + the signal (130, 143).
 
-use std::process::Output;
+use std::cell::Cell;
+use std::io::{Read, Write};
+use std::process::{Child, Command, ExitCode, ExitStatus, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, mpsc};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
-use crate::core::cmd::Cmd;
+use crate::core::cmd::{Cmd, KILL_AFTER_SECS};
+
+/// How long xtask waits beyond what `timeout` itself allows (its bound, then
+/// [`KILL_AFTER_SECS`]) before it kills a bounded command's group itself, and how long it
+/// reads a command's output after the command ended.
+const GRACE: Duration = Duration::from_secs(2);
 
 /// Runs `cmd` as a log line of the current step: `$ cmd`, then the tool's own output, all on
 /// stderr, so that stdout keeps only the data xtask prints. Fails on a non-zero exit.
@@ -26,23 +53,36 @@ pub fn run(sh: &Shell, cmd: &Cmd) -> Result<()> {
         eprint!("{}", scrub(&String::from_utf8_lossy(&out.stderr), &secret));
         return check(cmd, &out, &secret);
     }
-    streamed(xshell_cmd(sh, cmd).into(), &cmd.to_string())
+    let shown = cmd.to_string();
+    streamed(
+        command_of(sh, cmd),
+        &shown,
+        cmd.timeout_secs,
+        Group::from_bound(cmd),
+    )
+}
+
+/// Runs `cmd` like [`run`], but in a process group of its own: the terminal's Ctrl-C reaches
+/// it only through xtask, exactly once. For the stages of `release rehearse`, which are xtask
+/// processes that wind down on a signal themselves and must not get it twice.
+pub fn run_apart(sh: &Shell, cmd: &Cmd) -> Result<()> {
+    eprintln!("$ {cmd}");
+    let shown = cmd.to_string();
+    streamed(command_of(sh, cmd), &shown, cmd.timeout_secs, Group::Own)
 }
 
 /// Runs a command written as an `xshell::cmd!` line (the project's own checks, whose
 /// commands are fixed) the way [`run`] runs a planned one: `$ cmd`, then its output, on
-/// stderr.
+/// stderr. In a process group of its own: a build's many processes stop together.
 pub fn stream(cmd: xshell::Cmd<'_>) -> Result<()> {
     let shown = cmd.to_string();
     eprintln!("$ {shown}");
-    streamed(cmd.into(), &shown)
+    streamed(cmd.into(), &shown, None, Group::Own)
 }
 
-fn streamed(mut command: std::process::Command, shown: &str) -> Result<()> {
-    command.stdout(std::io::stderr());
-    let status = command
-        .status()
-        .with_context(|| format!("cannot run `{shown}`"))?;
+fn streamed(mut command: Command, shown: &str, bound: Option<u64>, group: Group) -> Result<()> {
+    command.stdout(std::io::stderr()).stdin(Stdio::null());
+    let status = supervise(command, shown, bound, group, None)?.status;
     if !status.success() {
         bail!("`{shown}` failed ({})", describe(&status));
     }
@@ -59,33 +99,82 @@ pub fn read(sh: &Shell, cmd: &Cmd) -> Result<String> {
 }
 
 /// Runs `cmd` quietly and returns how it ended, whatever its exit code: for the callers that
-/// read the code or the output themselves ([`timed_out`], `git push --porcelain`).
+/// read the code or the output themselves ([`timed_out`], `git push --porcelain`). A command
+/// stopped because xtask was interrupted is an error.
 pub fn output(sh: &Shell, cmd: &Cmd) -> Result<Output> {
     let secret = secret(cmd)?;
-    let mut command = xshell_cmd(sh, cmd).quiet().ignore_status();
-    if !secret.is_empty() {
-        command = command.stdin(secret.as_bytes()).secret();
+    let stdin = (!secret.is_empty()).then_some(secret.as_bytes());
+    captured(
+        command_of(sh, cmd),
+        &cmd.to_string(),
+        cmd.timeout_secs,
+        Group::from_bound(cmd),
+        stdin,
+    )
+}
+
+/// Runs a question written as an `xshell::cmd!` line (git's local reads) quietly and returns
+/// how it ended, supervised like every other command.
+pub fn ask(cmd: xshell::Cmd<'_>) -> Result<Output> {
+    let shown = cmd.to_string();
+    captured(cmd.into(), &shown, None, Group::Shared, None)
+}
+
+/// [`ask`], for a question that must succeed: its stdout, trimmed of the final newline.
+pub fn ask_read(cmd: xshell::Cmd<'_>) -> Result<String> {
+    let shown = cmd.to_string();
+    let out = ask(cmd)?;
+    if !out.status.success() {
+        let said = String::from_utf8_lossy(&out.stderr);
+        bail!(
+            "`{shown}` failed ({}): {}",
+            describe(&out.status),
+            said.trim()
+        );
     }
-    command
-        .output()
-        .with_context(|| format!("cannot run `{cmd}`"))
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    Ok(stdout.trim_end_matches(['\n', '\r']).to_string())
+}
+
+fn captured(
+    mut command: Command,
+    shown: &str,
+    bound: Option<u64>,
+    group: Group,
+    stdin: Option<&[u8]>,
+) -> Result<Output> {
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    command.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    let ended = supervise(command, shown, bound, group, stdin)?;
+    if let Some(interrupt) = ended.interrupted {
+        bail!("`{shown}` was stopped: {interrupt}");
+    }
+    Ok(Output {
+        status: ended.status,
+        stdout: ended.stdout,
+        stderr: ended.stderr,
+    })
 }
 
 /// Whether a bounded command was stopped by `timeout`: 124 after SIGTERM, 137 (or no code)
-/// after the SIGKILL of `--kill-after`.
+/// after the SIGKILL of `--kill-after` or of xtask's own hard bound.
 pub fn timed_out(out: &Output) -> bool {
     matches!(out.status.code(), Some(124 | 137) | None)
 }
 
-/// The only place a `Cmd` becomes a process: one argv element per word, never a shell.
-fn xshell_cmd<'a>(sh: &'a Shell, cmd: &Cmd) -> xshell::Cmd<'a> {
+/// The process a `Cmd` becomes: one argv element per word, never a shell.
+fn command_of(sh: &Shell, cmd: &Cmd) -> Command {
     let argv = cmd.argv();
     let (program, args) = argv.split_first().expect("a command has a program");
     let mut command = cmd!(sh, "{program} {args...}");
     for (name, value) in &cmd.env {
         command = command.env(name, value);
     }
-    command
+    command.into()
 }
 
 /// The value the command reads on stdin, or "" when it reads none.
@@ -120,10 +209,441 @@ fn scrub(text: &str, secret: &str) -> String {
     }
 }
 
-fn describe(status: &std::process::ExitStatus) -> String {
+fn describe(status: &ExitStatus) -> String {
     match status.code() {
         Some(124) => "timed out".to_string(),
         Some(code) => format!("exit code {code}"),
         None => "killed by a signal".to_string(),
     }
+}
+
+/// A signal that interrupted xtask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interrupt {
+    pub signal: i32,
+}
+
+impl Interrupt {
+    pub fn name(self) -> &'static str {
+        match self.signal {
+            signal_hook::consts::SIGINT => "SIGINT",
+            signal_hook::consts::SIGTERM => "SIGTERM",
+            _ => "a signal",
+        }
+    }
+
+    /// 130 for SIGINT, 143 for SIGTERM: what a shell reports for a process the signal ended.
+    pub fn exit_code(self) -> u8 {
+        u8::try_from(128 + self.signal).unwrap_or(1)
+    }
+}
+
+impl std::fmt::Display for Interrupt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "interrupted by {}", self.name())
+    }
+}
+
+/// The signal that interrupted this run, if one did.
+pub fn interrupted() -> Option<Interrupt> {
+    supervisor()
+        .lock()
+        .signal
+        .map(|signal| Interrupt { signal })
+}
+
+/// Runs `f` as a section whose ending the main thread decides: a signal stops the commands
+/// `f` started, and `f` then finds out what they left ([`winding_down`]) and says so, instead
+/// of the process exiting at once.
+pub fn guarded<T>(f: impl FnOnce() -> T) -> T {
+    supervisor().lock().guarded += 1;
+    let result = f();
+    supervisor().lock().guarded -= 1;
+    result
+}
+
+/// Runs `f` with commands allowed after a signal: the questions that find out what an
+/// interrupted step left. A further signal stops them too.
+pub fn winding_down<T>(f: impl FnOnce() -> T) -> T {
+    WINDING_DOWN.with(|w| w.set(true));
+    let result = f();
+    WINDING_DOWN.with(|w| w.set(false));
+    result
+}
+
+thread_local! {
+    static WINDING_DOWN: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The process's exit code: 128 + the signal after an interrupt, else success or failure.
+pub fn exit_code(ok: bool) -> ExitCode {
+    match interrupted() {
+        Some(interrupt) => ExitCode::from(interrupt.exit_code()),
+        None if ok => ExitCode::SUCCESS,
+        None => ExitCode::FAILURE,
+    }
+}
+
+/// Whether a child shares xtask's process group (and so gets the terminal's signals itself)
+/// or has one of its own, which xtask signals as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Group {
+    /// Quick local commands, and those that may need the terminal: a process outside the
+    /// terminal's foreground group is stopped when it reads from it, and `git tag` may run
+    /// gpg, which asks for a passphrase there.
+    Shared,
+    /// Bounded commands (`timeout` makes a group of its own anyway; making it at spawn time
+    /// leaves no moment in which the group does not exist yet), builds, rehearsal stages and
+    /// background helpers.
+    Own,
+}
+
+impl Group {
+    fn from_bound(cmd: &Cmd) -> Group {
+        if cmd.timeout_secs.is_some() {
+            Group::Own
+        } else {
+            Group::Shared
+        }
+    }
+}
+
+/// How a supervised command ended.
+struct Ended {
+    status: ExitStatus,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    /// Set when xtask stopped the command because it was interrupted.
+    interrupted: Option<Interrupt>,
+}
+
+/// Spawns `command`, registered so that a signal stops it, and waits for it: for a bounded
+/// command at most its bound, then `timeout`'s SIGKILL delay, then [`GRACE`], after which its
+/// group is killed. Captured output is read on threads and given up on [`GRACE`] after the
+/// command ended, so that a process that inherited the pipes cannot hold xtask.
+fn supervise(
+    mut command: Command,
+    shown: &str,
+    bound: Option<u64>,
+    group: Group,
+    stdin: Option<&[u8]>,
+) -> Result<Ended> {
+    if group == Group::Own {
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    }
+    let (mut child, running) = spawn(&mut command, shown, group)?;
+    if let (Some(bytes), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        // Short secrets fit in the pipe's buffer; a thread would only matter for megabytes.
+        // A command that ended without reading says why in its exit code, not here; the
+        // pipe closes at the end of this block, so that the command sees the end of input.
+        let _ = pipe.write_all(bytes);
+    }
+    let stdout = child.stdout.take().map(Collector::start);
+    let stderr = child.stderr.take().map(Collector::start);
+
+    let (sender, ended) = mpsc::channel();
+    let waiter = running.clone();
+    std::thread::spawn(move || {
+        let status = child.wait();
+        waiter.finish();
+        let _ = sender.send(status);
+    });
+    let status = match bound {
+        None => ended.recv().context("lost the process")?,
+        Some(secs) => {
+            let hard = Duration::from_secs(secs + KILL_AFTER_SECS) + GRACE;
+            match ended.recv_timeout(hard) {
+                Ok(status) => status,
+                Err(_) => {
+                    // `timeout` should have ended it by now: end the whole group.
+                    running.stopped.store(true, Ordering::SeqCst);
+                    signal(&running, "KILL");
+                    ended
+                        .recv_timeout(GRACE)
+                        .with_context(|| format!("`{shown}` did not end after SIGKILL"))?
+                }
+            }
+        }
+    }
+    .with_context(|| format!("cannot wait for `{shown}`"))?;
+
+    let deadline = Instant::now() + GRACE;
+    let stdout = stdout.map(|c| c.finish(deadline)).unwrap_or_default();
+    let stderr = stderr.map(|c| c.finish(deadline)).unwrap_or_default();
+    let stopped_by_signal = running.stopped.load(Ordering::SeqCst) && interrupted().is_some();
+    Ok(Ended {
+        status,
+        stdout,
+        stderr,
+        interrupted: if stopped_by_signal {
+            interrupted()
+        } else {
+            None
+        },
+    })
+}
+
+/// Spawns `command` and registers it, in one step under the supervisor's lock, so that a
+/// signal either sees the child or prevents it from starting.
+fn spawn(command: &mut Command, shown: &str, group: Group) -> Result<(Child, Arc<Running>)> {
+    let mut state = supervisor().lock();
+    if let Some(signal) = state.signal
+        && !WINDING_DOWN.with(Cell::get)
+    {
+        bail!("`{shown}` was not started: {}", Interrupt { signal });
+    }
+    let child = command
+        .spawn()
+        .with_context(|| format!("cannot run `{shown}`"))?;
+    let running = Arc::new(Running {
+        pid: child.id(),
+        group,
+        stopped: AtomicBool::new(false),
+        done: AtomicBool::new(false),
+    });
+    state.running.push(running.clone());
+    Ok((child, running))
+}
+
+/// One child xtask started and has not reaped yet.
+struct Running {
+    pid: u32,
+    group: Group,
+    /// Set when xtask signalled it (an interrupt or the hard bound).
+    stopped: AtomicBool,
+    done: AtomicBool,
+}
+
+impl Running {
+    /// Unregisters the reaped child. A stopped command's group is killed once more: what
+    /// ignored SIGTERM (a hook's child) must not outlive it.
+    fn finish(self: &Arc<Running>) {
+        if self.group == Group::Own && self.stopped.load(Ordering::SeqCst) {
+            signal(self, "KILL");
+        }
+        let mut state = supervisor().lock();
+        self.done.store(true, Ordering::SeqCst);
+        state.running.retain(|r| !Arc::ptr_eq(r, self));
+    }
+}
+
+/// Sends `sig` (`TERM`, `KILL`) to the child, or to its whole group when it has its own, with
+/// the `kill` program: std has no safe way to signal a group.
+fn signal(running: &Running, sig: &str) {
+    let target = match running.group {
+        Group::Own => format!("-{}", running.pid),
+        Group::Shared => running.pid.to_string(),
+    };
+    if running.group == Group::Shared && running.done.load(Ordering::SeqCst) {
+        return; // reaped: the pid may belong to another process by now
+    }
+    let sent = Command::new("kill")
+        .args(["-s", sig, "--", &target])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if sent.is_err() {
+        eprintln!(
+            "warning: cannot stop process {} ({}): {}",
+            running.pid,
+            sig,
+            crate::core::tools::missing("kill")
+        );
+    }
+}
+
+/// Reads a pipe to its end on a thread of its own; what it read so far can be taken at any
+/// time.
+struct Collector {
+    bytes: Arc<Mutex<Vec<u8>>>,
+    done: mpsc::Receiver<()>,
+}
+
+impl Collector {
+    fn start(mut pipe: impl Read + Send + 'static) -> Collector {
+        let bytes = Arc::new(Mutex::new(Vec::new()));
+        let (sender, done) = mpsc::channel();
+        let sink = bytes.clone();
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 8192];
+            loop {
+                match pipe.read(&mut buffer) {
+                    Ok(0) => break,
+                    Ok(n) => sink
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .extend_from_slice(&buffer[..n]),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(_) => break,
+                }
+            }
+            let _ = sender.send(());
+        });
+        Collector { bytes, done }
+    }
+
+    /// What was read by the end of the pipe, or by `deadline` if something else still holds
+    /// the pipe open.
+    fn finish(self, deadline: Instant) -> Vec<u8> {
+        let _ = self
+            .done
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()));
+        std::mem::take(&mut *self.bytes.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+/// A long-running helper (the rehearsal's registry), stopped when dropped and by a signal.
+pub struct Background {
+    child: Option<Child>,
+    running: Arc<Running>,
+    shown: String,
+}
+
+impl Background {
+    /// Starts `command` in a process group of its own, its output going where `command` says.
+    pub fn start(mut command: Command, shown: &str) -> Result<Background> {
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        command.stdin(Stdio::null());
+        let (child, running) = spawn(&mut command, shown, Group::Own)?;
+        Ok(Background {
+            child: Some(child),
+            running,
+            shown: shown.to_string(),
+        })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.running.pid
+    }
+
+    /// How it ended, if it has.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.as_mut()?.try_wait().ok().flatten()
+    }
+
+    /// Leaves it running after xtask exits (`rehearse --keep`).
+    pub fn leave_running(mut self) {
+        self.child = None;
+        let mut state = supervisor().lock();
+        state.running.retain(|r| !Arc::ptr_eq(r, &self.running));
+    }
+
+    /// Stops its group (SIGTERM, then SIGKILL after [`KILL_AFTER_SECS`]) and reaps it.
+    pub fn stop(mut self) -> Result<()> {
+        self.stop_now()
+    }
+
+    fn stop_now(&mut self) -> Result<()> {
+        let Some(mut child) = self.child.take() else {
+            return Ok(());
+        };
+        self.running.stopped.store(true, Ordering::SeqCst);
+        signal(&self.running, "TERM");
+        let deadline = Instant::now() + Duration::from_secs(KILL_AFTER_SECS);
+        let mut status = child.try_wait()?;
+        while status.is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+            status = child.try_wait()?;
+        }
+        if status.is_none() {
+            signal(&self.running, "KILL");
+            child
+                .wait()
+                .with_context(|| format!("cannot stop `{}`", self.shown))?;
+        }
+        self.running.finish();
+        Ok(())
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.stop_now();
+    }
+}
+
+/// What the signal thread and the spawning threads share.
+#[derive(Default)]
+struct State {
+    /// The first signal: the one the exit code reports.
+    signal: Option<i32>,
+    running: Vec<Arc<Running>>,
+    /// Depth of [`guarded`] sections: while positive, the main thread ends the run.
+    guarded: usize,
+}
+
+struct Supervisor {
+    state: Mutex<State>,
+}
+
+impl Supervisor {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The supervisor, with its signal thread started on first use.
+fn supervisor() -> &'static Supervisor {
+    static SUPERVISOR: OnceLock<Supervisor> = OnceLock::new();
+    static STARTED: OnceLock<()> = OnceLock::new();
+    let supervisor = SUPERVISOR.get_or_init(|| Supervisor {
+        state: Mutex::new(State::default()),
+    });
+    STARTED.get_or_init(|| {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        match signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
+            Ok(mut signals) => {
+                std::thread::spawn(move || {
+                    for signal in signals.forever() {
+                        on_signal(signal);
+                    }
+                });
+            }
+            Err(e) => eprintln!("warning: cannot catch SIGINT and SIGTERM ({e}): an interrupt may leave commands running"),
+        }
+    });
+    supervisor
+}
+
+/// On the signal thread: stop every running child's group (SIGTERM, then SIGKILL for what is
+/// left after [`KILL_AFTER_SECS`]); outside a [`guarded`] section, wait for them and exit.
+fn on_signal(signal: i32) {
+    let (first, stopping, guarded) = {
+        let mut state = supervisor().lock();
+        let first = *state.signal.get_or_insert(signal);
+        let stopping: Vec<Arc<Running>> = state.running.clone();
+        for running in &stopping {
+            running.stopped.store(true, Ordering::SeqCst);
+        }
+        (Interrupt { signal: first }, stopping, state.guarded > 0)
+    };
+    let what = match stopping.len() {
+        0 => String::new(),
+        1 => ": stopping the command it started".to_string(),
+        n => format!(": stopping the {n} commands it started"),
+    };
+    eprintln!("\nxtask {}{what}", Interrupt { signal });
+    for running in &stopping {
+        self::signal(running, "TERM");
+    }
+    let escalate = stopping.clone();
+    let escalation = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(KILL_AFTER_SECS));
+        for running in escalate.iter().filter(|r| !r.done.load(Ordering::SeqCst)) {
+            self::signal(running, "KILL");
+        }
+    });
+    if guarded {
+        return;
+    }
+    // Nothing is left to decide: once the children are gone, exit.
+    let deadline = Instant::now() + Duration::from_secs(KILL_AFTER_SECS) + GRACE;
+    while Instant::now() < deadline && stopping.iter().any(|r| !r.done.load(Ordering::SeqCst)) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if stopping.iter().any(|r| !r.done.load(Ordering::SeqCst)) {
+        let _ = escalation.join();
+    }
+    std::process::exit(i32::from(first.exit_code()));
 }

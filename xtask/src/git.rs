@@ -1,5 +1,6 @@
 //! Reading git: one `cmd!` per question, answers parsed into plain data for the core.
 //!
+//! Every command runs supervised through `exec`, so that an interrupt stops it.
 //! Nothing here changes a ref the project cares about. Two fetches bring in objects for a
 //! question (`fetch_branch` updates one remote-tracking ref, `fetch_objects` none); commands
 //! that create, push or delete tags live in `steps::push_tag`.
@@ -15,9 +16,8 @@ use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
 use crate::core::cmd::Cmd;
-use crate::core::git_output::{self, RemoteRefs};
-use crate::core::git_plan;
-use crate::core::git_plan::Upstream;
+use crate::core::git_output::{self, RemoteRefs, WorkTree};
+use crate::core::git_plan::{self, RemoteUrls, Signing, Upstream};
 use crate::exec;
 
 /// A tag as the repository holds it.
@@ -38,9 +38,7 @@ const TAG_FORMAT: &str = "%(refname:strip=2)%09%(objectname)%09%(*objectname)";
 /// `for-each-ref` builds, sorts and formats an item per ref and peeling reads every tag
 /// object (scripts/measure-tag-scaling.sh shows what that costs with 10,000 tags).
 pub fn tag_names(sh: &Shell) -> Result<Vec<String>> {
-    let out = cmd!(sh, "git rev-parse --symbolic --glob=refs/tags/v*")
-        .quiet()
-        .read()
+    let out = exec::ask_read(cmd!(sh, "git rev-parse --symbolic --glob=refs/tags/v*"))
         .context("git rev-parse --glob=refs/tags/v* failed")?;
     Ok(git_output::read_tag_names(&out))
 }
@@ -48,9 +46,7 @@ pub fn tag_names(sh: &Shell) -> Result<Vec<String>> {
 /// The local tags with exactly these names, in one call that reads no other tag.
 pub fn tags_named(sh: &Shell, names: &[String]) -> Result<Vec<TagRef>> {
     let refs: Vec<String> = names.iter().map(|n| git_output::tag_ref(n)).collect();
-    let out = cmd!(sh, "git for-each-ref --format={TAG_FORMAT} {refs...}")
-        .quiet()
-        .read()
+    let out = exec::ask_read(cmd!(sh, "git for-each-ref --format={TAG_FORMAT} {refs...}"))
         .context("git for-each-ref failed")?;
     // A pattern also matches refs below it (`refs/tags/v1.0.0/x`): keep exact names only.
     Ok(parse_tags(&out)
@@ -94,7 +90,7 @@ pub fn commit_of(sh: &Shell, rev: &str) -> Result<Option<String>> {
 
 /// The trimmed stdout of a question whose failure means "no" (no such commit, no such remote).
 fn answer_if_success(cmd: xshell::Cmd<'_>) -> Result<Option<String>> {
-    let out = cmd.quiet().ignore_status().output()?;
+    let out = exec::ask(cmd)?;
     Ok(out
         .status
         .success()
@@ -107,9 +103,7 @@ pub fn head(sh: &Shell) -> Result<String> {
 
 /// The committer time of `commit`, in seconds since the epoch.
 pub fn commit_time(sh: &Shell, commit: &str) -> Result<i64> {
-    let out = cmd!(sh, "git show --no-patch --format=%ct {commit}")
-        .quiet()
-        .read()
+    let out = exec::ask_read(cmd!(sh, "git show --no-patch --format=%ct {commit}"))
         .with_context(|| format!("cannot read the time of commit {commit}"))?;
     out.trim()
         .parse()
@@ -118,10 +112,7 @@ pub fn commit_time(sh: &Shell, commit: &str) -> Result<i64> {
 
 /// Whether `commit` is an ancestor of (or equal to) `of`.
 pub fn is_ancestor(sh: &Shell, commit: &str, of: &str) -> Result<bool> {
-    let out = cmd!(sh, "git merge-base --is-ancestor {commit} {of}")
-        .quiet()
-        .ignore_status()
-        .output()?;
+    let out = exec::ask(cmd!(sh, "git merge-base --is-ancestor {commit} {of}"))?;
     match out.status.code() {
         Some(0) => Ok(true),
         Some(1) => Ok(false),
@@ -134,10 +125,7 @@ pub fn is_ancestor(sh: &Shell, commit: &str, of: &str) -> Result<bool> {
 
 /// The branch HEAD is on (`main`), or `None` when HEAD is detached.
 pub fn branch(sh: &Shell) -> Result<Option<String>> {
-    let out = cmd!(sh, "git symbolic-ref --quiet HEAD")
-        .quiet()
-        .ignore_status()
-        .output()?;
+    let out = exec::ask(cmd!(sh, "git symbolic-ref --quiet HEAD"))?;
     match out.status.code() {
         Some(0) => {
             let full = String::from_utf8_lossy(&out.stdout).trim().to_string();
@@ -155,9 +143,7 @@ pub fn branch(sh: &Shell) -> Result<Option<String>> {
 pub fn upstream(sh: &Shell, branch: &str) -> Result<Option<Upstream>> {
     let format = "%(refname)%09%(upstream:remotename)%09%(upstream:remoteref)%09%(upstream)";
     let refname = format!("refs/heads/{branch}");
-    let out = cmd!(sh, "git for-each-ref --format={format} {refname}")
-        .quiet()
-        .read()
+    let out = exec::ask_read(cmd!(sh, "git for-each-ref --format={format} {refname}"))
         .context("git for-each-ref failed")?;
     Ok(out.lines().find_map(|line| {
         let fields: Vec<&str> = line.split('\t').collect();
@@ -176,29 +162,27 @@ pub fn upstream(sh: &Shell, branch: &str) -> Result<Option<Upstream>> {
     }))
 }
 
-/// Staged, unstaged and untracked files, ignored ones aside (`git status --porcelain`).
-pub fn status(sh: &Shell) -> Result<Vec<String>> {
-    let out = cmd!(sh, "git status --porcelain --untracked-files=normal")
-        .quiet()
-        .read()
-        .context("git status failed")?;
+/// Staged, unstaged and untracked files, ignored ones aside, and dirty submodules.
+/// `--ignore-submodules=none` overrides the user's `diff.ignoreSubmodules` and every
+/// `submodule.<name>.ignore`, which would otherwise hide a modified submodule from the check.
+pub fn status(sh: &Shell) -> Result<WorkTree> {
+    let out = exec::ask_read(cmd!(
+        sh,
+        "git status --porcelain=v2 --untracked-files=normal --ignore-submodules=none"
+    ))
+    .context("git status failed")?;
     Ok(git_output::read_status(&out))
 }
 
 pub fn is_shallow(sh: &Shell) -> Result<bool> {
-    let out = cmd!(sh, "git rev-parse --is-shallow-repository")
-        .quiet()
-        .read()
+    let out = exec::ask_read(cmd!(sh, "git rev-parse --is-shallow-repository"))
         .context("git rev-parse --is-shallow-repository failed")?;
     Ok(out.trim() == "true")
 }
 
 /// The identity an annotated tag is made with, or `None` when git has none.
 pub fn identity(sh: &Shell) -> Result<Option<String>> {
-    let out = cmd!(sh, "git var GIT_COMMITTER_IDENT")
-        .quiet()
-        .ignore_status()
-        .output()?;
+    let out = exec::ask(cmd!(sh, "git var GIT_COMMITTER_IDENT"))?;
     Ok(out.status.success().then(|| {
         let ident = String::from_utf8_lossy(&out.stdout);
         // Drop the timestamp: `Name <email> 1767225600 +0000`.
@@ -207,17 +191,80 @@ pub fn identity(sh: &Shell) -> Result<Option<String>> {
     }))
 }
 
-/// The URL of `remote`, or `None` when the repository has no such remote.
-pub fn remote_url(sh: &Shell, remote: &str) -> Result<Option<String>> {
-    answer_if_success(cmd!(sh, "git remote get-url {remote}"))
+/// Where `remote` fetches from and pushes to, as git resolves them (`remote.<name>.pushurl`,
+/// `url.<base>.insteadOf` and `pushInsteadOf` applied), or `None` when the repository has
+/// no such remote. A remote with several push URLs pushes to every one of them.
+pub fn remote_urls(sh: &Shell, remote: &str) -> Result<Option<RemoteUrls>> {
+    let Some(fetch) = answer_if_success(cmd!(sh, "git remote get-url {remote}"))? else {
+        return Ok(None);
+    };
+    let push = exec::ask_read(cmd!(sh, "git remote get-url --push --all {remote}"))
+        .with_context(|| format!("git remote get-url --push {remote} failed"))?;
+    Ok(Some(RemoteUrls {
+        fetch,
+        push: push.lines().map(str::to_string).collect(),
+    }))
+}
+
+/// How `git tag` will sign an annotated tag, from the configuration it reads, and whether
+/// the key it will use is there. Only asked when `tag.gpgSign` is on.
+pub fn signing(sh: &Shell, identity: Option<&str>) -> Result<Signing> {
+    let get = |key: &str| answer_if_success(cmd!(sh, "git config --get {key}"));
+    let on = answer_if_success(cmd!(sh, "git config --type=bool --get tag.gpgSign"))?;
+    if on.as_deref() != Some("true") {
+        return Ok(Signing::Off);
+    }
+    let format = get("gpg.format")?.unwrap_or_else(|| "openpgp".to_string());
+    let key = get("user.signingKey")?.filter(|k| !k.is_empty());
+    let program = match get(&format!("gpg.{format}.program"))? {
+        Some(program) => Some(program),
+        None if format == "openpgp" => get("gpg.program")?,
+        None => None,
+    }
+    .unwrap_or_else(|| git_plan::default_signing_program(&format).to_string());
+    let usable = match format.as_str() {
+        "openpgp" => {
+            // gpg picks the key of the committer's email when user.signingKey is unset.
+            let email = identity
+                .and_then(|i| i.rsplit_once('<'))
+                .map(|(_, e)| e.trim_end_matches('>').to_string());
+            match key.clone().or(email) {
+                None => Err("there is no key to sign with".to_string()),
+                Some(_) if which::which(&program).is_err() => {
+                    Err(format!("`{program}` (gpg.program) is not on PATH"))
+                }
+                Some(wanted) => {
+                    let out =
+                        exec::ask(cmd!(sh, "{program} --batch --list-secret-keys -- {wanted}"))?;
+                    if out.status.success() {
+                        Ok(format!("{program} has a secret key for {wanted}"))
+                    } else {
+                        Err(format!("{program} has no secret key for {wanted}"))
+                    }
+                }
+            }
+        }
+        "ssh" => match (&key, get("gpg.ssh.defaultKeyCommand")?) {
+            (Some(key), _) => Ok(format!("ssh key {key}")),
+            (None, Some(command)) => Ok(format!("the ssh key `{command}` names")),
+            (None, None) => Err("user.signingKey names no ssh key".to_string()),
+        },
+        _ => Ok(format!(
+            "{program}, key {}",
+            key.as_deref().unwrap_or("by default")
+        )),
+    };
+    Ok(Signing::On {
+        format,
+        key,
+        usable,
+    })
 }
 
 /// Commits only in `left`, commits only in `right`.
 pub fn ahead_behind(sh: &Shell, left: &str, right: &str) -> Result<(u32, u32)> {
     let range = format!("{left}...{right}");
-    let out = cmd!(sh, "git rev-list --left-right --count {range}")
-        .quiet()
-        .read()
+    let out = exec::ask_read(cmd!(sh, "git rev-list --left-right --count {range}"))
         .with_context(|| format!("git rev-list --left-right --count {range} failed"))?;
     git_output::read_counts(&out)
         .with_context(|| format!("unexpected output of git rev-list --count: {out:?}"))

@@ -34,13 +34,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            ui::error(&e);
-            ExitCode::FAILURE
-        }
+    let result = run(cli);
+    if let Err(e) = &result {
+        ui::error(e);
     }
+    // 130 or 143 after SIGINT or SIGTERM, whatever the command concluded.
+    exec::exit_code(result.is_ok())
 }
 
 fn run(cli: cli::Cli) -> anyhow::Result<()> {

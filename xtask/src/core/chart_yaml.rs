@@ -1,10 +1,13 @@
-//! Stamping `Chart.yaml`: top-level `version` becomes `X.Y.Z` and `appVersion` becomes `vX.Y.Z`.
+//! Stamping `Chart.yaml`: top-level `version` becomes `X.Y.Z`, `appVersion` becomes `vX.Y.Z`,
+//! and so does the tag of the image the `artifacthub.io/images` annotation lists.
 //!
 //! The file is edited as text, never round-tripped through a serializer, so comments, key
 //! order, quoting, CRLF line endings and a missing final newline survive byte for byte.
 //! Each edit must match exactly one line; the result is parsed again and compared with the
-//! original to prove that only those two values changed. Anything this editor cannot edit
-//! with certainty (flow style, anchors, several documents, tabs, …) is refused.
+//! original to prove that only those values changed, and compared byte by byte to prove
+//! that nothing outside them did (a parse cannot see a lost comment). Anything this editor
+//! cannot edit with certainty (flow style, anchors, several documents, tab indentation, …)
+//! is refused.
 
 use anyhow::{Context, Result, bail};
 use semver::Version;
@@ -207,7 +210,22 @@ pub fn line_changes(before: &str, after: &str) -> String {
     out
 }
 
+/// The key of the Artifact Hub annotation that lists the chart's images.
+const IMAGES_ANNOTATION: &str = "artifacthub.io/images";
+
+/// One edit of the text: the bytes of `range` (in the original) become `text`.
+struct Edit {
+    range: std::ops::Range<usize>,
+    text: String,
+}
+
 /// Returns the stamped text of `Chart.yaml`, or why it cannot be stamped safely.
+///
+/// Three values change: `version`, `appVersion` (inserted after `version` when missing), and
+/// the tag of the one `image:` line of the `artifacthub.io/images` annotation, when the chart
+/// has it (the image it deploys by default is the release's own, `appVersion`). Two checks
+/// follow: the result parses to the original with exactly those values changed, and, since
+/// a parse cannot see comments, the bytes outside those values are the original's.
 pub fn stamp_chart(text: &str, versions: &ChartVersions) -> Result<String> {
     if text.starts_with('\u{feff}') {
         bail!("Chart.yaml starts with a byte-order mark: remove it (helm does not need one)");
@@ -221,39 +239,63 @@ pub fn stamp_chart(text: &str, versions: &ChartVersions) -> Result<String> {
     let version =
         find_key_line(text, "version")?.context("Chart.yaml has no top-level `version:` line")?;
     let app_version = find_key_line(text, "appVersion")?;
+    let image = find_annotated_image(text, &before)?;
 
-    let mut out = String::with_capacity(text.len() + 32);
-    match app_version {
-        Some(app) => {
-            // Replace the later span first so the earlier offsets stay valid.
-            let mut edits = [
-                (version.value.clone(), &versions.version),
-                (app.value.clone(), &versions.app_version),
-            ];
-            edits.sort_by_key(|(range, _)| std::cmp::Reverse(range.start));
-            out.push_str(text);
-            for (range, value) in edits {
-                out.replace_range(range, value);
-            }
-        }
+    let mut edits = vec![Edit {
+        range: version.value.clone(),
+        text: versions.version.clone(),
+    }];
+    match &app_version {
+        Some(app) => edits.push(Edit {
+            range: app.value.clone(),
+            text: versions.app_version.clone(),
+        }),
+        // Insert `appVersion` right after `version`, with that line's ending. When `version`
+        // is the last line and has no newline, the file keeps having none.
         None => {
-            // Insert `appVersion` right after `version`, with that line's ending. When `version`
-            // is the last line and has no newline, the file keeps having none.
-            out.push_str(&text[..version.value.start]);
-            out.push_str(&versions.version);
-            out.push_str(&text[version.value.end..version.end]);
             let quoted = format!("appVersion: \"{}\"", versions.app_version);
-            if version.eol.is_empty() {
-                out.push('\n');
-                out.push_str(&quoted);
-            } else {
-                out.push_str(&quoted);
-                out.push_str(version.eol);
-            }
-            out.push_str(&text[version.end..]);
+            edits.push(Edit {
+                range: version.end..version.end,
+                text: if version.eol.is_empty() {
+                    format!("\n{quoted}")
+                } else {
+                    format!("{quoted}{}", version.eol)
+                },
+            });
         }
     }
+    if let Some(image) = &image {
+        edits.push(Edit {
+            range: image.tag.clone(),
+            text: versions.app_version.clone(),
+        });
+    }
+    edits.sort_by_key(|e| e.range.start);
+    let mut out = String::with_capacity(text.len() + 32);
+    let mut at = 0;
+    for edit in &edits {
+        out.push_str(&text[at..edit.range.start]);
+        out.push_str(&edit.text);
+        at = edit.range.end;
+    }
+    out.push_str(&text[at..]);
 
+    // Check 1: each replaced span held exactly the value YAML reads there, nothing more (a
+    // comment taken for part of the value would be lost without the parse noticing).
+    check_span_is_value(text, &version.value, before.get("version"), "version")?;
+    if let Some(app) = &app_version {
+        check_span_is_value(text, &app.value, before.get("appVersion"), "appVersion")?;
+    }
+    if let Some(image) = &image
+        && text[image.tag.clone()] != image.parsed_tag
+    {
+        bail!("Chart.yaml's {IMAGES_ANNOTATION} image tag was not read exactly; edit it by hand");
+    }
+
+    // Check 2: the file differs from the original only inside those spans.
+    check_only_edits_changed(text, &out, &edits)?;
+
+    // Check 3: parsed, the result is the original with exactly these values changed.
     let after = parse_top_mapping(&out).context("stamping produced invalid YAML")?;
     let mut expected = before;
     expected.insert("version".into(), Value::String(versions.version.clone()));
@@ -261,12 +303,228 @@ pub fn stamp_chart(text: &str, versions: &ChartVersions) -> Result<String> {
         "appVersion".into(),
         Value::String(versions.app_version.clone()),
     );
+    if let Some(image) = &image
+        && let Some(Value::Mapping(annotations)) = expected.get_mut("annotations")
+    {
+        let stamped = image.stamped_annotation(&versions.app_version);
+        annotations.insert(IMAGES_ANNOTATION.into(), Value::String(stamped));
+    }
     if after != expected {
         bail!(
-            "stamping Chart.yaml would change more than `version` and `appVersion`; edit it by hand"
+            "stamping Chart.yaml would change more than `version`, `appVersion` and the annotated image's tag; edit it by hand"
         );
     }
     Ok(out)
+}
+
+/// The tag of the `artifacthub.io/images` annotation's image, found in the text and, as a
+/// check, in the annotation's value as YAML read it.
+struct AnnotatedImage {
+    /// Byte range of the tag (`v0.0.0-dev` of `ghcr.io/x/y:v0.0.0-dev`) in the whole text.
+    tag: std::ops::Range<usize>,
+    /// The annotation's value, as parsed.
+    parsed: String,
+    /// The tag as read from `parsed`: it must equal the text of `tag`.
+    parsed_tag: String,
+    /// Byte range of the tag in `parsed`.
+    parsed_range: std::ops::Range<usize>,
+}
+
+impl AnnotatedImage {
+    fn stamped_annotation(&self, tag: &str) -> String {
+        let mut out = self.parsed.clone();
+        out.replace_range(self.parsed_range.clone(), tag);
+        out
+    }
+}
+
+/// Finds the image tag of the `artifacthub.io/images` annotation: a literal block scalar
+/// (`|`) under the top-level `annotations:`, holding exactly one `image:` line. `None` when
+/// the chart has no such annotation.
+fn find_annotated_image(text: &str, chart: &Mapping) -> Result<Option<AnnotatedImage>> {
+    const WHAT: &str = "the artifacthub.io/images annotation";
+    let Some(value) = chart
+        .get("annotations")
+        .and_then(|a| a.get(IMAGES_ANNOTATION))
+    else {
+        return Ok(None);
+    };
+    let parsed = value
+        .as_str()
+        .with_context(|| format!("Chart.yaml {WHAT} is not a string"))?
+        .to_string();
+    let (parsed_range, _) =
+        image_tag_in(&parsed, 0..parsed.len(), 0).with_context(|| format!("Chart.yaml {WHAT}"))?;
+    let parsed_tag = parsed[parsed_range.clone()].to_string();
+
+    // The text: the block of `annotations:`, the key line in it, then its block scalar.
+    let lines = lines_with_offsets(text);
+    let block = lines
+        .iter()
+        .position(|(_, l)| l.strip_prefix("annotations:").is_some())
+        .with_context(|| {
+            format!("Chart.yaml {WHAT} must be under a block `annotations:` line to be stamped")
+        })?;
+    let mut key_line = None;
+    let mut key_indent = None;
+    for (i, (_, line)) in lines.iter().enumerate().skip(block + 1) {
+        let trimmed = line.trim_start_matches(' ');
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let indent = line.len() - trimmed.len();
+        if indent == 0 {
+            break;
+        }
+        let first = *key_indent.get_or_insert(indent);
+        let rest = [
+            "artifacthub.io/images:",
+            "\"artifacthub.io/images\":",
+            "'artifacthub.io/images':",
+        ]
+        .iter()
+        .find_map(|key| trimmed.strip_prefix(key));
+        if indent == first
+            && let Some(rest) = rest
+        {
+            if key_line.is_some() {
+                bail!("Chart.yaml has more than one {WHAT}");
+            }
+            key_line = Some((i, indent, rest));
+        }
+    }
+    let (key_at, key_indent, rest) = key_line.with_context(|| {
+        format!("Chart.yaml {WHAT} must be written in block style to be stamped")
+    })?;
+    let indicator = rest.trim_start_matches([' ', '\t']);
+    let indicator = indicator.split([' ', '\t']).next().unwrap_or_default();
+    if !matches!(indicator, "|" | "|-" | "|+") {
+        bail!("Chart.yaml {WHAT} must be a literal block scalar (`|`) to be stamped");
+    }
+    // Its content: the lines after it that are blank or indented deeper.
+    let end = lines
+        .iter()
+        .enumerate()
+        .skip(key_at + 1)
+        .find(|(_, (_, l))| {
+            let trimmed = l.trim_start_matches(' ');
+            !trimmed.is_empty() && l.len() - trimmed.len() <= key_indent
+        })
+        .map_or(text.len(), |(_, (offset, _))| *offset);
+    let start = lines
+        .get(key_at + 1)
+        .map_or(text.len(), |(offset, _)| *offset);
+    let (tag, _) = image_tag_in(text, start..end.max(start), key_indent + 1)
+        .with_context(|| format!("Chart.yaml {WHAT}"))?;
+    Ok(Some(AnnotatedImage {
+        tag,
+        parsed,
+        parsed_tag,
+        parsed_range,
+    }))
+}
+
+/// Each line of `text` without its line ending, with the byte offset where it starts.
+fn lines_with_offsets(text: &str) -> Vec<(usize, &str)> {
+    let mut offset = 0;
+    text.split_inclusive('\n')
+        .map(|line| {
+            let start = offset;
+            offset += line.len();
+            (start, line.trim_end_matches(['\n', '\r']))
+        })
+        .collect()
+}
+
+/// In `text[within]`, the one line `image: REF` (or `- image: REF`) indented at least
+/// `min_indent`; returns the byte range of REF's tag, and REF.
+fn image_tag_in(
+    text: &str,
+    within: std::ops::Range<usize>,
+    min_indent: usize,
+) -> Result<(std::ops::Range<usize>, String)> {
+    let mut found = Vec::new();
+    for (offset, line) in lines_with_offsets(&text[within.clone()]) {
+        let trimmed = line.trim_start_matches(' ');
+        let indent = line.len() - trimmed.len();
+        if trimmed.is_empty() || indent < min_indent {
+            continue;
+        }
+        let item = trimmed
+            .strip_prefix("- ")
+            .map(|t| t.trim_start_matches(' '));
+        let entry = item.unwrap_or(trimmed);
+        if let Some(rest) = entry.strip_prefix("image:") {
+            let span = value_span("Chart.yaml", rest, "artifacthub.io/images image")?;
+            let at = within.start + offset + (line.len() - rest.len());
+            found.push(at + span.start..at + span.end);
+        }
+    }
+    let [image] = found.as_slice() else {
+        bail!(
+            "has {} `image:` lines; expected exactly one, whose tag a release stamps",
+            found.len()
+        );
+    };
+    let reference = &text[image.clone()];
+    if reference.contains('@') {
+        bail!("image {reference:?} is pinned by digest: a release cannot stamp its tag");
+    }
+    let name_end = reference.rfind('/').map_or(0, |i| i + 1);
+    let colon = reference[name_end..]
+        .rfind(':')
+        .map(|i| name_end + i)
+        .with_context(|| format!("image {reference:?} has no tag to stamp"))?;
+    Ok((image.start + colon + 1..image.end, reference.to_string()))
+}
+
+/// The text of `span` must be exactly the value YAML read for `key`: for a string, its
+/// characters (quotes are outside the span); for anything else (a number), a plain word
+/// that reads as the same value.
+fn check_span_is_value(
+    text: &str,
+    span: &std::ops::Range<usize>,
+    value: Option<&Value>,
+    key: &str,
+) -> Result<()> {
+    let written = &text[span.clone()];
+    let same = match value {
+        Some(Value::String(s)) => written == s,
+        Some(other) => {
+            !written.contains(char::is_whitespace)
+                && !written.contains('#')
+                && serde_yaml::from_str::<Value>(written).ok().as_ref() == Some(other)
+        }
+        None => false,
+    };
+    if !same {
+        bail!("Chart.yaml `{key}:` was not read exactly (found {written:?}); edit it by hand");
+    }
+    Ok(())
+}
+
+/// `after` must be `before` with each edit's range replaced by its text, byte for byte.
+fn check_only_edits_changed(before: &str, after: &str, edits: &[Edit]) -> Result<()> {
+    let changed_elsewhere = || {
+        anyhow::anyhow!("stamping Chart.yaml would change bytes it does not own; edit it by hand")
+    };
+    let (mut b, mut a) = (0, 0);
+    for edit in edits {
+        let kept = &before[b..edit.range.start];
+        if !after[a..].starts_with(kept) {
+            return Err(changed_elsewhere());
+        }
+        a += kept.len();
+        if !after[a..].starts_with(edit.text.as_str()) {
+            return Err(changed_elsewhere());
+        }
+        a += edit.text.len();
+        b = edit.range.end;
+    }
+    if after[a..] != before[b..] {
+        return Err(changed_elsewhere());
+    }
+    Ok(())
 }
 
 /// Refuses layouts a line editor cannot be sure about.
@@ -346,7 +604,8 @@ fn find_key_line(text: &str, key: &str) -> Result<Option<KeyLine>> {
 
 /// The span of the scalar in `rest` (what follows `key:`), without quotes and comment.
 fn value_span(file: &str, rest: &str, key: &str) -> Result<std::ops::Range<usize>> {
-    let lead = rest.len() - rest.trim_start_matches(' ').len();
+    let rest = rest.trim_end_matches('\r');
+    let lead = rest.len() - rest.trim_start_matches([' ', '\t']).len();
     let value = &rest[lead..];
     if lead == 0 && !value.is_empty() {
         bail!("{file} `{key}:` needs a space after the colon");
@@ -369,9 +628,13 @@ fn value_span(file: &str, rest: &str, key: &str) -> Result<std::ops::Range<usize
             1..1 + close
         }
         Some(_) => {
-            // A plain scalar ends at ` #` (a comment) or at the end of the line.
-            let end = value.find(" #").unwrap_or(value.len());
-            0..value[..end].trim_end().len()
+            // A plain scalar ends where YAML says: before a comment (`#` after a space or a
+            // tab), or at the end of the line; the blanks before either are not part of it.
+            let bytes = value.as_bytes();
+            let end = (1..bytes.len())
+                .find(|&i| bytes[i] == b'#' && matches!(bytes[i - 1], b' ' | b'\t'))
+                .unwrap_or(value.len());
+            0..value[..end].trim_end_matches([' ', '\t']).len()
         }
     };
     Ok(lead + span.start..lead + span.end)
@@ -449,6 +712,142 @@ mod tests {
         check(
             "version: 0.1.0#x\nappVersion: a\n",
             "version: 1.2.3\nappVersion: v1.2.3\n",
+        );
+    }
+
+    #[test]
+    fn comments_after_a_tab_or_spaces_survive_with_either_line_ending() {
+        for eol in ["\n", "\r\n"] {
+            for gap in [" ", "\t", "   ", " \t", "\t "] {
+                check(
+                    &format!(
+                        "version: 0.0.0-dev{gap}# keep me{eol}appVersion: \"v0\"{gap}# and me{eol}"
+                    ),
+                    &format!(
+                        "version: 1.2.3{gap}# keep me{eol}appVersion: \"v1.2.3\"{gap}# and me{eol}"
+                    ),
+                );
+                check(
+                    &format!("appVersion: v0{gap}#{eol}version: 0.1.0{gap}# keep me"),
+                    &format!("appVersion: v1.2.3{gap}#{eol}version: 1.2.3{gap}# keep me"),
+                );
+                // Inserted after `version`, whose comment stays on its line.
+                check(
+                    &format!("version: 0.1.0{gap}# keep me{eol}name: x{eol}"),
+                    &format!(
+                        "version: 1.2.3{gap}# keep me{eol}appVersion: \"v1.2.3\"{eol}name: x{eol}"
+                    ),
+                );
+            }
+        }
+        // Blanks after a value, and a tab after the colon, are not part of it.
+        check(
+            "version:\t0.1.0 \t\nappVersion: a  \n",
+            "version:\t1.2.3 \t\nappVersion: v1.2.3  \n",
+        );
+    }
+
+    #[test]
+    fn a_span_that_is_more_than_the_value_is_caught() {
+        // What the tab comment once did: the span ran to the end of the line. The check
+        // after stamping compares each span with the value YAML reads there.
+        let text = "version: 0.0.0-dev\t# keep me\n";
+        let value = Value::String("0.0.0-dev".into());
+        assert!(check_span_is_value(text, &(9..28), Some(&value), "version").is_err());
+        assert!(check_span_is_value(text, &(9..18), Some(&value), "version").is_ok());
+        let number = Value::Number(1.into());
+        assert!(check_span_is_value("version: 1\n", &(9..10), Some(&number), "version").is_ok());
+        assert!(check_span_is_value("version: 1 #\n", &(9..12), Some(&number), "version").is_err());
+        // And the file may differ from the original only inside the edits.
+        let edit = |range: std::ops::Range<usize>, text: &str| Edit {
+            range,
+            text: text.to_string(),
+        };
+        let edits = [edit(9..18, "1.2.3")];
+        assert!(check_only_edits_changed(text, "version: 1.2.3\t# keep me\n", &edits).is_ok());
+        for wrong in [
+            "version: 1.2.3\n",
+            "version: 1.2.3 # keep me\n",
+            "version: 1.2.3\t# keep me\r\n",
+            "version:  1.2.3\t# keep me\n",
+            "version: 1.2.4\t# keep me\n",
+        ] {
+            assert!(
+                check_only_edits_changed(text, wrong, &edits).is_err(),
+                "{wrong:?}"
+            );
+        }
+    }
+
+    /// The annotation as `charts/llm-proxy/Chart.yaml` writes it.
+    const ANNOTATED: &str = "apiVersion: v2\nname: llm-proxy\nversion: 0.0.0-dev\nappVersion: \"v0.0.0-dev\"\nannotations:\n  artifacthub.io/license: MIT\n  # The image the chart deploys by default.\n  artifacthub.io/images: |\n    - name: llm-proxy\n      image: ghcr.io/sofatutor/llm-proxy:v0.0.0-dev\n";
+
+    #[test]
+    fn the_annotated_image_gets_the_app_version() {
+        check(
+            ANNOTATED,
+            &ANNOTATED
+                .replace("version: 0.0.0-dev", "version: 1.2.3")
+                .replace("v0.0.0-dev", "v1.2.3"),
+        );
+        let crlf = ANNOTATED.replace('\n', "\r\n");
+        check(
+            &crlf,
+            &crlf
+                .replace("version: 0.0.0-dev", "version: 1.2.3")
+                .replace("v0.0.0-dev", "v1.2.3"),
+        );
+        // Other forms of the same list, a registry with a port, a comment and a key after it.
+        check(
+            "version: 0.1.0\nannotations:\n  artifacthub.io/images: |-\n    - image: \"127.0.0.1:5000/x/y:dev\" # here\n      name: y\n  other: |\n    image: keep:me\nname: c\n",
+            "version: 1.2.3\nappVersion: \"v1.2.3\"\nannotations:\n  artifacthub.io/images: |-\n    - image: \"127.0.0.1:5000/x/y:v1.2.3\" # here\n      name: y\n  other: |\n    image: keep:me\nname: c\n",
+        );
+        // A chart without the annotation, or with other annotations, still stamps.
+        check(
+            "version: 0.1.0\nappVersion: a\nannotations:\n  artifacthub.io/license: MIT\n",
+            "version: 1.2.3\nappVersion: v1.2.3\nannotations:\n  artifacthub.io/license: MIT\n",
+        );
+        let after = stamp(ANNOTATED).unwrap();
+        assert_eq!(
+            line_changes(ANNOTATED, &after),
+            "@@ line 3 @@\n-version: 0.0.0-dev\n+version: 1.2.3\n@@ line 4 @@\n-appVersion: \"v0.0.0-dev\"\n+appVersion: \"v1.2.3\"\n@@ line 10 @@\n-      image: ghcr.io/sofatutor/llm-proxy:v0.0.0-dev\n+      image: ghcr.io/sofatutor/llm-proxy:v1.2.3\n"
+        );
+    }
+
+    #[test]
+    fn the_annotated_image_is_stamped_only_when_it_is_certain() {
+        let with = |images: &str| {
+            format!(
+                "version: 0.1.0\nappVersion: a\nannotations:\n  artifacthub.io/images: {images}"
+            )
+        };
+        refused(
+            &with("|\n    - name: a\n      image: r/a:v0\n    - name: b\n      image: r/b:v0\n"),
+            "Chart.yaml the artifacthub.io/images annotation: has 2 `image:` lines; expected exactly one, whose tag a release stamps",
+        );
+        refused(
+            &with("|\n    - name: a\n"),
+            "Chart.yaml the artifacthub.io/images annotation: has 0 `image:` lines; expected exactly one, whose tag a release stamps",
+        );
+        refused(
+            &with(">\n    - image: r/a:v0\n"),
+            "Chart.yaml the artifacthub.io/images annotation must be a literal block scalar (`|`) to be stamped",
+        );
+        refused(
+            &with("\"- image: r/a:v0\"\n"),
+            "Chart.yaml the artifacthub.io/images annotation must be a literal block scalar (`|`) to be stamped",
+        );
+        refused(
+            &with("|\n    - image: r/a@sha256:0123\n"),
+            "Chart.yaml the artifacthub.io/images annotation: image \"r/a@sha256:0123\" is pinned by digest: a release cannot stamp its tag",
+        );
+        refused(
+            &with("|\n    - image: 127.0.0.1:5000/a\n"),
+            "Chart.yaml the artifacthub.io/images annotation: image \"127.0.0.1:5000/a\" has no tag to stamp",
+        );
+        refused(
+            "version: 0.1.0\nannotations: {artifacthub.io/images: \"- image: r/a:v0\"}\n",
+            "Chart.yaml the artifacthub.io/images annotation must be written in block style to be stamped",
         );
     }
 

@@ -301,7 +301,10 @@ fn parse_provenance(item: Option<&toml_edit::Item>, var: Option<String>) -> Resu
 
 /// A branch or remote name that cannot become a flag or a path: `origin`, `release/1.x`.
 fn is_plain_git_name(value: &str) -> bool {
+    // 255 bytes: the longest file name most filesystems hold, which a loose ref needs; the
+    // bound also keeps every message that echoes the name short.
     !value.is_empty()
+        && value.len() <= 255
         && !value.starts_with(['-', '.', '/'])
         && !value.ends_with(['/', '.'])
         && !value.contains("..")

@@ -1,5 +1,5 @@
 //! Reading git's machine output: `git ls-remote`, `git push --porcelain`,
-//! `git rev-list --left-right --count`, `git status --porcelain` and the ref names of
+//! `git rev-list --left-right --count`, `git status --porcelain=v2` and the ref names of
 //! `git rev-parse --symbolic --glob`.
 //!
 //! The shell layer runs the commands; this module turns their text into facts. Each format
@@ -181,14 +181,83 @@ pub fn read_counts(text: &str) -> Option<(u32, u32)> {
     fields.next().is_none().then_some((left, right))
 }
 
-/// The entries of `git status --porcelain` (staged, unstaged and untracked files; ignored
-/// files are not listed unless asked for).
-pub fn read_status(porcelain: &str) -> Vec<String> {
-    porcelain
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(str::to_string)
-        .collect()
+/// What `git status --porcelain=v2 --ignore-submodules=none` found: changed files, and
+/// submodules whose work tree differs from what the superproject records.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorkTree {
+    /// Staged, unstaged and untracked entries, each shown as `git status --short` shows it
+    /// (`" M src/main.rs"`, `"?? notes.txt"`); a dirty submodule is in `submodules` instead.
+    pub entries: Vec<String>,
+    pub submodules: Vec<DirtySubmodule>,
+}
+
+impl WorkTree {
+    pub fn is_clean(&self) -> bool {
+        self.entries.is_empty() && self.submodules.is_empty()
+    }
+}
+
+/// A submodule whose checkout is not what the superproject records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirtySubmodule {
+    pub path: String,
+    /// Its HEAD is another commit than the recorded one.
+    pub other_commit: bool,
+    /// Its tracked files are modified (staged or not).
+    pub modified: bool,
+    pub untracked: bool,
+}
+
+/// Reads `git status --porcelain=v2`. Version 2 is the one that says how a submodule is
+/// dirty (its `S<c><m><u>` field); version 1 prints ` M lib` for all three cases.
+pub fn read_status(porcelain: &str) -> WorkTree {
+    let mut tree = WorkTree::default();
+    for line in porcelain.lines() {
+        let fields: Vec<&str> = line.splitn(2, ' ').collect();
+        let [kind, rest] = fields[..] else {
+            continue;
+        };
+        let (xy, sub, path) = match kind {
+            // `1 XY sub mH mI mW hH hI path`
+            "1" => match rest.splitn(8, ' ').collect::<Vec<_>>()[..] {
+                [xy, sub, _, _, _, _, _, path] => (xy, sub, path.to_string()),
+                _ => continue,
+            },
+            // `2 XY sub mH mI mW hH hI Xscore path<TAB>origPath`
+            "2" => match rest.splitn(9, ' ').collect::<Vec<_>>()[..] {
+                [xy, sub, _, _, _, _, _, _, paths] => {
+                    let (path, from) = paths.split_once('\t').unwrap_or((paths, ""));
+                    (xy, sub, format!("{from} -> {path}"))
+                }
+                _ => continue,
+            },
+            // `u XY sub m1 m2 m3 mW h1 h2 h3 path`
+            "u" => match rest.splitn(10, ' ').collect::<Vec<_>>()[..] {
+                [xy, sub, _, _, _, _, _, _, _, path] => (xy, sub, path.to_string()),
+                _ => continue,
+            },
+            "?" => {
+                tree.entries.push(format!("?? {rest}"));
+                continue;
+            }
+            _ => continue, // `#` headers, `!` ignored files
+        };
+        let flags: Vec<char> = sub.chars().collect();
+        if let ['S', c, m, u] = flags[..]
+            && (c == 'C' || m == 'M' || u == 'U')
+        {
+            tree.submodules.push(DirtySubmodule {
+                path,
+                other_commit: c == 'C',
+                modified: m == 'M',
+                untracked: u == 'U',
+            });
+            continue;
+        }
+        tree.entries
+            .push(format!("{} {path}", xy.replace('.', " ")));
+    }
+    tree
 }
 
 /// The line of git's stderr worth showing: its first `fatal:` or `error:` message, else the
@@ -336,11 +405,60 @@ mod tests {
         assert_eq!(read_counts("2"), None);
         assert_eq!(read_counts("a\tb"), None);
         assert_eq!(read_counts("1\t2\t3"), None);
+        assert!(read_status("").is_clean());
+    }
+
+    #[test]
+    fn status_v2_reads_as_short_entries_and_dirty_submodules() {
+        const Z: &str = "0000000000000000000000000000000000000000";
+        const H: &str = "869ca4b19b96f0cb175dd1a9fc665034924dfa77";
+        let file =
+            |xy: &str, path: &str| format!("1 {xy} N... 100644 100644 100644 {H} {H} {path}");
+        let sub = |flags: &str| format!("1 .M {flags} 160000 160000 160000 {H} {H} lib");
+        let dirty = |other_commit, modified, untracked| DirtySubmodule {
+            path: "lib".into(),
+            other_commit,
+            modified,
+            untracked,
+        };
+        let status = [
+            file(".M", "src/main.rs"),
+            format!("1 A. N... 000000 100644 100644 {Z} {H} new file.txt"),
+            format!("2 R. N... 100644 100644 100644 {H} {H} R100 b.rs\ta.rs"),
+            format!("u UU N... 100644 100644 100644 100644 {H} {H} {H} both.rs"),
+            "? notes.txt".to_string(),
+            "! target".to_string(),
+            "# branch.oid x".to_string(),
+            sub("SC.."),
+            sub("S.M."),
+            sub("S..U"),
+            sub("SCMU"),
+            // Staged in the superproject, clean inside: an ordinary change.
+            format!("1 M. S... 160000 160000 160000 {H} {Z} lib"),
+        ]
+        .join("\n");
+        let tree = read_status(&status);
         assert_eq!(
-            read_status(" M src/main.rs\n?? notes.txt\n"),
-            [" M src/main.rs", "?? notes.txt"]
+            tree.entries,
+            [
+                " M src/main.rs",
+                "A  new file.txt",
+                "R  a.rs -> b.rs",
+                "UU both.rs",
+                "?? notes.txt",
+                "M  lib"
+            ]
         );
-        assert!(read_status("").is_empty());
+        assert_eq!(
+            tree.submodules,
+            [
+                dirty(true, false, false),
+                dirty(false, true, false),
+                dirty(false, false, true),
+                dirty(true, true, true)
+            ]
+        );
+        assert!(!tree.is_clean());
     }
 
     #[test]

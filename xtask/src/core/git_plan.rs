@@ -11,7 +11,9 @@ use std::fmt;
 use semver::Version;
 
 use crate::core::cmd::Cmd;
-use crate::core::git_output::{RemoteBranch, RemoteRefs, TagObject, tag_ref};
+use crate::core::git_output::{
+    DirtySubmodule, RemoteBranch, RemoteRefs, TagObject, WorkTree, tag_ref,
+};
 use crate::core::grammar;
 use crate::core::tools;
 use crate::core::verify::Gate;
@@ -27,6 +29,46 @@ pub fn promote_tools(verify: bool) -> Vec<&'static str> {
     tools::union([&tools::PROMOTE[..], gate])
 }
 
+/// Where a remote fetches from and pushes to, as git resolves them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteUrls {
+    /// `git remote get-url NAME`: the repository `git ls-remote NAME` reads.
+    pub fetch: String,
+    /// `git remote get-url --push --all NAME`: every repository `git push NAME` writes to,
+    /// `remote.<name>.pushurl` and `url.<base>.pushInsteadOf` applied.
+    pub push: Vec<String>,
+}
+
+impl RemoteUrls {
+    /// Whether a push goes exactly where the outcome is read from.
+    pub fn pushes_where_it_fetches(&self) -> bool {
+        self.push.len() == 1 && self.push[0] == self.fetch
+    }
+}
+
+/// How `git tag` signs an annotated tag, as the user configured it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signing {
+    /// `tag.gpgSign` is off or unset.
+    Off,
+    /// `tag.gpgSign` is on: `git tag -a` signs, with `gpg.format` and `user.signingKey`.
+    On {
+        format: String,
+        key: Option<String>,
+        /// What will sign, or why signing will fail (no key, no program).
+        usable: Result<String, String>,
+    },
+}
+
+/// The program git signs with for `gpg.format` when `gpg.<format>.program` is unset.
+pub fn default_signing_program(format: &str) -> &'static str {
+    match format {
+        "x509" => "gpgsm",
+        "ssh" => "ssh-keygen",
+        _ => "gpg",
+    }
+}
+
 /// Whether the remote can be asked at all: every network call is `timeout … git …`.
 pub fn can_ask_remote(missing_tools: &[String]) -> bool {
     !missing_tools.iter().any(|t| t == "git" || t == "timeout")
@@ -36,8 +78,8 @@ pub fn can_ask_remote(missing_tools: &[String]) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteFacts {
     pub name: String,
-    /// `git remote get-url NAME`; `None` when this repository has no such remote.
-    pub url: Option<String>,
+    /// Its fetch and push URLs; `None` when this repository has no such remote.
+    pub urls: Option<RemoteUrls>,
     /// What `git ls-remote` answered, or why it gave no answer (unreachable, timed out).
     /// An unanswered question never means "absent": every check that needs it fails closed.
     pub answer: Result<RemoteRefs, String>,
@@ -52,10 +94,11 @@ impl RemoteFacts {
     /// problem is reported already, and "cannot reach" would send people the wrong way.
     fn check(&self, missing_tools: &[String]) -> Option<Preflight> {
         let name = &self.name;
-        if self.url.is_some() && self.answer.is_err() && !can_ask_remote(missing_tools) {
+        if self.urls.is_some() && self.answer.is_err() && !can_ask_remote(missing_tools) {
             return None;
         }
-        Some(match (&self.url, &self.answer) {
+        let url = self.urls.as_ref().map(|u| &u.fetch);
+        Some(match (url, &self.answer) {
             (None, _) => Preflight::Problem(format!(
                 "this repository has no remote named {name}: add it with `git remote add {name} URL`, or name another with --remote"
             )),
@@ -67,15 +110,47 @@ impl RemoteFacts {
     }
 
     fn answered(&self) -> Preflight {
-        let url = self.url.as_deref().unwrap_or("no URL");
+        let url = self.urls.as_ref().map_or("no URL", |u| &u.fetch);
         Preflight::Ok(format!("remote {} ({url}) answers", self.name))
     }
 
+    /// The remote and where each direction goes, as git resolved them.
     fn context(&self) -> String {
-        match &self.url {
-            Some(url) => format!("remote: {} ({url})", self.name),
-            None => format!("remote: {} (not configured)", self.name),
+        let name = &self.name;
+        match &self.urls {
+            Some(urls) if urls.pushes_where_it_fetches() => {
+                format!("remote: {name} ({}, fetch and push)", urls.fetch)
+            }
+            Some(urls) => format!(
+                "remote: {name} (fetch {}, push {})",
+                urls.fetch,
+                push_list(&urls.push)
+            ),
+            None => format!("remote: {name} (not configured)"),
         }
+    }
+
+    /// A push must land where the outcome is read, and where CI runs: a separate push URL
+    /// (a fork in a triangular setup) would put the release tag somewhere else.
+    fn push_check(&self) -> Option<Preflight> {
+        let urls = self.urls.as_ref()?;
+        if urls.pushes_where_it_fetches() {
+            return None;
+        }
+        let name = &self.name;
+        Some(Preflight::Problem(format!(
+            "{name} pushes to {} but fetches from {}: the release tag must reach the repository CI runs on, and the outcome is read from the fetch URL; name a remote whose fetch and push URLs are both that repository with --remote, or make {name} push where it fetches (`git remote get-url --push {name}` shows the push URL; `git config --unset-all remote.{name}.pushurl` removes a separate one, and `git config --get-regexp 'url\\..*\\.pushinsteadof'` lists the rewrites that change it)",
+            push_list(&urls.push),
+            urls.fetch
+        )))
+    }
+}
+
+fn push_list(urls: &[String]) -> String {
+    match urls {
+        [] => "nowhere".to_string(),
+        [one] => one.clone(),
+        many => many.join(" and "),
     }
 }
 
@@ -144,14 +219,17 @@ pub struct TagFacts {
     pub missing_tools: Vec<String>,
     /// `git var GIT_COMMITTER_IDENT`; `None` when git has no identity to sign a tag with.
     pub identity: Option<String>,
+    pub signing: Signing,
+    /// `--no-sign`: create the tag unsigned even though `tag.gpgSign` is on.
+    pub no_sign: bool,
     pub remote: RemoteFacts,
     /// The commit HEAD names.
     pub head: String,
     /// The branch HEAD is on; `None` when detached.
     pub branch: Option<String>,
     pub upstream: Option<Upstream>,
-    /// `git status --porcelain` entries.
-    pub dirty: Vec<String>,
+    /// What `git status` found changed, submodules included.
+    pub dirty: WorkTree,
     pub shallow: bool,
     /// What [`base_branch`] chose, and how HEAD compares with it.
     pub base: Option<RemoteBranch>,
@@ -175,6 +253,8 @@ pub struct PromoteFacts {
     /// Tools of [`promote_tools`] not found on PATH.
     pub missing_tools: Vec<String>,
     pub identity: Option<String>,
+    pub signing: Signing,
+    pub no_sign: bool,
     /// Asked for `vX.Y.Z` and `vX.Y.Z-stable`, each with its peeled line.
     pub remote: RemoteFacts,
     pub local_version: Option<TagObject>,
@@ -206,6 +286,9 @@ pub enum GitStep {
         name: String,
         message: String,
         commit: String,
+        /// `Some(true)`: `-s`, signed as `tag.gpgSign` asks, said explicitly;
+        /// `Some(false)`: `--no-sign` (`--no-sign` given); `None`: unsigned, nothing to say.
+        sign: Option<bool>,
     },
     /// Pushes exactly `refs/tags/NAME`.
     Push {
@@ -236,7 +319,19 @@ impl GitStep {
                 name,
                 message,
                 commit,
-            } => Some(Cmd::new("git", ["tag", "-a", name, "-m", message, commit])),
+                sign,
+            } => {
+                let sign = match sign {
+                    Some(true) => Some("-s"),
+                    Some(false) => Some("--no-sign"),
+                    None => None,
+                };
+                let args = ["tag", "-a"].into_iter().chain(sign);
+                Some(Cmd::new(
+                    "git",
+                    args.chain([name.as_str(), "-m", message, commit]),
+                ))
+            }
             // `--no-follow-tags` overrides a user's `push.followTags`, which would push every
             // other reachable annotated tag too; `--porcelain` reports each ref on one line.
             GitStep::Push {
@@ -426,6 +521,112 @@ fn identity_check(identity: Option<&str>) -> Preflight {
     }
 }
 
+/// The working tree must be what was checked: no changed or untracked file, and every
+/// submodule at its recorded commit with nothing changed inside.
+fn clean_checks(tree: &WorkTree) -> Vec<Preflight> {
+    if tree.is_clean() {
+        return vec![Preflight::Ok("the working tree is clean".to_string())];
+    }
+    let mut checks = Vec::new();
+    if !tree.entries.is_empty() {
+        let shown: Vec<String> = tree
+            .entries
+            .iter()
+            .take(5)
+            .map(|e| grammar::quote(e))
+            .collect();
+        let more = tree.entries.len().saturating_sub(shown.len());
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        checks.push(Preflight::Problem(format!(
+            "the working tree is not clean ({}{more}): commit, stash (`git stash --include-untracked`) or remove them, so that the tag names exactly what was checked",
+            shown.join(", ")
+        )));
+    }
+    checks.extend(tree.submodules.iter().take(5).map(submodule_problem));
+    if tree.submodules.len() > 5 {
+        checks.push(Preflight::Problem(format!(
+            "{} more submodules are not clean: `git submodule status` and `git submodule foreach git status --short` list them",
+            tree.submodules.len() - 5
+        )));
+    }
+    checks
+}
+
+fn submodule_problem(sub: &DirtySubmodule) -> Preflight {
+    let path = grammar::quote(&sub.path);
+    let mut what = Vec::new();
+    if sub.other_commit {
+        what.push("checked out at another commit than the one recorded");
+    }
+    if sub.modified {
+        what.push("has modified content");
+    }
+    if sub.untracked {
+        what.push("has untracked files");
+    }
+    let fix = if sub.modified || sub.untracked {
+        format!(
+            "commit, stash or remove the changes inside it (`git -C {path} status` lists them), then either record its new commit here (`git add {path}`, commit and push) or go back to the recorded one with `git submodule update -- {path}`"
+        )
+    } else {
+        format!(
+            "check out the recorded commit with `git submodule update -- {path}`, or record the checked-out one (`git add {path}`, commit and push)"
+        )
+    };
+    Preflight::Problem(format!(
+        "submodule {path} is not clean ({}): {fix}, so that the tag names exactly what was checked",
+        what.join(", ")
+    ))
+}
+
+/// `-s` when `tag.gpgSign` asks for a signature (said explicitly, so the plan shows it),
+/// `--no-sign` when the user asked for none.
+fn sign_flag(signing: &Signing, no_sign: bool) -> Option<bool> {
+    match (signing, no_sign) {
+        (_, true) => Some(false),
+        (Signing::On { .. }, false) => Some(true),
+        (Signing::Off, false) => None,
+    }
+}
+
+/// Signing is the user's choice, never changed silently: the plan says when the tag will be
+/// signed, and a key that is not there fails here rather than after the confirmation.
+fn signing_check(signing: &Signing, no_sign: bool) -> Option<Preflight> {
+    let Signing::On {
+        format,
+        key,
+        usable,
+    } = signing
+    else {
+        return None;
+    };
+    if no_sign {
+        return Some(Preflight::Ok(
+            "the tag will not be signed (--no-sign), although tag.gpgSign is on".to_string(),
+        ));
+    }
+    Some(match usable {
+        Ok(with) => Preflight::Ok(format!(
+            "the tag will be signed (tag.gpgSign, gpg.format {format}): {with}"
+        )),
+        Err(why) => {
+            let provide = match format.as_str() {
+                "ssh" => "name your key with `git config user.signingKey ~/.ssh/id_ed25519.pub`".to_string(),
+                "openpgp" if key.is_none() => "create or import a key for your committer email (`gpg --list-secret-keys` lists them), or name one with `git config user.signingKey KEYID`".to_string(),
+                "openpgp" => "import that key (`gpg --list-secret-keys` lists the keys there are) or name another with `git config user.signingKey KEYID`".to_string(),
+                _ => format!("make the key usable by {}", default_signing_program(format)),
+            };
+            Preflight::Problem(format!(
+                "tag.gpgSign is on, but {why}: {provide}; or re-run with --no-sign to create this tag unsigned"
+            ))
+        }
+    })
+}
+
 fn timeout_note(secs: u64) -> String {
     format!(
         "network commands (git ls-remote, fetch, push) are stopped after {secs}s (RELEASE_GIT_TIMEOUT)"
@@ -479,23 +680,11 @@ pub fn plan_tag(facts: &TagFacts) -> GitPlan {
 
     let mut checks = tools_check(&tools::TAG, &facts.missing_tools);
     checks.push(identity_check(facts.identity.as_deref()));
+    checks.extend(signing_check(&facts.signing, facts.no_sign));
     checks.extend(facts.remote.check(&facts.missing_tools));
+    checks.extend(facts.remote.push_check());
     checks.push(branch_check(facts));
-    checks.push(if facts.dirty.is_empty() {
-        Preflight::Ok("the working tree is clean".to_string())
-    } else {
-        let shown: Vec<String> = facts.dirty.iter().take(5).map(|e| grammar::quote(e)).collect();
-        let more = facts.dirty.len().saturating_sub(shown.len());
-        let more = if more > 0 {
-            format!(" and {more} more")
-        } else {
-            String::new()
-        };
-        Preflight::Problem(format!(
-            "the working tree is not clean ({}{more}): commit, stash (`git stash --include-untracked`) or remove them, so that the tag names exactly what was checked",
-            shown.join(", ")
-        ))
-    });
+    checks.extend(clean_checks(&facts.dirty));
     checks.push(if facts.shallow {
         Preflight::Problem(format!(
             "this clone is shallow: run `git fetch --unshallow {remote}` (comparing HEAD with the remote and with earlier versions needs the full history)"
@@ -521,6 +710,7 @@ pub fn plan_tag(facts: &TagFacts) -> GitPlan {
         name: name.clone(),
         message: format!("Release {name}"),
         commit: head.clone(),
+        sign: sign_flag(&facts.signing, facts.no_sign),
     });
     steps.push(GitStep::Push {
         remote: remote.clone(),
@@ -710,7 +900,9 @@ pub fn plan_promote(facts: &PromoteFacts) -> GitPlan {
     let verify = facts.gate != Gate::Skipped;
     let mut checks = tools_check(&promote_tools(verify), &facts.missing_tools);
     checks.push(identity_check(facts.identity.as_deref()));
+    checks.extend(signing_check(&facts.signing, facts.no_sign));
     checks.extend(facts.remote.check(&facts.missing_tools));
+    checks.extend(facts.remote.push_check());
     if refs.is_some() {
         checks.extend(version_checks(
             facts,
@@ -747,6 +939,7 @@ pub fn plan_promote(facts: &PromoteFacts) -> GitPlan {
             name: stable.clone(),
             message: format!("Stable release {name}"),
             commit: v.commit.clone(),
+            sign: sign_flag(&facts.signing, facts.no_sign),
         });
         steps.push(GitStep::Push {
             remote: remote.clone(),
@@ -861,7 +1054,10 @@ mod tests {
     fn remote(answer: Result<RemoteRefs, String>) -> RemoteFacts {
         RemoteFacts {
             name: "origin".into(),
-            url: Some("/srv/remote.git".into()),
+            urls: Some(RemoteUrls {
+                fetch: "/srv/remote.git".into(),
+                push: vec!["/srv/remote.git".into()],
+            }),
             answer,
         }
     }
@@ -876,11 +1072,13 @@ mod tests {
             timeout_secs: 60,
             missing_tools: vec![],
             identity: Some("Rel <rel@example.invalid>".into()),
+            signing: Signing::Off,
+            no_sign: false,
             remote: remote(Ok(ls_remote(&[]))),
             head: HEAD.into(),
             branch: Some("main".into()),
             upstream: None,
-            dirty: vec![],
+            dirty: WorkTree::default(),
             shallow: false,
             base: base_branch("origin", "main", Some("main"), None, false),
             sync: Sync::Counted {
@@ -918,9 +1116,9 @@ mod tests {
                 "\
 release tag v1.2.0
   commit: {HEAD} (HEAD, on main)
-  remote: origin (/srv/remote.git)
+  remote: origin (/srv/remote.git, fetch and push)
 preflight:
-  ok    git, cargo, timeout found on PATH
+  ok    git, cargo, timeout, kill found on PATH
   ok    tagger: Rel <rel@example.invalid>
   ok    remote origin (/srv/remote.git) answers
   ok    HEAD is on main, the default branch
@@ -968,7 +1166,7 @@ notes:
         );
         check_tag(
             |f| {
-                f.remote.url = None;
+                f.remote.urls = None;
                 f.remote.answer = Err("no such remote".into());
             },
             &["this repository has no remote named origin"],
@@ -978,7 +1176,7 @@ notes:
             &["cannot reach remote origin (/srv/remote.git)"],
         );
         check_tag(
-            |f| f.dirty = vec![" M a.rs".into()],
+            |f| f.dirty.entries = vec![" M a.rs".into()],
             &["the working tree is not clean (\" M a.rs\")"],
         );
         check_tag(|f| f.shallow = true, &["this clone is shallow"]);
@@ -1029,7 +1227,7 @@ notes:
     fn several_problems_are_reported_at_once() {
         let mut facts = ready();
         facts.branch = Some("feature".into());
-        facts.dirty = (0..7).map(|i| format!("?? file{i}")).collect();
+        facts.dirty.entries = (0..7).map(|i| format!("?? file{i}")).collect();
         facts.shallow = true;
         let plan = plan_tag(&facts);
         let refusal = plan.refusal().unwrap();
@@ -1171,7 +1369,7 @@ notes:
         let mut facts = ready();
         facts.remote.answer = Ok(ls_remote(&[("v1.2.0", TAG_OBJ, HEAD)]));
         facts.local_tag = Some(obj(TAG_OBJ, HEAD));
-        facts.dirty = vec!["?? notes.txt".into()];
+        facts.dirty.entries = vec!["?? notes.txt".into()];
         facts.versions.push(Version::new(9, 0, 0));
         let plan = plan_tag(&facts);
         assert_eq!(plan.refusal(), None);
@@ -1225,6 +1423,8 @@ notes:
             timeout_secs: 60,
             missing_tools: vec![],
             identity: Some("Rel <rel@example.invalid>".into()),
+            signing: Signing::Off,
+            no_sign: false,
             remote: remote(Ok(ls_remote(&[("v1.2.0", TAG_OBJ, HEAD)]))),
             local_version: Some(obj(TAG_OBJ, HEAD)),
             local_stable: None,
@@ -1249,9 +1449,9 @@ notes:
                 "\
 release promote v1.2.0
   commit: {HEAD} (v1.2.0 on origin)
-  remote: origin (/srv/remote.git)
+  remote: origin (/srv/remote.git, fetch and push)
 preflight:
-  ok    git, timeout, curl, helm found on PATH
+  ok    git, timeout, kill, curl, helm found on PATH
   ok    tagger: Rel <rel@example.invalid>
   ok    remote origin (/srv/remote.git) answers
   ok    v1.2.0 is on origin, on commit {HEAD}
@@ -1370,6 +1570,148 @@ notes:
             Decision::AlreadyDone(format!(
                 "already promoted: v1.2.0-stable is on origin, on {HEAD}"
             ))
+        );
+    }
+
+    #[test]
+    fn a_push_url_elsewhere_is_refused_before_anything_is_written() {
+        let fork = |f: &mut RemoteFacts, push: &[&str]| {
+            f.urls.as_mut().unwrap().push = push.iter().map(|p| p.to_string()).collect();
+        };
+        check_tag(
+            |f| fork(&mut f.remote, &["/srv/fork.git"]),
+            &["origin pushes to /srv/fork.git but fetches from /srv/remote.git"],
+        );
+        check_tag(
+            |f| fork(&mut f.remote, &["/srv/remote.git", "/srv/mirror.git"]),
+            &[
+                "origin pushes to /srv/remote.git and /srv/mirror.git but fetches from /srv/remote.git",
+            ],
+        );
+        check_promote(
+            |f| fork(&mut f.remote, &["/srv/fork.git"]),
+            &["origin pushes to /srv/fork.git but fetches from /srv/remote.git"],
+        );
+        let mut facts = ready();
+        fork(&mut facts.remote, &["/srv/fork.git"]);
+        let plan = plan_tag(&facts);
+        assert!(
+            plan.to_string()
+                .contains("  remote: origin (fetch /srv/remote.git, push /srv/fork.git)\n"),
+            "{plan}"
+        );
+        assert!(plan.refusal().unwrap().contains("with --remote"), "{plan}");
+    }
+
+    #[test]
+    fn dirty_submodules_are_named_with_their_fix() {
+        let sub = |other_commit, modified, untracked| DirtySubmodule {
+            path: "lib".into(),
+            other_commit,
+            modified,
+            untracked,
+        };
+        let problems_of = |subs: Vec<DirtySubmodule>| {
+            let mut facts = ready();
+            facts.dirty.submodules = subs;
+            plan_tag(&facts)
+                .problems()
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+        };
+        let moved = problems_of(vec![sub(true, false, false)]);
+        assert_eq!(moved.len(), 1);
+        assert!(
+            moved[0].starts_with(
+                "submodule \"lib\" is not clean (checked out at another commit than the one recorded): check out the recorded commit with `git submodule update -- \"lib\"`"
+            ),
+            "{moved:?}"
+        );
+        let changed = problems_of(vec![sub(false, true, true)]);
+        assert!(
+            changed[0].starts_with(
+                "submodule \"lib\" is not clean (has modified content, has untracked files): commit, stash or remove the changes inside it (`git -C \"lib\" status` lists them)"
+            ),
+            "{changed:?}"
+        );
+        assert_eq!(
+            problems_of((0..7).map(|_| sub(true, true, false)).collect()).len(),
+            6
+        );
+        // Files and submodules are separate problems, each with its own fix.
+        check_tag(
+            |f| {
+                f.dirty.entries = vec!["?? a".into()];
+                f.dirty.submodules = vec![sub(false, false, true)];
+            },
+            &[
+                "the working tree is not clean (\"?? a\")",
+                "submodule \"lib\" is not clean (has untracked files)",
+            ],
+        );
+    }
+
+    #[test]
+    fn signing_follows_the_configuration_and_says_so() {
+        let on = |usable: Result<&str, &str>| Signing::On {
+            format: "openpgp".into(),
+            key: None,
+            usable: usable.map(str::to_string).map_err(str::to_string),
+        };
+        let plan_with = |signing: Signing, no_sign: bool| {
+            let mut facts = ready();
+            facts.signing = signing;
+            facts.no_sign = no_sign;
+            plan_tag(&facts)
+        };
+        // Off: no line, and the tag command says nothing about signing.
+        let plan = plan_with(Signing::Off, false);
+        assert!(!plan.to_string().contains("sign"), "{plan}");
+        // On: the plan says so, and `-s` makes it explicit.
+        let plan = plan_with(
+            on(Ok("gpg has a secret key for rel@example.invalid")),
+            false,
+        );
+        let text = plan.to_string();
+        assert!(
+            text.contains("  ok    the tag will be signed (tag.gpgSign, gpg.format openpgp): gpg has a secret key for rel@example.invalid\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("git tag -a -s v1.2.0 -m 'Release v1.2.0' {HEAD}")),
+            "{text}"
+        );
+        // On without a key: refused before anything is written, with both ways out.
+        let plan = plan_with(
+            on(Err("gpg has no secret key for rel@example.invalid")),
+            false,
+        );
+        let refusal = plan.refusal().unwrap();
+        assert!(
+            refusal.contains("tag.gpgSign is on, but gpg has no secret key for rel@example.invalid: create or import a key"),
+            "{refusal}"
+        );
+        assert!(
+            refusal.contains("or re-run with --no-sign to create this tag unsigned"),
+            "{refusal}"
+        );
+        // --no-sign: unsigned, said in the plan and in the command.
+        let plan = plan_with(on(Err("no key")), true);
+        assert_eq!(plan.refusal(), None);
+        let text = plan.to_string();
+        assert!(
+            text.contains("the tag will not be signed (--no-sign), although tag.gpgSign is on"),
+            "{text}"
+        );
+        assert!(text.contains("git tag -a --no-sign v1.2.0"), "{text}");
+        // Promote signs the stable tag the same way.
+        let mut facts = promotable();
+        facts.signing = on(Ok("gpg"));
+        assert!(
+            plan_promote(&facts)
+                .to_string()
+                .contains("git tag -a -s v1.2.0-stable")
         );
     }
 }

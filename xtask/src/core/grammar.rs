@@ -267,17 +267,30 @@ fn parse_numbers(numbers: &str) -> Result<Version, String> {
             return Err(format!("the {name} number is empty"));
         }
         if part.len() > 1 && part.starts_with('0') {
+            let part = shown_number(part);
             return Err(format!("the {name} number {part} has a leading zero"));
         }
         values[i] = part
             .parse()
-            .map_err(|_| format!("the {name} number {part} is too large"))?;
+            .map_err(|_| format!("the {name} number {} is too large", shown_number(part)))?;
     }
     match parts.len() {
         1 => Err("the minor and patch numbers are missing".to_string()),
         2 => Err("the patch number is missing".to_string()),
         _ => Ok(Version::new(values[0], values[1], values[2])),
     }
+}
+
+/// A number from the input, for a reason: ASCII digits only (the grammar split them off), but
+/// possibly thousands of them, so a long one is capped like any other echoed input. The
+/// input itself is quoted (and capped) beside the reason.
+fn shown_number(digits: &str) -> String {
+    const WHOLE: usize = 24;
+    const SHOWN: usize = 8;
+    if digits.len() <= WHOLE || !digits.is_ascii() {
+        return digits.chars().take(WHOLE).collect();
+    }
+    format!("{}… ({} digits)", &digits[..SHOWN], digits.len())
 }
 
 /// Quotes untrusted input for an error message: escaped (no control characters reach the
@@ -495,6 +508,31 @@ mod tests {
             message.starts_with(r#"invalid release tag "v1.2.3\n::error::forged": "#),
             "{message}"
         );
+    }
+
+    #[test]
+    fn numbers_in_reasons_are_capped_too() {
+        let digits = "1".repeat(10_000);
+        check(
+            &format!("v{digits}.0.0"),
+            "error: the major number 11111111… (10000 digits) is too large",
+        );
+        check(
+            &format!("v1.0{digits}.0"),
+            "error: the minor number 01111111… (10001 digits) has a leading zero",
+        );
+        for input in [
+            format!("v{digits}.0.0"),
+            format!("v0{digits}.0.0-stable"),
+            format!("refs/tags/v1.2.{digits}"),
+        ] {
+            let message = classify(&input).unwrap_err().to_string();
+            assert!(message.chars().count() < 290, "{message}");
+        }
+        let message = parse_version_arg(&format!("{digits}.1.1"))
+            .unwrap_err()
+            .to_string();
+        assert!(message.chars().count() < 290, "{message}");
     }
 
     #[test]

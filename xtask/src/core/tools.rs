@@ -11,7 +11,7 @@ pub struct Tool {
 }
 
 /// Every program xtask runs, in one table.
-pub const TOOLS: [Tool; 11] = [
+pub const TOOLS: [Tool; 13] = [
     Tool {
         name: "git",
         install: "install git 2.29 or newer",
@@ -23,6 +23,10 @@ pub const TOOLS: [Tool; 11] = [
     Tool {
         name: "timeout",
         install: "install GNU coreutils (on macOS: `brew install coreutils`, then put its gnubin directory on PATH); it bounds every network call",
+    },
+    Tool {
+        name: "kill",
+        install: "install procps (Debian/Ubuntu: apt-get install procps); xtask stops the commands it started with it when interrupted",
     },
     Tool {
         name: "curl",
@@ -56,6 +60,10 @@ pub const TOOLS: [Tool; 11] = [
         name: "kubernetes-validate",
         install: "install it with `scripts/install-test-tools.sh chart` (PyPI kubernetes-validate, which ships Kubernetes' schemas for offline use)",
     },
+    Tool {
+        name: "docker-registry",
+        install: "install the CNCF distribution registry (Debian/Ubuntu: apt-get install docker-registry; or run scripts/install-test-tools.sh); `rehearse --local-registry` starts it on 127.0.0.1",
+    },
 ];
 
 /// The validator of rendered manifests, pinned: its version decides which Kubernetes
@@ -63,11 +71,15 @@ pub const TOOLS: [Tool; 11] = [
 /// it equal to the install script's.
 pub const KUBERNETES_VALIDATE_VERSION: &str = "1.37.0";
 
-/// `release tag`: git, cargo for the project's checks, and `timeout` for the network calls.
-pub const TAG: [&str; 3] = ["git", "cargo", "timeout"];
+/// `release tag`: git, cargo for the project's checks, `timeout` for the network calls, and
+/// `kill`, which stops a push's whole process group when the user interrupts it.
+pub const TAG: [&str; 4] = ["git", "cargo", "timeout", "kill"];
 
 /// `release promote` without its gate.
-pub const PROMOTE: [&str; 2] = ["git", "timeout"];
+pub const PROMOTE: [&str; 3] = ["git", "timeout", "kill"];
+
+/// What `release rehearse --local-registry` adds: the registry it starts.
+pub const LOCAL_REGISTRY: [&str; 1] = ["docker-registry"];
 
 /// `release verify` of the artifacts, and so the promotion gate: git asks the remote, curl
 /// the registry, helm reads the chart.
@@ -131,7 +143,12 @@ mod tests {
 
     #[test]
     fn every_listed_tool_has_an_install_hint() {
-        for tool in union([&TAG[..], &PROMOTE[..], &VERIFY_ARTIFACTS[..]]) {
+        for tool in union([
+            &TAG[..],
+            &PROMOTE[..],
+            &VERIFY_ARTIFACTS[..],
+            &LOCAL_REGISTRY[..],
+        ]) {
             assert!(
                 TOOLS.iter().any(|t| t.name == tool),
                 "{tool} is missing from TOOLS"
@@ -161,7 +178,7 @@ mod tests {
     fn union_keeps_the_first_occurrence() {
         assert_eq!(
             union([&PROMOTE[..], &VERIFY_ARTIFACTS[..]]),
-            ["git", "timeout", "curl", "helm"]
+            ["git", "timeout", "kill", "curl", "helm"]
         );
     }
 }

@@ -21,6 +21,8 @@ pub struct Args {
     pub yes: bool,
     pub remote: Option<String>,
     pub no_verify: bool,
+    /// Create the tag unsigned even if `tag.gpgSign` is on.
+    pub no_sign: bool,
 }
 
 pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
@@ -34,7 +36,7 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
     }
 
     // STEP 2: gather every fact before judging any of them.
-    let facts = gather(sh, project, &version, &remote, verify)?;
+    let facts = gather(sh, project, &version, &remote, verify, args.no_sign)?;
 
     // STEP 3: judge and plan, purely.
     let plan = git_plan::plan_promote(&facts);
@@ -49,6 +51,7 @@ fn gather(
     version: &semver::Version,
     remote: &str,
     verify: bool,
+    no_sign: bool,
 ) -> Result<PromoteFacts> {
     let secs = project.config.git_timeout_secs;
     let name = grammar::version_tag(version);
@@ -57,10 +60,12 @@ fn gather(
 
     let wanted = [tag_ref(&name), tag_ref(&stable)];
     let title = format!("preflight: read the repository and ask {remote} (git ls-remote)");
-    let ((identity, local), asked) = ui::step(&title, || {
+    let ((identity, signing, local), asked) = ui::step(&title, || {
         push_tag::ask_beside(sh, remote, &wanted, secs, &missing_tools, || {
+            let identity = git::identity(sh)?;
             Ok((
-                git::identity(sh)?,
+                identity.clone(),
+                git::signing(sh, identity.as_deref())?,
                 git::tags_named(sh, &[name.clone(), stable.clone()])?,
             ))
         })
@@ -95,6 +100,8 @@ fn gather(
         timeout_secs: secs,
         missing_tools,
         identity,
+        signing,
+        no_sign,
         local_version: local_tag(&name),
         local_stable: local_tag(&stable),
         remote: asked,

@@ -3,23 +3,31 @@
 //! A throwaway clone of HEAD gets a temporary bare repository as its remote, and this very
 //! binary runs each stage in it (`tag` → `publish` → `verify` → `promote` → `github
 //! --dry-run` → `verify`) against the registries named by `RELEASE_IMAGE` and
-//! `RELEASE_CHART_REGISTRY`. Running the stages as separate processes, exactly as people and
-//! CI run them, is the point: a rehearsal that called functions directly could pass where
-//! the commands fail.
+//! `RELEASE_CHART_REGISTRY`, or, with `--local-registry`, against a throwaway registry it
+//! starts on 127.0.0.1 for the rehearsal and stops at its end. Running the stages as
+//! separate processes, exactly as people and CI run them, is the point: a rehearsal that
+//! called functions directly could pass where the commands fail.
 
-use std::path::PathBuf;
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
+use crate::core::cmd::Cmd;
 use crate::core::grammar::{self, version_tag};
+use crate::core::tools;
+use crate::exec::{self, Background};
 use crate::scratch::Scratch;
 use crate::{git, project::Project, ui};
 
 pub struct Args {
     pub version: semver::Version,
     pub keep: bool,
+    /// Start a throwaway registry on 127.0.0.1 and rehearse against it.
+    pub local_registry: bool,
     pub dry_run: bool,
 }
 
@@ -27,19 +35,29 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
     let version = args.version;
     let config = &project.config;
 
-    // STEP 1: refuse to touch the real registries.
-    let mut problems = Vec::new();
-    for var in ["RELEASE_IMAGE", "RELEASE_CHART_REGISTRY"] {
-        if std::env::var(var).map_or(true, |v| v.is_empty()) {
-            problems.push(format!("{var} is not set"));
+    // STEP 1: refuse to touch the real registries: publish to a throwaway one, or to the
+    // scratch registries the environment names.
+    if args.local_registry {
+        if let Some(missing) = crate::project::missing_tools(&tools::LOCAL_REGISTRY).first() {
+            bail!(
+                "--local-registry starts Debian's docker-registry, and {}",
+                tools::missing(missing)
+            );
         }
-    }
-    if !problems.is_empty() {
-        bail!(
-            "a rehearsal publishes to scratch registries only: {}; point them at a local registry, for example \
-             RELEASE_IMAGE=127.0.0.1:5000/llm-proxy RELEASE_CHART_REGISTRY=oci://127.0.0.1:5000/charts RELEASE_PLAIN_HTTP=1",
-            problems.join(", ")
-        );
+    } else {
+        let mut problems = Vec::new();
+        for var in ["RELEASE_IMAGE", "RELEASE_CHART_REGISTRY"] {
+            if std::env::var(var).map_or(true, |v| v.is_empty()) {
+                problems.push(format!("{var} is not set"));
+            }
+        }
+        if !problems.is_empty() {
+            bail!(
+                "a rehearsal publishes to scratch registries only: {}; run it with --local-registry to start a throwaway registry on 127.0.0.1, or point them at a registry of your own, for example \
+                 RELEASE_IMAGE=127.0.0.1:5000/llm-proxy RELEASE_CHART_REGISTRY=oci://127.0.0.1:5000/charts RELEASE_PLAIN_HTTP=1",
+                problems.join(", ")
+            );
+        }
     }
 
     // STEP 2: the stages, each one `cargo xtask …` as people and CI run it.
@@ -96,14 +114,26 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
             "provenance is not rehearsed: the offline signing harness is not installed (scripts/install-test-tools.sh); the stages run with RELEASE_PROVENANCE=0",
         );
     }
+    let image_name = config.image.rsplit('/').next().unwrap_or("llm-proxy");
     if args.dry_run {
         println!(
             "rehearsal of {tag_name}: a scratch clone of HEAD ({}) with a scratch bare repository as {}, against:",
             git::head(sh)?,
             config.remote
         );
-        println!("  image: {}", config.image);
-        println!("  chart registry: {}", config.chart_registry);
+        if args.local_registry {
+            println!(
+                "  a throwaway registry: docker-registry serve <scratch>/registry/config.yml, on 127.0.0.1:<a free port>, its storage in the scratch directory"
+            );
+            println!("  image: 127.0.0.1:<port>/{image_name}");
+            println!("  chart registry: oci://127.0.0.1:<port>/charts");
+            for (name, value) in LocalRegistry::fixed_env() {
+                println!("  {name}={value}");
+            }
+        } else {
+            println!("  image: {}", config.image);
+            println!("  chart registry: {}", config.chart_registry);
+        }
         println!("stages, each run as `xtask -C <scratch clone> …`:");
         for (i, (name, stage_args, _)) in stages.iter().enumerate() {
             println!("  {}. {name}: xtask {}", i + 1, stage_args.join(" "));
@@ -122,58 +152,246 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
     let work = scratch.path().join("work");
     ui::step("prepare a scratch clone with a bare remote", || {
         let (remote_name, branch) = (&config.remote, &config.default_branch);
-        cmd!(sh, "git init --quiet --bare {remote}").run()?;
-        cmd!(sh, "git init --quiet {work}").run()?;
+        exec::ask_read(cmd!(sh, "git init --quiet --bare {remote}"))?;
+        exec::ask_read(cmd!(sh, "git init --quiet {work}"))?;
         let root = &project.root;
         let sh = sh.clone();
         sh.change_dir(&work);
-        cmd!(sh, "git fetch --quiet --no-tags {root} {head}").run()?;
-        cmd!(sh, "git checkout --quiet -b {branch} {head}").run()?;
-        cmd!(sh, "git remote add {remote_name} {remote}").run()?;
-        cmd!(sh, "git push --quiet --set-upstream {remote_name} {branch}").run()?;
+        exec::ask_read(cmd!(sh, "git fetch --quiet --no-tags {root} {head}"))?;
+        exec::ask_read(cmd!(sh, "git checkout --quiet -b {branch} {head}"))?;
+        exec::ask_read(cmd!(sh, "git remote add {remote_name} {remote}"))?;
+        exec::ask_read(cmd!(
+            sh,
+            "git push --quiet --set-upstream {remote_name} {branch}"
+        ))?;
         Ok(())
     })?;
 
-    let exe = std::env::current_exe().context("cannot find the running xtask binary")?;
-    // The scratch clone builds with this repository's target directory: the rehearsal then
-    // costs what an incremental build costs, not a cold one.
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| project.root.join("target"));
-    let trusted_root = scratch.path().join("trusted-root.jsonl");
-    let mut provenance_env = vec![("RELEASE_PROVENANCE", if attests { "1" } else { "0" })];
-    if attests {
-        provenance_env.push((
-            "RELEASE_TRUSTED_ROOT",
-            trusted_root.to_str().unwrap_or_default(),
-        ));
-    }
-    let mut timings: Vec<(&str, Duration)> = Vec::new();
-    for (name, stage_args, next) in &stages {
-        let start = Instant::now();
-        let result = ui::step(&format!("rehearse: {name}"), || {
-            Ok(cmd!(sh, "{exe} -C {work} {stage_args...}")
-                .env("CARGO_TARGET_DIR", &target_dir)
-                .envs(provenance_env.iter().copied())
-                .run()?)
-        });
-        timings.push((name, start.elapsed()));
-        if let Err(e) = result {
-            print_summary(&timings, Some(name));
-            let kept = if args.keep {
-                format!("the scratch clone is kept at {}", scratch.path().display())
+    // From here on an interrupt stops the stage and the registry, and the rehearsal says so.
+    exec::guarded(|| {
+        // STEP 4: the throwaway registry, when asked for.
+        let registry = if args.local_registry {
+            let dir = scratch.dir("registry")?;
+            Some(ui::step("start a throwaway registry on 127.0.0.1", || {
+                LocalRegistry::start(&dir)
+            })?)
+        } else {
+            None
+        };
+        let registry_env = registry
+            .as_ref()
+            .map(|r| r.env(image_name))
+            .unwrap_or_default();
+        if let Some(registry) = &registry {
+            println!(
+                "rehearsing against a throwaway registry at {} (docker-registry, pid {})",
+                registry.host,
+                registry.process.pid()
+            );
+        }
+
+        // STEP 5: the stages, each a process of its own.
+        let exe = std::env::current_exe().context("cannot find the running xtask binary")?;
+        // The scratch clone builds with this repository's target directory: the rehearsal
+        // then costs what an incremental build costs, not a cold one.
+        let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| project.root.join("target"));
+        // Provenance is checked against the stand-in authorities of the attest stage, whose
+        // trusted root stays in the scratch directory.
+        let trusted_root = scratch.path().join("trusted-root.jsonl");
+        let mut provenance_env = vec![(
+            "RELEASE_PROVENANCE",
+            if attests { "1" } else { "0" }.to_string(),
+        )];
+        if attests {
+            provenance_env.push(("RELEASE_TRUSTED_ROOT", trusted_root.display().to_string()));
+        }
+        let mut timings: Vec<(&str, Duration)> = Vec::new();
+        let mut failure = None;
+        for (name, stage_args, next) in &stages {
+            let start = Instant::now();
+            let mut stage = Cmd::new(
+                &exe.display().to_string(),
+                ["-C".to_string(), work.display().to_string()]
+                    .into_iter()
+                    .chain(stage_args.iter().map(|a| a.to_string())),
+            )
+            .env("CARGO_TARGET_DIR", &target_dir.display().to_string());
+            for (var, value) in registry_env.iter().chain(&provenance_env) {
+                stage = stage.env(var, value);
+            }
+            // A process group of its own: the stage, an xtask too, gets one signal, from here.
+            let result = ui::step(&format!("rehearse: {name}"), || exec::run_apart(sh, &stage));
+            timings.push((name, start.elapsed()));
+            if let Err(e) = result {
+                failure = Some((*name, *next, e));
+                break;
+            }
+        }
+        let outcome = match failure {
+            None => {
+                print_summary(&timings, None);
+                println!(
+                    "rehearsal of {tag_name} passed: tagged, published, verified, promoted to {stable}"
+                );
+                Ok(())
+            }
+            Some((name, next, e)) => {
+                print_summary(&timings, Some(name));
+                let kept = if args.keep {
+                    format!("the scratch clone is kept at {}", scratch.path().display())
+                } else {
+                    "re-run with --keep to inspect the scratch clone".to_string()
+                };
+                match exec::interrupted() {
+                    Some(interrupt) => Err(anyhow::anyhow!(
+                        "rehearsal {interrupt} during `{name}`: the stage was stopped, nothing real was changed; {}",
+                        if args.keep {
+                            format!("the scratch clone is kept at {}", scratch.path().display())
+                        } else {
+                            "the scratch clone is removed".to_string()
+                        }
+                    )),
+                    None => Err(anyhow::anyhow!(
+                        "rehearsal failed at `{name}`: {next}; {kept} ({e})"
+                    )),
+                }
+            }
+        };
+
+        // STEP 6: the registry goes with the rehearsal, unless kept (and never after Ctrl-C).
+        if let Some(registry) = registry {
+            if args.keep && exec::interrupted().is_none() {
+                let (host, pid) = (registry.host.clone(), registry.process.pid());
+                registry.process.leave_running();
+                println!(
+                    "the registry keeps running at {host} (pid {pid}), its storage in {}: stop it with `kill {pid}`",
+                    scratch.path().join("registry").display()
+                );
             } else {
-                "re-run with --keep to inspect the scratch clone".to_string()
-            };
-            bail!("rehearsal failed at `{name}`: {next}; {kept} ({e})");
+                registry
+                    .process
+                    .stop()
+                    .context("cannot stop the throwaway registry")?;
+            }
+        }
+        if args.keep && outcome.is_ok() {
+            println!("scratch clone kept at {}", scratch.path().display());
+        }
+        outcome
+    })
+}
+
+/// Debian's `docker-registry` (CNCF distribution 2.8) with a configuration of its own: on a
+/// free port of 127.0.0.1 only, storage in the scratch directory, deletes allowed (a
+/// rehearsal may be re-run against it), no authentication. Debian's packaged configuration
+/// is unusable for this: it listens on every interface and asks for htpasswd credentials
+/// from a path that is a directory.
+struct LocalRegistry {
+    process: Background,
+    /// `127.0.0.1:PORT`.
+    host: String,
+}
+
+impl LocalRegistry {
+    fn start(dir: &Path) -> Result<LocalRegistry> {
+        // A free port is found by binding port 0 and letting go of it; another program can
+        // take it meanwhile, so a registry that cannot listen gets another port.
+        let mut last_error = None;
+        for _ in 0..3 {
+            let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+                .and_then(|l| l.local_addr())
+                .context("cannot find a free port on 127.0.0.1")?
+                .port();
+            match LocalRegistry::start_on(dir, port) {
+                Ok(registry) => return Ok(registry),
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.expect("three attempts"))
+    }
+
+    fn start_on(dir: &Path, port: u16) -> Result<LocalRegistry> {
+        let host = format!("127.0.0.1:{port}");
+        let config = dir.join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n",
+                dir.join("data").display()
+            ),
+        )
+        .with_context(|| format!("cannot write {}", config.display()))?;
+        let log_path = dir.join("registry.log");
+        let log = std::fs::File::create(&log_path)
+            .with_context(|| format!("cannot create {}", log_path.display()))?;
+        let mut command = Command::new("docker-registry");
+        // The registry reads every `REGISTRY_*` variable as a configuration override, and
+        // users of the containers tools often have one (REGISTRY_AUTH_FILE): this registry
+        // runs on its own configuration alone.
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("REGISTRY_") {
+                command.env_remove(name);
+            }
+        }
+        command
+            .arg("serve")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(log);
+        let shown = format!("docker-registry serve {}", config.display());
+        let mut process = Background::start(command, &shown)?;
+        let start = Instant::now();
+        loop {
+            if let Some(status) = process.exited() {
+                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+                let said = log
+                    .lines()
+                    .find(|l| l.contains("level=fatal") || l.contains("rror"))
+                    .or_else(|| log.lines().next())
+                    .unwrap_or("it said nothing");
+                bail!(
+                    "docker-registry exited ({status}) before it listened on {host}: {}",
+                    grammar::quote(said)
+                );
+            }
+            if TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_ok() {
+                return Ok(LocalRegistry { process, host });
+            }
+            if start.elapsed() > Duration::from_secs(20) {
+                bail!(
+                    "docker-registry did not listen on {host} within 20s: its log is {}",
+                    log_path.display()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
-    print_summary(&timings, None);
-    println!("rehearsal of {tag_name} passed: tagged, published, verified, promoted to {stable}");
-    if args.keep {
-        println!("scratch clone kept at {}", scratch.path().display());
+
+    /// What every stage runs with besides the registry's address.
+    fn fixed_env() -> Vec<(&'static str, String)> {
+        let mut env = vec![("RELEASE_PLAIN_HTTP", "1".to_string())];
+        // docker buildx builds in a container that cannot reach the host's 127.0.0.1;
+        // buildah pushes from this very process. An explicit choice is kept.
+        if std::env::var_os("RELEASE_IMAGE_BUILDER").is_none() {
+            env.push(("RELEASE_IMAGE_BUILDER", "buildah".to_string()));
+        }
+        env
     }
-    Ok(())
+
+    /// The settings that point a release at this registry, replacing any in the environment.
+    fn env(&self, image_name: &str) -> Vec<(&'static str, String)> {
+        let mut env = vec![
+            ("RELEASE_IMAGE", format!("{}/{image_name}", self.host)),
+            (
+                "RELEASE_CHART_REGISTRY",
+                format!("oci://{}/charts", self.host),
+            ),
+        ];
+        env.extend(LocalRegistry::fixed_env());
+        env
+    }
 }
 
 fn print_summary(timings: &[(&str, Duration)], failed: Option<&str>) {

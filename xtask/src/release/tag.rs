@@ -7,9 +7,7 @@
 use anyhow::Result;
 use xshell::Shell;
 
-use crate::core::git_output::RemoteBranch;
-use crate::core::git_output::RemoteRefs;
-use crate::core::git_output::tag_ref;
+use crate::core::git_output::{RemoteBranch, RemoteRefs, WorkTree, tag_ref};
 use crate::core::git_plan::{self, Sync, TagFacts};
 use crate::core::grammar::{self, TagKind};
 use crate::core::rules::release_versions;
@@ -25,6 +23,8 @@ pub struct Args {
     pub remote: Option<String>,
     pub allow_older: bool,
     pub no_checks: bool,
+    /// Create the tag unsigned even if `tag.gpgSign` is on.
+    pub no_sign: bool,
 }
 
 /// What the user asked for, validated.
@@ -33,6 +33,7 @@ struct Request {
     remote: String,
     allow_older: bool,
     run_checks: bool,
+    no_sign: bool,
 }
 
 pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
@@ -42,6 +43,7 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
         remote: args.remote.unwrap_or_else(|| project.config.remote.clone()),
         allow_older: args.allow_older,
         run_checks: !args.no_checks,
+        no_sign: args.no_sign,
     };
     let mode = Mode::from_flags(args.dry_run, args.yes);
     if !request.run_checks {
@@ -104,6 +106,7 @@ fn gather(sh: &Shell, project: &Project, request: &Request) -> Result<TagFacts> 
                 upstream.as_ref(),
                 request.allow_older,
             );
+            let identity = git::identity(sh)?;
             Ok(Local {
                 tracking: match &base {
                     Some(base) => read_tracking(sh, base)?,
@@ -115,7 +118,8 @@ fn gather(sh: &Shell, project: &Project, request: &Request) -> Result<TagFacts> 
                 head: git::head(sh)?,
                 dirty: git::status(sh)?,
                 shallow: git::is_shallow(sh)?,
-                identity: git::identity(sh)?,
+                signing: git::signing(sh, identity.as_deref())?,
+                identity,
                 tag: git::tags_named(sh, std::slice::from_ref(&name))?.pop(),
                 // Parsed here, beside the question to the remote, rather than in the core
                 // after the answer: it grows with the number of tags.
@@ -140,6 +144,8 @@ fn gather(sh: &Shell, project: &Project, request: &Request) -> Result<TagFacts> 
         timeout_secs: secs,
         missing_tools,
         identity: local.identity,
+        signing: local.signing,
+        no_sign: request.no_sign,
         remote: asked,
         head: local.head,
         branch: local.branch,
@@ -162,9 +168,10 @@ struct Local {
     base: Option<RemoteBranch>,
     tracking: Option<Tracking>,
     head: String,
-    dirty: Vec<String>,
+    dirty: WorkTree,
     shallow: bool,
     identity: Option<String>,
+    signing: git_plan::Signing,
     /// The local `vX.Y.Z`, peeled.
     tag: Option<git::TagRef>,
     /// The version of every local `vX.Y.Z` tag, for the version order.

@@ -262,15 +262,17 @@ pub fn stamp_file(root: &Path, path: &Path, versions: &ChartVersions) -> Result<
 
 /// `path` with symlinks resolved, which must stay inside `root`.
 pub fn resolve(root: &Path, path: &Path) -> Result<PathBuf> {
+    // The path comes from `--chart`: quoted and capped like any other echoed input.
+    let shown = |p: &Path| crate::core::grammar::quote(&p.display().to_string());
     let resolved = path
         .canonicalize()
-        .with_context(|| format!("cannot find {}", path.display()))?;
+        .with_context(|| format!("cannot find {}", shown(path)))?;
     let root = root.canonicalize()?;
     if !resolved.starts_with(&root) {
         bail!(
             "{} resolves to {}, outside the repository: refusing to write there",
-            path.display(),
-            resolved.display()
+            shown(path),
+            shown(&resolved)
         );
     }
     Ok(resolved)

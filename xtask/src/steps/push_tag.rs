@@ -9,9 +9,12 @@
 //!   reachable annotated tag too (and GitHub creates no push event at all when more than
 //!   three tags arrive at once);
 //! - `--porcelain` output must show exactly that ref created, and nothing else;
-//! - anything else (rejected, failed, timed out) is decided by what the remote holds
-//!   afterwards (`git ls-remote`), never by the push's exit code; when the tag is not there,
-//!   the local tag this run created is deleted so that a re-run starts clean.
+//! - the outcome is decided by what the remote holds afterwards (`git ls-remote`), whatever
+//!   the push said (rejected, failed, timed out, interrupted, or even created: a push that
+//!   went to another repository reports "created" too); when the tag is not there, the
+//!   local tag this run created is deleted so that a re-run starts clean;
+//! - an interrupt (Ctrl-C, SIGTERM) stops the push's whole process group, then the same
+//!   decision runs, and the run says what it left and exits 130 or 143.
 
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -76,7 +79,8 @@ pub fn ask_beside<T>(
     })
 }
 
-/// Finds the remote's URL and, when it has one and the tools are there, asks it.
+/// Finds where the remote fetches from and pushes to and, when it exists and the tools are
+/// there, asks it.
 fn ask(
     sh: &Shell,
     remote: &str,
@@ -84,15 +88,15 @@ fn ask(
     timeout_secs: u64,
     missing_tools: &[String],
 ) -> Result<RemoteFacts> {
-    let url = git::remote_url(sh, remote)?;
-    let answer = match &url {
+    let urls = git::remote_urls(sh, remote)?;
+    let answer = match &urls {
         None => Err("no such remote".to_string()),
         Some(_) if !git_plan::can_ask_remote(missing_tools) => Err("not asked".to_string()),
         Some(_) => git::ls_remote(sh, remote, refs, timeout_secs),
     };
     Ok(RemoteFacts {
         name: remote.to_string(),
-        url,
+        urls,
         answer,
     })
 }
@@ -115,7 +119,9 @@ pub fn conclude(sh: &Shell, project: &Project, plan: &GitPlan, mode: Mode) -> Re
         Mode::Ask => confirm(&plan.title)?,
         Mode::Confirmed => {}
     }
-    carry_out(sh, project, plan)
+    // From here on an interrupt does not end the process at once: the steps find out what
+    // it left and say so.
+    exec::guarded(|| carry_out(sh, project, plan))
 }
 
 fn confirm(title: &str) -> Result<()> {
@@ -144,28 +150,51 @@ struct CreatedTag {
 }
 
 fn carry_out(sh: &Shell, project: &Project, plan: &GitPlan) -> Result<()> {
+    let rerun = format!("cargo xtask {}", plan.title);
     let mut created: Option<CreatedTag> = None;
     for step in plan.steps() {
         match step {
             // In-process rather than spawning `cargo xtask ci`: the same code either way, but a
             // nested cargo would rebuild xtask while it runs, and `-C DIR` may point at a
             // checkout whose `cargo xtask` alias is not this binary.
-            GitStep::Checks => ci::run(sh, project).context(
-                "the project's checks failed, so nothing was tagged: fix them and re-run (--no-checks skips them)",
-            )?,
-            GitStep::FetchCommit { .. } => {
-                ui::step(&step.to_string(), || run_git(sh, step))?;
+            GitStep::Checks => {
+                let checked = ci::run(sh, project);
+                if let Some(interrupt) = exec::interrupted() {
+                    bail!(
+                        "{interrupt} during the project's checks: nothing was tagged or pushed; re-run `{rerun}`"
+                    );
+                }
+                checked.context(
+                    "the project's checks failed, so nothing was tagged: fix them and re-run (--no-checks skips them)",
+                )?;
             }
-            GitStep::CreateTag { name, .. } => {
-                created = Some(ui::step(&step.to_string(), || create_tag(sh, step, name))?);
+            GitStep::FetchCommit { .. } => {
+                let fetched = ui::step(&step.to_string(), || run_git(sh, step));
+                if let Some(interrupt) = exec::interrupted() {
+                    bail!(
+                        "{interrupt} while fetching the commit: nothing was tagged or pushed; re-run `{rerun}`"
+                    );
+                }
+                fetched?;
+            }
+            GitStep::CreateTag { name, sign, .. } => {
+                let made = ui::step(&step.to_string(), || create_tag(sh, step, name, *sign));
+                if let Some(interrupt) = exec::interrupted() {
+                    bail!(
+                        "{interrupt} while creating {name}: nothing was pushed, and {}; re-run `{rerun}`",
+                        exec::winding_down(|| remove_interrupted_tag(sh, name))
+                    );
+                }
+                created = Some(made?);
             }
             GitStep::Push { remote, name, .. } => {
                 let tag = created
                     .take()
                     .filter(|t| &t.name == name)
                     .context("internal error: the plan pushes a tag it did not create")?;
-                let pushed =
-                    ui::step(&step.to_string(), || push(sh, project, step, remote, &tag))?;
+                let pushed = ui::step(&step.to_string(), || {
+                    push(sh, project, step, remote, &tag, &rerun)
+                })?;
                 println!("{}", pushed.report(&tag, remote));
             }
         }
@@ -178,8 +207,13 @@ fn run_git(sh: &Shell, step: &GitStep) -> Result<()> {
     exec::read(sh, &command).map(drop)
 }
 
-fn create_tag(sh: &Shell, step: &GitStep, name: &str) -> Result<CreatedTag> {
-    run_git(sh, step).with_context(|| format!("git tag -a {name} failed: nothing was pushed"))?;
+fn create_tag(sh: &Shell, step: &GitStep, name: &str, sign: Option<bool>) -> Result<CreatedTag> {
+    run_git(sh, step).with_context(|| match sign {
+        Some(true) => format!(
+            "git tag -a -s {name} failed while signing it (tag.gpgSign is on), so nothing was pushed: make the signing key usable (see the signing line of the preflight), or re-run with --no-sign to create the tag unsigned"
+        ),
+        _ => format!("git tag -a {name} failed: nothing was pushed"),
+    })?;
     let tag = git::tags_named(sh, &[name.to_string()])?
         .into_iter()
         .next()
@@ -191,9 +225,30 @@ fn create_tag(sh: &Shell, step: &GitStep, name: &str) -> Result<CreatedTag> {
     })
 }
 
+/// After an interrupt while `git tag` ran: the tag may or may not exist. The preflight found
+/// no local tag of that name, so one that exists now is this run's, and goes.
+fn remove_interrupted_tag(sh: &Shell, name: &str) -> String {
+    match git::tags_named(sh, &[name.to_string()]) {
+        Ok(tags) => match tags.into_iter().next() {
+            None => format!("{name} was not created"),
+            Some(tag) => delete_created(
+                sh,
+                &CreatedTag {
+                    name: tag.name,
+                    object: tag.object,
+                    commit: tag.commit,
+                },
+            ),
+        },
+        Err(e) => format!(
+            "whether {name} was created is unknown ({e:#}): look with `git tag -l {name}` and delete it with `git tag -d {name}` before re-running"
+        ),
+    }
+}
+
 /// How a push ended well.
 enum Pushed {
-    /// The porcelain output shows exactly our ref created.
+    /// The porcelain output shows exactly our ref created, and the remote holds it.
     Created,
     /// The push failed or timed out, yet the remote holds our very tag object.
     Confirmed(String),
@@ -222,66 +277,98 @@ impl Pushed {
     }
 }
 
+/// Pushes the tag, then decides by what `remote` holds afterwards, whatever the push said:
+/// git's own report cannot tell the repository CI reads from another one the push went to.
 fn push(
     sh: &Shell,
     project: &Project,
     step: &GitStep,
     remote: &str,
     tag: &CreatedTag,
+    rerun: &str,
 ) -> Result<Pushed> {
     let secs = project.config.git_timeout_secs;
     let name = &tag.name;
     let refname = tag_ref(name);
-    let out = exec::output(sh, &step.command().expect("a push is a command"))?;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let report = git_output::read_push(&String::from_utf8_lossy(&out.stdout), &refname);
-    if !report.other_refs.is_empty() {
-        bail!(
-            "the push to {remote} reported other refs than {refname}, which it must never touch: {}; check them with `git ls-remote {remote}`",
-            report.other_refs.join("; ")
-        );
-    }
-    if out.status.success() && report.created_only_ours() {
-        return Ok(Pushed::Created);
-    }
-
-    // Show git's own words (a hook's message, a credential error) before deciding.
-    if !stderr.trim().is_empty() {
-        eprint!("{stderr}");
-    }
-    let why = if exec::timed_out(&out) {
-        format!("the push gave no answer within {secs}s")
-    } else {
-        match &report.status {
-            PushStatus::Rejected(summary) => format!("the push was refused: {summary}"),
-            PushStatus::UpToDate => "the push found the tag already there".to_string(),
-            _ => format!("the push failed: {}", git::network_failure(&out, secs)),
+    let result = exec::output(sh, &step.command().expect("a push is a command"));
+    let mut created_only_ours = false;
+    let why = match (&result, exec::interrupted()) {
+        (_, Some(interrupt)) => format!("{interrupt} during the push"),
+        (Err(e), None) => format!("the push could not run ({e:#})"),
+        (Ok(out), None) => {
+            let report = git_output::read_push(&String::from_utf8_lossy(&out.stdout), &refname);
+            if !report.other_refs.is_empty() {
+                bail!(
+                    "the push to {remote} reported other refs than {refname}, which it must never touch: {}; check them with `git ls-remote {remote}`",
+                    report.other_refs.join("; ")
+                );
+            }
+            created_only_ours = out.status.success() && report.created_only_ours();
+            // Show git's own words (a hook's message, a credential error) before deciding.
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            if !created_only_ours && !stderr.trim().is_empty() {
+                eprint!("{stderr}");
+            }
+            if created_only_ours {
+                "git reported the tag created".to_string()
+            } else if exec::timed_out(out) {
+                format!("the push gave no answer within {secs}s")
+            } else {
+                match &report.status {
+                    PushStatus::Rejected(summary) => format!("the push was refused: {summary}"),
+                    PushStatus::UpToDate => "the push found the tag already there".to_string(),
+                    _ => format!("the push failed: {}", git::network_failure(out, secs)),
+                }
+            }
         }
     };
-    // Decide by what the remote holds now, never by the push's exit code.
-    let there = match git::ls_remote(sh, remote, std::slice::from_ref(&refname), secs) {
+    let interrupted = exec::interrupted();
+
+    // Decide by what the remote holds now, never by the push's output alone. After an
+    // interrupt, this question is the one command still allowed to run.
+    let asked =
+        exec::winding_down(|| git::ls_remote(sh, remote, std::slice::from_ref(&refname), secs));
+    let there = match asked {
         Ok(refs) => refs.tag(name),
         Err(no_answer) => bail!(
-            "{why}, and {remote} did not answer the check that followed ({no_answer}): whether {name} arrived is unknown, so the local tag was kept; check with `git ls-remote {remote} {refname}`, and if it is absent delete the local tag with `git tag -d {name}` before re-running"
+            "{why}, and {remote} did not answer the check that followed ({no_answer}): whether {name} arrived is unknown, so the local tag was kept; check with `git ls-remote {remote} {refname}`, and if it is absent delete the local tag with `git tag -d {name}` before re-running `{rerun}`"
         ),
     };
-    match there {
-        Some(there) if there.object == tag.object => Ok(Pushed::Confirmed(why)),
-        Some(there) if there.commit == tag.commit => Ok(Pushed::ByAnotherRun {
+    let pushed = match there {
+        Some(there) if there.object == tag.object && created_only_ours => Pushed::Created,
+        Some(there) if there.object == tag.object => Pushed::Confirmed(why.clone()),
+        Some(there) if there.commit == tag.commit => Pushed::ByAnotherRun {
             object: there.object,
-            cleanup: delete_created(sh, tag),
-        }),
+            cleanup: exec::winding_down(|| delete_created(sh, tag)),
+        },
         Some(there) => bail!(
             "{why}: {remote} now has {name} on commit {}, not on {}: another run pushed it meanwhile; {}",
             there.commit,
             tag.commit,
-            delete_created(sh, tag)
+            exec::winding_down(|| delete_created(sh, tag))
+        ),
+        None if created_only_ours => bail!(
+            "git reported {name} created, but {remote} does not have it: the push went to another repository than the one {remote} fetches from; {}; check where {remote} pushes with `git remote get-url --push {remote}`",
+            exec::winding_down(|| delete_created(sh, tag))
+        ),
+        None if interrupted.is_some() => bail!(
+            "{why}: {name} is not on {remote}, and {}: nothing changed; re-run `{rerun}`",
+            exec::winding_down(|| delete_created(sh, tag))
         ),
         None => bail!(
             "{why}, and {name} is not on {remote}; {}",
-            delete_created(sh, tag)
+            exec::winding_down(|| delete_created(sh, tag))
         ),
+    };
+    if let Some(interrupt) = interrupted {
+        // The run was interrupted, so it ends as interrupted; but what it leaves is a done
+        // release, and it says so.
+        bail!(
+            "{interrupt}, but the push had gone through: {}; nothing to re-run",
+            pushed.report(tag, remote)
+        );
     }
+    Ok(pushed)
 }
 
 /// Deletes the local tag this run created, and only if it is still that object
@@ -289,15 +376,11 @@ fn push(
 fn delete_created(sh: &Shell, tag: &CreatedTag) -> String {
     let refname = tag_ref(&tag.name);
     let object = &tag.object;
-    match cmd!(sh, "git update-ref -d {refname} {object}")
-        .quiet()
-        .ignore_stderr()
-        .run()
-    {
-        Ok(()) => {
+    match exec::ask(cmd!(sh, "git update-ref -d {refname} {object}")) {
+        Ok(out) if out.status.success() => {
             "the local tag this run created was deleted, so a re-run starts clean".to_string()
         }
-        Err(_) => format!(
+        _ => format!(
             "deleting the local tag this run created failed: delete it with `git tag -d {}` before re-running",
             tag.name
         ),

@@ -3,13 +3,17 @@
 
 mod support;
 
+mod capped;
 mod docs;
 mod dry_runs;
+mod interrupt;
+mod laptop;
 mod plan;
 mod promote;
 mod publish;
 #[cfg(feature = "real-tools")]
 mod real;
+mod rehearse;
 mod snapshots;
 mod stamp;
 mod tag;

@@ -110,3 +110,73 @@ fn symlink_inside_the_repository_is_followed() {
         "name: x\nversion: 1.2.3\nappVersion: \"v1.2.3\"\n"
     );
 }
+
+const CHART: &str = "charts/llm-proxy/Chart.yaml";
+
+#[test]
+fn a_comment_after_a_tab_is_kept_byte_for_byte() {
+    let project = Project::new();
+    project.write(
+        CHART,
+        "apiVersion: v2\nname: llm-proxy\nversion: 0.0.0-dev\t# keep me\r\nappVersion: \"v0.0.0-dev\"\t# and me\n",
+    );
+    project.xtask(&["release", "stamp", "2.0.0"]).success();
+    assert_eq!(
+        project.read(CHART),
+        "apiVersion: v2\nname: llm-proxy\nversion: 2.0.0\t# keep me\r\nappVersion: \"v2.0.0\"\t# and me\n"
+    );
+}
+
+/// The repository's own chart, with its `artifacthub.io/images` annotation: the image it
+/// lists is the release's own.
+#[test]
+fn the_repository_chart_gets_its_annotated_image_stamped() {
+    let original = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../charts/llm-proxy/Chart.yaml"),
+    )
+    .unwrap();
+    assert!(
+        original.contains("image: ghcr.io/sofatutor/llm-proxy:v0.0.0-dev\n"),
+        "the chart's annotation changed: update this test"
+    );
+    let project = Project::new();
+    project.write(CHART, &original);
+    let dry = project
+        .xtask(&["release", "stamp", "1.2.3", "--dry-run"])
+        .success();
+    let changed = dry
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with('+') && !l.starts_with("+++"));
+    assert_eq!(changed.count(), 3, "{dry}");
+    assert!(
+        dry.stdout
+            .contains("+      image: ghcr.io/sofatutor/llm-proxy:v1.2.3\n"),
+        "{dry}"
+    );
+    assert_eq!(project.read(CHART), original);
+
+    project.xtask(&["release", "stamp", "1.2.3"]).success();
+    assert_eq!(
+        project.read(CHART),
+        original
+            .replace("\nversion: 0.0.0-dev\n", "\nversion: 1.2.3\n")
+            .replace(
+                "\nappVersion: \"v0.0.0-dev\"\n",
+                "\nappVersion: \"v1.2.3\"\n"
+            )
+            .replace("llm-proxy:v0.0.0-dev\n", "llm-proxy:v1.2.3\n")
+    );
+}
+
+#[test]
+fn two_annotated_images_are_refused_and_nothing_is_written() {
+    let project = Project::new();
+    let chart = "apiVersion: v2\nname: llm-proxy\nversion: 0.0.0-dev\nannotations:\n  artifacthub.io/images: |\n    - image: a/b:v0\n    - image: a/c:v0\n";
+    project.write(CHART, chart);
+    project
+        .xtask(&["release", "stamp", "1.2.3"])
+        .failure()
+        .stderr_has("has 2 `image:` lines; expected exactly one");
+    assert_eq!(project.read(CHART), chart);
+}

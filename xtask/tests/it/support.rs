@@ -32,7 +32,7 @@ pub const SCRUBBED_ENV: [&str; 12] = [
     "DOCKER_*",
     "HELM_*",
     "LLM_PROXY_*",
-    "REGISTRY_AUTH_FILE",
+    "REGISTRY_*",
     "XDG_RUNTIME_DIR",
     "XDG_CONFIG_HOME",
     "CI",

@@ -556,7 +556,7 @@ fn passing_checks_report_on_stderr_only() {
 #[test]
 fn missing_tools_are_named_before_anything_else() {
     let project = Project::new();
-    // A PATH with git and nothing else: no cargo, no coreutils `timeout`.
+    // A PATH with git and nothing else: no cargo, no coreutils `timeout`, no `kill`.
     let bin = project.tmp.path().join("bin");
     std::fs::create_dir(&bin).unwrap();
     let git_path = which::which("git").unwrap();
@@ -568,7 +568,12 @@ fn missing_tools_are_named_before_anything_else() {
             &[("PATH", bin.to_str().unwrap())],
         )
         .failure();
-    assert!(run.stderr.contains("2 problems to fix first"), "{run}");
+    assert!(run.stderr.contains("3 problems to fix first"), "{run}");
+    assert!(
+        run.stderr
+            .contains("`kill` not found on PATH: install procps"),
+        "{run}"
+    );
     assert!(run.stderr.contains("`cargo` not found on PATH"), "{run}");
     assert!(
         run.stderr

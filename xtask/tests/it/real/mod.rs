@@ -13,6 +13,7 @@ mod private;
 mod provenance;
 mod publish;
 mod race;
+mod rehearse;
 mod reproduce;
 mod verify;
 

@@ -168,7 +168,8 @@ install_prerequisites() {
 #   skopeo           reads manifests back from the registry in tests.
 #   qemu-user-static qemu-aarch64-static runs static arm64 binaries directly.
 install_debian_tools() {
-	apt_install docker-registry apache2-utils buildah skopeo qemu-user-static
+	# gnupg: the test of `release tag` with tag.gpgSign signs with a real key.
+	apt_install docker-registry apache2-utils buildah skopeo qemu-user-static gnupg
 	# It prints "docker-registry github.com/docker/distribution 2.8.2+ds1".
 	local v
 	v=$(docker-registry --version 2>/dev/null | awk '{print $3}')

@@ -61,7 +61,7 @@ baseline=$(median "${baseline_ms[@]}")
 echo "cold builds on $(nproc) cores, each into an empty target directory, median of $rounds rounds:"
 echo "  xtask:                                  ${ours} ms   (runs: ${ours_ms[*]})"
 echo "  same crate, naive manifest:            ${baseline} ms   (runs: ${baseline_ms[*]})"
-awk -v a="$ours" -v b="$baseline" 'BEGIN { printf "  ratio: %.2f (goal: at most 0.60)\n", a / b }'
+awk -v a="$ours" -v b="$baseline" 'BEGIN { printf "  ratio: %.2f (goal: at most 0.55)\n", a / b }'
 
 # Warm run: the binary is built; time `release plan` on this repository.
 xtask="$scratch/target-xtask/debug/xtask"

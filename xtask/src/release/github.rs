@@ -108,6 +108,8 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
     for step in &plan.steps {
         match step {
             PublishStep::Checks => ui::step("cargo xtask ci", || crate::ci::run(sh, project))?,
+            // Part of the creation: notes are asked for only when the release does not exist
+            // yet, with the Latest and notes start decided against GitHub's releases then.
             PublishStep::GenerateNotes { .. } => {}
             PublishStep::CreateGithubRelease { release, repo } => {
                 ui::step(&step.to_string(), || {

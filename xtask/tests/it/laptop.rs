@@ -11,22 +11,6 @@ fn tag(project: &Project, env: &[(&str, &str)]) -> Run {
     project.xtask_env(&["release", "tag", "1.0.0", "--yes", "--no-checks"], env)
 }
 
-/// A bare fork of the project's remote, beside it.
-fn fork(project: &Project) -> PathBuf {
-    let fork = project.tmp.path().join("fork.git");
-    git(
-        project.tmp.path(),
-        &[
-            "clone",
-            "--quiet",
-            "--bare",
-            project.remote.to_str().unwrap(),
-            fork.to_str().unwrap(),
-        ],
-    );
-    fork
-}
-
 fn refs_of(repository: &Path) -> String {
     git(repository, &["for-each-ref"])
 }
@@ -49,7 +33,7 @@ fn refused_with_both_urls(project: &Project, run: Run, push_url: &str) {
 #[test]
 fn a_fork_as_push_url_is_refused_and_nothing_is_written_anywhere() {
     let project = Project::new();
-    let fork = fork(&project);
+    let fork = project.bare_copy("fork");
     let fork_url = fork.display().to_string();
     project.git(&["remote", "set-url", "--push", "origin", &fork_url]);
     let (before, before_fork) = (project.snapshot(), refs_of(&fork));
@@ -71,7 +55,7 @@ fn a_fork_as_push_url_is_refused_and_nothing_is_written_anywhere() {
 #[test]
 fn push_instead_of_is_refused_and_nothing_is_written_anywhere() {
     let project = Project::new();
-    let fork = fork(&project);
+    let fork = project.bare_copy("fork");
     let fork_url = fork.display().to_string();
     let key = format!("url.{fork_url}.pushInsteadOf");
     project.git(&["config", &key, project.remote.to_str().unwrap()]);

@@ -185,6 +185,22 @@ impl Project {
     }
 
     /// Another clone of the remote, in `tmp/<name>`, with `main` tracking `origin/main`.
+    /// A bare copy of the project's remote in `tmp/<name>.git`: a fork, or a second remote.
+    pub fn bare_copy(&self, name: &str) -> PathBuf {
+        let copy = self.tmp.path().join(format!("{name}.git"));
+        git(
+            self.tmp.path(),
+            &[
+                "clone",
+                "--quiet",
+                "--bare",
+                self.remote.to_str().unwrap(),
+                copy.to_str().unwrap(),
+            ],
+        );
+        copy
+    }
+
     pub fn clone_remote(&self, name: &str, extra: &[&str]) -> PathBuf {
         let url = format!("file://{}", self.remote.display());
         let mut args = vec!["clone", "--quiet"];

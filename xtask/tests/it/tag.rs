@@ -274,17 +274,7 @@ fn remote_option_is_validated() {
 #[test]
 fn remote_option_overrides_the_configured_one() {
     let project = Project::new();
-    let upstream = project.tmp.path().join("upstream.git");
-    git(
-        project.tmp.path(),
-        &[
-            "clone",
-            "--quiet",
-            "--bare",
-            project.remote.to_str().unwrap(),
-            upstream.to_str().unwrap(),
-        ],
-    );
+    let upstream = project.bare_copy("upstream");
     project.git(&["remote", "add", "upstream", upstream.to_str().unwrap()]);
     project
         .xtask(&[

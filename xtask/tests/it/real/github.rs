@@ -82,11 +82,7 @@ impl GitHub {
     /// The built xtask with `env`'s registry settings and gh talking to this stand-in.
     pub(super) fn xtask(&self, project: &Project, env: &Env, args: &[&str], token: &str) -> Run {
         let config = self.config_dir();
-        let mut vars: Vec<(&str, &str)> = env
-            .vars
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        let mut vars: Vec<(&str, &str)> = env.pairs();
         vars.extend([
             ("GH_CONFIG_DIR", config.to_str().unwrap()),
             ("GH_TOKEN", token),

@@ -262,12 +262,16 @@ impl Env {
         self.vars.push((key.to_string(), value.to_string()));
     }
 
-    pub fn xtask(&self, project: &Project, args: &[&str]) -> Run {
-        let env: Vec<(&str, &str)> = self
-            .vars
+    /// The variables as `Command::envs` and the xtask helpers take them.
+    pub fn pairs(&self) -> Vec<(&str, &str)> {
+        self.vars
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+            .collect()
+    }
+
+    pub fn xtask(&self, project: &Project, args: &[&str]) -> Run {
+        let env: Vec<(&str, &str)> = self.pairs();
         project.xtask_env(args, &env)
     }
 }

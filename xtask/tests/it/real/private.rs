@@ -44,10 +44,7 @@ fn publish_with_release_vars(project: &Project, registry: &Registry, version: &s
 }
 
 fn vars(env: &Env) -> Vec<(&str, &str)> {
-    env.vars
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect()
+    env.pairs()
 }
 
 /// Runs a tool's login with the password on stdin, in `env`.

@@ -67,11 +67,7 @@ fn publish_pushes_chart_and_two_platform_image_then_reruns_as_a_no_op() {
     assert!(!first.stdout.contains("STEP 1/"), "{first}");
 
     // The chart, read back by helm itself; its default image is the one just pushed.
-    let env_vars: Vec<(&str, &str)> = env
-        .vars
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let env_vars: Vec<(&str, &str)> = env.pairs();
     let shown = output(
         Command::new(require("helm"))
             .args(["show", "chart", "--plain-http", "--version", "1.2.3"])
@@ -380,11 +376,7 @@ fn a_chart_waits_for_its_image_and_never_goes_out_before_it() {
 
     // The chart job waits while the image job, in another clone, publishes the image.
     env.set("RELEASE_IMAGE_WAIT", "300");
-    let vars: Vec<(&str, &str)> = env
-        .vars
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let vars: Vec<(&str, &str)> = env.pairs();
     let image_clone = project.clone_remote("image-job", &[]);
     let mut chart_job = spawn_xtask(
         &project.work,

@@ -10,11 +10,7 @@ fn an_older_tag_finishing_last_never_moves_latest_or_its_line_back() {
     let _serial = serial();
     let registry = Registry::start();
     let env = Env::new(&registry.host);
-    let vars: Vec<(&str, &str)> = env
-        .vars
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let vars: Vec<(&str, &str)> = env.pairs();
 
     // The v1.3.0 run checks out while v1.3.0 is the newest tag...
     let first = release_project();

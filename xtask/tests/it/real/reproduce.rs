@@ -107,7 +107,7 @@ fn pulled_chart_files(registry: &Registry, env: &Env) -> BTreeMap<PathBuf, Vec<u
             ])
             .arg(dir.path())
             .arg(format!("oci://{}/charts/llm-proxy", registry.host))
-            .envs(env.vars.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+            .envs(env.pairs()),
     );
     let mut files = BTreeMap::new();
     collect_files(dir.path(), dir.path(), &mut files);

@@ -48,11 +48,7 @@ fn push_chart_with_app_version(
 ) {
     let dest = env.dir.path().join("repackaged");
     std::fs::create_dir_all(&dest).unwrap();
-    let vars: Vec<(&str, &str)> = env
-        .vars
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let vars: Vec<(&str, &str)> = env.pairs();
     let helm = require("helm");
     output(
         Command::new(&helm)
@@ -227,11 +223,7 @@ fn promote_is_refused_while_verify_fails_and_allowed_once_the_artifact_is_fixed(
         ],
     )
     .success();
-    let vars: Vec<(&str, &str)> = env
-        .vars
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let vars: Vec<(&str, &str)> = env.pairs();
     output(
         Command::new(require("helm"))
             .args(["push", "--plain-http"])

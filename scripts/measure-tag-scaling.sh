@@ -14,9 +14,9 @@
 #   `git for-each-ref --format=%(refname:strip=2)` about 10 ms, peeling every tag with
 #   `%(*objectname)` about 85 ms (git.rs `tag_names`);
 # - `git ls-remote` of two refs: about 35 ms against 6 ms with 10 tags, because git filters
-#   ls-remote patterns on the client and the remote sends every ref (steps/push_tag.rs);
+#   ls-remote patterns on the client and the remote sends every ref (tag/push_io.rs);
 # - the tag grammar's accepting path: 10,000 names in about 4 ms, against 9 ms through the
-#   checks that explain a rejection (core/grammar.rs `release_tag`).
+#   checks that explain a rejection (tag/grammar.rs `release_tag`).
 set -euo pipefail
 
 runs=${1:-9}

@@ -8,30 +8,109 @@ use anyhow::Context;
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use semver::Version;
 
-use crate::core::config::{self, Platform};
-use crate::core::grammar::{self, Classified};
-use crate::core::plan::Artifact;
-use crate::release;
+use crate::check::Artifact;
+use crate::config::{self, Platform};
+use crate::tag::grammar::{self, Classified};
 
 pub struct Cli {
     /// `-C DIR`: the repository to act on.
     pub dir: Option<PathBuf>,
-    pub command: Cmd,
+    pub command: Task,
 }
 
-pub enum Cmd {
+pub enum Task {
     Ci,
-    Dist(crate::dist::Args),
-    Classify(release::classify::Args),
-    Plan(release::plan::Args),
-    Stamp(release::stamp::Args),
-    Tag(release::tag::Args),
-    Promote(release::promote::Args),
-    Publish(release::publish::Args),
-    Github(release::github::Args),
-    Verify(release::verify::Args),
-    Rehearse(release::rehearse::Args),
-    AttestOffline(release::attest_offline::Args),
+    Dist(DistArgs),
+    Classify(ClassifyArgs),
+    Plan(PlanArgs),
+    Stamp(StampArgs),
+    Tag(TagArgs),
+    Promote(PromoteArgs),
+    Publish(PublishArgs),
+    Github(GithubArgs),
+    Verify(VerifyArgs),
+    Rehearse(RehearseArgs),
+    AttestOffline(AttestOfflineArgs),
+}
+
+pub struct AttestOfflineArgs {
+    pub version: Version,
+}
+
+pub struct ClassifyArgs {
+    pub tag: TagArg,
+    pub github_output: bool,
+}
+
+pub struct GithubArgs {
+    pub tag: TagArg,
+    pub dry_run: bool,
+    /// Skip `cargo xtask ci` (never the gate).
+    pub no_checks: bool,
+}
+
+pub struct PlanArgs {
+    pub tag: TagArg,
+    pub json: bool,
+}
+
+pub struct PromoteArgs {
+    pub version: semver::Version,
+    pub dry_run: bool,
+    pub yes: bool,
+    pub remote: Option<String>,
+    pub no_verify: bool,
+    /// Create the tag unsigned even if `tag.gpgSign` is on.
+    pub no_sign: bool,
+}
+
+pub struct PublishArgs {
+    pub tag: TagArg,
+    pub only: Option<Artifact>,
+    pub no_push: bool,
+    pub dry_run: bool,
+}
+
+pub struct RehearseArgs {
+    pub version: semver::Version,
+    pub keep: bool,
+    /// Start a throwaway registry on 127.0.0.1 and rehearse against it.
+    pub local_registry: bool,
+    pub dry_run: bool,
+}
+
+pub struct StampArgs {
+    pub version: semver::Version,
+    /// Chart directory, relative to the repository root; default: the configured chart.
+    pub chart: Option<String>,
+    pub dry_run: bool,
+}
+
+pub struct TagArgs {
+    pub version: semver::Version,
+    pub dry_run: bool,
+    pub yes: bool,
+    pub remote: Option<String>,
+    pub allow_older: bool,
+    pub no_checks: bool,
+    /// Create the tag unsigned even if `tag.gpgSign` is on.
+    pub no_sign: bool,
+}
+
+pub struct VerifyArgs {
+    pub version: Version,
+    pub json: bool,
+    pub run: bool,
+    pub stable: bool,
+    pub artifacts_only: bool,
+    /// `--provenance`: also the signed build provenance (always with `provenance = true`).
+    pub provenance: bool,
+}
+
+pub struct DistArgs {
+    /// Empty: the configured platforms.
+    pub platforms: Vec<Platform>,
+    pub dry_run: bool,
 }
 
 /// A TAG-OR-REF argument: what it means, and how to show it in a message.
@@ -203,8 +282,8 @@ pub fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Cli, 
     let matches = command().try_get_matches_from(args).map_err(Error::Usage)?;
     let dir = matches.get_one::<PathBuf>("dir").cloned();
     let command = match matches.subcommand() {
-        Some(("ci", _)) => Cmd::Ci,
-        Some(("dist", m)) => Cmd::Dist(crate::dist::Args {
+        Some(("ci", _)) => Task::Ci,
+        Some(("dist", m)) => Task::Dist(DistArgs {
             platforms: strings(m, "platform")
                 .iter()
                 .map(|name| platform(name))
@@ -218,7 +297,7 @@ pub fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Cli, 
     Ok(Cli { dir, command })
 }
 
-fn release_command(m: &ArgMatches) -> anyhow::Result<Cmd> {
+fn release_command(m: &ArgMatches) -> anyhow::Result<Task> {
     let (name, m) = m.subcommand().expect("clap requires a subcommand");
     let string = |id: &str| m.get_one::<String>(id).cloned().unwrap_or_default();
     let optional = |id: &str| m.get_one::<String>(id).cloned();
@@ -227,7 +306,7 @@ fn release_command(m: &ArgMatches) -> anyhow::Result<Cmd> {
         let input = string("tag");
         Ok(TagArg {
             meaning: grammar::classify(&input)?,
-            shown: grammar::quote(&input),
+            shown: crate::quote::quote(&input),
         })
     };
     let version =
@@ -238,20 +317,20 @@ fn release_command(m: &ArgMatches) -> anyhow::Result<Cmd> {
             .transpose()
     };
     Ok(match name {
-        "classify" => Cmd::Classify(release::classify::Args {
+        "classify" => Task::Classify(ClassifyArgs {
             tag: tag()?,
             github_output: flag("github-output"),
         }),
-        "plan" => Cmd::Plan(release::plan::Args {
+        "plan" => Task::Plan(PlanArgs {
             tag: tag()?,
             json: flag("json"),
         }),
-        "stamp" => Cmd::Stamp(release::stamp::Args {
+        "stamp" => Task::Stamp(StampArgs {
             version: version()?,
             chart: optional("chart"),
             dry_run: flag("dry-run"),
         }),
-        "tag" => Cmd::Tag(release::tag::Args {
+        "tag" => Task::Tag(TagArgs {
             version: version()?,
             remote: remote()?,
             dry_run: flag("dry-run"),
@@ -260,7 +339,7 @@ fn release_command(m: &ArgMatches) -> anyhow::Result<Cmd> {
             no_checks: flag("no-checks"),
             no_sign: flag("no-sign"),
         }),
-        "promote" => Cmd::Promote(release::promote::Args {
+        "promote" => Task::Promote(PromoteArgs {
             version: version()?,
             remote: remote()?,
             dry_run: flag("dry-run"),
@@ -268,7 +347,7 @@ fn release_command(m: &ArgMatches) -> anyhow::Result<Cmd> {
             no_verify: flag("no-verify"),
             no_sign: flag("no-sign"),
         }),
-        "publish" => Cmd::Publish(release::publish::Args {
+        "publish" => Task::Publish(PublishArgs {
             tag: tag()?,
             only: match optional("only").as_deref() {
                 None => None,
@@ -279,12 +358,12 @@ fn release_command(m: &ArgMatches) -> anyhow::Result<Cmd> {
             no_push: flag("no-push"),
             dry_run: flag("dry-run"),
         }),
-        "github" => Cmd::Github(release::github::Args {
+        "github" => Task::Github(GithubArgs {
             tag: tag()?,
             dry_run: flag("dry-run"),
             no_checks: flag("no-checks"),
         }),
-        "verify" => Cmd::Verify(release::verify::Args {
+        "verify" => Task::Verify(VerifyArgs {
             version: version()?,
             json: flag("json"),
             run: flag("run"),
@@ -292,10 +371,10 @@ fn release_command(m: &ArgMatches) -> anyhow::Result<Cmd> {
             artifacts_only: flag("artifacts-only"),
             provenance: flag("provenance"),
         }),
-        "attest-offline" => Cmd::AttestOffline(release::attest_offline::Args {
+        "attest-offline" => Task::AttestOffline(AttestOfflineArgs {
             version: version()?,
         }),
-        "rehearse" => Cmd::Rehearse(release::rehearse::Args {
+        "rehearse" => Task::Rehearse(RehearseArgs {
             version: version()?,
             keep: flag("keep"),
             local_registry: flag("local-registry"),
@@ -309,7 +388,7 @@ fn platform(name: &str) -> anyhow::Result<Platform> {
     Platform::parse(name).with_context(|| {
         format!(
             "--platform {}: expected linux/amd64 or linux/arm64",
-            grammar::quote(name)
+            crate::quote::quote(name)
         )
     })
 }

@@ -15,18 +15,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
-use crate::core::cmd::Cmd;
-use crate::core::config::Platform;
-use crate::core::plan::{self, BinaryStamp};
-use crate::{exec, git, project::Project, ui};
+use crate::cli::DistArgs;
+use crate::config::Platform;
+use crate::invocation::Invocation;
+use crate::publish::plan::{self, BinaryStamp};
+use crate::{exec, project::Project, tag::git_io, ui};
 
-pub struct Args {
-    /// Empty: the configured platforms.
-    pub platforms: Vec<Platform>,
-    pub dry_run: bool,
-}
-
-pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
+pub fn run(sh: &Shell, project: &Project, args: DistArgs) -> Result<()> {
     let platforms = if args.platforms.is_empty() {
         project.config.platforms.clone()
     } else {
@@ -56,7 +51,7 @@ fn default_stamp(sh: &Shell, project: &Project) -> Result<BinaryStamp> {
     };
     let commit = match from_env("LLM_PROXY_COMMIT") {
         Some(commit) => commit,
-        None => git::head(sh)?,
+        None => git_io::head(sh)?,
     };
     Ok(BinaryStamp { version, commit })
 }
@@ -99,7 +94,7 @@ pub fn build(
     Ok(out)
 }
 
-fn build_command(platforms: &[Platform], stamp: &BinaryStamp) -> Cmd {
+fn build_command(platforms: &[Platform], stamp: &BinaryStamp) -> Invocation {
     let configured = |var: &str| std::env::var_os(var).is_some();
     plan::dist_build(platforms, stamp, std::env::consts::ARCH, &configured)
 }

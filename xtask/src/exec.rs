@@ -1,4 +1,4 @@
-//! The one way xtask runs an external command: a core [`Cmd`] in, its argv run exactly as
+//! The one way xtask runs an external command: a core [`Invocation`] in, its argv run exactly as
 //! the dry run printed it (`timeout` included), a secret fed on stdin from the environment
 //! and scrubbed from anything shown, the tool's output streamed to stderr or captured; and
 //! the one place that stops what xtask started when it is interrupted.
@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
-use crate::core::cmd::{Cmd, KILL_AFTER_SECS};
+use crate::invocation::{Invocation, KILL_AFTER_SECS};
 
 /// How long xtask waits beyond what `timeout` itself allows (its bound, then
 /// [`KILL_AFTER_SECS`]) before it kills a bounded command's group itself, and how long it
@@ -43,7 +43,7 @@ const GRACE: Duration = Duration::from_secs(2);
 
 /// Runs `cmd` as a log line of the current step: `$ cmd`, then the tool's own output, all on
 /// stderr, so that stdout keeps only the data xtask prints. Fails on a non-zero exit.
-pub fn run(sh: &Shell, cmd: &Cmd) -> Result<()> {
+pub fn run(sh: &Shell, cmd: &Invocation) -> Result<()> {
     eprintln!("$ {cmd}");
     if cmd.stdin_from.is_some() {
         // A command reading a secret answers briefly; capture it so the secret can be
@@ -65,7 +65,7 @@ pub fn run(sh: &Shell, cmd: &Cmd) -> Result<()> {
 /// Runs `cmd` like [`run`], but in a process group of its own: the terminal's Ctrl-C reaches
 /// it only through xtask, exactly once. For the stages of `release rehearse`, which are xtask
 /// processes that wind down on a signal themselves and must not get it twice.
-pub fn run_apart(sh: &Shell, cmd: &Cmd) -> Result<()> {
+pub fn run_apart(sh: &Shell, cmd: &Invocation) -> Result<()> {
     eprintln!("$ {cmd}");
     let shown = cmd.to_string();
     streamed(command_of(sh, cmd), &shown, cmd.timeout_secs, Group::Own)
@@ -91,7 +91,7 @@ fn streamed(mut command: Command, shown: &str, bound: Option<u64>, group: Group)
 
 /// Runs `cmd` quietly and returns its stdout without the final newline; a failure carries
 /// what it said on stderr.
-pub fn read(sh: &Shell, cmd: &Cmd) -> Result<String> {
+pub fn read(sh: &Shell, cmd: &Invocation) -> Result<String> {
     let out = output(sh, cmd)?;
     check(cmd, &out, &secret(cmd)?)?;
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -101,7 +101,7 @@ pub fn read(sh: &Shell, cmd: &Cmd) -> Result<String> {
 /// Runs `cmd` quietly and returns how it ended, whatever its exit code: for the callers that
 /// read the code or the output themselves ([`timed_out`], `git push --porcelain`). A command
 /// stopped because xtask was interrupted is an error.
-pub fn output(sh: &Shell, cmd: &Cmd) -> Result<Output> {
+pub fn output(sh: &Shell, cmd: &Invocation) -> Result<Output> {
     let secret = secret(cmd)?;
     let stdin = (!secret.is_empty()).then_some(secret.as_bytes());
     captured(
@@ -166,8 +166,8 @@ pub fn timed_out(out: &Output) -> bool {
     matches!(out.status.code(), Some(124 | 137) | None)
 }
 
-/// The process a `Cmd` becomes: one argv element per word, never a shell.
-fn command_of(sh: &Shell, cmd: &Cmd) -> Command {
+/// The process a `Invocation` becomes: one argv element per word, never a shell.
+fn command_of(sh: &Shell, cmd: &Invocation) -> Command {
     let argv = cmd.argv();
     let (program, args) = argv.split_first().expect("a command has a program");
     let mut command = cmd!(sh, "{program} {args...}");
@@ -178,7 +178,7 @@ fn command_of(sh: &Shell, cmd: &Cmd) -> Command {
 }
 
 /// The value the command reads on stdin, or "" when it reads none.
-fn secret(cmd: &Cmd) -> Result<String> {
+fn secret(cmd: &Invocation) -> Result<String> {
     let Some(var) = cmd.stdin_from else {
         return Ok(String::new());
     };
@@ -188,7 +188,7 @@ fn secret(cmd: &Cmd) -> Result<String> {
     }
 }
 
-fn check(cmd: &Cmd, out: &Output, secret: &str) -> Result<()> {
+fn check(cmd: &Invocation, out: &Output, secret: &str) -> Result<()> {
     if out.status.success() {
         return Ok(());
     }
@@ -299,7 +299,7 @@ enum Group {
 }
 
 impl Group {
-    fn from_bound(cmd: &Cmd) -> Group {
+    fn from_bound(cmd: &Invocation) -> Group {
         if cmd.timeout_secs.is_some() {
             Group::Own
         } else {
@@ -448,7 +448,7 @@ fn signal(running: &Running, sig: &str) {
             "warning: cannot stop process {} ({}): {}",
             running.pid,
             sig,
-            crate::core::tools::missing("kill")
+            crate::tools::missing("kill")
         );
     }
 }

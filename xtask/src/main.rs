@@ -1,28 +1,32 @@
 //! `cargo xtask`: the release tool of LLM Proxy, and the project's other tasks.
 //!
 //! This file is a switchboard: parse the command line, open the repository, hand each
-//! command to its module. The pure rules live in `core`; the modules under `release`
-//! read the world, build a plan with `core`, then print it (dry run) or carry it out.
+//! command to its module. The rooms (`tag`, `publish`, `registry`, `verify`) hold the
+//! rules, each pure file beside the `*_io.rs` that reads the world for it; the modules
+//! under `release` gather facts, build a plan, then print it (dry run) or carry it out.
 
+mod check;
 mod ci;
 mod cli;
-mod core;
-mod credentials;
+mod config;
 mod dist;
 mod exec;
-mod git;
+mod invocation;
+mod json;
 mod project;
-mod provenance;
-mod published;
+mod publish;
+mod quote;
 mod registry;
 mod release;
 mod scratch;
-mod steps;
+mod tag;
+mod tools;
 mod ui;
+mod verify;
 
 use std::process::ExitCode;
 
-use cli::Cmd;
+use cli::Task;
 
 fn main() -> ExitCode {
     let cli = match cli::parse(std::env::args_os()) {
@@ -44,23 +48,23 @@ fn main() -> ExitCode {
 
 fn run(cli: cli::Cli) -> anyhow::Result<()> {
     // `classify` is pure: it must work anywhere, even outside a checkout.
-    if let Cmd::Classify(args) = cli.command {
+    if let Task::Classify(args) = cli.command {
         return release::classify::run(args);
     }
     let sh = xshell::Shell::new()?;
     let project = project::Project::open(&sh, cli.dir.as_deref())?;
     match cli.command {
-        Cmd::Classify(_) => unreachable!("handled above"),
-        Cmd::Ci => ci::run(&sh, &project),
-        Cmd::Dist(args) => dist::run(&sh, &project, args),
-        Cmd::Plan(args) => release::plan::run(&sh, &project, args),
-        Cmd::Stamp(args) => release::stamp::run(&project, args),
-        Cmd::Tag(args) => release::tag::run(&sh, &project, args),
-        Cmd::Promote(args) => release::promote::run(&sh, &project, args),
-        Cmd::Publish(args) => release::publish::run(&sh, &project, args),
-        Cmd::Github(args) => release::github::run(&sh, &project, args),
-        Cmd::Verify(args) => release::verify::run(&sh, &project, args),
-        Cmd::Rehearse(args) => release::rehearse::run(&sh, &project, args),
-        Cmd::AttestOffline(args) => release::attest_offline::run(&sh, &project, args),
+        Task::Classify(_) => unreachable!("handled above"),
+        Task::Ci => ci::run(&sh, &project),
+        Task::Dist(args) => dist::run(&sh, &project, args),
+        Task::Plan(args) => release::plan::run(&sh, &project, args),
+        Task::Stamp(args) => release::stamp::run(&project, args),
+        Task::Tag(args) => release::tag::run(&sh, &project, args),
+        Task::Promote(args) => release::promote::run(&sh, &project, args),
+        Task::Publish(args) => release::publish::run(&sh, &project, args),
+        Task::Github(args) => release::github::run(&sh, &project, args),
+        Task::Verify(args) => release::verify::run(&sh, &project, args),
+        Task::Rehearse(args) => release::rehearse::run(&sh, &project, args),
+        Task::AttestOffline(args) => release::attest_offline::run(&sh, &project, args),
     }
 }

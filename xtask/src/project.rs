@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
-use crate::core::config::Config;
+use crate::config::Config;
 
 pub struct Project {
     pub root: PathBuf,
@@ -30,7 +30,7 @@ impl Project {
         }
         let here = sh.current_dir();
         if let Some(git) = missing_tools(&["git"]).first() {
-            bail!(crate::core::tools::missing(git));
+            bail!(crate::tools::missing(git));
         }
         let root = cmd!(sh, "git rev-parse --show-toplevel")
             .quiet()

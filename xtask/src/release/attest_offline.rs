@@ -9,22 +9,18 @@
 //! Nothing it signs is trusted anywhere else.
 
 use anyhow::{Context, Result, bail};
-use semver::Version;
 use xshell::Shell;
 
-use crate::core::cmd::Cmd;
-use crate::core::grammar::version_tag;
-use crate::core::oci::Reference;
-use crate::core::provenance;
-use crate::registry::{Credentials, Registry};
+use crate::cli::AttestOfflineArgs;
+use crate::invocation::Invocation;
+use crate::registry::oci::Reference;
+use crate::registry::oci_io::{Credentials, Registry};
 use crate::scratch::Scratch;
-use crate::{exec, git, project::Project, published};
+use crate::tag::grammar::version_tag;
+use crate::verify::provenance;
+use crate::{exec, project::Project, tag::git_io, verify::checks_io};
 
-pub struct Args {
-    pub version: Version,
-}
-
-pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
+pub fn run(sh: &Shell, project: &Project, args: AttestOfflineArgs) -> Result<()> {
     let config = &project.config;
     let version = &args.version;
     let tag = version_tag(version);
@@ -33,20 +29,20 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
     let trusted_root = config.trusted_root.as_deref().context(
         "RELEASE_TRUSTED_ROOT must name the file the stand-in authorities are written to (release rehearse sets it)",
     )?;
-    if !crate::provenance::harness_installed(sh, project) {
+    if !crate::verify::provenance_io::harness_installed(sh, project) {
         bail!(
             "the offline signing harness is not installed: run scripts/install-test-tools.sh (it installs the npm packages of scripts/provenance/package-lock.json)"
         );
     }
 
     // STEP 2: what was published: the tagged commit, and the digest of each artifact.
-    let commit = git::commit_of(sh, &format!("refs/tags/{tag}^{{commit}}"))?
+    let commit = git_io::commit_of(sh, &format!("refs/tags/{tag}^{{commit}}"))?
         .with_context(|| format!("{tag} is not in this repository: publish it first"))?;
     let scratch = Scratch::new("attest")?;
     let credentials = Credentials::from_env(config)?;
     let images = Registry::new(sh, config.plain_http, credentials.as_ref(), scratch.path());
     let charts = images.for_charts();
-    let chart_name = published::chart_name(project)?;
+    let chart_name = checks_io::chart_name(project)?;
 
     // STEP 3: each attested as its workflow attests it.
     for subject in provenance::subjects(config, version, &chart_name) {
@@ -60,7 +56,7 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
             .manifest(&reference)?
             .with_context(|| format!("{reference} is not in the registry: publish it first"))?
             .digest;
-        let command = Cmd::new(
+        let command = Invocation::new(
             "node",
             [
                 project.provenance_harness().display().to_string(),

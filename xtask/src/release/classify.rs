@@ -4,15 +4,10 @@ use std::io::Write;
 
 use anyhow::{Context, Result};
 
-use crate::cli::TagArg;
-use crate::core::grammar::Classified;
+use crate::cli::ClassifyArgs;
+use crate::tag::grammar::Classified;
 
-pub struct Args {
-    pub tag: TagArg,
-    pub github_output: bool,
-}
-
-pub fn run(args: Args) -> Result<()> {
+pub fn run(args: ClassifyArgs) -> Result<()> {
     let classified = args.tag.meaning;
     let (kind, version) = match &classified {
         Classified::Release(tag) => (tag.kind_name(), tag.version.to_string()),

@@ -13,23 +13,17 @@
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
-use crate::cli::TagArg;
-use crate::core::grammar::{self, Classified, ReleaseTag, TagKind};
-use crate::core::plan::{NOTES_FILE, Plan, PublishStep};
-use crate::core::record::Record;
-use crate::core::rules::{self, GithubRelease};
-use crate::core::tools;
-use crate::core::verify::{Gate, ReleaseFacts};
-use crate::{exec, project::Project, published, ui};
+use crate::check::Gate;
+use crate::cli::GithubArgs;
+use crate::publish::plan::{NOTES_FILE, Plan, PublishStep};
+use crate::publish::rules::{self, GithubRelease};
+use crate::tag::grammar::{self, Classified, ReleaseTag, TagKind};
+use crate::tools;
+use crate::verify::facts::ReleaseFacts;
+use crate::verify::record::Record;
+use crate::{exec, project::Project, ui, verify::checks_io};
 
-pub struct Args {
-    pub tag: TagArg,
-    pub dry_run: bool,
-    /// Skip `cargo xtask ci` (never the gate).
-    pub no_checks: bool,
-}
-
-pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
+pub fn run(sh: &Shell, project: &Project, args: GithubArgs) -> Result<()> {
     // STEP 1: only a stable tag asks for a GitHub release.
     let release_tag = match args.tag.meaning {
         Classified::Ignored => {
@@ -78,7 +72,7 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
         "the release gate: {release_tag} on the commit of v{version}, whose artifacts verify"
     );
     let (gate, facts) = ui::step(&title, || {
-        Ok(published::github_release_gate(sh, project, version))
+        Ok(checks_io::github_release_gate(sh, project, version))
     })?;
     let name = grammar::version_tag(version);
     match (gate.problem(&name), &gate) {
@@ -163,13 +157,13 @@ fn create(
             // Latest from the releases GitHub has now, not only from this clone's tags: a
             // release of a higher version may have been made from another clone meanwhile.
             let mut known = github_release_tags(sh, repo)?;
-            known.extend(crate::git::tag_names(sh)?);
+            known.extend(crate::tag::git_io::tag_names(sh)?);
             let version = grammar::release_tag(tag)
                 .context("the release's tag is a release tag")?
                 .version;
             let release = rules::github_release(&version, &known);
             let notes = generate_notes(sh, &release, repo)?;
-            let chart = published::chart_name(project)?;
+            let chart = checks_io::chart_name(project)?;
             let mut record = Record::from_facts(&project.config, facts, &chart)
                 .context("the gate passed, so every artifact is there to record")?;
             record.run_url = ui::run_url();

@@ -5,20 +5,15 @@
 use anyhow::{Context, Result};
 use xshell::Shell;
 
-use crate::cli::TagArg;
-use crate::core::chart_yaml;
-use crate::core::git_output::RemoteBranch;
-use crate::core::grammar::{Classified, ReleaseTag};
-use crate::core::plan::{ChartFacts, Plan, RepoState, plan_release};
-use crate::core::rules;
-use crate::{git, project::Project, ui};
+use crate::cli::PlanArgs;
+use crate::publish::chart;
+use crate::publish::plan::{ChartFacts, Plan, RepoState, plan_release};
+use crate::publish::rules;
+use crate::tag::git::RemoteBranch;
+use crate::tag::grammar::{Classified, ReleaseTag};
+use crate::{project::Project, tag::git_io, ui};
 
-pub struct Args {
-    pub tag: TagArg,
-    pub json: bool,
-}
-
-pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
+pub fn run(sh: &Shell, project: &Project, args: PlanArgs) -> Result<()> {
     let Classified::Release(tag) = args.tag.meaning else {
         if args.json {
             println!(r#"{{"kind":"ignored","steps":[]}}"#);
@@ -50,16 +45,16 @@ pub fn build(sh: &Shell, project: &Project, tag: &ReleaseTag) -> Result<Plan> {
 pub fn read_state(sh: &Shell, project: &Project, tag: &ReleaseTag) -> Result<RepoState> {
     // Every tag's name, but only this tag peeled: peeling all of them reads every tag object,
     // which with 10,000 tags costs far more than the rest of the plan.
-    let tags = git::tag_names(sh)?;
-    let existing = git::tags_named(sh, &[tag.name()])?.pop();
+    let tags = git_io::tag_names(sh)?;
+    let existing = git_io::tags_named(sh, &[tag.name()])?.pop();
     let commit = match &existing {
         Some(t) => t.commit.clone(),
-        None => git::head(sh)?,
+        None => git_io::head(sh)?,
     };
     let config = &project.config;
     let default_ref = RemoteBranch::new(&config.remote, &config.default_branch).tracking_ref;
-    let on_default_branch = match git::commit_of(sh, &default_ref)? {
-        Some(_) => git::is_ancestor(sh, &commit, &default_ref)?,
+    let on_default_branch = match git_io::commit_of(sh, &default_ref)? {
+        Some(_) => git_io::is_ancestor(sh, &commit, &default_ref)?,
         None => {
             ui::warn(&format!(
                 "{default_ref} is missing, so `latest` is not planned: fetch {} {} first",
@@ -69,7 +64,7 @@ pub fn read_state(sh: &Shell, project: &Project, tag: &ReleaseTag) -> Result<Rep
         }
     };
     Ok(RepoState {
-        commit_time: git::commit_time(sh, &commit)?,
+        commit_time: git_io::commit_time(sh, &commit)?,
         commit,
         tag_exists: existing.is_some(),
         tags,
@@ -82,7 +77,7 @@ fn read_chart_facts(project: &Project) -> Result<ChartFacts> {
     let path = project.chart_yaml();
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read {}", path.display()))?;
-    let meta = chart_yaml::read_meta(&text).with_context(|| format!("in {}", path.display()))?;
+    let meta = chart::read_meta(&text).with_context(|| format!("in {}", path.display()))?;
     let ci_dir = project.chart_dir().join("ci");
     let mut ci_values = Vec::new();
     if let Ok(entries) = std::fs::read_dir(&ci_dir) {
@@ -97,11 +92,11 @@ fn read_chart_facts(project: &Project) -> Result<ChartFacts> {
     // A chart without values.yaml, or without an image in it, gets no image edit.
     let values = project.chart_dir().join("values.yaml");
     let image_repository = match std::fs::read_to_string(&values) {
-        Ok(text) => chart_yaml::read_image_repository(&text)
+        Ok(text) => chart::read_image_repository(&text)
             .with_context(|| format!("in {}", values.display()))?,
         Err(_) => None,
     };
-    let newest = crate::core::tools::KUBERNETES_VALIDATE_VERSION
+    let newest = crate::tools::KUBERNETES_VALIDATE_VERSION
         .split('.')
         .map(|n| n.parse::<u64>().unwrap_or_default())
         .collect::<Vec<_>>();

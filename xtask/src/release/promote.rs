@@ -6,26 +6,17 @@
 use anyhow::Result;
 use xshell::Shell;
 
-use crate::core::git_output::tag_ref;
-use crate::core::git_plan::{self, PromoteFacts};
-use crate::core::grammar;
-use crate::core::verify::Gate;
+use crate::check::Gate;
+use crate::cli::PromoteArgs;
 use crate::project::{self, Project};
-use crate::published;
-use crate::steps::push_tag::{self, Mode};
-use crate::{git, ui};
+use crate::tag::git::tag_ref;
+use crate::tag::grammar;
+use crate::tag::plan::{self as tag_plan, PromoteFacts};
+use crate::tag::push_io::{self, Mode};
+use crate::verify::checks_io;
+use crate::{tag::git_io, ui};
 
-pub struct Args {
-    pub version: semver::Version,
-    pub dry_run: bool,
-    pub yes: bool,
-    pub remote: Option<String>,
-    pub no_verify: bool,
-    /// Create the tag unsigned even if `tag.gpgSign` is on.
-    pub no_sign: bool,
-}
-
-pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
+pub fn run(sh: &Shell, project: &Project, args: PromoteArgs) -> Result<()> {
     // STEP 1: raw arguments become domain types; `X.Y.Z-stable` gets the grammar's error.
     let version = args.version;
     let remote = args.remote.unwrap_or_else(|| project.config.remote.clone());
@@ -39,10 +30,10 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
     let facts = gather(sh, project, &version, &remote, verify, args.no_sign)?;
 
     // STEP 3: judge and plan, purely.
-    let plan = git_plan::plan_promote(&facts);
+    let plan = tag_plan::plan_promote(&facts);
 
     // STEP 4: show the plan; stop (nothing to do, problems, dry run) or confirm and act.
-    push_tag::conclude(sh, project, &plan, mode)
+    push_io::conclude(sh, project, &plan, mode)
 }
 
 fn gather(
@@ -56,24 +47,24 @@ fn gather(
     let secs = project.config.git_timeout_secs;
     let name = grammar::version_tag(version);
     let stable = grammar::stable_tag(version);
-    let missing_tools = project::missing_tools(&git_plan::promote_tools(verify));
+    let missing_tools = project::missing_tools(&tag_plan::promote_tools(verify));
 
     let wanted = [tag_ref(&name), tag_ref(&stable)];
     let title = format!("preflight: read the repository and ask {remote} (git ls-remote)");
     let ((identity, signing, local), asked) = ui::step(&title, || {
-        push_tag::ask_beside(sh, remote, &wanted, secs, &missing_tools, || {
-            let identity = git::identity(sh)?;
+        push_io::ask_beside(sh, remote, &wanted, secs, &missing_tools, || {
+            let identity = git_io::identity(sh)?;
             Ok((
                 identity.clone(),
-                git::signing(sh, identity.as_deref())?,
-                git::tags_named(sh, &[name.clone(), stable.clone()])?,
+                git_io::signing(sh, identity.as_deref())?,
+                git_io::tags_named(sh, &[name.clone(), stable.clone()])?,
             ))
         })
     })?;
     // The stable tag needs the commit in this clone; if only the remote has it, the plan
     // fetches it first.
     let commit_present = match asked.answer.as_ref().ok().and_then(|refs| refs.tag(&name)) {
-        Some(there) => git::commit_of(sh, &there.commit)?.as_deref() == Some(&there.commit),
+        Some(there) => git_io::commit_of(sh, &there.commit)?.as_deref() == Some(&there.commit),
         None => true,
     };
     // The gate only reads, so it runs before the plan is shown: a dry run shows its verdict,
@@ -90,10 +81,15 @@ fn gather(
         let title =
             format!("preflight: the promotion gate (verify the published artifacts of {name})");
         ui::step(&title, || {
-            Ok(published::promotion_gate(sh, project, version))
+            Ok(checks_io::promotion_gate(sh, project, version))
         })?
     };
-    let local_tag = |n: &str| local.iter().find(|t| t.name == n).map(git::TagRef::object);
+    let local_tag = |n: &str| {
+        local
+            .iter()
+            .find(|t| t.name == n)
+            .map(git_io::TagRef::object)
+    };
     Ok(PromoteFacts {
         version: version.clone(),
         gate,

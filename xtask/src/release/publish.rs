@@ -9,23 +9,17 @@
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
-use crate::cli::TagArg;
-use crate::core::grammar::{Classified, TagKind};
-use crate::core::plan::{Artifact, Plan, PublishStep};
-use crate::core::tools::{self, HelmCheck};
-use crate::registry::{Credentials, Registry};
+use crate::cli::PublishArgs;
+use crate::publish::plan::{Plan, PublishStep};
+use crate::publish::steps_io::{Published, Publisher, State, run_commands};
+use crate::publish::{chart_io, image_io};
+use crate::registry::oci_io::{Credentials, Registry};
 use crate::scratch::Scratch;
-use crate::steps::{Published, Publisher, State, chart, image, run_commands};
-use crate::{git, project::Project, ui};
+use crate::tag::grammar::{Classified, TagKind};
+use crate::tools::{self, HelmCheck};
+use crate::{project::Project, tag::git_io, ui};
 
-pub struct Args {
-    pub tag: TagArg,
-    pub only: Option<Artifact>,
-    pub no_push: bool,
-    pub dry_run: bool,
-}
-
-pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
+pub fn run(sh: &Shell, project: &Project, args: PublishArgs) -> Result<()> {
     // STEP 1: what the tag asks for, before any tool or credential is touched.
     let release_tag = match args.tag.meaning {
         Classified::Ignored => {
@@ -79,7 +73,7 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
         ui::step(&step.to_string(), || {
             match step {
                 PublishStep::PushImage { .. } => {
-                    let image = image::push(&publisher, step)?;
+                    let image = image_io::push(&publisher, step)?;
                     image_digest = Some(image.digest.clone());
                     published.push(image);
                 }
@@ -87,9 +81,9 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
                     let digest = image_digest.as_deref().context(
                         "the version tag's digest is unknown: the push step must run first",
                     )?;
-                    published.push(image::tag(&publisher, step, digest)?);
+                    published.push(image_io::tag(&publisher, step, digest)?);
                 }
-                PublishStep::HelmPush { .. } => published.push(chart::push(&publisher, step)?),
+                PublishStep::HelmPush { .. } => published.push(chart_io::push(&publisher, step)?),
                 _ => execute(&publisher, step)?,
             }
             Ok(())
@@ -148,7 +142,7 @@ fn preflight(
             problems.push(format!(
                 "{tag} does not exist in this repository: publish only tagged commits (create it with `cargo xtask release tag`, or fetch tags)"
             ));
-        } else if git::head(sh)? != plan.commit {
+        } else if git_io::head(sh)? != plan.commit {
             problems.push(format!(
                 "HEAD is not the commit of {tag} ({}): check out the tag first, so that what is built is what was tagged",
                 plan.commit
@@ -169,28 +163,28 @@ fn preflight(
 fn execute(publisher: &Publisher<'_>, step: &PublishStep) -> Result<()> {
     let (sh, project) = (publisher.sh, publisher.project);
     match step {
-        PublishStep::StampChart { dir, version } => chart::stamp(project, dir, version),
+        PublishStep::StampChart { dir, version } => chart_io::stamp(project, dir, version),
         PublishStep::SetChartImage { dir, repository } => {
-            chart::set_image(project, dir, repository)
+            chart_io::set_image(project, dir, repository)
         }
-        PublishStep::ValidateManifests { .. } => chart::validate(sh, step),
+        PublishStep::ValidateManifests { .. } => chart_io::validate(sh, step),
         PublishStep::HelmTemplate { expect_image, .. } => {
-            chart::template(sh, step, expect_image.as_deref())
+            chart_io::template(sh, step, expect_image.as_deref())
         }
-        PublishStep::HelmShowChart { versions, .. } => chart::read_back(sh, step, versions),
+        PublishStep::HelmShowChart { versions, .. } => chart_io::read_back(sh, step, versions),
         PublishStep::WaitForImage {
             reference,
             platforms,
             wait_secs,
-        } => chart::wait_for_image(publisher, reference, platforms, *wait_secs),
+        } => chart_io::wait_for_image(publisher, reference, platforms, *wait_secs),
         PublishStep::Dist { platforms, stamp } => {
             crate::dist::build(sh, project, platforms, stamp).map(drop)
         }
         PublishStep::BuildImage(build) => {
-            image::prepare_build(sh, project, build)?;
+            image_io::prepare_build(sh, project, build)?;
             run_commands(sh, step)
         }
-        PublishStep::DockerBuilder { name, .. } => image::ensure_builder(sh, step, name),
+        PublishStep::DockerBuilder { name, .. } => image_io::ensure_builder(sh, step, name),
         PublishStep::HelmDependencyBuild { .. }
         | PublishStep::HelmLint { .. }
         | PublishStep::HelmPackage { .. }

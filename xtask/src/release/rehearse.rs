@@ -16,22 +16,15 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
-use crate::core::cmd::Cmd;
-use crate::core::grammar::{self, version_tag};
-use crate::core::tools;
+use crate::cli::RehearseArgs;
 use crate::exec::{self, Background};
+use crate::invocation::Invocation;
 use crate::scratch::Scratch;
-use crate::{git, project::Project, ui};
+use crate::tag::grammar::{self, version_tag};
+use crate::tools;
+use crate::{project::Project, tag::git_io, ui};
 
-pub struct Args {
-    pub version: semver::Version,
-    pub keep: bool,
-    /// Start a throwaway registry on 127.0.0.1 and rehearse against it.
-    pub local_registry: bool,
-    pub dry_run: bool,
-}
-
-pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
+pub fn run(sh: &Shell, project: &Project, args: RehearseArgs) -> Result<()> {
     let version = args.version;
     let config = &project.config;
 
@@ -99,7 +92,7 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
     // Provenance, as CI attests it, where the offline stand-ins are installed: the gate of
     // the later stages then checks it as it does after a real release. Elsewhere it is left
     // out, and the rehearsal says so.
-    let attests = crate::provenance::harness_installed(sh, project);
+    let attests = crate::verify::provenance_io::harness_installed(sh, project);
     if attests {
         stages.insert(
             2,
@@ -118,7 +111,7 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
     if args.dry_run {
         println!(
             "rehearsal of {tag_name}: a scratch clone of HEAD ({}) with a scratch bare repository as {}, against:",
-            git::head(sh)?,
+            git_io::head(sh)?,
             config.remote
         );
         if args.local_registry {
@@ -143,7 +136,7 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
     }
 
     // STEP 3: a scratch clone of HEAD on the default branch, with a bare remote of its own.
-    let head = git::head(sh)?;
+    let head = git_io::head(sh)?;
     let mut scratch = Scratch::new("rehearse")?;
     if args.keep {
         scratch.keep();
@@ -211,7 +204,7 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
         let mut failure = None;
         for (name, stage_args, next) in &stages {
             let start = Instant::now();
-            let mut stage = Cmd::new(
+            let mut stage = Invocation::new(
                 &exe.display().to_string(),
                 ["-C".to_string(), work.display().to_string()]
                     .into_iter()
@@ -353,7 +346,7 @@ impl LocalRegistry {
                     .unwrap_or("it said nothing");
                 bail!(
                     "docker-registry exited ({status}) before it listened on {host}: {}",
-                    grammar::quote(said)
+                    crate::quote::quote(said)
                 );
             }
             if TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_ok() {

@@ -1,31 +1,20 @@
 //! `release tag`: create and push the annotated version tag after preflight checks.
 //!
 //! Read top-down: the arguments become domain types, the preflight gathers every fact
-//! (reads only, but for one fetch of a remote-tracking ref), `core::git_plan` turns the
-//! facts into problems and a plan, and `steps::push_tag` shows it, asks, and carries it out.
+//! (reads only, but for one fetch of a remote-tracking ref), `tag::plan` turns the
+//! facts into problems and a plan, and `tag::push_io` shows it, asks, and carries it out.
 
 use anyhow::Result;
 use xshell::Shell;
 
-use crate::core::git_output::{RemoteBranch, RemoteRefs, WorkTree, tag_ref};
-use crate::core::git_plan::{self, Sync, TagFacts};
-use crate::core::grammar::{self, TagKind};
-use crate::core::rules::release_versions;
-use crate::core::tools;
+use crate::cli::TagArgs;
 use crate::project::{self, Project};
-use crate::steps::push_tag::{self, Mode};
-use crate::{git, ui};
-
-pub struct Args {
-    pub version: semver::Version,
-    pub dry_run: bool,
-    pub yes: bool,
-    pub remote: Option<String>,
-    pub allow_older: bool,
-    pub no_checks: bool,
-    /// Create the tag unsigned even if `tag.gpgSign` is on.
-    pub no_sign: bool,
-}
+use crate::tag::git::{RemoteBranch, RemoteRefs, WorkTree, tag_ref};
+use crate::tag::grammar::{self, TagKind};
+use crate::tag::plan::{self as tag_plan, Sync, TagFacts};
+use crate::tag::push_io::{self, Mode};
+use crate::tools;
+use crate::{tag::git_io, ui};
 
 /// What the user asked for, validated.
 struct Request {
@@ -36,7 +25,7 @@ struct Request {
     no_sign: bool,
 }
 
-pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
+pub fn run(sh: &Shell, project: &Project, args: TagArgs) -> Result<()> {
     // STEP 1: raw arguments become domain types; an invalid version gets the grammar's error.
     let request = Request {
         version: args.version,
@@ -56,10 +45,10 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
     let facts = gather(sh, project, &request)?;
 
     // STEP 3: judge and plan, purely.
-    let plan = git_plan::plan_tag(&facts);
+    let plan = tag_plan::plan_tag(&facts);
 
     // STEP 4: show the plan; stop (nothing to do, problems, dry run) or confirm and act.
-    push_tag::conclude(sh, project, &plan, mode)
+    push_io::conclude(sh, project, &plan, mode)
 }
 
 fn gather(sh: &Shell, project: &Project, request: &Request) -> Result<TagFacts> {
@@ -79,7 +68,7 @@ fn gather(sh: &Shell, project: &Project, request: &Request) -> Result<TagFacts> 
         None
     };
     let base_ref = match &early {
-        Some(head) => git_plan::base_branch(
+        Some(head) => tag_plan::base_branch(
             remote,
             &config.default_branch,
             head.branch.as_deref(),
@@ -94,19 +83,19 @@ fn gather(sh: &Shell, project: &Project, request: &Request) -> Result<TagFacts> 
 
     let title = format!("preflight: read the repository and ask {remote} (git ls-remote)");
     let (local, asked) = ui::step(&title, || {
-        push_tag::ask_beside(sh, remote, &wanted, secs, &missing_tools, || {
+        push_io::ask_beside(sh, remote, &wanted, secs, &missing_tools, || {
             let HeadBranch { branch, upstream } = match early {
                 Some(head) => head,
                 None => read_head_branch(sh)?,
             };
-            let base = git_plan::base_branch(
+            let base = tag_plan::base_branch(
                 remote,
                 &config.default_branch,
                 branch.as_deref(),
                 upstream.as_ref(),
                 request.allow_older,
             );
-            let identity = git::identity(sh)?;
+            let identity = git_io::identity(sh)?;
             Ok(Local {
                 tracking: match &base {
                     Some(base) => read_tracking(sh, base)?,
@@ -115,16 +104,16 @@ fn gather(sh: &Shell, project: &Project, request: &Request) -> Result<TagFacts> 
                 branch,
                 upstream,
                 base,
-                head: git::head(sh)?,
-                dirty: git::status(sh)?,
-                shallow: git::is_shallow(sh)?,
-                signing: git::signing(sh, identity.as_deref())?,
+                head: git_io::head(sh)?,
+                dirty: git_io::status(sh)?,
+                shallow: git_io::is_shallow(sh)?,
+                signing: git_io::signing(sh, identity.as_deref())?,
                 identity,
-                tag: git::tags_named(sh, std::slice::from_ref(&name))?.pop(),
+                tag: git_io::tags_named(sh, std::slice::from_ref(&name))?.pop(),
                 // Parsed here, beside the question to the remote, rather than in the core
                 // after the answer: it grows with the number of tags.
-                versions: release_versions(
-                    git::tag_names(sh)?.iter().map(String::as_str),
+                versions: grammar::release_versions(
+                    git_io::tag_names(sh)?.iter().map(String::as_str),
                     TagKind::Version,
                 ),
             })
@@ -155,7 +144,7 @@ fn gather(sh: &Shell, project: &Project, request: &Request) -> Result<TagFacts> 
         base: local.base,
         sync,
         fetched,
-        local_tag: local.tag.as_ref().map(git::TagRef::object),
+        local_tag: local.tag.as_ref().map(git_io::TagRef::object),
         versions: local.versions,
     })
 }
@@ -163,17 +152,17 @@ fn gather(sh: &Shell, project: &Project, request: &Request) -> Result<TagFacts> 
 /// What the repository itself says, read while the remote is asked.
 struct Local {
     branch: Option<String>,
-    upstream: Option<git_plan::Upstream>,
-    /// What [`git_plan::base_branch`] chose, and that branch as this clone last fetched it.
+    upstream: Option<tag_plan::Upstream>,
+    /// What [`tag_plan::base_branch`] chose, and that branch as this clone last fetched it.
     base: Option<RemoteBranch>,
     tracking: Option<Tracking>,
     head: String,
     dirty: WorkTree,
     shallow: bool,
     identity: Option<String>,
-    signing: git_plan::Signing,
+    signing: tag_plan::Signing,
     /// The local `vX.Y.Z`, peeled.
-    tag: Option<git::TagRef>,
+    tag: Option<git_io::TagRef>,
     /// The version of every local `vX.Y.Z` tag, for the version order.
     versions: Vec<semver::Version>,
 }
@@ -189,10 +178,10 @@ struct Tracking {
 /// the remote is asked for the branch as it is now: if the remote agrees, which it usually
 /// does, the counts stand and nothing more is read after the answer.
 fn read_tracking(sh: &Shell, base: &RemoteBranch) -> Result<Option<Tracking>> {
-    let Some(commit) = git::commit_of(sh, &base.tracking_ref)? else {
+    let Some(commit) = git_io::commit_of(sh, &base.tracking_ref)? else {
         return Ok(None);
     };
-    let (ahead, behind) = git::ahead_behind(sh, "HEAD", &base.tracking_ref)?;
+    let (ahead, behind) = git_io::ahead_behind(sh, "HEAD", &base.tracking_ref)?;
     Ok(Some(Tracking {
         commit,
         ahead,
@@ -203,13 +192,13 @@ fn read_tracking(sh: &Shell, base: &RemoteBranch) -> Result<Option<Tracking>> {
 /// The branch HEAD is on (`None` when detached) and that branch's upstream.
 struct HeadBranch {
     branch: Option<String>,
-    upstream: Option<git_plan::Upstream>,
+    upstream: Option<tag_plan::Upstream>,
 }
 
 fn read_head_branch(sh: &Shell) -> Result<HeadBranch> {
-    let branch = git::branch(sh)?;
+    let branch = git_io::branch(sh)?;
     let upstream = match &branch {
-        Some(b) => git::upstream(sh, b)?,
+        Some(b) => git_io::upstream(sh, b)?,
         None => None,
     };
     Ok(HeadBranch { branch, upstream })
@@ -237,7 +226,7 @@ fn compare_with_base(
         base.display, base.tracking_ref
     );
     let result = ui::step(&title, || {
-        Ok(git::fetch_branch(
+        Ok(git_io::fetch_branch(
             sh,
             remote,
             &base.remote_ref,
@@ -248,7 +237,7 @@ fn compare_with_base(
     if let Err(why) = result {
         return Ok((Sync::FetchFailed(why), None));
     }
-    let (ahead, behind) = git::ahead_behind(sh, "HEAD", &base.tracking_ref)?;
+    let (ahead, behind) = git_io::ahead_behind(sh, "HEAD", &base.tracking_ref)?;
     Ok((
         Sync::Counted { ahead, behind },
         Some(base.tracking_ref.clone()),

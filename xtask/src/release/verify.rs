@@ -1,27 +1,17 @@
 //! `release verify`: check that a release is published and consistent, print one line (or
 //! JSON object) per check, and fail when any check fails. The asking is `published`'s; the
-//! rules are `core::verify`'s.
+//! rules are `verify::checks`'s.
 
 use anyhow::{Result, bail};
-use semver::Version;
 use xshell::Shell;
 
-use crate::core::grammar::version_tag;
-use crate::core::verify::{render_text, to_json};
+use crate::cli::VerifyArgs;
 use crate::project::Project;
-use crate::published::{self, Scope};
+use crate::tag::grammar::version_tag;
+use crate::verify::checks::{render_text, to_json};
+use crate::verify::checks_io::{self, Scope};
 
-pub struct Args {
-    pub version: Version,
-    pub json: bool,
-    pub run: bool,
-    pub stable: bool,
-    pub artifacts_only: bool,
-    /// `--provenance`: also the signed build provenance (always with `provenance = true`).
-    pub provenance: bool,
-}
-
-pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
+pub fn run(sh: &Shell, project: &Project, args: VerifyArgs) -> Result<()> {
     let version = args.version;
     let scope = match (args.artifacts_only, args.stable) {
         (true, _) => Scope::Artifacts,
@@ -29,7 +19,7 @@ pub fn run(sh: &Shell, project: &Project, args: Args) -> Result<()> {
         (false, false) => Scope::Auto,
     };
     let provenance = args.provenance || project.config.provenance;
-    let checks = published::check(sh, project, &version, scope, args.run, provenance)?;
+    let checks = checks_io::check(sh, project, &version, scope, args.run, provenance)?;
     if args.json {
         println!("{}", to_json(&checks));
     } else {

@@ -417,7 +417,7 @@ fn thin_steps(w: &Workflow) -> Vec<String> {
     problems
 }
 
-/// The step that installs the helm `core::tools::HELM_VERSION` names, and the validator.
+/// The step that installs the helm `tools::HELM_VERSION` names, and the validator.
 const PINNED_HELM: &str = "bash scripts/install-test-tools.sh chart";
 
 /// A job that packages or reads charts (a publish other than `--only image`, the release

@@ -1,7 +1,7 @@
 //! Where registry reads get their credentials: `RELEASE_REGISTRY_USER` and
 //! `RELEASE_REGISTRY_PASSWORD` when set, else the logins the developer's own tools keep
 //! (docker's `config.json`, the containers auth files, helm's registry config) and the
-//! `docker-credential-NAME` helpers they name, in the order `core::auth` decides.
+//! `docker-credential-NAME` helpers they name, in the order `registry::auth` decides.
 //!
 //! This is the shell half: it reads the environment and the files and runs the helpers.
 //! A secret leaves here only inside a [`Login`], whose `Debug` hides it; what is said about
@@ -12,9 +12,9 @@ use std::path::Path;
 use anyhow::{Result, bail};
 use xshell::{Shell, cmd};
 
-use crate::core::auth::{self, Entry, HelperAnswer, Login, LoginFile, ToolEnv};
-use crate::core::config::Config;
-use crate::core::plan::Artifact;
+use crate::check::Artifact;
+use crate::config::Config;
+use crate::registry::auth::{self, Entry, HelperAnswer, Login, LoginFile, ToolEnv};
 
 /// The registry account of a publish; the password is never printed (not even by `Debug`).
 pub struct Credentials {

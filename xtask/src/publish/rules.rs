@@ -11,24 +11,10 @@ use std::collections::BTreeMap;
 
 use semver::Version;
 
-use crate::core::grammar::{self, TagKind};
+use crate::tag::grammar::{self, TagKind};
 
 /// The moving tag of the highest release from the default branch.
 pub const LATEST: &str = "latest";
-
-/// The versions of every `vX.Y.Z` (or, with `kind` Stable, `vX.Y.Z-stable`) tag among the
-/// tag names `tags`. A name is not a ref: the tag `refs/tags/v9.9.9` (whose ref is
-/// `refs/tags/refs/tags/v9.9.9`) is no version.
-pub fn release_versions<'a>(
-    tags: impl IntoIterator<Item = &'a str>,
-    kind: TagKind,
-) -> Vec<Version> {
-    tags.into_iter()
-        .filter_map(grammar::release_tag)
-        .filter(|t| t.kind == kind)
-        .map(|t| t.version)
-        .collect()
-}
 
 /// `sha-` and the first 7 hex digits of the commit: the immutable tag naming the source.
 pub fn sha_tag(commit: &str) -> String {
@@ -112,7 +98,7 @@ pub fn image_tags(
     on_default_branch: bool,
     tags: &[String],
 ) -> ImageTags {
-    let versions = release_versions(tags.iter().map(String::as_str), TagKind::Version);
+    let versions = grammar::release_versions(tags.iter().map(String::as_str), TagKind::Version);
     let newer_in_line = versions
         .iter()
         .filter(|v| v.major == version.major && v.minor == version.minor && *v > version)
@@ -187,7 +173,7 @@ pub struct GithubRelease {
 /// must not take Latest from the current one). `tags` are the tag names known: the clone's,
 /// and at release time also the tags of the releases GitHub already has.
 pub fn github_release(version: &Version, tags: &[String]) -> GithubRelease {
-    let stables = release_versions(tags.iter().map(String::as_str), TagKind::Stable);
+    let stables = grammar::release_versions(tags.iter().map(String::as_str), TagKind::Stable);
     let previous = stables.iter().filter(|v| *v < version).max();
     let latest = stables.iter().all(|v| v <= version);
     let name = grammar::stable_tag(version);
@@ -213,7 +199,7 @@ pub enum ImageComparison {
 /// every layer by the digest of its uncompressed content and carries the labels and
 /// timestamps; manifest and index digests also depend on how layers were compressed on the
 /// way to the registry, which differs between tools and runs. Maps are platform → config
-/// digest ([`crate::core::oci::platform_configs`]); `platforms` are the ones required.
+/// digest ([`crate::registry::oci::platform_configs`]); `platforms` are the ones required.
 pub fn compare_images(
     local: &BTreeMap<String, String>,
     remote: &BTreeMap<String, String>,

@@ -21,10 +21,10 @@ use std::io::{BufRead, IsTerminal, Write};
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
-use crate::core::git_output::{self, PushStatus, tag_ref};
-use crate::core::git_plan::{self, Decision, GitPlan, GitStep, RemoteFacts};
 use crate::project::Project;
-use crate::{ci, exec, git, ui};
+use crate::tag::git::{self, PushStatus, tag_ref};
+use crate::tag::plan::{self, Decision, GitPlan, GitStep, RemoteFacts};
+use crate::{ci, exec, tag::git_io, ui};
 
 /// How a run ends once its plan is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,11 +88,11 @@ fn ask(
     timeout_secs: u64,
     missing_tools: &[String],
 ) -> Result<RemoteFacts> {
-    let urls = git::remote_urls(sh, remote)?;
+    let urls = git_io::remote_urls(sh, remote)?;
     let answer = match &urls {
         None => Err("no such remote".to_string()),
-        Some(_) if !git_plan::can_ask_remote(missing_tools) => Err("not asked".to_string()),
-        Some(_) => git::ls_remote(sh, remote, refs, timeout_secs),
+        Some(_) if !plan::can_ask_remote(missing_tools) => Err("not asked".to_string()),
+        Some(_) => git_io::ls_remote(sh, remote, refs, timeout_secs),
     };
     Ok(RemoteFacts {
         name: remote.to_string(),
@@ -214,7 +214,7 @@ fn create_tag(sh: &Shell, step: &GitStep, name: &str, sign: Option<bool>) -> Res
         ),
         _ => format!("git tag -a {name} failed: nothing was pushed"),
     })?;
-    let tag = git::tags_named(sh, &[name.to_string()])?
+    let tag = git_io::tags_named(sh, &[name.to_string()])?
         .into_iter()
         .next()
         .with_context(|| format!("{name} is missing right after `git tag -a` created it"))?;
@@ -228,7 +228,7 @@ fn create_tag(sh: &Shell, step: &GitStep, name: &str, sign: Option<bool>) -> Res
 /// After an interrupt while `git tag` ran: the tag may or may not exist. The preflight found
 /// no local tag of that name, so one that exists now is this run's, and goes.
 fn remove_interrupted_tag(sh: &Shell, name: &str) -> String {
-    match git::tags_named(sh, &[name.to_string()]) {
+    match git_io::tags_named(sh, &[name.to_string()]) {
         Ok(tags) => match tags.into_iter().next() {
             None => format!("{name} was not created"),
             Some(tag) => delete_created(
@@ -296,7 +296,7 @@ fn push(
         (_, Some(interrupt)) => format!("{interrupt} during the push"),
         (Err(e), None) => format!("the push could not run ({e:#})"),
         (Ok(out), None) => {
-            let report = git_output::read_push(&String::from_utf8_lossy(&out.stdout), &refname);
+            let report = git::read_push(&String::from_utf8_lossy(&out.stdout), &refname);
             if !report.other_refs.is_empty() {
                 bail!(
                     "the push to {remote} reported other refs than {refname}, which it must never touch: {}; check them with `git ls-remote {remote}`",
@@ -317,7 +317,7 @@ fn push(
                 match &report.status {
                     PushStatus::Rejected(summary) => format!("the push was refused: {summary}"),
                     PushStatus::UpToDate => "the push found the tag already there".to_string(),
-                    _ => format!("the push failed: {}", git::network_failure(out, secs)),
+                    _ => format!("the push failed: {}", git_io::network_failure(out, secs)),
                 }
             }
         }
@@ -327,7 +327,7 @@ fn push(
     // Decide by what the remote holds now, never by the push's output alone. After an
     // interrupt, this question is the one command still allowed to run.
     let asked =
-        exec::winding_down(|| git::ls_remote(sh, remote, std::slice::from_ref(&refname), secs));
+        exec::winding_down(|| git_io::ls_remote(sh, remote, std::slice::from_ref(&refname), secs));
     let there = match asked {
         Ok(refs) => refs.tag(name),
         Err(no_answer) => bail!(

@@ -28,7 +28,7 @@ use anyhow::{Context, Result, bail};
 use serde_yaml::Value;
 
 use super::oci::query_escape;
-use super::plan::Artifact;
+use crate::check::Artifact;
 
 /// A registry login as a tool stored it. `Debug` never shows the secret.
 #[derive(Clone, PartialEq, Eq)]

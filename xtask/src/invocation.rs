@@ -8,7 +8,7 @@ use std::fmt;
 pub const KILL_AFTER_SECS: u64 = 5;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cmd {
+pub struct Invocation {
     pub program: String,
     pub args: Vec<String>,
     /// Seconds before coreutils' `timeout` stops the command and its children; `None` for
@@ -21,9 +21,9 @@ pub struct Cmd {
     pub env: Vec<(String, String)>,
 }
 
-impl Cmd {
-    pub fn new(program: &str, args: impl IntoIterator<Item = impl Into<String>>) -> Cmd {
-        Cmd {
+impl Invocation {
+    pub fn new(program: &str, args: impl IntoIterator<Item = impl Into<String>>) -> Invocation {
+        Invocation {
             program: program.to_string(),
             args: args.into_iter().map(Into::into).collect(),
             timeout_secs: None,
@@ -33,19 +33,19 @@ impl Cmd {
     }
 
     /// Sets `name` to `value` in the command's environment.
-    pub fn env(mut self, name: &str, value: &str) -> Cmd {
+    pub fn env(mut self, name: &str, value: &str) -> Invocation {
         self.env.push((name.to_string(), value.to_string()));
         self
     }
 
     /// Bounds the command: it runs as `timeout --kill-after=5 SECS program args…`.
-    pub fn timeout(mut self, secs: u64) -> Cmd {
+    pub fn timeout(mut self, secs: u64) -> Invocation {
         self.timeout_secs = Some(secs);
         self
     }
 
     /// Feeds the value of the environment variable `var` to the command's stdin.
-    pub fn stdin_from(mut self, var: &'static str) -> Cmd {
+    pub fn stdin_from(mut self, var: &'static str) -> Invocation {
         self.stdin_from = Some(var);
         self
     }
@@ -67,7 +67,7 @@ impl Cmd {
     }
 }
 
-impl fmt::Display for Cmd {
+impl fmt::Display for Invocation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let env = self
             .env
@@ -103,32 +103,32 @@ mod tests {
     use super::*;
 
     #[track_caller]
-    fn check(cmd: Cmd, shown: &str) {
+    fn check(cmd: Invocation, shown: &str) {
         assert_eq!(cmd.to_string(), shown);
     }
 
     #[test]
     fn commands_print_as_they_run() {
         check(
-            Cmd::new("helm", ["lint", "--strict", "c"]),
+            Invocation::new("helm", ["lint", "--strict", "c"]),
             "helm lint --strict c",
         );
         check(
-            Cmd::new("helm", ["template", "a b", "it's", "x@<digest>"]),
+            Invocation::new("helm", ["template", "a b", "it's", "x@<digest>"]),
             r"helm template 'a b' 'it'\''s' x@<digest>",
         );
         check(
-            Cmd::new("git", ["push", "origin", "refs/tags/v1:refs/tags/v1"]).timeout(60),
+            Invocation::new("git", ["push", "origin", "refs/tags/v1:refs/tags/v1"]).timeout(60),
             "timeout --kill-after=5 60 git push origin refs/tags/v1:refs/tags/v1",
         );
         check(
-            Cmd::new("helm", ["registry", "login", "h", "--password-stdin"])
+            Invocation::new("helm", ["registry", "login", "h", "--password-stdin"])
                 .stdin_from("RELEASE_REGISTRY_PASSWORD"),
             r#"helm registry login h --password-stdin <<<"$RELEASE_REGISTRY_PASSWORD""#,
         );
-        check(Cmd::new("git", ["tag", "-m", ""]), "git tag -m ''");
+        check(Invocation::new("git", ["tag", "-m", ""]), "git tag -m ''");
         check(
-            Cmd::new("cargo", ["build"])
+            Invocation::new("cargo", ["build"])
                 .env("V", "v1.2.3")
                 .env("C", "a b"),
             "V=v1.2.3 C='a b' cargo build",
@@ -137,7 +137,7 @@ mod tests {
 
     #[test]
     fn argv_is_what_display_prints() {
-        let cmd = Cmd::new("git", ["fetch", "origin"]).timeout(7);
+        let cmd = Invocation::new("git", ["fetch", "origin"]).timeout(7);
         assert_eq!(
             cmd.argv(),
             ["timeout", "--kill-after=5", "7", "git", "fetch", "origin"]

@@ -3,7 +3,7 @@
 //! Every command runs supervised through `exec`, so that an interrupt stops it.
 //! Nothing here changes a ref the project cares about. Two fetches bring in objects for a
 //! question (`fetch_branch` updates one remote-tracking ref, `fetch_objects` none); commands
-//! that create, push or delete tags live in `steps::push_tag`.
+//! that create, push or delete tags live in `tag::push_io`.
 //!
 //! Network calls (ls-remote, fetch) run under coreutils `timeout`: xshell has no timeout of
 //! its own, and `http.lowSpeedLimit` would cover only HTTP, not ssh, a hung credential helper
@@ -15,10 +15,10 @@ use std::process::Output;
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
-use crate::core::cmd::Cmd;
-use crate::core::git_output::{self, RemoteRefs, WorkTree};
-use crate::core::git_plan::{self, RemoteUrls, Signing, Upstream};
 use crate::exec;
+use crate::invocation::Invocation;
+use crate::tag::git::{self, RemoteRefs, WorkTree};
+use crate::tag::plan::{self, RemoteUrls, Signing, Upstream};
 
 /// A tag as the repository holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,12 +40,12 @@ const TAG_FORMAT: &str = "%(refname:strip=2)%09%(objectname)%09%(*objectname)";
 pub fn tag_names(sh: &Shell) -> Result<Vec<String>> {
     let out = exec::ask_read(cmd!(sh, "git rev-parse --symbolic --glob=refs/tags/v*"))
         .context("git rev-parse --glob=refs/tags/v* failed")?;
-    Ok(git_output::read_tag_names(&out))
+    Ok(git::read_tag_names(&out))
 }
 
 /// The local tags with exactly these names, in one call that reads no other tag.
 pub fn tags_named(sh: &Shell, names: &[String]) -> Result<Vec<TagRef>> {
-    let refs: Vec<String> = names.iter().map(|n| git_output::tag_ref(n)).collect();
+    let refs: Vec<String> = names.iter().map(|n| git::tag_ref(n)).collect();
     let out = exec::ask_read(cmd!(sh, "git for-each-ref --format={TAG_FORMAT} {refs...}"))
         .context("git for-each-ref failed")?;
     // A pattern also matches refs below it (`refs/tags/v1.0.0/x`): keep exact names only.
@@ -71,8 +71,8 @@ fn parse_tags(out: &str) -> Vec<TagRef> {
 }
 
 impl TagRef {
-    pub fn object(&self) -> git_output::TagObject {
-        git_output::TagObject {
+    pub fn object(&self) -> git::TagObject {
+        git::TagObject {
             object: self.object.clone(),
             commit: self.commit.clone(),
         }
@@ -171,7 +171,7 @@ pub fn status(sh: &Shell) -> Result<WorkTree> {
         "git status --porcelain=v2 --untracked-files=normal --ignore-submodules=none"
     ))
     .context("git status failed")?;
-    Ok(git_output::read_status(&out))
+    Ok(git::read_status(&out))
 }
 
 pub fn is_shallow(sh: &Shell) -> Result<bool> {
@@ -221,7 +221,7 @@ pub fn signing(sh: &Shell, identity: Option<&str>) -> Result<Signing> {
         None if format == "openpgp" => get("gpg.program")?,
         None => None,
     }
-    .unwrap_or_else(|| git_plan::default_signing_program(&format).to_string());
+    .unwrap_or_else(|| plan::default_signing_program(&format).to_string());
     let usable = match format.as_str() {
         "openpgp" => {
             // gpg picks the key of the committer's email when user.signingKey is unset.
@@ -266,7 +266,7 @@ pub fn ahead_behind(sh: &Shell, left: &str, right: &str) -> Result<(u32, u32)> {
     let range = format!("{left}...{right}");
     let out = exec::ask_read(cmd!(sh, "git rev-list --left-right --count {range}"))
         .with_context(|| format!("git rev-list --left-right --count {range} failed"))?;
-    git_output::read_counts(&out)
+    git::read_counts(&out)
         .with_context(|| format!("unexpected output of git rev-list --count: {out:?}"))
 }
 
@@ -279,7 +279,7 @@ pub fn ls_remote(
     timeout_secs: u64,
 ) -> Result<RemoteRefs, String> {
     let mut args = vec![remote.to_string()];
-    args.extend(git_output::ls_remote_patterns(refs));
+    args.extend(git::ls_remote_patterns(refs));
     ask_remote(sh, &args, timeout_secs)
 }
 
@@ -294,7 +294,7 @@ pub fn ls_remote_tags(sh: &Shell, remote: &str, timeout_secs: u64) -> Result<Rem
 
 fn ask_remote(sh: &Shell, args: &[String], timeout_secs: u64) -> Result<RemoteRefs, String> {
     let ls_remote = std::iter::once("ls-remote".to_string()).chain(args.iter().cloned());
-    let out = ask(sh, &Cmd::new("git", ls_remote).timeout(timeout_secs))?;
+    let out = ask(sh, &Invocation::new("git", ls_remote).timeout(timeout_secs))?;
     Ok(RemoteRefs::parse(&String::from_utf8_lossy(&out.stdout)))
 }
 
@@ -308,18 +308,18 @@ pub fn fetch_branch(
     timeout_secs: u64,
 ) -> Result<(), String> {
     let refspec = format!("+{remote_ref}:{tracking_ref}");
-    ask(sh, &git_plan::fetch_objects(remote, &refspec, timeout_secs)).map(drop)
+    ask(sh, &plan::fetch_objects(remote, &refspec, timeout_secs)).map(drop)
 }
 
 /// Fetches the objects behind `refname` without creating or changing any ref.
 pub fn fetch_objects(sh: &Shell, remote: &str, refname: &str, timeout_secs: u64) -> Result<()> {
-    ask(sh, &git_plan::fetch_objects(remote, refname, timeout_secs))
+    ask(sh, &plan::fetch_objects(remote, refname, timeout_secs))
         .map(drop)
         .map_err(|why| anyhow::anyhow!("git fetch {remote} {refname} failed: {why}"))
 }
 
 /// Runs a network command; `Err` says in one line why it gave no answer.
-fn ask(sh: &Shell, cmd: &Cmd) -> Result<Output, String> {
+fn ask(sh: &Shell, cmd: &Invocation) -> Result<Output, String> {
     let out = exec::output(sh, cmd).map_err(|e| format!("{e:#}"))?;
     if out.status.success() {
         Ok(out)
@@ -333,7 +333,7 @@ pub fn network_failure(out: &Output, timeout_secs: u64) -> String {
     if exec::timed_out(out) {
         format!("no answer within {timeout_secs}s (RELEASE_GIT_TIMEOUT)")
     } else {
-        git_output::error_summary(&String::from_utf8_lossy(&out.stderr))
+        git::error_summary(&String::from_utf8_lossy(&out.stderr))
     }
 }
 

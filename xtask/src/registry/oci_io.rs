@@ -6,7 +6,7 @@
 //! push and a push must never overwrite a published version.
 //!
 //! A registry that asks for credentials (a 401 with `WWW-Authenticate`) gets the login
-//! `credentials::find` picks: `RELEASE_REGISTRY_USER`/`RELEASE_REGISTRY_PASSWORD`, else the
+//! `auth_io::find` picks: `RELEASE_REGISTRY_USER`/`RELEASE_REGISTRY_PASSWORD`, else the
 //! developer's own docker, containers or helm login for that host. Credentials and tokens
 //! travel in curl's configuration on stdin (`--config -`), never in argv, so no process
 //! listing or log shows them; a refusal names where the credentials came from, never what
@@ -19,12 +19,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
-use crate::core::auth::{self, Login};
-use crate::core::oci::{self, Challenge, Manifest, Reference};
-use crate::core::plan::Artifact;
-use crate::credentials::{self, Search};
+use crate::check::Artifact;
+use crate::registry::auth::{self, Login};
+use crate::registry::auth_io::{self, Search};
+use crate::registry::oci::{self, Challenge, Manifest, Reference};
 
-pub use crate::credentials::Credentials;
+pub use crate::registry::auth_io::Credentials;
 
 /// A manifest a registry holds.
 pub struct Found {
@@ -36,7 +36,7 @@ pub struct Registry<'a> {
     sh: &'a Shell,
     plain_http: bool,
     credentials: Option<&'a Credentials>,
-    /// Whose logins come first: the image tools' or helm's (see `core::auth`).
+    /// Whose logins come first: the image tools' or helm's (see `registry::auth`).
     artifact: Artifact,
     scratch: PathBuf,
     /// How each `host/name` is authenticated, once the registry asked.
@@ -78,7 +78,7 @@ impl<'a> Registry<'a> {
     }
 
     /// The same registry for reading charts: helm's login for a host comes before the image
-    /// tools' (see `core::auth`).
+    /// tools' (see `registry::auth`).
     pub fn for_charts(&self) -> Registry<'a> {
         Registry {
             artifact: Artifact::Chart,
@@ -188,7 +188,7 @@ impl<'a> Registry<'a> {
         let Some(challenge) = challenge else {
             return Ok((status, headers));
         };
-        let Search { found, looked } = credentials::find(
+        let Search { found, looked } = auth_io::find(
             self.sh,
             self.credentials,
             self.artifact,

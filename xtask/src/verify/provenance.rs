@@ -15,10 +15,10 @@
 use semver::Version;
 use serde_yaml::Value;
 
-use crate::core::cmd::Cmd;
-use crate::core::config::Config;
-use crate::core::grammar::version_tag;
-use crate::core::verify::{Check, Lookup};
+use crate::check::{Check, Lookup};
+use crate::config::Config;
+use crate::invocation::Invocation;
+use crate::tag::grammar::version_tag;
 
 /// The workflow that publishes, and so attests, the image index.
 pub const IMAGE_WORKFLOW: &str = ".github/workflows/docker.yml";
@@ -83,7 +83,7 @@ pub fn verify_command(
     subject: &Subject,
     trusted_root: Option<&str>,
     dummy_token: bool,
-) -> Cmd {
+) -> Invocation {
     let owner = config.github_repo.split('/').next().unwrap_or_default();
     let mut args = vec![
         "attestation".to_string(),
@@ -100,7 +100,7 @@ pub fn verify_command(
     if let Some(root) = trusted_root {
         args.extend(["--custom-trusted-root".to_string(), root.to_string()]);
     }
-    let cmd = Cmd::new("gh", args).timeout(VERIFY_TIMEOUT_SECS);
+    let cmd = Invocation::new("gh", args).timeout(VERIFY_TIMEOUT_SECS);
     if dummy_token {
         cmd.env("GH_TOKEN", "dummy")
     } else {
@@ -404,7 +404,7 @@ fn shown_repository(uri: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::config;
+    use crate::config;
 
     /// What gh 2.103.3 printed for `gh attestation verify oci://127.0.0.1:5055/llm-proxy:v1.2.3
     /// --owner sofatutor --bundle-from-oci --format json --custom-trusted-root …`: the

@@ -9,13 +9,13 @@ use anyhow::{Context, Result, bail};
 use semver::Version;
 use xshell::{Shell, cmd};
 
-use crate::core::chart_yaml::{self, ChartVersions, stamp_chart};
-use crate::core::config::Platform;
-use crate::core::oci::{self, Reference};
-use crate::core::plan::PublishStep;
-use crate::core::rules;
+use crate::config::Platform;
 use crate::project::Project;
-use crate::steps::{Published, Publisher, State, run_commands};
+use crate::publish::chart::{self, ChartVersions, stamp_chart};
+use crate::publish::plan::PublishStep;
+use crate::publish::rules;
+use crate::publish::steps_io::{Published, Publisher, State, run_commands};
+use crate::registry::oci::{self, Reference};
 use crate::{exec, ui};
 
 pub fn stamp(project: &Project, dir: &str, version: &Version) -> Result<()> {
@@ -29,7 +29,7 @@ pub fn set_image(project: &Project, dir: &str, repository: &str) -> Result<()> {
     let path = project.root.join(dir).join("values.yaml");
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read {}", path.display()))?;
-    let edited = chart_yaml::set_image_repository(&text, repository)
+    let edited = chart::set_image_repository(&text, repository)
         .with_context(|| format!("cannot set image.repository in {}", path.display()))?;
     write_atomically(&path, &edited)
 }
@@ -48,7 +48,7 @@ pub fn template(sh: &Shell, step: &PublishStep, expect_image: Option<&str>) -> R
         let Some(expected) = expect_image else {
             continue;
         };
-        let images = chart_yaml::rendered_images(&rendered)?;
+        let images = chart::rendered_images(&rendered)?;
         if images.is_empty() {
             bail!("`{command}` rendered no container: expected one running {expected}");
         }
@@ -69,7 +69,7 @@ pub fn validate(sh: &Shell, step: &PublishStep) -> Result<()> {
         // Publish's preflight refuses this in CI; on a laptop a rehearsal is still useful.
         ui::warn(&format!(
             "skipped: {}",
-            crate::core::tools::missing("kubernetes-validate")
+            crate::tools::missing("kubernetes-validate")
         ));
         return Ok(());
     }
@@ -263,7 +263,7 @@ pub fn stamp_file(root: &Path, path: &Path, versions: &ChartVersions) -> Result<
 /// `path` with symlinks resolved, which must stay inside `root`.
 pub fn resolve(root: &Path, path: &Path) -> Result<PathBuf> {
     // The path comes from `--chart`: quoted and capped like any other echoed input.
-    let shown = |p: &Path| crate::core::grammar::quote(&p.display().to_string());
+    let shown = |p: &Path| crate::quote::quote(&p.display().to_string());
     let resolved = path
         .canonicalize()
         .with_context(|| format!("cannot find {}", shown(path)))?;

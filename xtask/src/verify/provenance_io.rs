@@ -1,6 +1,6 @@
 //! Asks gh about the signed build provenance of a release's image index and chart, one
 //! artifact per thread, for `release verify --provenance` and for the promotion gate when
-//! `provenance = true`; `core::provenance` judges the answers, among `core::verify`'s.
+//! `provenance = true`; `verify::provenance` judges the answers, among `verify::checks`'s.
 //!
 //! gh reads the attestations from the registry (`--bundle-from-oci`), so no GitHub API is
 //! asked, and with `RELEASE_TRUSTED_ROOT` no Sigstore service either. gh finds registry
@@ -13,17 +13,17 @@ use std::path::{Path, PathBuf};
 use semver::Version;
 use xshell::Shell;
 
-use crate::core::cmd::Cmd;
-use crate::core::config::Config;
-use crate::core::oci::{Manifest, Reference, parse_manifest};
-use crate::core::provenance::{
+use crate::check::Lookup;
+use crate::config::Config;
+use crate::exec;
+use crate::invocation::Invocation;
+use crate::project::Project;
+use crate::registry::oci::{Manifest, Reference, parse_manifest};
+use crate::registry::oci_io::{Credentials, Registry};
+use crate::verify::provenance::{
     self, Answers, Attestation, Attested, Subject, bundle_manifests, bundle_signature,
     read_failure, read_verified, referrers_tag,
 };
-use crate::core::verify::Lookup;
-use crate::exec;
-use crate::project::Project;
-use crate::registry::{Credentials, Registry};
 
 /// Asks gh about the image under `vX.Y.Z` and the chart `X.Y.Z`, side by side; the
 /// registry reads (with `credentials`) write their answers under `scratch`.
@@ -79,7 +79,7 @@ pub fn ask(
     subjects.into_iter().zip(answers).collect()
 }
 
-fn ask_one(sh: &Shell, command: &Cmd) -> Lookup<Attested> {
+fn ask_one(sh: &Shell, command: &Invocation) -> Lookup<Attested> {
     let out = match exec::output(sh, command) {
         Ok(out) => out,
         Err(e) => return Lookup::Unknown(format!("{e:#}")),
@@ -152,7 +152,7 @@ fn absolute(path: &str) -> String {
 /// Whether `scripts/provenance/attest.mjs`, the offline signing harness of the tests and
 /// rehearsals, finds its npm packages.
 pub fn harness_installed(sh: &Shell, project: &Project) -> bool {
-    let check = Cmd::new(
+    let check = Invocation::new(
         "node",
         [
             project.provenance_harness().display().to_string(),

@@ -1,11 +1,11 @@
 //! What a release has published, asked of every source at once, and judged by
-//! `core::verify`: the checks of `release verify`, and the promotion gate that `release
+//! `verify::checks`: the checks of `release verify`, and the promotion gate that `release
 //! promote` and `release github` pass before they approve anything.
 //!
 //! The procedure: ask every source at once (git for the tags, the registry for the image
 //! and the chart, gh for the GitHub release), each in its own thread, so the whole
 //! verification takes about as long as its slowest question; hand the answers to
-//! `core::verify`, which turns them into checks; print every check. An answer that could not
+//! `verify::checks`, which turns them into checks; print every check. An answer that could not
 //! be had is `Lookup::Unknown` and fails its check: an unreachable registry is never a pass.
 
 use std::path::Path;
@@ -15,22 +15,21 @@ use anyhow::{Context, Result, bail};
 use semver::Version;
 use xshell::{Shell, cmd};
 
-use crate::core::chart_yaml::{read_meta, rendered_images};
-use crate::core::config::Config;
-use crate::core::git_output::RemoteBranch;
-use crate::core::grammar::{stable_tag, version_tag};
-use crate::core::oci::{
+use crate::check::{Check, Gate, Lookup};
+use crate::config::Config;
+use crate::publish::chart::{read_meta, rendered_images};
+use crate::publish::rules;
+use crate::registry::oci::{
     self, Manifest, REVISION_LABEL, Reference, index_manifests, index_platforms, parse_manifest,
 };
-use crate::core::rules;
-use crate::core::tools;
-use crate::core::verify::{
-    Check, Gate, ImageIndex, Lookup, PublishedChart, PublishedRelease, ReleaseFacts, release_gate,
-    verify,
-};
-use crate::registry::{Credentials, Registry};
+use crate::registry::oci_io::{Credentials, Registry};
 use crate::scratch::Scratch;
-use crate::{git, project::Project, ui};
+use crate::tag::git::RemoteBranch;
+use crate::tag::grammar::{stable_tag, version_tag};
+use crate::tools;
+use crate::verify::checks::{release_gate, verify};
+use crate::verify::facts::{ImageIndex, PublishedChart, PublishedRelease, ReleaseFacts};
+use crate::{project::Project, tag::git_io, ui};
 
 /// Which GitHub release checks to make.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -178,7 +177,7 @@ pub fn gather(
         let provenance = provenance.then(|| {
             s.spawn(move || {
                 timed(|| {
-                    crate::provenance::ask(
+                    crate::verify::provenance_io::ask(
                         &provenance_sh,
                         config,
                         credentials,
@@ -269,7 +268,7 @@ struct GitAnswers {
 /// The remote's tags (one `ls-remote`), then whether the tagged commit is on the default
 /// branch, which needs that branch fetched into its remote-tracking ref.
 fn ask_git(sh: &Shell, config: &Config, version: &Version) -> GitAnswers {
-    let refs = match git::ls_remote_tags(sh, &config.remote, config.git_timeout_secs) {
+    let refs = match git_io::ls_remote_tags(sh, &config.remote, config.git_timeout_secs) {
         Ok(refs) => refs,
         Err(why) => {
             let why = format!("cannot list the tags of {}: {why}", config.remote);
@@ -305,7 +304,7 @@ fn on_default_branch(sh: &Shell, config: &Config, version: &Version, commit: &st
         tracking_ref: tracking,
         ..
     } = RemoteBranch::new(&config.remote, branch);
-    if let Err(why) = git::fetch_branch(
+    if let Err(why) = git_io::fetch_branch(
         sh,
         &config.remote,
         &remote_ref,
@@ -319,14 +318,14 @@ fn on_default_branch(sh: &Shell, config: &Config, version: &Version, commit: &st
     }
     // The tagged commit may be off every branch this clone has: fetch its objects, no ref.
     let tag_ref = format!("refs/tags/{}", version_tag(version));
-    if git::commit_of(sh, commit).ok().flatten().is_none()
-        && git::fetch_objects(sh, &config.remote, &tag_ref, config.git_timeout_secs).is_err()
+    if git_io::commit_of(sh, commit).ok().flatten().is_none()
+        && git_io::fetch_objects(sh, &config.remote, &tag_ref, config.git_timeout_secs).is_err()
     {
         return Lookup::Unknown(format!(
             "commit {commit} is not in this clone: run `git fetch --tags`"
         ));
     }
-    git::is_ancestor(sh, commit, &tracking).map_or_else(unknown, Lookup::Found)
+    git_io::is_ancestor(sh, commit, &tracking).map_or_else(unknown, Lookup::Found)
 }
 
 struct ImageAnswers {

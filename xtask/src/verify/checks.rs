@@ -6,144 +6,14 @@
 
 use semver::Version;
 
-use crate::core::config::Config;
-use crate::core::grammar;
-use crate::core::json::Json;
-use crate::core::provenance;
-use crate::core::record::{self, Record};
-use crate::core::rules::{self, Owner};
-
-/// The answer to one question about the world.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Lookup<T> {
-    Found(T),
-    Missing,
-    /// The question could not be asked (registry down, auth refused, …): the message says why.
-    Unknown(String),
-}
-
-/// An image index as the registry holds it under one tag.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageIndex {
-    pub digest: String,
-    /// `os/arch` of each manifest, attestation entries (`unknown/unknown`) included.
-    pub platforms: Vec<String>,
-    /// Each platform with the digest of its manifest, attestations left out.
-    pub manifests: Vec<(String, String)>,
-    /// `org.opencontainers.image.revision` of the image config, when it could be read.
-    pub revision: Lookup<String>,
-}
-
-/// A chart as `helm show chart` and `helm template` report it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PublishedChart {
-    /// The digest of the chart's manifest in the registry.
-    pub digest: String,
-    pub version: String,
-    pub app_version: String,
-    /// The container image of the default render.
-    pub default_image: String,
-    /// Whether that image exists in its registry.
-    pub default_image_exists: Lookup<()>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PublishedRelease {
-    pub title: String,
-    pub draft: bool,
-    pub prerelease: bool,
-    pub body: String,
-}
-
-/// Everything verify asks, for one version.
-#[derive(Debug, Clone)]
-pub struct ReleaseFacts {
-    pub version: Version,
-    /// Every tag on the remote (to know which release owns `X.Y` and `latest`).
-    pub remote_tags: Lookup<Vec<String>>,
-    /// The commit `vX.Y.Z` peels to on the remote.
-    pub commit: Lookup<String>,
-    /// The commit `vX.Y.Z-stable` peels to on the remote.
-    pub stable_commit: Lookup<String>,
-    /// Whether the commit is reachable from `<remote>/<default-branch>`.
-    pub on_default_branch: Lookup<bool>,
-    pub version_image: Lookup<ImageIndex>,
-    /// Digests under `sha-…`, `X.Y` and `latest`.
-    pub sha_digest: Lookup<String>,
-    pub minor_digest: Lookup<String>,
-    pub latest_digest: Lookup<String>,
-    pub chart: Lookup<PublishedChart>,
-    /// `None` when the GitHub release is not to be checked.
-    pub github_release: Option<Lookup<PublishedRelease>>,
-    /// `docker run … --version` output; `None` without `--run`.
-    pub run_output: Option<Lookup<String>>,
-    /// What gh said of the image's and the chart's provenance; `None` when not asked.
-    pub provenance: Option<provenance::Answers>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Check {
-    pub name: String,
-    pub ok: bool,
-    pub detail: String,
-}
-
-impl Check {
-    fn new(name: impl Into<String>, ok: bool, detail: impl Into<String>) -> Check {
-        Check {
-            name: name.into(),
-            ok,
-            detail: detail.into(),
-        }
-    }
-
-    fn unknown(name: impl Into<String>, why: &str) -> Check {
-        Check::new(name, false, format!("unknown: {why}"))
-    }
-}
-
-/// What the promotion gate found: the artifact checks (`release verify X.Y.Z
-/// --artifacts-only`) that a stable tag and its GitHub release must pass.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Gate {
-    /// Not run: `--no-verify`.
-    Skipped,
-    /// Not run: the version tag is not on the remote, a problem reported on its own.
-    NotAsked,
-    /// Each failing check as `name: detail`; none when the artifacts verify.
-    Checked(Vec<String>),
-    /// The gate could not run at all (a tool missing, the scratch directory): why.
-    Failed(String),
-}
-
-impl Gate {
-    /// The gate's verdict from every artifact check.
-    pub fn from_checks(checks: &[Check]) -> Gate {
-        Gate::Checked(
-            checks
-                .iter()
-                .filter(|c| !c.ok)
-                .map(|c| format!("{}: {}", c.name, c.detail))
-                .collect(),
-        )
-    }
-
-    /// The problem that stops an approval, if any; `what` names the version checked.
-    pub fn problem(&self, what: &str) -> Option<String> {
-        match self {
-            Gate::Skipped | Gate::NotAsked => None,
-            Gate::Checked(failing) if failing.is_empty() => None,
-            Gate::Checked(failing) => Some(format!(
-                "the published artifacts of {what} do not verify (the promotion gate):\n      - {}\n    fix the release (`cargo xtask release verify {} --artifacts-only` shows every check)",
-                failing.join("\n      - "),
-                what.trim_start_matches('v')
-            )),
-            Gate::Failed(why) => Some(format!(
-                "the promotion gate could not check the published artifacts of {what}: {why}"
-            )),
-        }
-    }
-}
+use crate::check::{Check, Gate, Lookup};
+use crate::config::Config;
+use crate::json::Json;
+use crate::publish::rules::{self, Owner};
+use crate::tag::grammar;
+use crate::verify::facts::ReleaseFacts;
+use crate::verify::provenance;
+use crate::verify::record::{self, Record};
 
 /// Runs every rule over the facts.
 pub fn verify(config: &Config, facts: &ReleaseFacts) -> Vec<Check> {
@@ -591,12 +461,13 @@ pub fn to_json(checks: &[Check]) -> Json {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::verify::facts::{ImageIndex, PublishedChart, PublishedRelease};
 
     const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
     const DIGEST: &str = "sha256:aaaa";
 
     fn config() -> Config {
-        crate::core::config::example()
+        crate::config::example()
     }
 
     /// A release of 1.2.3 where everything is right.

@@ -9,12 +9,13 @@ use std::fmt;
 
 use semver::Version;
 
-use crate::core::chart_yaml::ChartVersions;
-use crate::core::cmd::Cmd;
-use crate::core::config::{Config, ImageBuilder, Platform, REGISTRY_PASSWORD_VAR};
-use crate::core::grammar::{self, ReleaseTag, TagKind};
-use crate::core::json::Json;
-use crate::core::rules::{self, GithubRelease, ImageTags};
+use crate::check::Artifact;
+use crate::config::{Config, ImageBuilder, Platform, REGISTRY_PASSWORD_VAR};
+use crate::invocation::Invocation;
+use crate::json::Json;
+use crate::publish::chart::ChartVersions;
+use crate::publish::rules::{self, GithubRelease, ImageTags};
+use crate::tag::grammar::{self, ReleaseTag, TagKind};
 
 /// Where each render of the chart is kept for validation.
 pub const MANIFESTS_DIR: &str = "dist/manifests";
@@ -110,13 +111,6 @@ pub const BUILDAH_STORAGE: [&str; 6] = [
     "vfs",
 ];
 
-/// Which artifact a step makes, for `release publish --only`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Artifact {
-    Chart,
-    Image,
-}
-
 /// What a release binary says about itself (`llm-proxy --version`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BinaryStamp {
@@ -135,12 +129,12 @@ pub fn dist_build(
     stamp: &BinaryStamp,
     host_arch: &str,
     has_linker: &dyn Fn(&str) -> bool,
-) -> Cmd {
+) -> Invocation {
     let mut args = vec!["build", "--release", "--locked", "--package", "llm-proxy"];
     for platform in platforms {
         args.extend(["--target", platform.rust_target()]);
     }
-    let mut cmd = Cmd::new("cargo", args)
+    let mut cmd = Invocation::new("cargo", args)
         .env("LLM_PROXY_VERSION", &stamp.version)
         .env("LLM_PROXY_COMMIT", &stamp.commit);
     for target in platforms.iter().map(Platform::rust_target) {
@@ -381,7 +375,7 @@ impl PublishStep {
     }
 
     /// The external commands of the step, in order; empty for steps xtask does itself.
-    pub fn commands(&self) -> Vec<Cmd> {
+    pub fn commands(&self) -> Vec<Invocation> {
         let plain = |flag: &'static str, on: bool| on.then_some(flag);
         match self {
             PublishStep::StampChart { .. }
@@ -390,15 +384,17 @@ impl PublishStep {
             | PublishStep::WaitForImage { .. }
             | PublishStep::Checks => vec![],
             PublishStep::HelmDependencyBuild { dir } => {
-                vec![Cmd::new("helm", ["dependency", "build", dir])]
+                vec![Invocation::new("helm", ["dependency", "build", dir])]
             }
-            PublishStep::HelmLint { dir } => vec![Cmd::new("helm", ["lint", "--strict", dir])],
+            PublishStep::HelmLint { dir } => {
+                vec![Invocation::new("helm", ["lint", "--strict", dir])]
+            }
             PublishStep::HelmTemplate { dir, values, .. } => {
                 let mut args = vec!["template".to_string(), dir.clone()];
                 if let Some(values) = values {
                     args.extend(["--values".to_string(), values.clone()]);
                 }
-                vec![Cmd::new("helm", args)]
+                vec![Invocation::new("helm", args)]
             }
             // `--quiet` prints only warnings and failures; the step fails on either, since a
             // kind without a schema is only a warning.
@@ -408,9 +404,9 @@ impl PublishStep {
                     args.extend(["-k".to_string(), version.clone()]);
                 }
                 args.extend(files.iter().cloned());
-                vec![Cmd::new("kubernetes-validate", args)]
+                vec![Invocation::new("kubernetes-validate", args)]
             }
-            PublishStep::HelmPackage { dir } => vec![Cmd::new(
+            PublishStep::HelmPackage { dir } => vec![Invocation::new(
                 "helm",
                 ["package", dir, "--destination", CHART_DIST_DIR],
             )],
@@ -429,7 +425,7 @@ impl PublishStep {
                     args.extend(["--driver-opt".into(), "network=host".into()]);
                 }
                 args.push("--bootstrap".into());
-                vec![Cmd::new("docker", args)]
+                vec![Invocation::new("docker", args)]
             }
             PublishStep::BuildImage(build) => match build.builder {
                 ImageBuilder::Docker => vec![docker_build(
@@ -437,7 +433,7 @@ impl PublishStep {
                     &format!("type=oci,dest={IMAGE_LAYOUT_DIR},tar=false,rewrite-timestamp=true"),
                 )],
                 ImageBuilder::Buildah => {
-                    let mut commands: Vec<Cmd> = build
+                    let mut commands: Vec<Invocation> = build
                         .platforms
                         .iter()
                         .map(|platform| {
@@ -447,12 +443,12 @@ impl PublishStep {
                             args.extend(build_arg_flags(build));
                             args.extend(["--manifest".into(), build.local_name.clone()]);
                             args.push(".".into());
-                            Cmd::new("buildah", args)
+                            Invocation::new("buildah", args)
                         })
                         .collect();
                     let mut export = buildah_args(["manifest", "push", "--all", "--format", "oci"]);
                     export.extend([build.local_name.clone(), format!("oci:{IMAGE_LAYOUT_DIR}")]);
-                    commands.push(Cmd::new("buildah", export));
+                    commands.push(Invocation::new("buildah", export));
                     commands
                 }
             },
@@ -479,7 +475,7 @@ impl PublishStep {
                         .chain([host.as_str()])
                         .collect(),
                 };
-                vec![Cmd::new(login_program(*tool), args).stdin_from(REGISTRY_PASSWORD_VAR)]
+                vec![Invocation::new(login_program(*tool), args).stdin_from(REGISTRY_PASSWORD_VAR)]
             }
             PublishStep::PushImage {
                 build,
@@ -503,7 +499,7 @@ impl PublishStep {
                     let mut args = buildah_args(["manifest", "push", "--all", "--format", "oci"]);
                     args.extend(plain("--tls-verify=false", *plain_http).map(String::from));
                     args.extend([build.local_name.clone(), format!("docker://{target}")]);
-                    vec![Cmd::new("buildah", args)]
+                    vec![Invocation::new("buildah", args)]
                 }
             },
             PublishStep::TagImage {
@@ -517,7 +513,7 @@ impl PublishStep {
                 let source = format!("{repository}@{}", digest.as_deref().unwrap_or("<digest>"));
                 let target = format!("{repository}:{tag}");
                 match builder {
-                    ImageBuilder::Docker => vec![Cmd::new(
+                    ImageBuilder::Docker => vec![Invocation::new(
                         "docker",
                         [
                             "buildx",
@@ -539,7 +535,7 @@ impl PublishStep {
                             (format!("docker://{source}"), format!("docker://{target}"));
                         let mut args: Vec<String> = args.into_iter().map(String::from).collect();
                         args.extend([source, target]);
-                        vec![Cmd::new("skopeo", args)]
+                        vec![Invocation::new("skopeo", args)]
                     }
                 }
             }
@@ -552,7 +548,7 @@ impl PublishStep {
                 let args = ["push", package.as_str(), registry.as_str()]
                     .into_iter()
                     .chain(plain("--plain-http", *plain_http));
-                vec![Cmd::new("helm", args)]
+                vec![Invocation::new("helm", args)]
             }
             PublishStep::HelmShowChart {
                 reference,
@@ -563,7 +559,7 @@ impl PublishStep {
                     .into_iter()
                     .chain(["--version", versions.version.as_str()])
                     .chain(plain("--plain-http", *plain_http));
-                vec![Cmd::new("helm", args)]
+                vec![Invocation::new("helm", args)]
             }
             // `gh release create --generate-notes` would put any notes of ours above GitHub's;
             // asking for GitHub's notes first lets the record follow them.
@@ -580,7 +576,7 @@ impl PublishStep {
                     args.extend(["-f".into(), format!("previous_tag_name={start}")]);
                 }
                 args.extend(["--jq".into(), ".body".into()]);
-                vec![Cmd::new("gh", args)]
+                vec![Invocation::new("gh", args)]
             }
             PublishStep::CreateGithubRelease { release, repo } => {
                 let args = [
@@ -596,7 +592,7 @@ impl PublishStep {
                     "--repo".into(),
                     repo.clone(),
                 ];
-                vec![Cmd::new("gh", args)]
+                vec![Invocation::new("gh", args)]
             }
         }
     }
@@ -636,7 +632,7 @@ fn build_arg_flags(build: &ImageBuild) -> Vec<String> {
 /// `docker buildx build` with one `--output`: the local OCI layout or the registry push.
 /// Both get the same inputs; `SOURCE_DATE_EPOCH` with `rewrite-timestamp` makes them the
 /// same image.
-fn docker_build(build: &ImageBuild, output: &str) -> Cmd {
+fn docker_build(build: &ImageBuild, output: &str) -> Invocation {
     let platforms = build
         .platforms
         .iter()
@@ -659,7 +655,7 @@ fn docker_build(build: &ImageBuild, output: &str) -> Cmd {
         output.to_string(),
         ".".into(),
     ]);
-    Cmd::new("docker", args)
+    Invocation::new("docker", args)
 }
 
 impl fmt::Display for PublishStep {
@@ -1123,7 +1119,7 @@ mod tests {
     const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
 
     fn config() -> Config {
-        crate::core::config::example()
+        crate::config::example()
     }
 
     fn tags(names: &str) -> Vec<String> {

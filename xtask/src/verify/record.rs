@@ -6,10 +6,11 @@
 //! the registry still serves exactly that, so an image or chart replaced after the release is
 //! caught. Rendering and reading are pure and each other's inverse.
 
-use crate::core::config::Config;
-use crate::core::provenance;
-use crate::core::rules::{self, Owner};
-use crate::core::verify::{Lookup, ReleaseFacts};
+use crate::check::Lookup;
+use crate::config::Config;
+use crate::publish::rules::{self, Owner};
+use crate::verify::facts::ReleaseFacts;
+use crate::verify::provenance;
 
 /// The heading the record starts under; what follows it, to the end of the body, is the record.
 pub const HEADING: &str = "## Artifacts";

@@ -153,7 +153,7 @@ impl Config {
                 Some("buildah") => ImageBuilder::Buildah,
                 Some(other) => bail!(
                     "RELEASE_IMAGE_BUILDER={} is not a known builder: use docker or buildah",
-                    crate::core::grammar::quote(other)
+                    crate::quote::quote(other)
                 ),
             },
             plain_http: matches!(env("RELEASE_PLAIN_HTTP").as_deref(), Some("1" | "true")),
@@ -197,7 +197,7 @@ impl Config {
 fn invalid(key: &str, value: &str, expected: &str) -> anyhow::Error {
     anyhow::anyhow!(
         "release setting `{key}` = {} is invalid: expected {expected}",
-        crate::core::grammar::quote(value)
+        crate::quote::quote(value)
     )
 }
 
@@ -274,7 +274,7 @@ fn parse_secs(var: &str, value: &str, min: u64) -> Result<u64> {
         Ok(secs) if (min..=3600).contains(&secs) => Ok(secs),
         _ => bail!(
             "{var}={} is invalid: expected whole seconds from {min} to 3600",
-            crate::core::grammar::quote(value)
+            crate::quote::quote(value)
         ),
     }
 }
@@ -288,7 +288,7 @@ fn parse_provenance(item: Option<&toml_edit::Item>, var: Option<String>) -> Resu
         Some("0" | "false") => return Ok(false),
         Some(other) => bail!(
             "RELEASE_PROVENANCE={} is invalid: expected true or false (1 or 0)",
-            crate::core::grammar::quote(other)
+            crate::quote::quote(other)
         ),
     }
     match item {
@@ -319,7 +319,7 @@ pub fn check_remote_arg(value: &str) -> Result<String> {
     } else {
         bail!(
             "--remote {} is invalid: expected the name of a git remote such as origin (see `git remote`)",
-            crate::core::grammar::quote(value)
+            crate::quote::quote(value)
         )
     }
 }

@@ -48,7 +48,7 @@ impl fmt::Display for TagError {
         write!(
             f,
             "invalid release tag {}: {}; accepted forms: {ACCEPTED_FORMS}",
-            quote(&self.input),
+            crate::quote::quote(&self.input),
             self.reason
         )
     }
@@ -102,6 +102,20 @@ pub fn version_tag(version: &Version) -> String {
 
 pub fn stable_tag(version: &Version) -> String {
     format!("v{version}-stable")
+}
+
+/// The versions of every `vX.Y.Z` (or, with `kind` Stable, `vX.Y.Z-stable`) tag among the
+/// tag names `tags`. A name is not a ref: the tag `refs/tags/v9.9.9` (whose ref is
+/// `refs/tags/refs/tags/v9.9.9`) is no version.
+pub fn release_versions<'a>(
+    tags: impl IntoIterator<Item = &'a str>,
+    kind: TagKind,
+) -> Vec<Version> {
+    tags.into_iter()
+        .filter_map(release_tag)
+        .filter(|t| t.kind == kind)
+        .map(|t| t.version)
+        .collect()
 }
 
 /// Classifies a tag name or a full ref (`refs/tags/v1.2.3`).
@@ -231,22 +245,34 @@ fn parse_suffix(suffix: &str) -> Result<TagKind, String> {
         if first.is_whitespace() || suffix.chars().any(char::is_whitespace) {
             "whitespace is not allowed".to_string()
         } else if first == '+' {
-            format!("build metadata ({}) is not allowed", quote(suffix))
+            format!(
+                "build metadata ({}) is not allowed",
+                crate::quote::quote(suffix)
+            )
         } else if suffix.eq_ignore_ascii_case("-stable") {
             "the stable suffix is written in lower case: -stable".to_string()
         } else if suffix.starts_with("-stable") {
-            format!("nothing may follow -stable (found {})", quote(suffix))
+            format!(
+                "nothing may follow -stable (found {})",
+                crate::quote::quote(suffix)
+            )
         } else if suffix.starts_with('-') {
             format!(
                 "suffix {} is not allowed: the only suffix is -stable",
-                quote(suffix)
+                crate::quote::quote(suffix)
             )
         } else if suffix.eq_ignore_ascii_case("stable") {
             "the stable suffix needs its dash: -stable".to_string()
         } else if !first.is_ascii() && first.is_numeric() {
-            format!("{} is not an ASCII digit", quote(&first.to_string()))
+            format!(
+                "{} is not an ASCII digit",
+                crate::quote::quote(&first.to_string())
+            )
         } else {
-            format!("unexpected character {}", quote(&first.to_string()))
+            format!(
+                "unexpected character {}",
+                crate::quote::quote(&first.to_string())
+            )
         },
     )
 }
@@ -291,24 +317,6 @@ fn shown_number(digits: &str) -> String {
         return digits.chars().take(WHOLE).collect();
     }
     format!("{}… ({} digits)", &digits[..SHOWN], digits.len())
-}
-
-/// Quotes untrusted input for an error message: escaped (no control characters reach the
-/// terminal) and capped, so a hostile tag name cannot flood a log or forge lines in it.
-pub fn quote(input: &str) -> String {
-    const MAX_CHARS: usize = 64;
-    let mut out = String::from('"');
-    for (i, c) in input.chars().enumerate() {
-        if i == MAX_CHARS {
-            out.push_str("\"… (");
-            out.push_str(&input.chars().count().to_string());
-            out.push_str(" characters)");
-            return out;
-        }
-        out.extend(c.escape_debug());
-    }
-    out.push('"');
-    out
 }
 
 #[cfg(test)]

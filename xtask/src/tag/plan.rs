@@ -10,13 +10,11 @@ use std::fmt;
 
 use semver::Version;
 
-use crate::core::cmd::Cmd;
-use crate::core::git_output::{
-    DirtySubmodule, RemoteBranch, RemoteRefs, TagObject, WorkTree, tag_ref,
-};
-use crate::core::grammar;
-use crate::core::tools;
-use crate::core::verify::Gate;
+use crate::check::Gate;
+use crate::invocation::Invocation;
+use crate::tag::git::{DirtySubmodule, RemoteBranch, RemoteRefs, TagObject, WorkTree, tag_ref};
+use crate::tag::grammar;
+use crate::tools;
 
 /// The tools `release promote` needs on PATH: with its gate, those of `release verify`'s
 /// artifact checks too, so that a missing one is named before the confirmation.
@@ -239,7 +237,7 @@ pub struct TagFacts {
     /// The local `vX.Y.Z`, if any.
     pub local_tag: Option<TagObject>,
     /// The version of every local `vX.Y.Z` tag (for the version order), parsed from the tag
-    /// names by [`release_versions`](crate::core::rules::release_versions).
+    /// names by [`release_versions`](crate::tag::grammar::release_versions).
     pub versions: Vec<Version>,
 }
 
@@ -307,7 +305,7 @@ impl GitStep {
 
     /// The git command of the step, exactly as it runs; `None` for the steps xtask carries
     /// out itself (the checks, the gate).
-    pub fn command(&self) -> Option<Cmd> {
+    pub fn command(&self) -> Option<Invocation> {
         match self {
             GitStep::Checks => None,
             GitStep::FetchCommit {
@@ -327,7 +325,7 @@ impl GitStep {
                     None => None,
                 };
                 let args = ["tag", "-a"].into_iter().chain(sign);
-                Some(Cmd::new(
+                Some(Invocation::new(
                     "git",
                     args.chain([name.as_str(), "-m", message, commit]),
                 ))
@@ -339,7 +337,7 @@ impl GitStep {
                 name,
                 timeout_secs,
             } => Some(
-                Cmd::new(
+                Invocation::new(
                     "git",
                     [
                         "push",
@@ -357,8 +355,8 @@ impl GitStep {
 
 /// Fetches the objects behind `refname` without creating or changing any ref (no tags, no
 /// `FETCH_HEAD`).
-pub fn fetch_objects(remote: &str, refname: &str, timeout_secs: u64) -> Cmd {
-    Cmd::new(
+pub fn fetch_objects(remote: &str, refname: &str, timeout_secs: u64) -> Invocation {
+    Invocation::new(
         "git",
         [
             "fetch",
@@ -533,7 +531,7 @@ fn clean_checks(tree: &WorkTree) -> Vec<Preflight> {
             .entries
             .iter()
             .take(5)
-            .map(|e| grammar::quote(e))
+            .map(|e| crate::quote::quote(e))
             .collect();
         let more = tree.entries.len().saturating_sub(shown.len());
         let more = if more > 0 {
@@ -557,7 +555,7 @@ fn clean_checks(tree: &WorkTree) -> Vec<Preflight> {
 }
 
 fn submodule_problem(sub: &DirtySubmodule) -> Preflight {
-    let path = grammar::quote(&sub.path);
+    let path = crate::quote::quote(&sub.path);
     let mut what = Vec::new();
     if sub.other_commit {
         what.push("checked out at another commit than the one recorded");

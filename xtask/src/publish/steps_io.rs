@@ -1,21 +1,14 @@
-//! The steps commands carry out that are more than one external command: pushing a release
-//! tag and deciding its outcome from the remote, and publishing the image and the chart
-//! without ever overwriting a published version.
-//!
-//! Commands live in `release/`, one module each; they call these.
-
-pub mod chart;
-pub mod image;
-pub mod push_tag;
+//! What the publish steps share: what they read while they run, and what each one reports
+//! it pushed or found already there.
 
 use std::path::Path;
 
 use anyhow::Result;
 use xshell::Shell;
 
-use crate::core::plan::PublishStep;
 use crate::project::Project;
-use crate::registry::Registry;
+use crate::publish::plan::PublishStep;
+use crate::registry::oci_io::Registry;
 
 /// What the publish steps read while they run; none of it changes from step to step.
 pub struct Publisher<'a> {

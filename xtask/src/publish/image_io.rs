@@ -12,13 +12,13 @@ use anyhow::{Context, Result, bail};
 use semver::Version;
 use xshell::{Shell, cmd};
 
-use crate::core::config::ImageBuilder;
-use crate::core::grammar::{self, TagKind};
-use crate::core::oci::{self, Manifest, Reference};
-use crate::core::plan::{BUILDAH_STORAGE, IMAGE_LAYOUT_DIR, ImageBuild, PublishStep};
-use crate::core::rules::{self, Holder, ImageComparison, Move};
+use crate::config::ImageBuilder;
 use crate::project::Project;
-use crate::steps::{Published, Publisher, State, run_commands};
+use crate::publish::plan::{BUILDAH_STORAGE, IMAGE_LAYOUT_DIR, ImageBuild, PublishStep};
+use crate::publish::rules::{self, Holder, ImageComparison, Move};
+use crate::publish::steps_io::{Published, Publisher, State, run_commands};
+use crate::registry::oci::{self, Manifest, Reference};
+use crate::tag::grammar::{self, TagKind};
 use crate::ui;
 
 /// Clears what a previous build left: the OCI layout (an export appends to it) and

@@ -62,7 +62,7 @@ impl Credentials {
 
 /// A login, where it came from (e.g. `docker config /home/u/.docker/config.json (credsStore
 /// desktop)`), and what renews it when the registry refuses it.
-pub struct Found {
+pub struct FoundLogin {
     pub login: Login,
     pub source: String,
     pub fix: String,
@@ -71,7 +71,7 @@ pub struct Found {
 /// The outcome of a search for one registry: the login, or every place looked in and why
 /// each gave nothing (for the message that says what to run).
 pub struct Search {
-    pub found: Option<Found>,
+    pub found: Option<FoundLogin>,
     pub looked: Vec<String>,
 }
 
@@ -85,7 +85,7 @@ pub fn find(
 ) -> Search {
     if let Some(c) = explicit {
         return Search {
-            found: Some(Found {
+            found: Some(FoundLogin {
                 login: Login::Password {
                     user: c.user.clone(),
                     password: c.password.clone(),
@@ -123,7 +123,7 @@ fn search_file(
     file: &LoginFile,
     host: &str,
     repository: &str,
-) -> Result<Option<Found>> {
+) -> Result<Option<FoundLogin>> {
     let text = match std::fs::read_to_string(&file.path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!("no such file"),
@@ -132,7 +132,7 @@ fn search_file(
     let fix = format!("log in again with `{}`", file.store.login_command(host));
     match auth::entry_for(&text, host, repository)? {
         None => Ok(None),
-        Some(Entry::Login(login)) => Ok(Some(Found {
+        Some(Entry::Login(login)) => Ok(Some(FoundLogin {
             login,
             source: file.to_string(),
             fix,
@@ -140,7 +140,7 @@ fn search_file(
         Some(Entry::Helper { name, field }) => {
             let source = format!("{file} ({field} {name})");
             match ask_helper(sh, &name, host) {
-                Ok(HelperAnswer::Found(login)) => Ok(Some(Found { login, source, fix })),
+                Ok(HelperAnswer::Found(login)) => Ok(Some(FoundLogin { login, source, fix })),
                 Ok(HelperAnswer::NotFound) => bail!("{field} {name}: nothing stored for {host}"),
                 Err(why) => bail!("{field} {name}: {why}"),
             }

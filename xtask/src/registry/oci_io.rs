@@ -27,7 +27,7 @@ use crate::registry::oci::{self, Challenge, Manifest, Reference};
 pub use crate::registry::auth_io::Credentials;
 
 /// A manifest a registry holds.
-pub struct Found {
+pub struct StoredManifest {
     pub digest: String,
     pub body: String,
 }
@@ -89,7 +89,7 @@ impl<'a> Registry<'a> {
     }
 
     /// The manifest `reference` names, or `None` when the registry says 404.
-    pub fn manifest(&self, reference: &Reference) -> Result<Option<Found>> {
+    pub fn manifest(&self, reference: &Reference) -> Result<Option<StoredManifest>> {
         let body_file = self.scratch.join("manifest.json");
         let accept = oci::MANIFEST_TYPES.join(", ");
         let (status, headers) = self.get(
@@ -112,7 +112,7 @@ impl<'a> Registry<'a> {
                             reference.host
                         )
                     })?;
-                Ok(Some(Found { digest, body }))
+                Ok(Some(StoredManifest { digest, body }))
             }
             404 => Ok(None),
             other => Err(self.status_error(other, reference)),

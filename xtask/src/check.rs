@@ -1,6 +1,7 @@
 //! The vocabulary that the rooms share and that imports none of them: the answer to a
-//! question about the world ([`Lookup`]), one verification [`Check`], the verdict of a
-//! [`Gate`], and which [`Artifact`] a step or a login is about.
+//! question about the world ([`Lookup`]), one verification [`Check`] and what it is about
+//! ([`CheckId`]), the verdict of a [`Gate`], and which [`Artifact`] a step or a login is
+//! about.
 
 /// The answer to one question about the world.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,24 +12,93 @@ pub enum Lookup<T> {
     Unknown(String),
 }
 
+/// One check's identity: what it is about. Code tells checks apart by this, never by the name
+/// it prints; its `Display` is that name, as `release verify` prints it and `--json` writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckId {
+    /// `tag vX.Y.Z` on the remote.
+    VersionTag(String),
+    /// `tag vX.Y.Z-stable` on the commit of `vX.Y.Z`.
+    StableTag(String),
+    /// The image index under `vX.Y.Z` (`REPOSITORY:vX.Y.Z`) and its platforms.
+    Image(String),
+    /// The same index under another of the release's tags (`REPOSITORY:TAG`).
+    ImageTag(String),
+    /// Every platform's `org.opencontainers.image.revision` label.
+    ImageRevision,
+    /// `docker run IMAGE --version` (`REPOSITORY:vX.Y.Z`).
+    ImageRuns(String),
+    /// The chart `X.Y.Z` in its registry.
+    Chart(String),
+    ChartVersion,
+    ChartAppVersion,
+    /// Every image the chart's default render runs.
+    ChartImages,
+    /// The provenance of the `image` or the `chart`, by one rule.
+    Provenance(&'static str, ProvenanceRule),
+    /// The GitHub release of `vX.Y.Z-stable`.
+    GithubRelease(String),
+    GithubTitle,
+    GithubNotes,
+    GithubRecord,
+}
+
+/// The rules of an artifact's provenance, each its own check once gh verified an attestation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProvenanceRule {
+    /// Whether gh verified an attestation at all.
+    Attested,
+    Signer,
+    Workflow,
+    Commit,
+}
+
+impl std::fmt::Display for CheckId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CheckId::VersionTag(tag) | CheckId::StableTag(tag) => write!(f, "tag {tag}"),
+            CheckId::Image(image) | CheckId::ImageTag(image) => write!(f, "image {image}"),
+            CheckId::ImageRevision => f.write_str("image revision label"),
+            CheckId::ImageRuns(image) => write!(f, "image {image} runs"),
+            CheckId::Chart(version) => write!(f, "chart {version}"),
+            CheckId::ChartVersion => f.write_str("chart version"),
+            CheckId::ChartAppVersion => f.write_str("chart appVersion"),
+            CheckId::ChartImages => f.write_str("chart default image"),
+            CheckId::Provenance(what, rule) => {
+                let rule = match rule {
+                    ProvenanceRule::Attested => "",
+                    ProvenanceRule::Signer => " signer",
+                    ProvenanceRule::Workflow => " workflow",
+                    ProvenanceRule::Commit => " commit",
+                };
+                write!(f, "{what} provenance{rule}")
+            }
+            CheckId::GithubRelease(tag) => write!(f, "github release {tag}"),
+            CheckId::GithubTitle => f.write_str("github release title"),
+            CheckId::GithubNotes => f.write_str("github release notes"),
+            CheckId::GithubRecord => f.write_str("github release record"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Check {
-    pub name: String,
+    pub id: CheckId,
     pub ok: bool,
     pub detail: String,
 }
 
 impl Check {
-    pub fn new(name: impl Into<String>, ok: bool, detail: impl Into<String>) -> Check {
+    pub fn new(id: CheckId, ok: bool, detail: impl Into<String>) -> Check {
         Check {
-            name: name.into(),
+            id,
             ok,
             detail: detail.into(),
         }
     }
 
-    pub fn unknown(name: impl Into<String>, why: &str) -> Check {
-        Check::new(name, false, format!("unknown: {why}"))
+    pub fn unknown(id: CheckId, why: &str) -> Check {
+        Check::new(id, false, format!("unknown: {why}"))
     }
 }
 
@@ -53,7 +123,7 @@ impl Gate {
             checks
                 .iter()
                 .filter(|c| !c.ok)
-                .map(|c| format!("{}: {}", c.name, c.detail))
+                .map(|c| format!("{}: {}", c.id, c.detail))
                 .collect(),
         )
     }

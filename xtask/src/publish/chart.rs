@@ -169,6 +169,23 @@ pub fn rendered_images(manifests: &str) -> Result<Vec<String>> {
     Ok(images)
 }
 
+/// Whether an image a chart renders is the release's own: `IMAGE:TAG`, `IMAGE@DIGEST` or
+/// `IMAGE:TAG@DIGEST`, where `IMAGE` is the release's repository, `TAG` its version tag and
+/// `DIGEST` the index under that tag (when known). Anything else (a sidecar from elsewhere,
+/// another tag, another digest) is not.
+pub fn is_release_image(rendered: &str, image: &str, tag: &str, digest: Option<&str>) -> bool {
+    let (named, pinned) = match rendered.split_once('@') {
+        Some((named, pinned)) => (named, Some(pinned)),
+        None => (rendered, None),
+    };
+    let digest_ok = match pinned {
+        None => true,
+        Some(pinned) => digest == Some(pinned),
+    };
+    let name_ok = named == format!("{image}:{tag}") || (pinned.is_some() && named == image);
+    name_ok && digest_ok
+}
+
 /// A top-level `key: value` line, split so that the value can be replaced in place.
 struct KeyLine {
     /// Byte range of the value (without its quotes) in the whole text.
@@ -1145,6 +1162,26 @@ mod tests {
             "@@ line 2 @@\n-version: 0.1.0\n+version: 1.2.3\n+appVersion: \"v1.2.3\"\n"
         );
         assert_eq!(line_changes("a\n", "a\n"), "");
+    }
+
+    #[test]
+    fn the_release_image_by_tag_or_by_digest() {
+        let is = |rendered| is_release_image(rendered, "r/x", "v1.2.3", Some("sha256:aa"));
+        assert!(is("r/x:v1.2.3"));
+        assert!(is("r/x@sha256:aa"));
+        assert!(is("r/x:v1.2.3@sha256:aa"));
+        for other in [
+            "r/x:v1.2.4",
+            "r/x@sha256:bb",
+            "r/x:v1.2.3@sha256:bb",
+            "r/y:v1.2.3",
+            "r/x",
+            "evil/sidecar:1",
+            "r/x:v1.2.3:v1.2.3",
+        ] {
+            assert!(!is(other), "{other}");
+        }
+        assert!(!is_release_image("r/x@sha256:aa", "r/x", "v1.2.3", None));
     }
 
     #[test]

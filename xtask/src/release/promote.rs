@@ -70,9 +70,11 @@ fn gather(
     // The gate only reads, so it runs before the plan is shown: a dry run shows its verdict,
     // and a failing gate is refused before anyone is asked to confirm.
     let refs = asked.answer.as_ref().ok();
-    let promoted = refs.is_some_and(
-        |r| matches!((r.tag(&name), r.tag(&stable)), (Some(v), Some(s)) if v.commit == s.commit),
-    );
+    let promoted = refs.is_some_and(|r| {
+        let commit = |tag: &str| r.tag(tag).map(|t| t.commit);
+        tag_plan::promotion(commit(&name).as_deref(), commit(&stable).as_deref())
+            == tag_plan::Promotion::Promoted
+    });
     let gate = if !verify {
         Gate::Skipped
     } else if refs.and_then(|r| r.tag(&name)).is_none() || promoted || !missing_tools.is_empty() {

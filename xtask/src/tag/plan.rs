@@ -855,6 +855,28 @@ fn order_check(facts: &TagFacts, name: &str) -> Preflight {
     }
 }
 
+/// Where `vX.Y.Z-stable` stands, by the one rule of a promotion: it sits on `vX.Y.Z^{}`, the
+/// commit the version tag peels to on the remote. `promote` plans by it, `verify` checks it,
+/// and the gate of a GitHub release requires it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Promotion {
+    /// No stable tag.
+    NotPromoted,
+    /// The stable tag is on the commit of the version tag.
+    Promoted,
+    /// The stable tag is on another commit, or the version tag is not there to compare.
+    Misplaced,
+}
+
+/// Judges the commits the two tags peel to (`None`: the tag is not there).
+pub fn promotion(version_commit: Option<&str>, stable_commit: Option<&str>) -> Promotion {
+    match (version_commit, stable_commit) {
+        (_, None) => Promotion::NotPromoted,
+        (Some(version), Some(stable)) if version == stable => Promotion::Promoted,
+        (_, Some(_)) => Promotion::Misplaced,
+    }
+}
+
 /// Plans `release promote`: the annotated `vX.Y.Z-stable` on the commit `vX.Y.Z^{}` as the
 /// remote has it, whatever is checked out here.
 pub fn plan_promote(facts: &PromoteFacts) -> GitPlan {
@@ -874,8 +896,12 @@ pub fn plan_promote(facts: &PromoteFacts) -> GitPlan {
         facts.remote.context(),
     ];
 
-    if let (Some(v), Some(s)) = (&remote_version, &remote_stable)
-        && s.commit == v.commit
+    let commit = |tag: &Option<TagObject>| tag.as_ref().map(|t| t.commit.clone());
+    if let Some(v) = &remote_version
+        && promotion(
+            commit(&remote_version).as_deref(),
+            commit(&remote_stable).as_deref(),
+        ) == Promotion::Promoted
     {
         return GitPlan {
             title,
@@ -1435,6 +1461,15 @@ notes:
         let mut facts = promotable();
         change(&mut facts);
         assert_eq!(problems(&plan_promote(&facts)), expected);
+    }
+
+    #[test]
+    fn the_stable_tag_sits_on_the_commit_of_the_version_tag() {
+        assert_eq!(promotion(Some(HEAD), None), Promotion::NotPromoted);
+        assert_eq!(promotion(None, None), Promotion::NotPromoted);
+        assert_eq!(promotion(Some(HEAD), Some(HEAD)), Promotion::Promoted);
+        assert_eq!(promotion(Some(HEAD), Some(OTHER)), Promotion::Misplaced);
+        assert_eq!(promotion(None, Some(HEAD)), Promotion::Misplaced);
     }
 
     #[test]

@@ -1,457 +1,403 @@
-//! The verification rules of a published release: facts in, one [`Check`] per rule out.
+//! The verification rules of a published release: facts in, one [`Check`] per rule out,
+//! one function per artifact (the tags, the image, its other tags, the chart, the GitHub
+//! release and its record, the image run), the provenance judged in `verify::provenance`.
 //!
 //! The shell layer asks the registry, helm, gh and git (concurrently) and hands over what
 //! each said as a [`Lookup`]: found, missing, or unknown because the question could not be
 //! asked. Unknown is never a pass. Every check is reported, not only the first failure.
+//! What a release should be is asked of the rules publish follows (`publish::rules`,
+//! `publish::chart`, `tag::plan::promotion`), never derived a second time here.
 
-use semver::Version;
-
-use crate::check::{Check, Gate, Lookup};
+use crate::check::{Check, CheckId, Gate, Lookup};
 use crate::config::Config;
 use crate::json::Json;
+use crate::publish::chart::{self, ChartVersions};
 use crate::publish::rules::{self, Owner};
 use crate::tag::grammar;
-use crate::verify::facts::ReleaseFacts;
+use crate::tag::plan::{Promotion, promotion};
+use crate::verify::facts::{ImageIndex, PublishedRelease, ReleaseFacts};
 use crate::verify::provenance;
-use crate::verify::record::{self, Record};
+use crate::verify::record;
 
-/// Runs every rule over the facts.
+/// Every check of the release: what `release verify` prints and the promotion gate decides on.
 pub fn verify(config: &Config, facts: &ReleaseFacts) -> Vec<Check> {
-    let v = &facts.version;
-    let version_tag = grammar::version_tag(v);
-    let stable_tag = grammar::stable_tag(v);
-    let image = |t: &str| format!("{}:{t}", config.image);
-    let mut checks = Vec::new();
-
-    // Tags.
-    let commit = match &facts.commit {
-        Lookup::Found(commit) => {
-            checks.push(Check::new(
-                format!("tag {version_tag}"),
-                true,
-                format!("on the remote at {commit}"),
-            ));
-            Some(commit.as_str())
-        }
-        Lookup::Missing => {
-            checks.push(Check::new(
-                format!("tag {version_tag}"),
-                false,
-                "not on the remote",
-            ));
-            None
-        }
-        Lookup::Unknown(why) => {
-            checks.push(Check::unknown(format!("tag {version_tag}"), why));
-            None
-        }
-    };
-    match (&facts.stable_commit, commit) {
-        (Lookup::Missing, _) => {}
-        (Lookup::Unknown(why), _) => checks.push(Check::unknown(format!("tag {stable_tag}"), why)),
-        (Lookup::Found(stable), Some(commit)) => checks.push(Check::new(
-            format!("tag {stable_tag}"),
-            stable == commit,
-            if stable == commit {
-                format!("on the same commit as {version_tag}")
-            } else {
-                format!("on {stable}, but {version_tag} is on {commit}")
-            },
-        )),
-        (Lookup::Found(stable), None) => checks.push(Check::new(
-            format!("tag {stable_tag}"),
-            false,
-            format!("on {stable}, but {version_tag} is not on the remote"),
-        )),
-    }
-
-    // The image under its immutable tags.
-    let name = format!("image {}", image(&version_tag));
-    let digest = match &facts.version_image {
-        Lookup::Found(index) => {
-            let wanted: Vec<String> = config.platforms.iter().map(|p| p.name()).collect();
-            let mut found: Vec<String> = index
-                .platforms
-                .iter()
-                .filter(|p| *p != "unknown/unknown")
-                .cloned()
-                .collect();
-            found.sort();
-            let mut expected = wanted.clone();
-            expected.sort();
-            checks.push(Check::new(
-                name,
-                found == expected,
-                if found == expected {
-                    format!("{} for {}", index.digest, wanted.join(", "))
-                } else {
-                    format!(
-                        "platforms are {}, expected {}",
-                        join_or_none(&found),
-                        wanted.join(", ")
-                    )
-                },
-            ));
-            let revision_check = "image revision label";
-            match (&index.revision, commit) {
-                (Lookup::Found(rev), Some(commit)) => checks.push(Check::new(
-                    revision_check,
-                    rev == commit,
-                    if rev == commit {
-                        rev.to_string()
-                    } else {
-                        format!("{rev}, expected {commit}")
-                    },
-                )),
-                (Lookup::Found(rev), None) => checks.push(Check::new(
-                    revision_check,
-                    false,
-                    format!("{rev}, and the tag's commit is unknown"),
-                )),
-                (Lookup::Missing, _) => checks.push(Check::new(
-                    revision_check,
-                    false,
-                    "the image has no org.opencontainers.image.revision label",
-                )),
-                (Lookup::Unknown(why), _) => checks.push(Check::unknown(revision_check, why)),
-            }
-            Some(index.digest.as_str())
-        }
-        Lookup::Missing => {
-            checks.push(Check::new(name, false, "not in the registry"));
-            None
-        }
-        Lookup::Unknown(why) => {
-            checks.push(Check::unknown(name, why));
-            None
-        }
-    };
-
-    if let Some(commit) = commit {
-        checks.push(same_digest(
-            format!("image {}", image(&rules::sha_tag(commit))),
-            &facts.sha_digest,
-            digest,
-            &version_tag,
-        ));
-    }
-
-    // The moving tags, checked against this release where the rule publish follows gives
-    // them to it.
-    let minor_name = format!("image {}", image(&rules::minor_tag(v)));
-    let latest_name = format!("image {}", image(rules::LATEST));
-    match &facts.remote_tags {
-        Lookup::Unknown(why) => {
-            checks.push(Check::unknown(minor_name, why));
-            checks.push(Check::unknown(latest_name, why));
-        }
-        Lookup::Missing => {}
-        Lookup::Found(tags) => {
-            let on_default_branch = match &facts.on_default_branch {
-                Lookup::Found(on) => Ok(*on),
-                Lookup::Missing => Ok(false),
-                Lookup::Unknown(why) => Err(why),
-            };
-            let owners = rules::image_tags(
-                v,
-                commit.unwrap_or_default(),
-                *on_default_branch.as_ref().unwrap_or(&false),
-                tags,
-            );
-            let owned = |name: String, owner: &Owner, found: &Lookup<String>| match owner {
-                Owner::This => same_digest(name, found, digest, &version_tag),
-                Owner::Newer(newer) => {
-                    Check::new(name, true, format!("owned by the newer v{newer}"))
-                }
-                Owner::OffDefaultBranch => match on_default_branch {
-                    // Only the branch decided: not knowing it is not knowing the owner.
-                    Err(why) => Check::unknown(name, why),
-                    Ok(_) => Check::new(
-                        name,
-                        true,
-                        "not owned: the commit is not on the default branch",
-                    ),
-                },
-            };
-            checks.push(owned(minor_name, &owners.minor_owner, &facts.minor_digest));
-            checks.push(owned(
-                latest_name,
-                &owners.latest_owner,
-                &facts.latest_digest,
-            ));
-        }
-    }
-
-    // The chart.
-    let chart_name = format!("chart {}", v);
-    match &facts.chart {
-        Lookup::Found(chart) => {
-            let want_version = v.to_string();
-            let want_app = version_tag.clone();
-            checks.push(Check::new(
-                "chart version",
-                chart.version == want_version,
-                format!(
-                    "{}{}",
-                    chart.version,
-                    expected_suffix(&chart.version, &want_version)
-                ),
-            ));
-            checks.push(Check::new(
-                "chart appVersion",
-                chart.app_version == want_app,
-                format!(
-                    "{}{}",
-                    chart.app_version,
-                    expected_suffix(&chart.app_version, &want_app)
-                ),
-            ));
-            let want_image = image(&version_tag);
-            let name = "chart default image";
-            if chart.default_image != want_image {
-                checks.push(Check::new(
-                    name,
-                    false,
-                    format!("{}, expected {want_image}", chart.default_image),
-                ));
-            } else {
-                match &chart.default_image_exists {
-                    Lookup::Found(()) => {
-                        checks.push(Check::new(name, true, format!("{want_image} exists")))
-                    }
-                    Lookup::Missing => checks.push(Check::new(
-                        name,
-                        false,
-                        format!("{want_image} is not in the registry"),
-                    )),
-                    Lookup::Unknown(why) => checks.push(Check::unknown(name, why)),
-                }
-            }
-        }
-        Lookup::Missing => checks.push(Check::new(
-            chart_name,
-            false,
-            format!("not in {}", config.chart_registry),
-        )),
-        Lookup::Unknown(why) => checks.push(Check::unknown(chart_name, why)),
-    }
-
-    // The signed build provenance of the image and the chart.
-    if let Some(answers) = &facts.provenance {
-        checks.extend(provenance::checks_all(config, v, &facts.commit, answers));
-    }
-
-    // The GitHub release.
-    if let Some(release) = &facts.github_release {
-        let name = format!("github release {stable_tag}");
-        match release {
-            Lookup::Found(r) => {
-                let state = match (r.draft, r.prerelease) {
-                    (false, false) => None,
-                    (true, _) => Some("is a draft"),
-                    (false, true) => Some("is a prerelease"),
-                };
-                checks.push(Check::new(
-                    name,
-                    state.is_none(),
-                    state.unwrap_or("published"),
-                ));
-                checks.push(Check::new(
-                    "github release title",
-                    r.title == stable_tag,
-                    format!(
-                        "{:?}{}",
-                        r.title,
-                        if r.title == stable_tag {
-                            ""
-                        } else {
-                            ", expected the full stable tag"
-                        }
-                    ),
-                ));
-                // The notes are what precedes the record.
-                let notes = r
-                    .body
-                    .split(record::HEADING)
-                    .next()
-                    .unwrap_or_default()
-                    .trim();
-                checks.push(Check::new(
-                    "github release notes",
-                    !notes.is_empty(),
-                    if notes.is_empty() {
-                        "empty".to_string()
-                    } else {
-                        format!("{} characters", notes.chars().count())
-                    },
-                ));
-                checks.push(record_check(facts, &r.body));
-            }
-            Lookup::Missing => checks.push(Check::new(name, false, "no such release")),
-            Lookup::Unknown(why) => checks.push(Check::unknown(name, why)),
-        }
-    }
-
-    if let Some(run) = &facts.run_output {
-        let name = format!("image {} runs", image(&version_tag));
-        match run {
-            Lookup::Found(out) => {
-                let ok = out.split_whitespace().any(|w| w == version_tag);
-                checks.push(Check::new(
-                    name,
-                    ok,
-                    format!("--version printed {:?}", out.trim()),
-                ));
-            }
-            Lookup::Missing => checks.push(Check::new(
-                name,
-                false,
-                "not run: no Docker daemon is reachable",
-            )),
-            Lookup::Unknown(why) => checks.push(Check::unknown(name, why)),
-        }
-    }
-    checks
-}
-
-/// The record in the release notes against what the registry and the remote serve now: a
-/// version tag moved, an image or a chart replaced after the release are caught here.
-fn record_check(facts: &ReleaseFacts, body: &str) -> Check {
-    let name = "github release record";
-    let Some(record) = Record::parse(body) else {
-        return Check::new(
-            name,
-            false,
-            format!(
-                "the notes hold no `{}` record of the artifacts",
-                record::HEADING
-            ),
-        );
-    };
-    let mut differences = Vec::new();
-    let mut compare = |what: &str, now: &Lookup<String>, recorded: &str| match now {
-        Lookup::Found(now) if now == recorded => Ok(()),
-        Lookup::Found(now) => {
-            differences.push(format!("{what} is {now}, recorded {recorded}"));
-            Ok(())
-        }
-        Lookup::Missing => {
-            differences.push(format!("{what} is gone, recorded {recorded}"));
-            Ok(())
-        }
-        Lookup::Unknown(why) => Err(why.clone()),
-    };
-    let index = lookup_map(&facts.version_image, |i| i.digest.clone());
-    let chart = lookup_map(&facts.chart, |c| c.digest.clone());
-    let asked = [
-        compare("the commit", &facts.commit, &record.commit),
-        compare(
-            &format!("the image under {}", grammar::version_tag(&facts.version)),
-            &index,
-            &record.index_digest,
-        ),
-        compare("the chart", &chart, &record.chart_digest),
-    ];
-    if let Some(Err(why)) = asked.into_iter().find(Result::is_err) {
-        return Check::unknown(name, &why);
-    }
-    if let Lookup::Found(index) = &facts.version_image {
-        for (platform, recorded) in &record.platforms {
-            match index.manifests.iter().find(|(p, _)| p == platform) {
-                Some((_, now)) if now == recorded => {}
-                Some((_, now)) => {
-                    differences.push(format!("{platform} is {now}, recorded {recorded}"))
-                }
-                None => differences.push(format!("{platform} is gone, recorded {recorded}")),
-            }
-        }
-    }
-    if differences.is_empty() {
-        Check::new(name, true, "the registry still serves what was released")
-    } else {
-        Check::new(name, false, differences.join("; "))
-    }
-}
-
-fn lookup_map<T, U>(lookup: &Lookup<T>, f: impl FnOnce(&T) -> U) -> Lookup<U> {
-    match lookup {
-        Lookup::Found(value) => Lookup::Found(f(value)),
-        Lookup::Missing => Lookup::Missing,
-        Lookup::Unknown(why) => Lookup::Unknown(why.clone()),
-    }
+    checks(config, facts, false)
 }
 
 /// The gate of a GitHub release: the promotion gate, and the stable tag on the remote, on
 /// the commit of the version tag (a stable tag pushed by hand gets no release otherwise).
-pub fn release_gate(checks: &[Check], version: &Version) -> Gate {
-    let stable = format!("tag {}", grammar::stable_tag(version));
-    let mut gate = Gate::from_checks(checks);
-    if let Gate::Checked(failing) = &mut gate
-        && !checks.iter().any(|c| c.name == stable)
-    {
-        failing.push(format!("{stable}: not on the remote"));
+pub fn release_gate(config: &Config, facts: &ReleaseFacts) -> Gate {
+    Gate::from_checks(&checks(config, facts, true))
+}
+
+fn checks(config: &Config, facts: &ReleaseFacts, stable_required: bool) -> Vec<Check> {
+    let mut checks = tags(facts, stable_required);
+    checks.extend(image(config, facts));
+    checks.extend(image_tags(config, facts));
+    checks.extend(chart(config, facts));
+    if let Some(answers) = &facts.provenance {
+        checks.extend(provenance::checks_all(
+            config,
+            &facts.version,
+            &facts.commit,
+            answers,
+        ));
     }
-    gate
+    if let Some(release) = &facts.github_release {
+        checks.extend(github_release(config, facts, release));
+    }
+    if let Some(run) = &facts.run_output {
+        checks.push(image_runs(config, facts, run));
+    }
+    checks
+}
+
+/// The check of one thing looked up: `judge` says whether what was found is right; absent
+/// fails with `missing`, and a question that could not be asked is unknown.
+fn judged<T>(
+    id: CheckId,
+    lookup: &Lookup<T>,
+    missing: &str,
+    judge: impl FnOnce(&T) -> (bool, String),
+) -> Check {
+    match lookup {
+        Lookup::Found(found) => {
+            let (ok, detail) = judge(found);
+            Check::new(id, ok, detail)
+        }
+        Lookup::Missing => Check::new(id, false, missing),
+        Lookup::Unknown(why) => Check::unknown(id, why),
+    }
+}
+
+fn found<T>(lookup: &Lookup<T>) -> Option<&T> {
+    match lookup {
+        Lookup::Found(found) => Some(found),
+        _ => None,
+    }
+}
+
+/// `vX.Y.Z` on the remote, and `vX.Y.Z-stable` on its commit (when there, or when required).
+fn tags(facts: &ReleaseFacts, stable_required: bool) -> Vec<Check> {
+    let version_tag = grammar::version_tag(&facts.version);
+    let mut checks = vec![judged(
+        CheckId::VersionTag(version_tag.clone()),
+        &facts.commit,
+        "not on the remote",
+        |commit| (true, format!("on the remote at {commit}")),
+    )];
+    let id = CheckId::StableTag(grammar::stable_tag(&facts.version));
+    let commit = found(&facts.commit).map(String::as_str);
+    checks.extend(match &facts.stable_commit {
+        Lookup::Missing if stable_required => Some(Check::new(id, false, "not on the remote")),
+        Lookup::Missing => None,
+        Lookup::Unknown(why) => Some(Check::unknown(id, why)),
+        Lookup::Found(stable) => Some(match (promotion(commit, Some(stable)), commit) {
+            (Promotion::Promoted, _) => {
+                Check::new(id, true, format!("on the same commit as {version_tag}"))
+            }
+            (_, Some(commit)) => Check::new(
+                id,
+                false,
+                format!("on {stable}, but {version_tag} is on {commit}"),
+            ),
+            (_, None) => Check::new(
+                id,
+                false,
+                format!("on {stable}, but {version_tag} is not on the remote"),
+            ),
+        }),
+    });
+    checks
+}
+
+/// The index under `vX.Y.Z` with every configured platform, and each platform built from
+/// the commit of the tag.
+fn image(config: &Config, facts: &ReleaseFacts) -> Vec<Check> {
+    let version_tag = grammar::version_tag(&facts.version);
+    let id = CheckId::Image(format!("{}:{version_tag}", config.image));
+    let required: Vec<String> = config.platforms.iter().map(|p| p.name()).collect();
+    let mut checks = vec![judged(
+        id,
+        &facts.version_image,
+        "not in the registry",
+        |index| {
+            let present: Vec<String> = index.manifests.iter().map(|(p, _)| p.clone()).collect();
+            // Exactly the configured platforms: none lacking, none besides.
+            let exact = rules::lacking_platforms(&present, &required).is_empty()
+                && rules::lacking_platforms(&required, &present).is_empty();
+            if exact {
+                (
+                    true,
+                    format!("{} for {}", index.digest, required.join(", ")),
+                )
+            } else {
+                let mut present = present;
+                present.sort();
+                let present = if present.is_empty() {
+                    "none".to_string()
+                } else {
+                    present.join(", ")
+                };
+                (
+                    false,
+                    format!("platforms are {present}, expected {}", required.join(", ")),
+                )
+            }
+        },
+    )];
+    if let Lookup::Found(index) = &facts.version_image {
+        checks.push(revisions(index, &facts.commit));
+    }
+    checks
+}
+
+/// Every platform's `org.opencontainers.image.revision` label against the tag's commit: an
+/// index with one platform from another build is caught whatever the provenance setting.
+fn revisions(index: &ImageIndex, commit: &Lookup<String>) -> Check {
+    let id = CheckId::ImageRevision;
+    if index.revisions.is_empty() {
+        return Check::new(id, false, "the image has no platform to read it from");
+    }
+    let mut wrong = Vec::new();
+    for (platform, revision) in &index.revisions {
+        match (revision, commit) {
+            (Lookup::Unknown(why), _) => return Check::unknown(id, &format!("{platform}: {why}")),
+            (Lookup::Found(rev), Lookup::Found(commit)) if rev == commit => {}
+            (Lookup::Found(rev), Lookup::Found(commit)) => {
+                wrong.push(format!("{platform}: {rev}, expected {commit}"))
+            }
+            (Lookup::Found(rev), _) => wrong.push(format!(
+                "{platform}: {rev}, and the tag's commit is unknown"
+            )),
+            (Lookup::Missing, _) => wrong.push(format!(
+                "{platform}: the image has no org.opencontainers.image.revision label"
+            )),
+        }
+    }
+    match (wrong.is_empty(), commit) {
+        (true, Lookup::Found(commit)) => Check::new(id, true, commit.clone()),
+        _ => Check::new(id, false, wrong.join("; ")),
+    }
+}
+
+/// `sha-…`, `X.Y` and `latest`, each holding the index under `vX.Y.Z` where the rules
+/// publish follows (`rules::image_tags`) give it to this release.
+fn image_tags(config: &Config, facts: &ReleaseFacts) -> Vec<Check> {
+    let version_tag = grammar::version_tag(&facts.version);
+    let id = |tag: &str| CheckId::ImageTag(format!("{}:{tag}", config.image));
+    let digest = found(&facts.version_image).map(|i| i.digest.as_str());
+    let same = |id, held: &Lookup<String>| same_digest(id, held, digest, &version_tag);
+    let mut checks = Vec::new();
+    if let Lookup::Found(commit) = &facts.commit {
+        checks.push(same(id(&rules::sha_tag(commit)), &facts.sha_digest));
+    }
+    let minor = id(&rules::minor_tag(&facts.version));
+    let latest = id(rules::LATEST);
+    let tags = match &facts.remote_tags {
+        Lookup::Found(tags) => tags,
+        Lookup::Missing => return checks,
+        Lookup::Unknown(why) => {
+            checks.push(Check::unknown(minor, why));
+            checks.push(Check::unknown(latest, why));
+            return checks;
+        }
+    };
+    let on_default_branch = match &facts.on_default_branch {
+        Lookup::Found(on) => Ok(*on),
+        Lookup::Missing => Ok(false),
+        Lookup::Unknown(why) => Err(why),
+    };
+    let owners = rules::image_tags(
+        &facts.version,
+        found(&facts.commit).map_or("", String::as_str),
+        on_default_branch.unwrap_or(false),
+        tags,
+    );
+    let owned = |id: CheckId, owner: &Owner, held: &Lookup<String>| match owner {
+        Owner::This => same(id, held),
+        Owner::Newer(newer) => Check::new(id, true, format!("owned by the newer v{newer}")),
+        Owner::OffDefaultBranch => match on_default_branch {
+            // Only the branch decided: not knowing it is not knowing the owner.
+            Err(why) => Check::unknown(id, why),
+            Ok(_) => Check::new(
+                id,
+                true,
+                "not owned: the commit is not on the default branch",
+            ),
+        },
+    };
+    checks.push(owned(minor, &owners.minor_owner, &facts.minor_digest));
+    checks.push(owned(latest, &owners.latest_owner, &facts.latest_digest));
+    checks
+}
+
+/// The chart `X.Y.Z`: the versions a release stamps (`ChartVersions::for_release`), and every
+/// image its default render runs being this release's image, there in the registry.
+fn chart(config: &Config, facts: &ReleaseFacts) -> Vec<Check> {
+    let v = &facts.version;
+    let chart = match &facts.chart {
+        Lookup::Found(chart) => chart,
+        Lookup::Missing => {
+            return vec![Check::new(
+                CheckId::Chart(v.to_string()),
+                false,
+                format!("not in {}", config.chart_registry),
+            )];
+        }
+        Lookup::Unknown(why) => return vec![Check::unknown(CheckId::Chart(v.to_string()), why)],
+    };
+    let want = ChartVersions::for_release(v);
+    let equal = |id, found: &str, expected: &str| {
+        let suffix = if found == expected {
+            String::new()
+        } else {
+            format!(", expected {expected}")
+        };
+        Check::new(id, found == expected, format!("{found}{suffix}"))
+    };
+    vec![
+        equal(CheckId::ChartVersion, &chart.version, &want.version),
+        equal(
+            CheckId::ChartAppVersion,
+            &chart.app_version,
+            &want.app_version,
+        ),
+        chart_images(config, facts, &chart.images),
+    ]
+}
+
+fn chart_images(config: &Config, facts: &ReleaseFacts, images: &[String]) -> Check {
+    let id = CheckId::ChartImages;
+    let tag = grammar::version_tag(&facts.version);
+    let want = format!("{}:{tag}", config.image);
+    let index = &facts.version_image;
+    let digest = found(index).map(|i| i.digest.as_str());
+    let foreign: Vec<&str> = images
+        .iter()
+        .filter(|i| !chart::is_release_image(i, &config.image, &tag, digest))
+        .map(String::as_str)
+        .collect();
+    if images.is_empty() {
+        return Check::new(id, false, format!("renders no container, expected {want}"));
+    }
+    if !foreign.is_empty() {
+        return Check::new(
+            id,
+            false,
+            format!("{}, expected {want}", foreign.join(", ")),
+        );
+    }
+    let mut shown: Vec<&str> = images.iter().map(String::as_str).collect();
+    shown.dedup();
+    let shown = shown.join(", ");
+    judged(
+        id,
+        index,
+        &format!("{shown} is not in the registry"),
+        |_| (true, format!("{shown} exists")),
+    )
+}
+
+/// The GitHub release of the stable tag: published, titled with the tag, with notes, and
+/// ending with the one record of exactly what the registry serves.
+fn github_release(
+    config: &Config,
+    facts: &ReleaseFacts,
+    release: &Lookup<PublishedRelease>,
+) -> Vec<Check> {
+    let stable_tag = grammar::stable_tag(&facts.version);
+    let id = CheckId::GithubRelease(stable_tag.clone());
+    let release = match release {
+        Lookup::Found(release) => release,
+        Lookup::Missing => return vec![Check::new(id, false, "no such release")],
+        Lookup::Unknown(why) => return vec![Check::unknown(id, why)],
+    };
+    let state = match (release.draft, release.prerelease) {
+        (false, false) => None,
+        (true, _) => Some("is a draft"),
+        (false, true) => Some("is a prerelease"),
+    };
+    let titled = release.title == stable_tag;
+    // The notes are what precedes the record.
+    let notes = release
+        .body
+        .split(record::HEADING)
+        .next()
+        .unwrap_or_default()
+        .trim();
+    vec![
+        Check::new(id, state.is_none(), state.unwrap_or("published")),
+        Check::new(
+            CheckId::GithubTitle,
+            titled,
+            format!(
+                "{:?}{}",
+                release.title,
+                if titled {
+                    ""
+                } else {
+                    ", expected the full stable tag"
+                }
+            ),
+        ),
+        Check::new(
+            CheckId::GithubNotes,
+            !notes.is_empty(),
+            if notes.is_empty() {
+                "empty".to_string()
+            } else {
+                format!("{} characters", notes.chars().count())
+            },
+        ),
+        record::check(config, facts, &release.body),
+    ]
+}
+
+/// `docker run IMAGE --version` prints the version tag.
+fn image_runs(config: &Config, facts: &ReleaseFacts, run: &Lookup<String>) -> Check {
+    let version_tag = grammar::version_tag(&facts.version);
+    judged(
+        CheckId::ImageRuns(format!("{}:{version_tag}", config.image)),
+        run,
+        "not run: no Docker daemon is reachable",
+        |out| {
+            (
+                out.split_whitespace().any(|w| w == version_tag),
+                format!("--version printed {:?}", out.trim()),
+            )
+        },
+    )
 }
 
 fn same_digest(
-    name: String,
+    id: CheckId,
     found: &Lookup<String>,
     expected: Option<&str>,
     version_tag: &str,
 ) -> Check {
-    match (found, expected) {
-        (Lookup::Found(d), Some(e)) if d == e => {
-            Check::new(name, true, format!("same digest as {version_tag}"))
-        }
-        (Lookup::Found(d), Some(_)) => {
-            Check::new(name, false, format!("{d}, not the digest of {version_tag}"))
-        }
-        (Lookup::Found(d), None) => Check::new(
-            name,
+    judged(id, found, "not in the registry", |d| match expected {
+        Some(e) if d == e => (true, format!("same digest as {version_tag}")),
+        Some(_) => (false, format!("{d}, not the digest of {version_tag}")),
+        None => (
             false,
             format!("{d}, and {version_tag} is not available to compare"),
         ),
-        (Lookup::Missing, _) => Check::new(name, false, "not in the registry"),
-        (Lookup::Unknown(why), _) => Check::unknown(name, why),
-    }
-}
-
-fn expected_suffix(found: &str, expected: &str) -> String {
-    if found == expected {
-        String::new()
-    } else {
-        format!(", expected {expected}")
-    }
-}
-
-fn join_or_none(items: &[String]) -> String {
-    if items.is_empty() {
-        "none".to_string()
-    } else {
-        items.join(", ")
-    }
+    })
 }
 
 /// One line per check, as people read it.
 pub fn render_text(checks: &[Check]) -> String {
     checks
         .iter()
-        .map(|c| {
-            format!(
-                "{} {}: {}\n",
-                if c.ok { "✓" } else { "✗" },
-                c.name,
-                c.detail
-            )
-        })
+        .map(|c| format!("{} {}: {}\n", if c.ok { "✓" } else { "✗" }, c.id, c.detail))
         .collect()
 }
 
 pub fn to_json(checks: &[Check]) -> Json {
     Json::array(checks.iter().map(|c| {
         Json::object([
-            ("check", Json::from(c.name.as_str())),
+            ("check", Json::from(c.id.to_string().as_str())),
             ("ok", Json::Bool(c.ok)),
             ("detail", Json::from(c.detail.as_str())),
         ])
@@ -461,7 +407,9 @@ pub fn to_json(checks: &[Check]) -> Json {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verify::facts::{ImageIndex, PublishedChart, PublishedRelease};
+    use crate::verify::facts::{ImageIndex, PublishedChart};
+    use crate::verify::record::Record;
+    use semver::Version;
 
     const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
     const DIGEST: &str = "sha256:aaaa";
@@ -484,16 +432,14 @@ mod tests {
             on_default_branch: Lookup::Found(true),
             version_image: Lookup::Found(ImageIndex {
                 digest: DIGEST.into(),
-                platforms: vec![
-                    "linux/amd64".into(),
-                    "linux/arm64".into(),
-                    "unknown/unknown".into(),
-                ],
                 manifests: vec![
                     ("linux/amd64".into(), "sha256:bbbb".into()),
                     ("linux/arm64".into(), "sha256:cccc".into()),
                 ],
-                revision: Lookup::Found(COMMIT.into()),
+                revisions: vec![
+                    ("linux/amd64".into(), Lookup::Found(COMMIT.into())),
+                    ("linux/arm64".into(), Lookup::Found(COMMIT.into())),
+                ],
             }),
             sha_digest: Lookup::Found(DIGEST.into()),
             minor_digest: Lookup::Found(DIGEST.into()),
@@ -502,8 +448,7 @@ mod tests {
                 digest: "sha256:dddd".into(),
                 version: "1.2.3".into(),
                 app_version: "v1.2.3".into(),
-                default_image: "ghcr.io/sofatutor/llm-proxy:v1.2.3".into(),
-                default_image_exists: Lookup::Found(()),
+                images: vec!["ghcr.io/sofatutor/llm-proxy:v1.2.3".into()],
             }),
             github_release: Some(Lookup::Found(PublishedRelease {
                 title: "v1.2.3-stable".into(),
@@ -526,7 +471,7 @@ mod tests {
         verify(&config(), facts)
             .into_iter()
             .filter(|c| !c.ok)
-            .map(|c| format!("{}: {}", c.name, c.detail))
+            .map(|c| format!("{}: {}", c.id, c.detail))
             .collect()
     }
 
@@ -560,10 +505,13 @@ mod tests {
         type Break = Box<dyn Fn(&mut ReleaseFacts)>;
         let cases: Vec<(&str, Break)> = vec![
             (
-                "image ghcr.io/sofatutor/llm-proxy:v1.2.3: platforms are linux/amd64, expected linux/amd64, linux/arm64",
+                // The record names the platform that went missing too.
+                "image ghcr.io/sofatutor/llm-proxy:v1.2.3: platforms are linux/amd64, expected linux/amd64, linux/arm64\n\
+                 github release record: linux/arm64 is gone, recorded sha256:cccc",
                 Box::new(|f| {
                     if let Lookup::Found(i) = &mut f.version_image {
-                        i.platforms = vec!["linux/amd64".into()]
+                        i.manifests.truncate(1);
+                        i.revisions.truncate(1);
                     }
                 }),
             ),
@@ -580,10 +528,10 @@ mod tests {
                 }),
             ),
             (
-                "chart default image: ghcr.io/sofatutor/llm-proxy:v1.2.3 is not in the registry",
+                "chart default image: evil/sidecar:1, expected ghcr.io/sofatutor/llm-proxy:v1.2.3",
                 Box::new(|f| {
                     if let Lookup::Found(c) = &mut f.chart {
-                        c.default_image_exists = Lookup::Missing
+                        c.images.push("evil/sidecar:1".into())
                     }
                 }),
             ),
@@ -608,10 +556,10 @@ mod tests {
                 }),
             ),
             (
-                "image revision label: ffff, expected 0123456789abcdef0123456789abcdef01234567",
+                "image revision label: linux/arm64: ffff, expected 0123456789abcdef0123456789abcdef01234567",
                 Box::new(|f| {
                     if let Lookup::Found(i) = &mut f.version_image {
-                        i.revision = Lookup::Found("ffff".into())
+                        i.revisions[1].1 = Lookup::Found("ffff".into())
                     }
                 }),
             ),
@@ -631,7 +579,7 @@ mod tests {
         for (expected, break_it) in cases {
             let mut facts = good();
             break_it(&mut facts);
-            assert_eq!(failed(&facts), [expected]);
+            assert_eq!(failed(&facts).join("\n"), expected);
             assert_eq!(
                 verify(&config(), &facts).len(),
                 total,
@@ -669,7 +617,7 @@ mod tests {
         let detail = |name: &str| {
             checks
                 .iter()
-                .find(|c| c.name.ends_with(name))
+                .find(|c| c.id.to_string().ends_with(name))
                 .map(|c| (c.ok, c.detail.clone()))
         };
         assert_eq!(
@@ -749,7 +697,7 @@ mod tests {
         let record = |facts: &ReleaseFacts| {
             verify(&config(), facts)
                 .into_iter()
-                .find(|c| c.name == "github release record")
+                .find(|c| c.id == CheckId::GithubRecord)
                 .map(|c| (c.ok, c.detail))
                 .unwrap()
         };
@@ -779,18 +727,14 @@ mod tests {
     fn a_github_release_needs_the_stable_tag_on_the_remote() {
         let mut facts = good();
         facts.github_release = None;
-        assert_eq!(
-            release_gate(&verify(&config(), &facts), &facts.version),
-            Gate::Checked(vec![])
-        );
+        assert_eq!(release_gate(&config(), &facts), Gate::Checked(vec![]));
         facts.stable_commit = Lookup::Missing;
         assert_eq!(
-            release_gate(&verify(&config(), &facts), &facts.version),
+            release_gate(&config(), &facts),
             Gate::Checked(vec!["tag v1.2.3-stable: not on the remote".into()])
         );
         facts.stable_commit = Lookup::Found("f".repeat(40));
-        let Gate::Checked(failing) = release_gate(&verify(&config(), &facts), &facts.version)
-        else {
+        let Gate::Checked(failing) = release_gate(&config(), &facts) else {
             panic!("the gate ran")
         };
         assert_eq!(
@@ -804,10 +748,13 @@ mod tests {
 
     #[test]
     fn json_is_an_array_of_checks() {
-        let checks = vec![Check::new("a", true, "fine"), Check::new("b", false, "bad")];
+        let checks = vec![
+            Check::new(CheckId::ChartVersion, true, "fine"),
+            Check::new(CheckId::GithubRelease("v1.2.3-stable".into()), false, "bad"),
+        ];
         assert_eq!(
             to_json(&checks).to_string(),
-            r#"[{"check":"a","ok":true,"detail":"fine"},{"check":"b","ok":false,"detail":"bad"}]"#
+            r#"[{"check":"chart version","ok":true,"detail":"fine"},{"check":"github release v1.2.3-stable","ok":false,"detail":"bad"}]"#
         );
     }
 }

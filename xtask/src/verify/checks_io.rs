@@ -19,9 +19,7 @@ use crate::check::{Check, Gate, Lookup};
 use crate::config::Config;
 use crate::publish::chart::{read_meta, rendered_images};
 use crate::publish::rules;
-use crate::registry::oci::{
-    self, Manifest, REVISION_LABEL, Reference, index_manifests, index_platforms, parse_manifest,
-};
+use crate::registry::oci::{self, REVISION_LABEL, Reference, index_manifests, parse_manifest};
 use crate::registry::oci_io::{Credentials, Registry};
 use crate::scratch::Scratch;
 use crate::tag::git::RemoteBranch;
@@ -62,10 +60,7 @@ pub fn github_release_gate(
 ) -> (Gate, Option<ReleaseFacts>) {
     let provenance = project.config.provenance;
     match gather(sh, project, version, Scope::Artifacts, false, provenance) {
-        Ok(facts) => (
-            release_gate(&verify(&project.config, &facts), version),
-            Some(facts),
-        ),
+        Ok(facts) => (release_gate(&project.config, &facts), Some(facts)),
         Err(e) => (Gate::Failed(format!("{e:#}")), None),
     }
 }
@@ -345,15 +340,20 @@ fn ask_image(
     let reference = Reference::new(&config.image, &version_tag(version));
     let version_image = match registry.manifest(&reference) {
         Ok(Some(found)) => match parse_manifest(&found.body) {
-            Ok(manifest) => Lookup::Found(ImageIndex {
-                digest: found.digest,
-                platforms: match &manifest {
-                    Manifest::Index(_) => index_platforms(&manifest),
-                    Manifest::Image { .. } => vec!["a single-platform image".to_string()],
-                },
-                manifests: index_manifests(&manifest),
-                revision: revision_label(&registry, &reference, &manifest),
-            }),
+            Ok(manifest) => {
+                let manifests = index_manifests(&manifest);
+                Lookup::Found(ImageIndex {
+                    digest: found.digest,
+                    revisions: manifests
+                        .iter()
+                        .map(|(platform, digest)| {
+                            let label = revision_label(&registry, &reference, digest);
+                            (platform.clone(), label)
+                        })
+                        .collect(),
+                    manifests,
+                })
+            }
             Err(e) => unknown(e),
         },
         Ok(None) => Lookup::Missing,
@@ -374,13 +374,14 @@ fn digest_of(registry: &Registry<'_>, image: &str, tag: &str) -> Lookup<String> 
     }
 }
 
-/// The image's `org.opencontainers.image.revision` label.
-fn revision_label(
-    registry: &Registry<'_>,
-    reference: &Reference,
-    manifest: &Manifest,
-) -> Lookup<String> {
-    match registry.image_labels(reference, manifest) {
+/// The `org.opencontainers.image.revision` label of one platform's image, by the digest of
+/// its manifest.
+fn revision_label(registry: &Registry<'_>, reference: &Reference, digest: &str) -> Lookup<String> {
+    let labels = registry
+        .manifest_body(reference, digest)
+        .and_then(|body| parse_manifest(&body))
+        .and_then(|manifest| registry.image_labels(reference, &manifest));
+    match labels {
         Ok(labels) => labels
             .get(REVISION_LABEL)
             .map_or(Lookup::Missing, |rev| Lookup::Found(rev.clone())),
@@ -390,7 +391,8 @@ fn revision_label(
 
 /// Downloads the chart package once through the registry API (the reads and logins of
 /// every other registry check, `RELEASE_REGISTRY_*` included), then reads it and renders it
-/// locally with helm.
+/// locally with helm. Whether its images are there is the image's question: each must be
+/// the release's own.
 fn ask_chart(
     sh: &Shell,
     config: &Config,
@@ -428,27 +430,11 @@ fn ask_chart(
                 .to_string()
         };
         let rendered = cmd!(sh, "helm template {name} {package}").quiet().read()?;
-        let default_image = rendered_images(&rendered)?
-            .into_iter()
-            .next()
-            .unwrap_or_default();
-        let default_image_exists = match default_image.rsplit_once(':') {
-            Some((repository, tag)) if !repository.is_empty() && !repository.contains('@') => {
-                let registry = Registry::new(sh, config.plain_http, credentials, dir);
-                match registry.manifest(&Reference::new(repository, tag)) {
-                    Ok(Some(_)) => Lookup::Found(()),
-                    Ok(None) => Lookup::Missing,
-                    Err(e) => unknown(format!("{e:#}")),
-                }
-            }
-            _ => Lookup::Missing,
-        };
         Ok(PublishedChart {
             digest: digest.clone(),
             version: field("version"),
             app_version: field("appVersion"),
-            default_image,
-            default_image_exists,
+            images: rendered_images(&rendered)?,
         })
     };
     read().map_or_else(|e| unknown(format!("{e:#}")), Lookup::Found)

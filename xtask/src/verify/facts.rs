@@ -10,12 +10,11 @@ use crate::verify::provenance;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageIndex {
     pub digest: String,
-    /// `os/arch` of each manifest, attestation entries (`unknown/unknown`) included.
-    pub platforms: Vec<String>,
-    /// Each platform with the digest of its manifest, attestations left out.
+    /// Each platform (`os/arch`) with the digest of its manifest, in index order. Attestations
+    /// are not platforms (`registry::oci` leaves them out); an image that is no index has none.
     pub manifests: Vec<(String, String)>,
-    /// `org.opencontainers.image.revision` of the image config, when it could be read.
-    pub revision: Lookup<String>,
+    /// Each platform with its `org.opencontainers.image.revision` label (missing: no label).
+    pub revisions: Vec<(String, Lookup<String>)>,
 }
 
 /// A chart as `helm show chart` and `helm template` report it.
@@ -25,10 +24,8 @@ pub struct PublishedChart {
     pub digest: String,
     pub version: String,
     pub app_version: String,
-    /// The container image of the default render.
-    pub default_image: String,
-    /// Whether that image exists in its registry.
-    pub default_image_exists: Lookup<()>,
+    /// Every container image of the default render, init containers included.
+    pub images: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,7 +15,7 @@
 use semver::Version;
 use serde_yaml::Value;
 
-use crate::check::{Check, Lookup};
+use crate::check::{Check, CheckId, Lookup, ProvenanceRule};
 use crate::config::Config;
 use crate::invocation::Invocation;
 use crate::tag::grammar::version_tag;
@@ -267,17 +267,13 @@ pub fn checks(
     subject: &Subject,
     attested: &Lookup<Attested>,
 ) -> Vec<Check> {
-    let name = |rule: &str| format!("{} provenance{rule}", subject.what);
-    let check = |rule: &str, ok: bool, detail: String| Check {
-        name: name(rule),
-        ok,
-        detail,
-    };
+    let check =
+        |rule, ok, detail: String| Check::new(CheckId::Provenance(subject.what, rule), ok, detail);
     let found = match attested {
         Lookup::Found(Attested::Verified(found)) => found,
         Lookup::Found(Attested::Refused(why)) => {
             return vec![check(
-                "",
+                ProvenanceRule::Attested,
                 false,
                 format!(
                     "{} has attestations, but none verifies: {why}",
@@ -287,7 +283,7 @@ pub fn checks(
         }
         Lookup::Missing => {
             return vec![check(
-                "",
+                ProvenanceRule::Attested,
                 false,
                 format!(
                     "no attestation of {} in its registry: its workflow did not attest it, or it was pushed by something else",
@@ -295,17 +291,27 @@ pub fn checks(
                 ),
             )];
         }
-        Lookup::Unknown(why) => return vec![check("", false, format!("unknown: {why}"))],
+        Lookup::Unknown(why) => {
+            return vec![check(
+                ProvenanceRule::Attested,
+                false,
+                format!("unknown: {why}"),
+            )];
+        }
     };
 
     let tag = version_tag(version);
     // The commit's rule is judged below, where an unknown commit is told from another one.
     let Some((best, [signed_here, by_workflow, _])) = judged(config, commit, subject, found) else {
-        return vec![check("", false, "gh verified no attestation".into())];
+        return vec![check(
+            ProvenanceRule::Attested,
+            false,
+            "gh verified no attestation".into(),
+        )];
     };
 
     let signer = check(
-        " signer",
+        ProvenanceRule::Signer,
         signed_here,
         if signed_here {
             format!("{} ({} attested)", config.github_repo, best.subject_digest)
@@ -318,7 +324,7 @@ pub fn checks(
         },
     );
     let workflow_check = check(
-        " workflow",
+        ProvenanceRule::Workflow,
         by_workflow,
         if by_workflow {
             shown_repository(&best.signer)
@@ -332,23 +338,25 @@ pub fn checks(
         },
     );
     let commit_check = match commit {
-        Lookup::Found(c) if *c == best.source_commit => {
-            check(" commit", true, format!("{c}, the commit of {tag}"))
-        }
+        Lookup::Found(c) if *c == best.source_commit => check(
+            ProvenanceRule::Commit,
+            true,
+            format!("{c}, the commit of {tag}"),
+        ),
         Lookup::Found(c) => check(
-            " commit",
+            ProvenanceRule::Commit,
             false,
             format!("built from {}, but {tag} is on {c}", best.source_commit),
         ),
         Lookup::Missing => check(
-            " commit",
+            ProvenanceRule::Commit,
             false,
             format!(
                 "built from {}, and {tag} is not on the remote",
                 best.source_commit
             ),
         ),
-        Lookup::Unknown(why) => check(" commit", false, format!("unknown: {why}")),
+        Lookup::Unknown(why) => check(ProvenanceRule::Commit, false, format!("unknown: {why}")),
     };
     vec![signer, workflow_check, commit_check]
 }
@@ -436,7 +444,7 @@ mod tests {
     fn lines(commit: Lookup<String>, attested: Lookup<Attested>) -> Vec<String> {
         checks(&config::example(), &version(), &commit, &image(), &attested)
             .into_iter()
-            .map(|c| format!("{} {}: {}", if c.ok { "✓" } else { "✗" }, c.name, c.detail))
+            .map(|c| format!("{} {}: {}", if c.ok { "✓" } else { "✗" }, c.id, c.detail))
             .collect()
     }
 

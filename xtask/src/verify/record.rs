@@ -6,9 +6,10 @@
 //! the registry still serves exactly that, so an image or chart replaced after the release is
 //! caught. Rendering and reading are pure and each other's inverse.
 
-use crate::check::Lookup;
+use crate::check::{Check, CheckId, Lookup};
 use crate::config::Config;
 use crate::publish::rules::{self, Owner};
+use crate::tag::grammar;
 use crate::verify::facts::ReleaseFacts;
 use crate::verify::provenance;
 
@@ -181,6 +182,70 @@ impl Record {
                 .collect(),
             run_url: field("workflow run").map(str::to_string),
         })
+    }
+}
+
+/// The record in the release notes against what the registry and the remote serve now: a
+/// version tag moved, an image or a chart replaced after the release are caught here.
+pub fn check(_config: &Config, facts: &ReleaseFacts, body: &str) -> Check {
+    let id = CheckId::GithubRecord;
+    let Some(record) = Record::parse(body) else {
+        return Check::new(
+            id,
+            false,
+            format!("the notes hold no `{HEADING}` record of the artifacts"),
+        );
+    };
+    let mut differences = Vec::new();
+    let mut compare = |what: &str, now: &Lookup<String>, recorded: &str| match now {
+        Lookup::Found(now) if now == recorded => Ok(()),
+        Lookup::Found(now) => {
+            differences.push(format!("{what} is {now}, recorded {recorded}"));
+            Ok(())
+        }
+        Lookup::Missing => {
+            differences.push(format!("{what} is gone, recorded {recorded}"));
+            Ok(())
+        }
+        Lookup::Unknown(why) => Err(why.clone()),
+    };
+    let index = lookup_map(&facts.version_image, |i| i.digest.clone());
+    let chart = lookup_map(&facts.chart, |c| c.digest.clone());
+    let asked = [
+        compare("the commit", &facts.commit, &record.commit),
+        compare(
+            &format!("the image under {}", grammar::version_tag(&facts.version)),
+            &index,
+            &record.index_digest,
+        ),
+        compare("the chart", &chart, &record.chart_digest),
+    ];
+    if let Some(Err(why)) = asked.into_iter().find(Result::is_err) {
+        return Check::unknown(id, &why);
+    }
+    if let Lookup::Found(index) = &facts.version_image {
+        for (platform, recorded) in &record.platforms {
+            match index.manifests.iter().find(|(p, _)| p == platform) {
+                Some((_, now)) if now == recorded => {}
+                Some((_, now)) => {
+                    differences.push(format!("{platform} is {now}, recorded {recorded}"))
+                }
+                None => differences.push(format!("{platform} is gone, recorded {recorded}")),
+            }
+        }
+    }
+    if differences.is_empty() {
+        Check::new(id, true, "the registry still serves what was released")
+    } else {
+        Check::new(id, false, differences.join("; "))
+    }
+}
+
+fn lookup_map<T, U>(lookup: &Lookup<T>, f: impl FnOnce(&T) -> U) -> Lookup<U> {
+    match lookup {
+        Lookup::Found(value) => Lookup::Found(f(value)),
+        Lookup::Missing => Lookup::Missing,
+        Lookup::Unknown(why) => Lookup::Unknown(why.clone()),
     }
 }
 

@@ -50,6 +50,8 @@ pub enum ProvenanceRule {
     Attested,
     Signer,
     Workflow,
+    /// The run was for the tag of the version gated.
+    Ref,
     Commit,
 }
 
@@ -69,6 +71,7 @@ impl std::fmt::Display for CheckId {
                     ProvenanceRule::Attested => "",
                     ProvenanceRule::Signer => " signer",
                     ProvenanceRule::Workflow => " workflow",
+                    ProvenanceRule::Ref => " ref",
                     ProvenanceRule::Commit => " commit",
                 };
                 write!(f, "{what} provenance{rule}")

@@ -69,6 +69,13 @@ impl ImageTags {
         all
     }
 
+    /// Every tag the release may hold at some time, in the contract's order: its immutable
+    /// tags and both moving ones, whoever owns them now (a newer release may have taken them
+    /// since).
+    pub fn every(&self) -> [&str; 4] {
+        [&self.version, &self.minor, &self.sha, LATEST]
+    }
+
     /// Why a moving tag is left alone, for people reading the plan.
     pub fn notes(&self) -> Vec<String> {
         let mut notes = Vec::new();

@@ -422,6 +422,7 @@ mod tests {
     fn good() -> ReleaseFacts {
         let mut facts = ReleaseFacts {
             version: Version::new(1, 2, 3),
+            chart_name: "llm-proxy".into(),
             remote_tags: Lookup::Found(vec![
                 "v1.2.2".into(),
                 "v1.2.3".into(),
@@ -712,7 +713,7 @@ mod tests {
             record(&facts),
             (
                 false,
-                "the chart is sha256:eeee, recorded sha256:dddd; linux/arm64 is sha256:ffff, recorded sha256:cccc".into()
+                "the chart is oci://ghcr.io/sofatutor/charts/llm-proxy:1.2.3@sha256:eeee, recorded oci://ghcr.io/sofatutor/charts/llm-proxy:1.2.3@sha256:dddd; linux/arm64 is sha256:ffff, recorded sha256:cccc".into()
             )
         );
         let mut moved = good();
@@ -721,6 +722,57 @@ mod tests {
         let mut down = good();
         down.chart = Lookup::Unknown("connection refused".into());
         assert_eq!(record(&down), (false, "unknown: connection refused".into()));
+    }
+
+    #[test]
+    fn every_row_of_the_record_is_compared_with_the_registry_and_the_rules() {
+        let edited = |from: &str, to: &str| {
+            let mut facts = good();
+            if let Some(Lookup::Found(release)) = &mut facts.github_release {
+                assert_eq!(release.body.matches(from).count(), 1, "{from}");
+                release.body = release.body.replacen(from, to, 1);
+            }
+            verify(&config(), &facts)
+                .into_iter()
+                .find(|c| c.id == CheckId::GithubRecord)
+                .filter(|c| !c.ok)
+                .map(|c| c.detail)
+                .expect("the record check fails")
+        };
+        let image = "ghcr.io/sofatutor/llm-proxy";
+        assert_eq!(
+            edited("| linux/arm64 | `sha256:cccc` |\n", ""),
+            "linux/arm64 is sha256:cccc, not recorded"
+        );
+        assert_eq!(
+            edited(&format!("`{image}@"), "`ghcr.io/elsewhere/llm-proxy@"),
+            format!(
+                "the image under v1.2.3 is {image}@sha256:aaaa, recorded ghcr.io/elsewhere/llm-proxy@sha256:aaaa"
+            )
+        );
+        assert_eq!(
+            edited("charts/llm-proxy:1.2.3@", "charts/other:1.2.3@"),
+            "the chart is oci://ghcr.io/sofatutor/charts/llm-proxy:1.2.3@sha256:dddd, recorded oci://ghcr.io/sofatutor/charts/other:1.2.3@sha256:dddd"
+        );
+        assert_eq!(
+            edited(", `latest` |", ", `edge` |"),
+            "the image tags name edge, not a tag of this release; the image tags lack latest"
+        );
+        assert_eq!(
+            edited("`v1.2.3`, `1.2`", "`1.2`, `v1.2.3`"),
+            "the image tags are 1.2, v1.2.3, sha-0123456, latest, expected in the order v1.2.3, 1.2, sha-0123456, latest"
+        );
+        // A newer release took `1.2` and `latest` since: the record keeps naming them.
+        let mut later = good();
+        later.remote_tags = Lookup::Found(vec!["v1.2.3".into(), "v1.2.4".into()]);
+        later.minor_digest = Lookup::Found("sha256:newer".into());
+        later.latest_digest = Lookup::Found("sha256:newer".into());
+        assert!(failed(&later).is_empty(), "{:#?}", failed(&later));
+        let mut unknown = good();
+        unknown.remote_tags = Lookup::Unknown("remote down".into());
+        assert!(
+            failed(&unknown).contains(&"github release record: unknown: remote down".to_string())
+        );
     }
 
     #[test]

@@ -195,6 +195,7 @@ pub fn gather(
         let provenance = provenance.map(|t| joined("provenance", t, &mut timings));
         let facts = ReleaseFacts {
             version: version.clone(),
+            chart_name: chart_name.clone(),
             remote_tags: tags.remote_tags,
             commit: tags.commit,
             stable_commit: tags.stable_commit,

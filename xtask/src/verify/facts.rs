@@ -40,6 +40,8 @@ pub struct PublishedRelease {
 #[derive(Debug, Clone)]
 pub struct ReleaseFacts {
     pub version: Version,
+    /// The chart's name, from `Chart.yaml`: the record names the chart by it.
+    pub chart_name: String,
     /// Every tag on the remote (to know which release owns `X.Y` and `latest`).
     pub remote_tags: Lookup<Vec<String>>,
     /// The commit `vX.Y.Z` peels to on the remote.

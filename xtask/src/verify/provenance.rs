@@ -8,7 +8,8 @@
 //! one. It holds nothing more, and its JSON is judged here, so that a failure says what was
 //! found (gh itself only says "verifying with issuer …" when the repository or the workflow
 //! differs). The rules, each a check: the attestation was made by a run of this
-//! repository, by the workflow that publishes that artifact, from the commit of `vX.Y.Z`.
+//! repository, by the workflow that publishes that artifact, for the tag `vX.Y.Z` (not a
+//! branch, nor another version's tag on the same commit), from the commit of `vX.Y.Z`.
 //! No attestation, or one gh refuses, fails; a question that could not be asked is
 //! unknown, never a pass.
 
@@ -18,6 +19,7 @@ use serde_yaml::Value;
 use crate::check::{Check, CheckId, Lookup, ProvenanceRule};
 use crate::config::Config;
 use crate::invocation::Invocation;
+use crate::tag::git::tag_ref;
 use crate::tag::grammar::version_tag;
 
 /// The workflow that publishes, and so attests, the image index.
@@ -118,6 +120,8 @@ pub struct Attestation {
     pub signer: String,
     /// The commit the run was for.
     pub source_commit: String,
+    /// `refs/tags/vX.Y.Z`: the ref the run was for.
+    pub source_ref: String,
     /// `sha256:…` of the artifact the statement is about.
     pub subject_digest: String,
     /// The signature of its DSSE envelope: what ties it to its manifest in the registry.
@@ -175,6 +179,7 @@ pub fn read_verified(stdout: &str) -> Result<Vec<Attestation>, String> {
             source_repository: text(&cert["sourceRepositoryURI"]),
             signer: text(&cert["buildSignerURI"]),
             source_commit: text(&cert["sourceRepositoryDigest"]),
+            source_ref: text(&cert["sourceRepositoryRef"]),
             subject_digest,
             signature: envelope_signature(&entry["attestation"]["bundle"]),
             manifest: None,
@@ -302,7 +307,9 @@ pub fn checks(
 
     let tag = version_tag(version);
     // The commit's rule is judged below, where an unknown commit is told from another one.
-    let Some((best, [signed_here, by_workflow, _])) = judged(config, commit, subject, found) else {
+    let Some((best, [signed_here, by_workflow, at_tag, _])) =
+        judged(config, version, commit, subject, found)
+    else {
         return vec![check(
             ProvenanceRule::Attested,
             false,
@@ -358,25 +365,50 @@ pub fn checks(
         ),
         Lookup::Unknown(why) => check(ProvenanceRule::Commit, false, format!("unknown: {why}")),
     };
-    vec![signer, workflow_check, commit_check]
+    let wanted_ref = tag_ref(&tag);
+    let ref_check = check(
+        ProvenanceRule::Ref,
+        at_tag,
+        match signer_ref(best) {
+            _ if at_tag => format!("{wanted_ref}, the tag of {tag}"),
+            _ if best.source_ref != wanted_ref => {
+                format!("built from {}, expected {wanted_ref}", best.source_ref)
+            }
+            signed_at => format!(
+                "signed by the workflow at {}, expected {wanted_ref}",
+                signed_at.unwrap_or("no ref")
+            ),
+        },
+    );
+    vec![signer, workflow_check, ref_check, commit_check]
+}
+
+/// The ref the signing workflow ran at: what follows `@` in its URI.
+fn signer_ref(attestation: &Attestation) -> Option<&str> {
+    attestation.signer.rsplit_once('@').map(|(_, at)| at)
 }
 
 /// Of the attestations gh verified, the one to judge: the first of those that keep the most
-/// rules, with which rules it keeps (signer, workflow, commit).
+/// rules, with which rules it keeps (signer, workflow, ref, commit). The ref is the tag of
+/// the version gated, both the run's source ref and the ref its workflow ran at: another
+/// version's tag on the same commit, a branch or a pull request is not this release.
 fn judged<'a>(
     config: &Config,
+    version: &Version,
     commit: &Lookup<String>,
     subject: &Subject,
     found: &'a [Attestation],
-) -> Option<(&'a Attestation, [bool; 3])> {
+) -> Option<(&'a Attestation, [bool; 4])> {
     let repository = format!("{GITHUB}{}", config.github_repo);
     let workflow = format!("{repository}/{}@", subject.workflow);
+    let wanted_ref = tag_ref(&version_tag(version));
     let kept = |a: &Attestation| {
         [
             a.source_repository.eq_ignore_ascii_case(&repository),
             a.signer
                 .get(..workflow.len())
                 .is_some_and(|p| p.eq_ignore_ascii_case(&workflow)),
+            a.source_ref == wanted_ref && signer_ref(a) == Some(wanted_ref.as_str()),
             matches!(commit, Lookup::Found(c) if *c == a.source_commit),
         ]
     };
@@ -392,6 +424,7 @@ fn judged<'a>(
 /// a release names.
 pub fn approved<'a>(
     config: &Config,
+    version: &Version,
     commit: &Lookup<String>,
     subject: &Subject,
     attested: &'a Lookup<Attested>,
@@ -399,7 +432,7 @@ pub fn approved<'a>(
     let Lookup::Found(Attested::Verified(found)) = attested else {
         return None;
     };
-    judged(config, commit, subject, found)
+    judged(config, version, commit, subject, found)
         .filter(|(_, kept)| kept.iter().all(|ok| *ok))
         .map(|(a, _)| a)
 }
@@ -434,6 +467,7 @@ mod tests {
             source_repository: format!("https://github.com/{repository}"),
             signer: format!("https://github.com/{repository}/{workflow}@refs/tags/v1.2.3"),
             source_commit: commit.into(),
+            source_ref: "refs/tags/v1.2.3".into(),
             subject_digest: "sha256:aaaa".into(),
             signature: "MEUCIQ…".into(),
             manifest: None,
@@ -486,6 +520,7 @@ mod tests {
                 source_repository: "https://github.com/sofatutor/llm-proxy".into(),
                 signer: "https://github.com/sofatutor/llm-proxy/.github/workflows/docker.yml@refs/tags/v1.2.3".into(),
                 source_commit: COMMIT.into(),
+                source_ref: "refs/tags/v1.2.3".into(),
                 subject_digest: found[0].subject_digest.clone(),
                 signature: "MEQCID208dbR8qOf8cPYf9DMB7iNYrSpN+hQcVCuNinlGtxyAiAmd+QjjaK3AI6IJ3sNpZUlFo9gkgzeAkGKUvNMBuXptw==".into(),
                 manifest: None,
@@ -507,6 +542,7 @@ mod tests {
             [
                 format!("✓ image provenance signer: sofatutor/llm-proxy ({digest} attested)"),
                 "✓ image provenance workflow: sofatutor/llm-proxy/.github/workflows/docker.yml@refs/tags/v1.2.3".to_string(),
+                "✓ image provenance ref: refs/tags/v1.2.3, the tag of v1.2.3".to_string(),
                 format!("✓ image provenance commit: {COMMIT}, the commit of v1.2.3"),
             ]
         );
@@ -630,8 +666,71 @@ mod tests {
             verified(read_verified(VERIFIED).unwrap()),
         );
         assert_eq!(
-            unknown_commit[2],
+            unknown_commit[3],
             "✗ image provenance commit: unknown: no answer"
+        );
+    }
+
+    #[test]
+    fn the_run_must_be_for_the_tag_of_the_version_gated() {
+        let failed = |source_ref: &str, signer_ref: &str| -> Vec<String> {
+            let mut a = attestation(
+                "sofatutor/llm-proxy",
+                ".github/workflows/docker.yml",
+                COMMIT,
+            );
+            a.source_ref = source_ref.into();
+            a.signer = a.signer.replace("refs/tags/v1.2.3", signer_ref);
+            lines(Lookup::Found(COMMIT.into()), verified(vec![a]))
+                .into_iter()
+                .filter(|l| l.starts_with('✗'))
+                .collect()
+        };
+        assert!(failed("refs/tags/v1.2.3", "refs/tags/v1.2.3").is_empty());
+        // Another version tagged on the same commit, a branch, a pull request.
+        for other in ["refs/tags/v1.2.4", "refs/heads/main", "refs/pull/7/merge"] {
+            assert_eq!(
+                failed(other, other),
+                [format!(
+                    "✗ image provenance ref: built from {other}, expected refs/tags/v1.2.3"
+                )]
+            );
+        }
+        assert_eq!(
+            failed("refs/tags/v1.2.3", "refs/heads/main"),
+            [
+                "✗ image provenance ref: signed by the workflow at refs/heads/main, expected refs/tags/v1.2.3"
+            ]
+        );
+        // Of two attestations, the one for the tag is judged and approved.
+        let mut branch = attestation(
+            "sofatutor/llm-proxy",
+            ".github/workflows/docker.yml",
+            COMMIT,
+        );
+        branch.source_ref = "refs/heads/main".into();
+        branch.signer = branch.signer.replace("refs/tags/v1.2.3", "refs/heads/main");
+        let good = attestation(
+            "sofatutor/llm-proxy",
+            ".github/workflows/docker.yml",
+            COMMIT,
+        );
+        let both = verified(vec![branch.clone(), good.clone()]);
+        let commit = Lookup::Found(COMMIT.to_string());
+        let config = config::example();
+        assert_eq!(
+            approved(&config, &version(), &commit, &image(), &both),
+            Some(&good)
+        );
+        assert_eq!(
+            approved(
+                &config,
+                &version(),
+                &commit,
+                &image(),
+                &verified(vec![branch])
+            ),
+            None
         );
     }
 
@@ -659,10 +758,19 @@ mod tests {
         let good = attestation("sofatutor/llm-proxy", docker, COMMIT);
         let fork = attestation("sofatutor/fork", docker, COMMIT);
         let both = verified(vec![fork.clone(), good.clone()]);
-        assert_eq!(approved(&config, &commit, &image(), &both), Some(&good));
+        assert_eq!(
+            approved(&config, &version(), &commit, &image(), &both),
+            Some(&good)
+        );
         let fork_only = verified(vec![fork]);
-        assert_eq!(approved(&config, &commit, &image(), &fork_only), None);
-        assert_eq!(approved(&config, &commit, &image(), &Lookup::Missing), None);
+        assert_eq!(
+            approved(&config, &version(), &commit, &image(), &fork_only),
+            None
+        );
+        assert_eq!(
+            approved(&config, &version(), &commit, &image(), &Lookup::Missing),
+            None
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@
 use crate::check::{Check, CheckId, Lookup};
 use crate::config::Config;
 use crate::publish::rules::{self, Owner};
+use crate::quote::quote;
 use crate::tag::grammar;
 use crate::verify::facts::ReleaseFacts;
 use crate::verify::provenance;
@@ -28,7 +29,8 @@ fn attestation_rows(config: &Config, facts: &ReleaseFacts) -> Vec<(String, Strin
     answers
         .iter()
         .filter_map(|(subject, attested)| {
-            let approved = provenance::approved(config, &facts.commit, subject, attested)?;
+            let approved =
+                provenance::approved(config, &facts.version, &facts.commit, subject, attested)?;
             let manifest = approved.manifest.as_ref()?;
             let signer = approved
                 .signer
@@ -136,19 +138,68 @@ impl Record {
         out
     }
 
-    /// Reads the record back from a release body; `None` when the body has none, or one
-    /// that is not whole.
-    pub fn parse(body: &str) -> Option<Record> {
-        let section = &body[body.find(HEADING)? + HEADING.len()..];
+    /// Reads the record back from a release body: the one `## Artifacts` section, last in the
+    /// body, outside any HTML comment, each row once and known. Anything else is refused with
+    /// what is wrong, so a record cannot be hidden, doubled or padded.
+    pub fn parse(body: &str) -> Result<Record, String> {
+        let headings: Vec<usize> = line_starts(body)
+            .filter(|&at| body[at..].lines().next().map(str::trim) == Some(HEADING))
+            .collect();
+        let at = match headings[..] {
+            [] => {
+                return Err(format!(
+                    "the notes hold no `{HEADING}` record of the artifacts"
+                ));
+            }
+            [at] => at,
+            _ => {
+                return Err(format!(
+                    "the notes hold {} `{HEADING}` records: there must be exactly one",
+                    headings.len()
+                ));
+            }
+        };
+        let before = &body[..at];
+        let opened = before.rfind("<!--");
+        if opened.is_some_and(|open| !before[open..].contains("-->")) {
+            return Err(format!("the `{HEADING}` record is inside an HTML comment"));
+        }
+        let section = &body[at..];
+        let section = &section[section.find('\n').map_or(section.len(), |eol| eol + 1)..];
+        if section.contains("<!--") {
+            return Err(format!("the `{HEADING}` record holds an HTML comment"));
+        }
+        let mut lines = section.lines().map(str::trim).filter(|l| !l.is_empty());
+        if (lines.next(), lines.next()) != (Some("| | |"), Some("| --- | --- |")) {
+            return Err(format!(
+                "the `{HEADING}` record does not start with its table"
+            ));
+        }
         let mut fields: Vec<(String, String)> = Vec::new();
-        for line in section.lines().map(str::trim) {
-            let Some(row) = line.strip_prefix('|').and_then(|l| l.strip_suffix('|')) else {
-                continue;
+        for line in lines {
+            let row = line.strip_prefix('|').and_then(|l| l.strip_suffix('|'));
+            let Some((what, value)) = row.and_then(|r| r.split_once('|')) else {
+                return Err(format!(
+                    "the `{HEADING}` record holds {}, not a row of its table",
+                    quote(line)
+                ));
             };
-            let Some((what, value)) = row.split_once('|') else {
-                continue;
-            };
-            fields.push((what.trim().to_string(), value.trim().to_string()));
+            let (what, value) = (what.trim(), value.trim());
+            let known = ["commit", "image", "image tags", "chart", "workflow run"].contains(&what)
+                || what.contains('/')
+                || what.ends_with(ATTESTATION);
+            if !known || fields.iter().any(|(w, _)| w == what) {
+                return Err(format!(
+                    "the `{HEADING}` record has a row {} that is {}",
+                    quote(what),
+                    if known {
+                        "there twice"
+                    } else {
+                        "not one of a record"
+                    }
+                ));
+            }
+            fields.push((what.to_string(), value.to_string()));
         }
         let field = |name: &str| {
             fields
@@ -156,19 +207,24 @@ impl Record {
                 .find(|(what, _)| what == name)
                 .map(|(_, value)| value.as_str())
         };
-        let (image, index_digest) = uncode(field("image")?)?.rsplit_once('@')?;
-        let (chart, chart_digest) = uncode(field("chart")?)?.rsplit_once('@')?;
+        let whole = || format!("the `{HEADING}` record is not whole");
+        let coded = |name: &str| field(name).and_then(uncode).ok_or_else(whole);
+        let (image, index_digest) = coded("image")?.rsplit_once('@').ok_or_else(whole)?;
+        let (chart, chart_digest) = coded("chart")?.rsplit_once('@').ok_or_else(whole)?;
         let platforms = fields
             .iter()
             .filter(|(what, _)| what.contains('/'))
             .map(|(what, value)| Some((what.clone(), uncode(value)?.to_string())))
-            .collect::<Option<Vec<_>>>()?;
-        let tags = field("image tags")?
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(whole)?;
+        let tags = field("image tags")
+            .ok_or_else(whole)?
             .split(", ")
             .map(|t| uncode(t).map(str::to_string))
-            .collect::<Option<Vec<_>>>()?;
-        Some(Record {
-            commit: uncode(field("commit")?)?.to_string(),
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(whole)?;
+        Ok(Record {
+            commit: coded("commit")?.to_string(),
             image: image.to_string(),
             index_digest: index_digest.to_string(),
             platforms,
@@ -185,54 +241,75 @@ impl Record {
     }
 }
 
-/// The record in the release notes against what the registry and the remote serve now: a
-/// version tag moved, an image or a chart replaced after the release are caught here.
-pub fn check(_config: &Config, facts: &ReleaseFacts, body: &str) -> Check {
+/// The byte offset of each line of `text`.
+fn line_starts(text: &str) -> impl Iterator<Item = usize> + '_ {
+    std::iter::once(0).chain(text.match_indices('\n').map(|(at, _)| at + 1))
+}
+
+/// The record in the release notes against what the registry, the remote and the rules say
+/// now, row by row: the commit, the index and each platform, the tags (`rules::image_tags`),
+/// the chart reference, and, where provenance is checked, each attestation. A version tag
+/// moved, an image or a chart replaced after the release, or a row edited is caught here.
+pub fn check(config: &Config, facts: &ReleaseFacts, body: &str) -> Check {
     let id = CheckId::GithubRecord;
-    let Some(record) = Record::parse(body) else {
-        return Check::new(
-            id,
-            false,
-            format!("the notes hold no `{HEADING}` record of the artifacts"),
-        );
+    let record = match Record::parse(body) {
+        Ok(record) => record,
+        Err(why) => return Check::new(id, false, why),
     };
-    let mut differences = Vec::new();
-    let mut compare = |what: &str, now: &Lookup<String>, recorded: &str| match now {
-        Lookup::Found(now) if now == recorded => Ok(()),
-        Lookup::Found(now) => {
-            differences.push(format!("{what} is {now}, recorded {recorded}"));
-            Ok(())
-        }
-        Lookup::Missing => {
-            differences.push(format!("{what} is gone, recorded {recorded}"));
-            Ok(())
-        }
-        Lookup::Unknown(why) => Err(why.clone()),
-    };
-    let index = lookup_map(&facts.version_image, |i| i.digest.clone());
-    let chart = lookup_map(&facts.chart, |c| c.digest.clone());
-    let asked = [
-        compare("the commit", &facts.commit, &record.commit),
-        compare(
-            &format!("the image under {}", grammar::version_tag(&facts.version)),
-            &index,
-            &record.index_digest,
-        ),
-        compare("the chart", &chart, &record.chart_digest),
-    ];
-    if let Some(Err(why)) = asked.into_iter().find(Result::is_err) {
-        return Check::unknown(id, &why);
+    // A row that cannot be compared now is unknown, never a pass.
+    let provenance = facts
+        .provenance
+        .iter()
+        .flatten()
+        .map(|(_, a)| unknown_of(a));
+    let unknown = [
+        unknown_of(&facts.commit),
+        unknown_of(&facts.version_image),
+        unknown_of(&facts.chart),
+        unknown_of(&facts.remote_tags),
+    ]
+    .into_iter()
+    .chain(provenance)
+    .flatten()
+    .next();
+    if let Some(why) = unknown {
+        return Check::unknown(id, why);
     }
-    if let Lookup::Found(index) = &facts.version_image {
-        for (platform, recorded) in &record.platforms {
-            match index.manifests.iter().find(|(p, _)| p == platform) {
-                Some((_, now)) if now == recorded => {}
-                Some((_, now)) => {
-                    differences.push(format!("{platform} is {now}, recorded {recorded}"))
-                }
-                None => differences.push(format!("{platform} is gone, recorded {recorded}")),
-            }
-        }
+    let version = &facts.version;
+    let mut differences = Vec::new();
+    let mut differ = |what: &str, now: Option<String>, recorded: String| match now {
+        Some(now) if now == recorded => {}
+        Some(now) => differences.push(format!("{what} is {now}, recorded {recorded}")),
+        None => differences.push(format!("{what} is gone, recorded {recorded}")),
+    };
+    let commit = found(&facts.commit);
+    let index = found(&facts.version_image);
+    differ("the commit", commit.cloned(), record.commit.clone());
+    differ(
+        &format!("the image under {}", grammar::version_tag(version)),
+        index.map(|i| format!("{}@{}", config.image, i.digest)),
+        format!("{}@{}", record.image, record.index_digest),
+    );
+    differ(
+        "the chart",
+        found(&facts.chart).map(|c| {
+            format!(
+                "{}/{}:{version}@{}",
+                config.chart_registry, facts.chart_name, c.digest
+            )
+        }),
+        format!("{}@{}", record.chart, record.chart_digest),
+    );
+    let manifests = index.map(|i| i.manifests.as_slice()).unwrap_or_default();
+    differences.extend(rows_differ(manifests, &record.platforms));
+    if facts.provenance.is_some() {
+        differences.extend(rows_differ(
+            &attestation_rows(config, facts),
+            &record.attestations,
+        ));
+    }
+    if let Some(commit) = commit {
+        differences.extend(tags_differ(facts, commit, &record.tags));
     }
     if differences.is_empty() {
         Check::new(id, true, "the registry still serves what was released")
@@ -241,11 +318,71 @@ pub fn check(_config: &Config, facts: &ReleaseFacts, body: &str) -> Check {
     }
 }
 
-fn lookup_map<T, U>(lookup: &Lookup<T>, f: impl FnOnce(&T) -> U) -> Lookup<U> {
+/// Rows (`what`, value) of the record against the same rows now, whichever side has more.
+fn rows_differ(now: &[(String, String)], recorded: &[(String, String)]) -> Vec<String> {
+    let value = |rows: &[(String, String)], what: &str| {
+        rows.iter().find(|(w, _)| w == what).map(|(_, v)| v.clone())
+    };
+    let mut differences = Vec::new();
+    for (what, recorded) in recorded {
+        match value(now, what) {
+            Some(now) if now == *recorded => {}
+            Some(now) => differences.push(format!("{what} is {now}, recorded {recorded}")),
+            None => differences.push(format!("{what} is gone, recorded {recorded}")),
+        }
+    }
+    for (what, now) in now {
+        if value(recorded, what).is_none() {
+            differences.push(format!("{what} is {now}, not recorded"));
+        }
+    }
+    differences
+}
+
+/// The tags row against the rules: in the contract's order, only tags of this release, and
+/// every tag it owns now (a moving tag a newer release took since may stay recorded).
+fn tags_differ(facts: &ReleaseFacts, commit: &str, recorded: &[String]) -> Vec<String> {
+    let known = found(&facts.remote_tags).cloned().unwrap_or_default();
+    let on_default_branch = matches!(facts.on_default_branch, Lookup::Found(true));
+    let owners = rules::image_tags(&facts.version, commit, on_default_branch, &known);
+    let every = owners.every();
+    let mut differences: Vec<String> = recorded
+        .iter()
+        .filter(|t| !every.contains(&t.as_str()))
+        .map(|t| format!("the image tags name {t}, not a tag of this release"))
+        .collect();
+    differences.extend(
+        owners
+            .all()
+            .into_iter()
+            .filter(|t| !recorded.iter().any(|r| r == t))
+            .map(|t| format!("the image tags lack {t}")),
+    );
+    let in_order: Vec<&str> = every
+        .into_iter()
+        .filter(|t| recorded.iter().any(|r| r == t))
+        .collect();
+    if differences.is_empty() && in_order != recorded {
+        differences.push(format!(
+            "the image tags are {}, expected in the order {}",
+            recorded.join(", "),
+            in_order.join(", ")
+        ));
+    }
+    differences
+}
+
+fn found<T>(lookup: &Lookup<T>) -> Option<&T> {
     match lookup {
-        Lookup::Found(value) => Lookup::Found(f(value)),
-        Lookup::Missing => Lookup::Missing,
-        Lookup::Unknown(why) => Lookup::Unknown(why.clone()),
+        Lookup::Found(found) => Some(found),
+        _ => None,
+    }
+}
+
+fn unknown_of<T>(lookup: &Lookup<T>) -> Option<&str> {
+    match lookup {
+        Lookup::Unknown(why) => Some(why),
+        _ => None,
     }
 }
 
@@ -313,18 +450,59 @@ mod tests {
             "## What's Changed\n* a fix | with a pipe\n\n{}",
             record().render()
         );
-        assert_eq!(Record::parse(&body), Some(record()));
+        assert_eq!(Record::parse(&body), Ok(record()));
         let mut without_run = record();
         without_run.run_url = None;
-        assert_eq!(Record::parse(&without_run.render()), Some(without_run));
+        assert_eq!(Record::parse(&without_run.render()), Ok(without_run));
+        // GitHub's generated notes open with a comment of their own.
+        let generated = format!(
+            "<!-- Release notes generated using configuration in .github/release.yml -->\n\n{}",
+            record().render()
+        );
+        assert_eq!(Record::parse(&generated), Ok(record()));
     }
 
     #[test]
-    fn a_body_without_a_whole_record_has_none() {
-        assert_eq!(Record::parse("## What's Changed\n* fix\n"), None);
-        let cut = record().render().replace("| chart |", "| chart? |");
-        assert_eq!(Record::parse(&cut), None);
-        let unquoted = record().render().replace("`sha256:bbbb`", "sha256:bbbb");
-        assert_eq!(Record::parse(&unquoted), None);
+    fn a_record_that_is_not_whole_hidden_doubled_or_padded_is_refused() {
+        let refused = |body: &str| Record::parse(body).unwrap_err();
+        let rendered = record().render();
+        assert_eq!(
+            refused("## What's Changed\n* fix\n"),
+            "the notes hold no `## Artifacts` record of the artifacts"
+        );
+        assert_eq!(
+            refused(&rendered.replace("| chart |", "| chart? |")),
+            "the `## Artifacts` record has a row \"chart?\" that is not one of a record"
+        );
+        assert_eq!(
+            refused(&rendered.replace("`sha256:bbbb`", "sha256:bbbb")),
+            "the `## Artifacts` record is not whole"
+        );
+        assert_eq!(
+            refused(&rendered.replace("| chart |", "| image |")),
+            "the `## Artifacts` record has a row \"image\" that is there twice"
+        );
+        // Another table shown, the real record hidden in a comment below it.
+        let other = rendered
+            .replace("sha256:aaaa", "sha256:0000")
+            .replace(HEADING, "");
+        assert_eq!(
+            refused(&format!("{other}\n<!--\n{rendered}-->\n")),
+            "the `## Artifacts` record is inside an HTML comment"
+        );
+        assert_eq!(
+            refused(&format!("{rendered}\n{rendered}")),
+            "the notes hold 2 `## Artifacts` records: there must be exactly one"
+        );
+        assert_eq!(
+            refused(&format!(
+                "{rendered}<!-- | linux/s390x | `sha256:ffff` | -->\n"
+            )),
+            "the `## Artifacts` record holds an HTML comment"
+        );
+        assert_eq!(
+            refused(&format!("{rendered}\nSee also the changelog.\n")),
+            "the `## Artifacts` record holds \"See also the changelog.\", not a row of its table"
+        );
     }
 }

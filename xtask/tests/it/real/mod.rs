@@ -8,6 +8,7 @@
 
 mod chart;
 mod docker;
+mod gates;
 mod github;
 mod private;
 mod provenance;

@@ -19,26 +19,26 @@ use super::github::GitHub;
 use super::{Env, Registry, output, release_commit, release_project, require, serial, workspace};
 use crate::support::{Project, Run};
 
-const REPOSITORY: &str = "sofatutor/llm-proxy";
-const IMAGE_WORKFLOW: &str = ".github/workflows/docker.yml";
-const CHART_WORKFLOW: &str = ".github/workflows/helm-publish.yml";
+pub(super) const REPOSITORY: &str = "sofatutor/llm-proxy";
+pub(super) const IMAGE_WORKFLOW: &str = ".github/workflows/docker.yml";
+pub(super) const CHART_WORKFLOW: &str = ".github/workflows/helm-publish.yml";
 
 /// `scripts/provenance/attest.mjs`, and the trusted root it appends its mock roots to.
-struct Attester {
+pub(super) struct Attester {
     script: PathBuf,
     trusted_root: PathBuf,
 }
 
 /// Who signs, as the OIDC token of a workflow run says.
-struct Signer<'a> {
-    repository: &'a str,
-    workflow: &'a str,
-    commit: &'a str,
+pub(super) struct Signer<'a> {
+    pub(super) repository: &'a str,
+    pub(super) workflow: &'a str,
+    pub(super) commit: &'a str,
 }
 
 impl Attester {
     /// Fails, never skips, when node or the npm packages are missing.
-    fn new(env: &mut Env) -> Attester {
+    pub(super) fn new(env: &mut Env) -> Attester {
         require("gh");
         let node = require("node");
         let script = workspace().join("scripts/provenance/attest.mjs");
@@ -63,12 +63,26 @@ impl Attester {
 
     /// Attests `name@digest` in `registry` as `signer`'s run for the tag `v{version}`;
     /// `statement_digest` makes the statement name another artifact.
-    fn attest(
+    pub(super) fn attest(
         &self,
         registry: &Registry,
         name: &str,
         digest: &str,
         version: &str,
+        signer: &Signer<'_>,
+        statement_digest: Option<&str>,
+    ) -> String {
+        let git_ref = format!("refs/tags/v{version}");
+        self.attest_at(registry, name, digest, &git_ref, signer, statement_digest)
+    }
+
+    /// Attests as `signer`'s run for `git_ref` (a tag, a branch, a pull request).
+    pub(super) fn attest_at(
+        &self,
+        registry: &Registry,
+        name: &str,
+        digest: &str,
+        git_ref: &str,
         signer: &Signer<'_>,
         statement_digest: Option<&str>,
     ) -> String {
@@ -79,7 +93,7 @@ impl Attester {
             .arg(&self.trusted_root)
             .args(["--repository", signer.repository])
             .args(["--workflow", signer.workflow])
-            .args(["--ref", &format!("refs/tags/v{version}")])
+            .args(["--ref", git_ref])
             .args(["--sha", signer.commit]);
         if let Some(other) = statement_digest {
             node.args(["--statement-digest", other]);
@@ -91,7 +105,7 @@ impl Attester {
 
 /// Removes every attestation of `name@digest`: the fallback tag's index goes (the registry
 /// deletes by digest), so gh finds none and the next one starts a fresh list.
-fn forget_attestations(registry: &Registry, name: &str, digest: &str) {
+pub(super) fn forget_attestations(registry: &Registry, name: &str, digest: &str) {
     let tag = digest.replace(':', "-");
     let index = registry
         .digest(name, &tag)
@@ -208,9 +222,11 @@ fn provenance_passes_for_this_repository_workflow_and_commit_and_fails_for_any_o
         [
             "image provenance signer",
             "image provenance workflow",
+            "image provenance ref",
             "image provenance commit",
             "chart provenance signer",
             "chart provenance workflow",
+            "chart provenance ref",
             "chart provenance commit",
         ]
     );
@@ -281,11 +297,11 @@ fn provenance_passes_for_this_repository_workflow_and_commit_and_fails_for_any_o
             .lines()
             .filter(|l| l.starts_with('✓') || l.starts_with('✗'))
             .count();
-        // An attestation refused or missing is one check instead of three.
+        // An attestation refused or missing is one check instead of four.
         let collapsed = expected[0].starts_with("✗ image provenance: ");
         assert_eq!(
             reported,
-            if collapsed { total - 2 } else { total },
+            if collapsed { total - 3 } else { total },
             "every check is still reported:\n{run}"
         );
     }

@@ -1,0 +1,324 @@
+//! The gates decide on everything they claim: `release verify` and the promotion gate, on
+//! real artifacts in a real registry on 127.0.0.1, attested offline and checked with the real
+//! gh. Each test is an attack that passed before the gates read the whole of what they
+//! judge: an attestation made for another ref, a platform or a sidecar from elsewhere, a
+//! release record edited or hidden.
+
+use std::process::Command;
+
+use super::provenance::{
+    Attester, CHART_WORKFLOW, IMAGE_WORKFLOW, REPOSITORY, Signer, forget_attestations,
+};
+use super::{Env, Registry, output, release_commit, release_project, require, serial};
+use crate::support::Run;
+
+/// The check lines that failed, whole.
+fn failed(run: &Run) -> Vec<String> {
+    run.stdout
+        .lines()
+        .filter(|l| l.starts_with("✗ "))
+        .map(str::to_string)
+        .collect()
+}
+
+/// `skopeo copy --all`: the index and every platform, digests kept.
+fn skopeo_copy(from: &str, to: &str) {
+    output(Command::new(require("skopeo")).args([
+        "copy",
+        "--all",
+        "--quiet",
+        "--src-tls-verify=false",
+        "--dest-tls-verify=false",
+        &format!("docker://{from}"),
+        &format!("docker://{to}"),
+    ]));
+}
+
+/// Issue 17, item 1: the attestation's source ref must be the tag of the version gated.
+/// A run of the right workflow on the right commit, but for a branch, or for another version
+/// tagged on the same commit, does not vouch for this release.
+#[test]
+fn an_attestation_made_for_a_branch_or_another_version_on_the_same_commit_is_refused() {
+    let _serial = serial();
+    let registry = Registry::start();
+    let project = release_project();
+    let mut env = Env::new(&registry.host);
+    let attester = Attester::new(&mut env);
+    let commit = release_commit(&project, "1.2.3");
+    env.xtask(&project, &["release", "publish", "v1.2.3"])
+        .success();
+    let host = &registry.host;
+    let image = registry.digest("llm-proxy", "v1.2.3").unwrap();
+    let chart = registry.digest("charts/llm-proxy", "1.2.3").unwrap();
+    let ci = |workflow| Signer {
+        repository: REPOSITORY,
+        workflow,
+        commit: &commit,
+    };
+    attester.attest(
+        &registry,
+        "charts/llm-proxy",
+        &chart,
+        "1.2.3",
+        &ci(CHART_WORKFLOW),
+        None,
+    );
+    let verify = || env.xtask(&project, &["release", "verify", "1.2.3", "--provenance"]);
+
+    // The image workflow run on the branch, at the very commit of v1.2.3.
+    attester.attest_at(
+        &registry,
+        "llm-proxy",
+        &image,
+        "refs/heads/main",
+        &ci(IMAGE_WORKFLOW),
+        None,
+    );
+    let run = verify().failure();
+    assert_eq!(
+        failed(&run),
+        ["✗ image provenance ref: built from refs/heads/main, expected refs/tags/v1.2.3"],
+        "{run}"
+    );
+    forget_attestations(&registry, "llm-proxy", &image);
+    attester.attest(
+        &registry,
+        "llm-proxy",
+        &image,
+        "1.2.3",
+        &ci(IMAGE_WORKFLOW),
+        None,
+    );
+    let good = verify().success();
+    assert!(
+        good.stdout
+            .contains("✓ image provenance ref: refs/tags/v1.2.3, the tag of v1.2.3"),
+        "{good}"
+    );
+
+    // v1.2.4 tagged on the same commit and published (its image elsewhere, so that nothing
+    // of v1.2.3 is touched by publish), attested by its own run; then its index copied onto
+    // v1.2.3 and v1.2.3's `sha-` tag, its attestation with it.
+    project.git(&["tag", "-a", "v1.2.4", "-m", "Release v1.2.4", "v1.2.3^{}"]);
+    project.git(&["push", "--quiet", "origin", "v1.2.4"]);
+    let other = format!("{host}/elsewhere");
+    let mut vars = env.pairs();
+    vars.retain(|(k, _)| *k != "RELEASE_IMAGE");
+    vars.push(("RELEASE_IMAGE", &other));
+    project
+        .xtask_env(&["release", "publish", "v1.2.4", "--only", "image"], &vars)
+        .success();
+    let v124 = registry.digest("elsewhere", "v1.2.4").unwrap();
+    let sha = format!("sha-{}", &commit[..7]);
+    for tag in ["v1.2.3", &sha] {
+        skopeo_copy(
+            &format!("{host}/elsewhere:v1.2.4"),
+            &format!("{host}/llm-proxy:{tag}"),
+        );
+    }
+    assert_eq!(registry.digest("llm-proxy", "v1.2.3"), Some(v124.clone()));
+    attester.attest(
+        &registry,
+        "llm-proxy",
+        &v124,
+        "1.2.4",
+        &ci(IMAGE_WORKFLOW),
+        None,
+    );
+    // Everything else holds: the same commit, every platform, the tags, the chart.
+    let run = verify().failure();
+    assert_eq!(
+        failed(&run),
+        ["✗ image provenance ref: built from refs/tags/v1.2.4, expected refs/tags/v1.2.3"],
+        "{run}"
+    );
+
+    // The promotion gate, with provenance on as Cargo.toml has it, refuses it alike.
+    env.set("RELEASE_PROVENANCE", "");
+    let before = project.remote_git(&["for-each-ref"]);
+    let refused = env
+        .xtask(&project, &["release", "promote", "1.2.3", "--yes"])
+        .failure();
+    assert!(
+        format!("{refused}").contains(
+            "image provenance ref: built from refs/tags/v1.2.4, expected refs/tags/v1.2.3"
+        ),
+        "{refused}"
+    );
+    assert_eq!(project.remote_git(&["for-each-ref"]), before);
+}
+
+/// Issue 17, item 2: every platform's revision label and every image the chart renders, with
+/// provenance off (as `Env` sets it), in `release verify` and the promotion gate alike.
+#[test]
+fn a_platform_from_another_build_or_a_sidecar_from_elsewhere_fails_verify_and_the_gate() {
+    let _serial = serial();
+    let registry = Registry::start();
+    let project = release_project();
+    let env = Env::new(&registry.host);
+    let host = &registry.host;
+    let commit = release_commit(&project, "1.2.3");
+    env.xtask(&project, &["release", "publish", "v1.2.3"])
+        .success();
+    let newer = release_commit(&project, "1.2.4");
+    env.xtask(
+        &project,
+        &["release", "publish", "v1.2.4", "--only", "image"],
+    )
+    .success();
+    let verify = || env.xtask(&project, &["release", "verify", "1.2.3"]);
+    let promote = || {
+        let before = project.remote_git(&["for-each-ref"]);
+        let refused = env
+            .xtask(&project, &["release", "promote", "1.2.3", "--yes"])
+            .failure();
+        assert_eq!(project.remote_git(&["for-each-ref"]), before);
+        format!("{refused}")
+    };
+    verify().success();
+
+    // v1.2.3's index with its arm64 image replaced by v1.2.4's (another commit), under
+    // v1.2.3 and its `sha-` tag: amd64, the first platform, is still v1.2.3's own.
+    let sha = format!("sha-{}", &commit[..7]);
+    skopeo_copy(
+        &format!("{host}/llm-proxy:v1.2.3"),
+        &format!("{host}/llm-proxy:original"),
+    );
+    let original = registry.raw("llm-proxy", "v1.2.3");
+    let arm64 = |index: &serde_yaml::Value| {
+        index["manifests"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .position(|m| m["platform"]["architecture"].as_str() == Some("arm64"))
+            .unwrap()
+    };
+    assert_eq!(
+        original["manifests"][0]["platform"]["architecture"].as_str(),
+        Some("amd64")
+    );
+    let mut mixed = original.clone();
+    let from = registry.raw("llm-proxy", "v1.2.4");
+    let at = arm64(&mixed);
+    mixed["manifests"][at] = from["manifests"][arm64(&from)].clone();
+    for tag in ["v1.2.3", &sha] {
+        put_manifest(&registry, "llm-proxy", tag, &mixed);
+    }
+    let run = verify().failure();
+    assert_eq!(
+        failed(&run),
+        [format!(
+            "✗ image revision label: linux/arm64: {newer}, expected {commit}"
+        )],
+        "{run}"
+    );
+    let refused = promote();
+    assert!(
+        refused.contains(&format!(
+            "image revision label: linux/arm64: {newer}, expected {commit}"
+        )),
+        "{refused}"
+    );
+    for tag in ["v1.2.3", &sha] {
+        skopeo_copy(
+            &format!("{host}/llm-proxy:original"),
+            &format!("{host}/llm-proxy:{tag}"),
+        );
+    }
+    verify().success();
+
+    // Chart 1.2.3 re-pushed with a sidecar from elsewhere after the release's own container.
+    let chart = env.dir.path().join("sidecar-chart");
+    copy_dir(&project.work.join("charts/llm-proxy"), &chart);
+    let deployment = chart.join("templates/deployment.yaml");
+    let text = std::fs::read_to_string(&deployment).unwrap();
+    let last = "            {{- toYaml .Values.resources | nindent 12 }}\n";
+    assert_eq!(text.matches(last).count(), 1);
+    let sidecar = "        - name: sidecar\n          image: \"127.0.0.1:1/sidecar:1\"\n";
+    std::fs::write(&deployment, text.replace(last, &format!("{last}{sidecar}"))).unwrap();
+    let dest = env.dir.path().join("sidecar-package");
+    let vars = env.pairs();
+    let helm = require("helm");
+    output(
+        Command::new(&helm)
+            .args(["package", "--version", "1.2.3", "--app-version", "v1.2.3"])
+            .arg("--destination")
+            .arg(&dest)
+            .arg(&chart)
+            .envs(vars.iter().copied()),
+    );
+    output(
+        Command::new(&helm)
+            .args(["push", "--plain-http"])
+            .arg(dest.join("llm-proxy-1.2.3.tgz"))
+            .arg(format!("oci://{host}/charts"))
+            .envs(vars.iter().copied()),
+    );
+    let run = verify().failure();
+    assert_eq!(
+        failed(&run),
+        [format!(
+            "✗ chart default image: 127.0.0.1:1/sidecar:1, expected {host}/llm-proxy:v1.2.3"
+        )],
+        "{run}"
+    );
+    let refused = promote();
+    assert!(
+        refused.contains("chart default image: 127.0.0.1:1/sidecar:1"),
+        "{refused}"
+    );
+}
+
+/// Puts `manifest` (an index or a manifest, as JSON) under `name:tag`.
+fn put_manifest(registry: &Registry, name: &str, tag: &str, manifest: &serde_yaml::Value) {
+    let media_type = manifest["mediaType"].as_str().unwrap();
+    output(Command::new(require("curl")).args([
+        "--silent",
+        "--show-error",
+        "--fail",
+        "--request",
+        "PUT",
+        "--header",
+        &format!("Content-Type: {media_type}"),
+        "--data-binary",
+        &json(manifest),
+        &format!("http://{}/v2/{name}/manifests/{tag}", registry.host),
+    ]));
+}
+
+/// `value` as JSON (serde_yaml reads JSON but writes YAML).
+fn json(value: &serde_yaml::Value) -> String {
+    use serde_yaml::Value;
+    let text = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => text(s),
+        Value::Sequence(items) => {
+            format!("[{}]", items.iter().map(json).collect::<Vec<_>>().join(","))
+        }
+        Value::Mapping(map) => format!(
+            "{{{}}}",
+            map.iter()
+                .map(|(k, v)| format!("{}:{}", text(k.as_str().unwrap()), json(v)))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        Value::Tagged(_) => panic!("a manifest has no YAML tags"),
+    }
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+

@@ -6,6 +6,7 @@
 
 use std::process::Command;
 
+use super::github::GitHub;
 use super::provenance::{
     Attester, CHART_WORKFLOW, IMAGE_WORKFLOW, REPOSITORY, Signer, forget_attestations,
 };
@@ -322,3 +323,162 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     }
 }
 
+/// Issue 17, item 3: the record of a GitHub release is compared in full, and there is exactly
+/// one, outside any comment. Each edit alone fails `release verify`, naming the row.
+#[test]
+fn a_release_record_hidden_in_a_comment_or_with_one_row_edited_fails_verify() {
+    let _serial = serial();
+    let registry = Registry::start();
+    let project = release_project();
+    let mut env = Env::new(&registry.host);
+    let attester = Attester::new(&mut env);
+    // Provenance on, as Cargo.toml has it: the record names the attestations.
+    env.set("RELEASE_PROVENANCE", "");
+    let host = &registry.host;
+    let commit = release_commit(&project, "1.3.0");
+    env.xtask(&project, &["release", "publish", "v1.3.0"])
+        .success();
+    let ci = |workflow| Signer {
+        repository: REPOSITORY,
+        workflow,
+        commit: &commit,
+    };
+    let image = registry.digest("llm-proxy", "v1.3.0").unwrap();
+    let chart = registry.digest("charts/llm-proxy", "1.3.0").unwrap();
+    attester.attest(
+        &registry,
+        "llm-proxy",
+        &image,
+        "1.3.0",
+        &ci(IMAGE_WORKFLOW),
+        None,
+    );
+    attester.attest(
+        &registry,
+        "charts/llm-proxy",
+        &chart,
+        "1.3.0",
+        &ci(CHART_WORKFLOW),
+        None,
+    );
+    env.xtask(&project, &["release", "promote", "1.3.0", "--yes"])
+        .success();
+    let github = GitHub::start();
+    github
+        .xtask(
+            &project,
+            &env,
+            &["release", "github", "v1.3.0-stable", "--no-checks"],
+            "gh-token",
+        )
+        .success();
+    let made = github.state.lock().unwrap().body.clone().unwrap();
+    let verify = |body: &str| {
+        github.state.lock().unwrap().body = Some(body.to_string());
+        github.xtask(&project, &env, &["release", "verify", "1.3.0"], "gh-token")
+    };
+    let good = verify(&made).success();
+    assert!(
+        good.stdout
+            .contains("✓ github release record: the registry still serves what was released"),
+        "{good}"
+    );
+    // The one line of the record that starts with `start`, and the body with it replaced.
+    let row = |start: &str| {
+        let rows: Vec<&str> = made.lines().filter(|l| l.starts_with(start)).collect();
+        assert_eq!(rows.len(), 1, "{start:?} in:\n{made}");
+        rows[0].to_string()
+    };
+    let edited = |start: &str, edit: &dyn Fn(&str) -> String| {
+        let line = row(start);
+        made.replacen(&format!("{line}\n"), &edit(&line), 1)
+    };
+    let sha = format!("sha-{}", &commit[..7]);
+    let image_row = row("| image | ");
+    let chart_row = row("| chart | ");
+    let attestation_row = row("| image attestation | ");
+    let cases: Vec<(&str, String, String)> = vec![
+        (
+            "a platform row deleted",
+            edited("| linux/arm64 | ", &|_| String::new()),
+            "linux/arm64 is sha256:".into(),
+        ),
+        (
+            "the image repository changed",
+            edited("| image | ", &|l| {
+                format!("{}\n", l.replace("/llm-proxy@", "/elsewhere@"))
+            }),
+            format!(
+                "the image under v1.3.0 is {host}/llm-proxy@{image}, recorded {host}/elsewhere@{image}"
+            ),
+        ),
+        (
+            "the chart reference changed",
+            edited("| chart | ", &|l| {
+                format!("{}\n", l.replace("/charts/llm-proxy:", "/charts/other:"))
+            }),
+            format!(
+                "the chart is oci://{host}/charts/llm-proxy:1.3.0@{chart}, recorded oci://{host}/charts/other:1.3.0@{chart}"
+            ),
+        ),
+        (
+            "latest replaced in the tags row",
+            edited("| image tags | ", &|l| {
+                format!("{}\n", l.replace("`latest`", "`edge`"))
+            }),
+            "the image tags name edge, not a tag of this release; the image tags lack latest"
+                .into(),
+        ),
+        (
+            "an attestation row changed",
+            edited("| image attestation | ", &|l| {
+                format!("{}\n", l.replace("@refs/tags/v1.3.0`", "@refs/heads/main`"))
+            }),
+            format!("image attestation is {}", {
+                let value = attestation_row.trim_end_matches(" |");
+                value
+                    .trim_start_matches("| image attestation | ")
+                    .to_string()
+            }),
+        ),
+        (
+            "an attestation row removed",
+            edited("| image attestation | ", &|_| String::new()),
+            "not recorded".into(),
+        ),
+        (
+            // Another table shown, with other digests; the real record hidden below it.
+            "the record hidden in a comment",
+            {
+                let at = made.find("## Artifacts").unwrap();
+                let (notes, record) = made.split_at(at);
+                let shown = record
+                    .replace("## Artifacts", "**Artifacts**")
+                    .replace(&image, &format!("sha256:{}", "0".repeat(64)));
+                format!("{notes}{shown}\n<!--\n{record}-->\n")
+            },
+            "the `## Artifacts` record is inside an HTML comment".into(),
+        ),
+        (
+            "a second record",
+            format!("{made}\n{}", &made[made.find("## Artifacts").unwrap()..]),
+            "the notes hold 2 `## Artifacts` records: there must be exactly one".into(),
+        ),
+    ];
+    assert!(
+        image_row.contains(&image) && chart_row.contains(&chart),
+        "{made}"
+    );
+    assert!(made.contains("`latest` |") && made.contains(&sha), "{made}");
+    for (case, body, said) in cases {
+        assert_ne!(body, made, "{case}: the edit changed nothing");
+        let run = verify(&body).failure();
+        let failed = failed(&run);
+        assert_eq!(failed.len(), 1, "{case}:\n{run}");
+        assert!(
+            failed[0].starts_with("✗ github release record: ") && failed[0].contains(&said),
+            "{case}: expected {said:?}:\n{run}"
+        );
+    }
+    verify(&made).success();
+}

@@ -2,9 +2,11 @@
 //! platform's manifest, the tags that held it, the chart and its digest, and the workflow run.
 //!
 //! `release github` writes it below the generated notes of the GitHub release, so the
-//! approval is recorded where people look; `release verify` reads it back and checks that
-//! the registry still serves exactly that, so an image or chart replaced after the release is
-//! caught. Rendering and reading are pure and each other's inverse.
+//! approval is recorded where people look; `release verify` reads back the one record there
+//! is (a second one, or one in an HTML comment, is refused: the table people see is the one
+//! compared) and compares every row with what the registry serves and the rules say, so an
+//! image or chart replaced after the release, or a row edited, is caught. Rendering and
+//! reading are pure and each other's inverse.
 
 use crate::check::{Check, CheckId, Lookup};
 use crate::config::Config;
@@ -286,19 +288,28 @@ pub fn check(config: &Config, facts: &ReleaseFacts, body: &str) -> Check {
     let index = found(&facts.version_image);
     differ("the commit", commit.cloned(), record.commit.clone());
     differ(
-        &format!("the image under {}", grammar::version_tag(version)),
-        index.map(|i| format!("{}@{}", config.image, i.digest)),
-        format!("{}@{}", record.image, record.index_digest),
+        "the image repository",
+        Some(config.image.clone()),
+        record.image.clone(),
     );
     differ(
+        &format!("the image under {}", grammar::version_tag(version)),
+        index.map(|i| i.digest.clone()),
+        record.index_digest.clone(),
+    );
+    differ(
+        "the chart reference",
+        Some(format!(
+            "{}/{}:{version}",
+            config.chart_registry, facts.chart_name
+        )),
+        record.chart.clone(),
+    );
+    let chart = found(&facts.chart);
+    differ(
         "the chart",
-        found(&facts.chart).map(|c| {
-            format!(
-                "{}/{}:{version}@{}",
-                config.chart_registry, facts.chart_name, c.digest
-            )
-        }),
-        format!("{}@{}", record.chart, record.chart_digest),
+        chart.map(|c| c.digest.clone()),
+        record.chart_digest.clone(),
     );
     let manifests = index.map(|i| i.manifests.as_slice()).unwrap_or_default();
     differences.extend(rows_differ(manifests, &record.platforms));

@@ -12,6 +12,24 @@ pub enum Lookup<T> {
     Unknown(String),
 }
 
+impl<T> Lookup<T> {
+    /// What was found, if it was.
+    pub fn found(&self) -> Option<&T> {
+        match self {
+            Lookup::Found(found) => Some(found),
+            _ => None,
+        }
+    }
+
+    /// Why the question could not be asked, if it could not.
+    pub fn unknown(&self) -> Option<&str> {
+        match self {
+            Lookup::Unknown(why) => Some(why),
+            _ => None,
+        }
+    }
+}
+
 /// One check's identity: what it is about. Code tells checks apart by this, never by the name
 /// it prints; its `Display` is that name, as `release verify` prints it and `--json` writes it.
 #[derive(Debug, Clone, PartialEq, Eq)]

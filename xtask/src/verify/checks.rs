@@ -70,13 +70,6 @@ fn judged<T>(
     }
 }
 
-fn found<T>(lookup: &Lookup<T>) -> Option<&T> {
-    match lookup {
-        Lookup::Found(found) => Some(found),
-        _ => None,
-    }
-}
-
 /// `vX.Y.Z` on the remote, and `vX.Y.Z-stable` on its commit (when there, or when required).
 fn tags(facts: &ReleaseFacts, stable_required: bool) -> Vec<Check> {
     let version_tag = grammar::version_tag(&facts.version);
@@ -87,7 +80,7 @@ fn tags(facts: &ReleaseFacts, stable_required: bool) -> Vec<Check> {
         |commit| (true, format!("on the remote at {commit}")),
     )];
     let id = CheckId::StableTag(grammar::stable_tag(&facts.version));
-    let commit = found(&facts.commit).map(String::as_str);
+    let commit = facts.commit.found().map(String::as_str);
     checks.extend(match &facts.stable_commit {
         Lookup::Missing if stable_required => Some(Check::new(id, false, "not on the remote")),
         Lookup::Missing => None,
@@ -186,7 +179,7 @@ fn revisions(index: &ImageIndex, commit: &Lookup<String>) -> Check {
 fn image_tags(config: &Config, facts: &ReleaseFacts) -> Vec<Check> {
     let version_tag = grammar::version_tag(&facts.version);
     let id = |tag: &str| CheckId::ImageTag(format!("{}:{tag}", config.image));
-    let digest = found(&facts.version_image).map(|i| i.digest.as_str());
+    let digest = facts.version_image.found().map(|i| i.digest.as_str());
     let same = |id, held: &Lookup<String>| same_digest(id, held, digest, &version_tag);
     let mut checks = Vec::new();
     if let Lookup::Found(commit) = &facts.commit {
@@ -210,7 +203,7 @@ fn image_tags(config: &Config, facts: &ReleaseFacts) -> Vec<Check> {
     };
     let owners = rules::image_tags(
         &facts.version,
-        found(&facts.commit).map_or("", String::as_str),
+        facts.commit.found().map_or("", String::as_str),
         on_default_branch.unwrap_or(false),
         tags,
     );
@@ -272,7 +265,7 @@ fn chart_images(config: &Config, facts: &ReleaseFacts, images: &[String]) -> Che
     let tag = grammar::version_tag(&facts.version);
     let want = format!("{}:{tag}", config.image);
     let index = &facts.version_image;
-    let digest = found(index).map(|i| i.digest.as_str());
+    let digest = index.found().map(|i| i.digest.as_str());
     let foreign: Vec<&str> = images
         .iter()
         .filter(|i| !chart::is_release_image(i, &config.image, &tag, digest))
@@ -615,18 +608,19 @@ mod tests {
         facts.minor_digest = Lookup::Found("sha256:newer".into());
         facts.latest_digest = Lookup::Found("sha256:newest".into());
         let checks = verify(&config(), &facts);
-        let detail = |name: &str| {
+        let detail = |tag: &str| {
+            let id = CheckId::ImageTag(format!("ghcr.io/sofatutor/llm-proxy:{tag}"));
             checks
                 .iter()
-                .find(|c| c.id.to_string().ends_with(name))
+                .find(|c| c.id == id)
                 .map(|c| (c.ok, c.detail.clone()))
         };
         assert_eq!(
-            detail(":1.2"),
+            detail("1.2"),
             Some((true, "owned by the newer v1.2.4".into()))
         );
         assert_eq!(
-            detail(":latest"),
+            detail("latest"),
             Some((true, "owned by the newer v1.3.0".into()))
         );
     }

@@ -82,10 +82,7 @@ impl Record {
         let version = &facts.version;
         let holds =
             |found: &Lookup<String>| matches!(found, Lookup::Found(d) if *d == index.digest);
-        let known = match &facts.remote_tags {
-            Lookup::Found(tags) => tags.clone(),
-            _ => Vec::new(),
-        };
+        let known = facts.remote_tags.found().cloned().unwrap_or_default();
         let on_default_branch = matches!(facts.on_default_branch, Lookup::Found(true));
         let owners = rules::image_tags(version, commit, on_default_branch, &known);
         let mut held = vec![owners.version.clone()];
@@ -259,16 +256,12 @@ pub fn check(config: &Config, facts: &ReleaseFacts, body: &str) -> Check {
         Err(why) => return Check::new(id, false, why),
     };
     // A row that cannot be compared now is unknown, never a pass.
-    let provenance = facts
-        .provenance
-        .iter()
-        .flatten()
-        .map(|(_, a)| unknown_of(a));
+    let provenance = facts.provenance.iter().flatten().map(|(_, a)| a.unknown());
     let unknown = [
-        unknown_of(&facts.commit),
-        unknown_of(&facts.version_image),
-        unknown_of(&facts.chart),
-        unknown_of(&facts.remote_tags),
+        facts.commit.unknown(),
+        facts.version_image.unknown(),
+        facts.chart.unknown(),
+        facts.remote_tags.unknown(),
     ]
     .into_iter()
     .chain(provenance)
@@ -284,8 +277,8 @@ pub fn check(config: &Config, facts: &ReleaseFacts, body: &str) -> Check {
         Some(now) => differences.push(format!("{what} is {now}, recorded {recorded}")),
         None => differences.push(format!("{what} is gone, recorded {recorded}")),
     };
-    let commit = found(&facts.commit);
-    let index = found(&facts.version_image);
+    let commit = facts.commit.found();
+    let index = facts.version_image.found();
     differ("the commit", commit.cloned(), record.commit.clone());
     differ(
         "the image repository",
@@ -305,7 +298,7 @@ pub fn check(config: &Config, facts: &ReleaseFacts, body: &str) -> Check {
         )),
         record.chart.clone(),
     );
-    let chart = found(&facts.chart);
+    let chart = facts.chart.found();
     differ(
         "the chart",
         chart.map(|c| c.digest.clone()),
@@ -353,7 +346,7 @@ fn rows_differ(now: &[(String, String)], recorded: &[(String, String)]) -> Vec<S
 /// The tags row against the rules: in the contract's order, only tags of this release, and
 /// every tag it owns now (a moving tag a newer release took since may stay recorded).
 fn tags_differ(facts: &ReleaseFacts, commit: &str, recorded: &[String]) -> Vec<String> {
-    let known = found(&facts.remote_tags).cloned().unwrap_or_default();
+    let known = facts.remote_tags.found().cloned().unwrap_or_default();
     let on_default_branch = matches!(facts.on_default_branch, Lookup::Found(true));
     let owners = rules::image_tags(&facts.version, commit, on_default_branch, &known);
     let every = owners.every();
@@ -381,20 +374,6 @@ fn tags_differ(facts: &ReleaseFacts, commit: &str, recorded: &[String]) -> Vec<S
         ));
     }
     differences
-}
-
-fn found<T>(lookup: &Lookup<T>) -> Option<&T> {
-    match lookup {
-        Lookup::Found(found) => Some(found),
-        _ => None,
-    }
-}
-
-fn unknown_of<T>(lookup: &Lookup<T>) -> Option<&str> {
-    match lookup {
-        Lookup::Unknown(why) => Some(why),
-        _ => None,
-    }
 }
 
 fn code(text: &str) -> String {

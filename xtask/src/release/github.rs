@@ -15,7 +15,9 @@ use xshell::{Shell, cmd};
 
 use crate::check::Gate;
 use crate::cli::GithubArgs;
-use crate::publish::plan::{NOTES_FILE, Plan, PublishStep};
+use crate::publish::github_release::{
+    self, GithubPlan, GithubStep, NOTES_FILE, create_release, plan_github,
+};
 use crate::publish::rules::{self, GithubRelease};
 use crate::tag::grammar::{self, Classified, ReleaseTag, TagKind};
 use crate::tools;
@@ -44,14 +46,11 @@ pub fn run(sh: &Shell, project: &Project, args: GithubArgs) -> Result<()> {
     };
 
     // STEP 2: the plan.
-    let plan = crate::release::plan::build(sh, project, &release_tag)?;
-    let steps: Vec<PublishStep> = plan
-        .steps
-        .iter()
-        .filter(|s| !(args.no_checks && matches!(s, PublishStep::Checks)))
-        .cloned()
-        .collect();
-    let plan = plan.with_steps(steps);
+    let state = crate::release::plan::read_state(sh, project, &release_tag)?;
+    let mut plan = plan_github(&release_tag, &project.config, &state);
+    if args.no_checks {
+        plan.steps.retain(|step| *step != GithubStep::Checks);
+    }
     // A dry run's data is the plan and the verdict; a real run's is the release's URL, so
     // there they are progress, on stderr.
     let show = |text: &str| {
@@ -101,28 +100,25 @@ pub fn run(sh: &Shell, project: &Project, args: GithubArgs) -> Result<()> {
     // STEP 5: the steps.
     for step in &plan.steps {
         match step {
-            PublishStep::Checks => ui::step("cargo xtask ci", || crate::ci::run(sh, project))?,
+            GithubStep::Checks => ui::step("cargo xtask ci", || crate::ci::run(sh, project))?,
             // Part of the creation: notes are asked for only when the release does not exist
             // yet, with the Latest and notes start decided against GitHub's releases then.
-            PublishStep::GenerateNotes { .. } => {}
-            PublishStep::CreateGithubRelease { release, repo } => {
-                ui::step(&step.to_string(), || {
-                    create(sh, project, release, repo, &facts)
-                })?
-            }
-            other => bail!("`{other}` does not belong to `release github`"),
+            GithubStep::GenerateNotes => {}
+            GithubStep::CreateRelease => ui::step(&plan.line(*step), || {
+                create(sh, project, &plan.release, &plan.repo, &facts)
+            })?,
         }
     }
     Ok(())
 }
 
-fn preflight(plan: &Plan, tag: &ReleaseTag) -> Result<()> {
+fn preflight(plan: &GithubPlan, tag: &ReleaseTag) -> Result<()> {
     let needed = tools::union([&["gh"][..], &tools::VERIFY_ARTIFACTS[..]]);
     let mut problems: Vec<String> = crate::project::missing_tools(&needed)
         .iter()
         .map(|t| tools::missing(t))
         .collect();
-    if !plan.tag_exists {
+    if !plan.subject.tag_exists {
         problems.push(format!(
             "{tag} does not exist in this repository: promote first (`cargo xtask release promote {}`), or fetch tags",
             tag.version
@@ -172,16 +168,9 @@ fn create(
             std::fs::create_dir_all(file.parent().expect("the notes file is in dist/"))?;
             std::fs::write(&file, body)
                 .with_context(|| format!("cannot write {}", file.display()))?;
-            let step = PublishStep::CreateGithubRelease {
-                release: release.clone(),
-                repo: repo.to_string(),
-            };
-            let mut url = String::new();
-            for command in step.commands() {
-                eprintln!("$ {command}");
-                url = exec::read(sh, &command)?;
-            }
-            (url, release)
+            let command = create_release(&release, repo);
+            eprintln!("$ {command}");
+            (exec::read(sh, &command)?, release)
         }
     };
     println!("{url}");
@@ -199,16 +188,9 @@ fn create(
 
 /// GitHub's generated notes for the release.
 fn generate_notes(sh: &Shell, release: &GithubRelease, repo: &str) -> Result<String> {
-    let step = PublishStep::GenerateNotes {
-        release: release.clone(),
-        repo: repo.to_string(),
-    };
-    let mut notes = String::new();
-    for command in step.commands() {
-        eprintln!("$ {command}");
-        notes = exec::read(sh, &command)?;
-    }
-    Ok(notes)
+    let command = github_release::generate_notes(release, repo);
+    eprintln!("$ {command}");
+    exec::read(sh, &command)
 }
 
 /// The tags of the releases GitHub has (drafts aside): with the clone's tags, what decides

@@ -130,7 +130,7 @@ pub fn push(run: &Publisher<'_>, step: &PushImage) -> Result<Published> {
 
 /// Points a tag at the digest of `vX.Y.Z`: done when it does already, an error for an
 /// immutable tag holding something else, and for a moving tag a move only forward of what
-/// it holds now ([`rules::move_moving_tag`]): the plan gives a moving tag to the highest
+/// it holds now, or over what is no release of its line ([`rules::move_moving_tag`]): the plan gives a moving tag to the highest
 /// release the clone knows, but another tag's run may have published a newer one meanwhile.
 pub fn tag(run: &Publisher<'_>, step: &TagImage, digest: &str) -> Result<Published> {
     let (repository, tag, moving) = (&step.repository, &step.tag, &step.moving);
@@ -159,11 +159,15 @@ pub fn tag(run: &Publisher<'_>, step: &TagImage, digest: &str) -> Result<Publish
             },
         },
     };
-    if let (Some(version), Holder::Image { digest: held, .. }) = (moving, &holder)
-        && let Move::Keep(why) = rules::move_moving_tag(tag, version, digest, &holder)
-    {
-        ui::note(&why);
-        return Ok(published(held, State::KeptNewer));
+    if let (Some(version), Holder::Image { digest: held, .. }) = (moving, &holder) {
+        match rules::move_moving_tag(tag, version, digest, &holder) {
+            Move::Keep(why) => {
+                ui::note(&why);
+                return Ok(published(held, State::KeptNewer));
+            }
+            Move::Replace(why) => ui::note(&why),
+            Move::Set | Move::AlreadyThere => {}
+        }
     }
     let with_digest = TagImage {
         digest: Some(digest.to_string()),

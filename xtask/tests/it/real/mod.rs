@@ -12,6 +12,7 @@ mod github;
 mod private;
 mod provenance;
 mod publish;
+mod publish_rules;
 mod race;
 mod rehearse;
 mod reproduce;

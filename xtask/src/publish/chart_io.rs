@@ -30,6 +30,36 @@ pub fn stamp(project: &Project, step: &StampChart) -> Result<()> {
     Ok(())
 }
 
+/// `Chart.yaml` and `values.yaml` as a publish found them. The run stamps them in place, for
+/// helm to lint, render and package; then they are put back, so that a local publish leaves
+/// the tree as it found it (the repository keeps `0.0.0-dev`, and `cargo xtask ci` checks it).
+pub struct ChartFiles(Vec<(PathBuf, Vec<u8>)>);
+
+impl ChartFiles {
+    pub fn read(project: &Project, dir: &str) -> Result<ChartFiles> {
+        let mut files = Vec::new();
+        for name in ["Chart.yaml", "values.yaml"] {
+            let path = project.root.join(dir).join(name);
+            match std::fs::read(&path) {
+                Ok(bytes) => files.push((path, bytes)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => bail!("cannot read {}: {e}", path.display()),
+            }
+        }
+        Ok(ChartFiles(files))
+    }
+
+    /// Writes back each file the run changed.
+    pub fn restore(self) -> Result<()> {
+        for (path, bytes) in self.0 {
+            if std::fs::read(&path).ok().as_ref() != Some(&bytes) {
+                write_atomically(&path, &bytes)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Points `values.yaml`'s `image.repository` at the configured image (a rehearsal).
 pub fn set_image(project: &Project, step: &SetChartImage) -> Result<()> {
     let path = project.root.join(&step.dir).join("values.yaml");
@@ -281,7 +311,7 @@ pub fn stamped(path: &Path, versions: &ChartVersions) -> Result<(String, String)
     Ok((text, stamped))
 }
 
-pub fn write_atomically(path: &Path, text: &str) -> Result<()> {
+pub fn write_atomically(path: &Path, text: impl AsRef<[u8]>) -> Result<()> {
     use std::io::Write;
     let tmp = path.with_file_name(format!(
         ".{}.xtask-{}",
@@ -290,7 +320,7 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<()> {
     ));
     let write = || -> std::io::Result<()> {
         let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(text.as_bytes())?;
+        file.write_all(text.as_ref())?;
         file.set_permissions(std::fs::metadata(path)?.permissions())?;
         file.sync_all()?;
         std::fs::rename(&tmp, path)

@@ -53,8 +53,7 @@ pub fn run(sh: &Shell, project: &Project, args: PublishArgs) -> Result<()> {
     // STEP 3: preflight; every problem at once, before anything is changed.
     let credentials = preflight(sh, project, &plan, push)?;
 
-    // STEP 4: carry out the steps. Each push step returns what it published; the tags after
-    // the version tag point at the digest it holds.
+    // STEP 4: carry out the steps.
     let scratch = Scratch::new("publish")?;
     let registry = Registry::new(
         sh,
@@ -68,9 +67,27 @@ pub fn run(sh: &Shell, project: &Project, args: PublishArgs) -> Result<()> {
         registry: &registry,
         scratch: scratch.path(),
     };
+    let chart_files = chart_io::ChartFiles::read(project, &plan.chart.dir)?;
+    let carried = carry_out(&publisher, &plan.steps);
+    // The stamped chart files were for helm; the tree gets back what it had, failed or not.
+    let restored = chart_files.restore();
+    let (published, image_digest) = carried?;
+    restored
+        .context("the run is done, but the chart's files could not be put back as they were")?;
+
+    // STEP 5: say what is published, for people and for the workflow.
+    report(project, &plan, &published, image_digest.as_deref(), push)
+}
+
+/// Carries out the steps in order. Each push step returns what it published; the tags after
+/// the version tag point at the digest it holds.
+fn carry_out(
+    publisher: &Publisher<'_>,
+    steps: &[PublishStep],
+) -> Result<(Vec<Published>, Option<String>)> {
     let mut published: Vec<Published> = Vec::new();
     let mut image_digest: Option<String> = None;
-    for step in &plan.steps {
+    for step in steps {
         ui::step(&step.to_string(), || {
             let (sh, project) = (publisher.sh, publisher.project);
             match step {
@@ -89,7 +106,7 @@ pub fn run(sh: &Shell, project: &Project, args: PublishArgs) -> Result<()> {
                 PublishStep::Helm(step) => run_commands(sh, step)?,
                 PublishStep::Login(step) => run_commands(sh, step)?,
                 PublishStep::PushImage(step) => {
-                    let image = image_io::push(&publisher, step)?;
+                    let image = image_io::push(publisher, step)?;
                     image_digest = Some(image.digest.clone());
                     published.push(image);
                 }
@@ -97,18 +114,16 @@ pub fn run(sh: &Shell, project: &Project, args: PublishArgs) -> Result<()> {
                     let digest = image_digest.as_deref().context(
                         "the version tag's digest is unknown: the push step must run first",
                     )?;
-                    published.push(image_io::tag(&publisher, step, digest)?);
+                    published.push(image_io::tag(publisher, step, digest)?);
                 }
-                PublishStep::WaitForImage(step) => chart_io::wait_for_image(&publisher, step)?,
-                PublishStep::HelmPush(step) => published.push(chart_io::push(&publisher, step)?),
+                PublishStep::WaitForImage(step) => chart_io::wait_for_image(publisher, step)?,
+                PublishStep::HelmPush(step) => published.push(chart_io::push(publisher, step)?),
                 PublishStep::HelmShowChart(step) => chart_io::read_back(sh, step)?,
             }
             Ok(())
         })?;
     }
-
-    // STEP 5: say what is published, for people and for the workflow.
-    report(project, &plan, &published, image_digest.as_deref(), push)
+    Ok((published, image_digest))
 }
 
 /// Tools on PATH, credentials complete, and for a real publish the tag checked out.

@@ -7,6 +7,7 @@ use crate::cli::StampArgs;
 use crate::project::Project;
 use crate::publish::chart::{ChartVersions, line_changes};
 use crate::publish::chart_io;
+use crate::ui;
 
 pub fn run(project: &Project, args: StampArgs) -> Result<()> {
     let version = args.version;
@@ -35,5 +36,9 @@ pub fn run(project: &Project, args: StampArgs) -> Result<()> {
         "stamped {shown}: version {}, appVersion {}",
         versions.version, versions.app_version
     );
+    // The committed chart keeps its placeholders: a stamp is for packaging, never a commit.
+    ui::note(&format!(
+        "do not commit this: the repository keeps the 0.0.0-dev placeholders, and `release tag` needs a clean tree; `git checkout -- {shown}` puts the file back (`release publish` stamps by itself and puts the chart's files back when it ends)"
+    ));
     Ok(())
 }

@@ -95,3 +95,61 @@ fn a_minor_tag_holding_another_lines_release_is_replaced_and_latest_is_not() {
         "{verified}"
     );
 }
+
+/// Regression: a local `release publish` left `Chart.yaml` and `values.yaml` stamped, so
+/// `cargo xtask ci` (its test `stamp::the_repository_chart_gets_its_annotated_image_stamped`)
+/// and `release tag` then failed on the tree. Failed or not, a publish leaves it as it was.
+#[test]
+fn a_local_publish_leaves_the_tree_as_it_found_it() {
+    let _serial = serial();
+    let registry = Registry::start();
+    let env = Env::new(&registry.host);
+    let project = release_project();
+    release_commit(&project, "1.2.3");
+    let files = [
+        "charts/llm-proxy/Chart.yaml",
+        "charts/llm-proxy/values.yaml",
+    ];
+    let before = files.map(|file| project.read(file));
+    let unchanged = |run: &crate::support::Run| {
+        assert_eq!(files.map(|file| project.read(file)), before, "{run}");
+        assert_eq!(project.git(&["status", "--porcelain"]), "", "{run}");
+    };
+
+    // The chart alone fails after stamping and packaging: its image is not published yet.
+    let failed = env
+        .xtask(
+            &project,
+            &["release", "publish", "v1.2.3", "--only", "chart"],
+        )
+        .failure();
+    assert!(
+        failed.stderr.contains("so the chart was not pushed"),
+        "{failed}"
+    );
+    unchanged(&failed);
+
+    // A whole publish: the chart it pushed was stamped, the tree is not.
+    let published = env
+        .xtask(&project, &["release", "publish", "v1.2.3"])
+        .success();
+    unchanged(&published);
+    let shown = output(
+        Command::new(require("helm"))
+            .args(["show", "chart", "--plain-http", "--version", "1.2.3"])
+            .arg(format!("oci://{}/charts/llm-proxy", registry.host))
+            .envs(env.pairs()),
+    );
+    assert!(shown.contains("appVersion: v1.2.3"), "{shown}");
+
+    // `release stamp` by hand says not to commit what it wrote.
+    let stamped = env
+        .xtask(&project, &["release", "stamp", "1.2.3"])
+        .success();
+    assert!(
+        stamped
+            .stderr
+            .contains("do not commit this: the repository keeps the 0.0.0-dev placeholders"),
+        "{stamped}"
+    );
+}

@@ -58,6 +58,72 @@ pub fn create_release(release: &GithubRelease, repo: &str) -> Invocation {
     Invocation::new("gh", args)
 }
 
+/// What a release someone made by hand lacks of what `release github` makes, and what
+/// `release verify` requires: published (not a draft or prerelease), titled with the stable
+/// tag, and its notes followed by the record of the artifacts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    /// Publish a draft or a prerelease.
+    pub publish: bool,
+    /// The stable tag, when the title is another.
+    pub title: Option<String>,
+    /// Add the record below the notes already there (through [`NOTES_FILE`]).
+    pub add_record: bool,
+}
+
+impl Completion {
+    pub fn of(
+        release: &GithubRelease,
+        draft: bool,
+        prerelease: bool,
+        title: &str,
+        has_record: bool,
+    ) -> Completion {
+        Completion {
+            publish: draft || prerelease,
+            title: (title != release.title).then(|| release.title.clone()),
+            add_record: !has_record,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        !self.publish && self.title.is_none() && !self.add_record
+    }
+
+    /// What it changes, as people read it.
+    pub fn describe(&self) -> String {
+        let mut changes = Vec::new();
+        if self.publish {
+            changes.push("publish it".to_string());
+        }
+        if let Some(title) = &self.title {
+            changes.push(format!("title it {title}"));
+        }
+        if self.add_record {
+            changes.push("add the record below its notes".to_string());
+        }
+        changes.join(", ")
+    }
+}
+
+/// `gh release edit` that completes a release; Latest is set only when it publishes one,
+/// as `gh release create` would have.
+pub fn edit_release(release: &GithubRelease, repo: &str, completion: &Completion) -> Invocation {
+    let mut args = vec!["release", "edit", &release.tag, "--verify-tag"];
+    let latest = format!("--latest={}", release.latest);
+    if completion.publish {
+        args.extend(["--draft=false", "--prerelease=false", &latest]);
+    }
+    if let Some(title) = &completion.title {
+        args.extend(["--title", title]);
+    }
+    if completion.add_record {
+        args.extend(["--notes-file", NOTES_FILE]);
+    }
+    args.extend(["--repo", repo]);
+    Invocation::new("gh", args)
+}
+
 /// The plan of the stable tag `tag`: the project's checks, GitHub's notes, the release.
 pub fn plan_github(tag: &ReleaseTag, config: &Config, repo: &RepoState) -> GithubPlan {
     GithubPlan {
@@ -83,7 +149,7 @@ impl GithubPlan {
                 generate_notes(release, repo)
             ),
             GithubStep::CreateRelease => format!(
-                "{}  (unless the release exists; Latest rechecked against GitHub's releases)",
+                "{}  (a release made by hand is completed instead; Latest rechecked against GitHub's releases)",
                 create_release(release, repo)
             ),
         }

@@ -9,6 +9,7 @@
 mod chart;
 mod docker;
 mod github;
+mod github_by_hand;
 mod private;
 mod provenance;
 mod publish;

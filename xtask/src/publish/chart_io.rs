@@ -139,6 +139,11 @@ pub fn wait_for_image(run: &Publisher<'_>, step: &WaitForImage) -> Result<()> {
     let required: Vec<String> = platforms.iter().map(Platform::name).collect();
     let deadline = Instant::now() + Duration::from_secs(wait_secs);
     loop {
+        // The registry is asked without the executor, which refuses new commands after an
+        // interrupt: the wait ends here instead.
+        if let Some(interrupt) = exec::interrupted() {
+            bail!("{interrupt} while waiting for the chart's image {reference}");
+        }
         let lacking = match run.registry.manifest(&image)? {
             None => "it is not in the registry".to_string(),
             Some(found) => {

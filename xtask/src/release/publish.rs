@@ -68,7 +68,9 @@ pub fn run(sh: &Shell, project: &Project, args: PublishArgs) -> Result<()> {
         scratch: scratch.path(),
     };
     let chart_files = chart_io::ChartFiles::read(project, &plan.chart.dir)?;
-    let carried = carry_out(&publisher, &plan.steps);
+    // Guarded: an interrupt stops the running command and fails the step, and the run still
+    // gets to put the chart's files back before exiting 130 or 143.
+    let carried = crate::exec::guarded(|| carry_out(&publisher, &plan.steps));
     // The stamped chart files were for helm; the tree gets back what it had, failed or not.
     let restored = chart_files.restore();
     let (published, image_digest) = carried?;
@@ -88,6 +90,10 @@ fn carry_out(
     let mut published: Vec<Published> = Vec::new();
     let mut image_digest: Option<String> = None;
     for step in steps {
+        // Some steps ask the registry without the executor, which would refuse them.
+        if let Some(interrupt) = crate::exec::interrupted() {
+            bail!("{interrupt}: `{step}` and the steps after it did not run");
+        }
         ui::step(&step.to_string(), || {
             let (sh, project) = (publisher.sh, publisher.project);
             match step {

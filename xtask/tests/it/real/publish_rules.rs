@@ -5,6 +5,7 @@ use std::process::Command;
 
 use super::{Env, Registry, output, release_commit, release_project, require, serial};
 use crate::support::TempDir;
+use crate::support::{spawn_xtask, wait};
 
 /// Pushes to `host/llm-proxy:TAG`, for each of `tags`, a small image labelled as the release
 /// `label`, as a hand or a bad script would; returns its digest.
@@ -152,4 +153,52 @@ fn a_local_publish_leaves_the_tree_as_it_found_it() {
             .contains("do not commit this: the repository keeps the 0.0.0-dev placeholders"),
         "{stamped}"
     );
+}
+
+/// Interrupted while it waits for its image, a publish still puts the chart's files back, and
+/// exits 130.
+#[test]
+fn an_interrupted_publish_leaves_the_tree_as_it_found_it() {
+    let _serial = serial();
+    let registry = Registry::start();
+    let mut env = Env::new(&registry.host);
+    env.set("RELEASE_IMAGE_WAIT", "600");
+    let project = release_project();
+    release_commit(&project, "1.2.3");
+    let chart = "charts/llm-proxy/Chart.yaml";
+    let before = project.read(chart);
+    let mut job = spawn_xtask(
+        &project.work,
+        &["release", "publish", "v1.2.3", "--only", "chart"],
+        &env.pairs(),
+    );
+    let (waiting, told) = std::sync::mpsc::channel();
+    let stderr = job.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr).lines() {
+            let line = line.unwrap();
+            if line.contains("waiting for the image") {
+                let _ = waiting.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    told.recv_timeout(std::time::Duration::from_secs(300))
+        .expect("the chart job waits for the image");
+    assert_ne!(project.read(chart), before, "stamped while it runs");
+    let pid = job.id().to_string();
+    output(Command::new("kill").args(["-s", "INT", &pid]));
+    let run = wait(job);
+    let stderr = reader.join().unwrap();
+    assert_eq!(run.code, 130, "{run}\n{stderr}");
+    assert!(
+        stderr.contains("SIGINT while waiting for the chart's image"),
+        "the wait ends at the interrupt, not at its deadline: {stderr}"
+    );
+    assert_eq!(project.read(chart), before, "{stderr}");
+    assert_eq!(project.git(&["status", "--porcelain"]), "", "{stderr}");
 }

@@ -18,7 +18,7 @@ use xshell::{Shell, cmd};
 use crate::cli::DistArgs;
 use crate::config::Platform;
 use crate::invocation::Invocation;
-use crate::publish::plan::{self, BinaryStamp};
+use crate::publish::steps::{self, BinaryStamp};
 use crate::{exec, project::Project, tag::git_io, ui};
 
 pub fn run(sh: &Shell, project: &Project, args: DistArgs) -> Result<()> {
@@ -96,7 +96,7 @@ pub fn build(
 
 fn build_command(platforms: &[Platform], stamp: &BinaryStamp) -> Invocation {
     let configured = |var: &str| std::env::var_os(var).is_some();
-    plan::dist_build(platforms, stamp, std::env::consts::ARCH, &configured)
+    steps::dist_build(platforms, stamp, std::env::consts::ARCH, &configured)
 }
 
 /// Each platform's binary as cargo builds it, and where `dist/` keeps it.

@@ -196,35 +196,81 @@ struct KeyLine {
     eol: &'static str,
 }
 
-/// The lines `after` changes in `before`, as a unified-diff-like listing with line numbers:
-/// what `release stamp --dry-run` shows instead of writing.
-pub fn line_changes(before: &str, after: &str) -> String {
-    let (old, new): (Vec<&str>, Vec<&str>) = (before.lines().collect(), after.lines().collect());
-    let mut out = String::new();
-    if old.len() == new.len() {
-        for (i, (a, b)) in old.iter().zip(&new).enumerate() {
-            if a != b {
-                out.push_str(&format!("@@ line {} @@\n-{a}\n+{b}\n", i + 1));
+/// The change from `before` to `after` of the file `path` as a unified diff (three lines of
+/// context, `a/` and `b/` prefixes, line endings kept), which `git apply` and `patch -p1` take:
+/// what `release stamp --dry-run` prints instead of writing.
+pub fn unified_diff(path: &str, before: &str, after: &str) -> String {
+    const CONTEXT: usize = 3;
+    let old: Vec<&str> = before.split_inclusive('\n').collect();
+    let new: Vec<&str> = after.split_inclusive('\n').collect();
+    // The longest common subsequence of lines, from the end: a Chart.yaml is small.
+    let mut common = vec![vec![0usize; new.len() + 1]; old.len() + 1];
+    for i in (0..old.len()).rev() {
+        for j in (0..new.len()).rev() {
+            common[i][j] = if old[i] == new[j] {
+                common[i + 1][j + 1] + 1
+            } else {
+                common[i + 1][j].max(common[i][j + 1])
+            };
+        }
+    }
+    // Each line once, in order, with its mark and where it is in the old and the new file.
+    let mut lines: Vec<(char, &str, usize, usize)> = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < old.len() || j < new.len() {
+        if i < old.len() && j < new.len() && old[i] == new[j] {
+            lines.push((' ', old[i], i, j));
+            (i, j) = (i + 1, j + 1);
+        } else if i < old.len() && (j == new.len() || common[i + 1][j] >= common[i][j + 1]) {
+            lines.push(('-', old[i], i, j));
+            i += 1;
+        } else {
+            lines.push(('+', new[j], i, j));
+            j += 1;
+        }
+    }
+    let changed: Vec<usize> = (0..lines.len()).filter(|&k| lines[k].0 != ' ').collect();
+    if changed.is_empty() {
+        return String::new();
+    }
+    let mut out = format!("--- a/{path}\n+++ b/{path}\n");
+    let mut k = 0;
+    while k < changed.len() {
+        // A hunk runs while the unchanged lines between two changes fit in its context.
+        let mut last = k;
+        while last + 1 < changed.len() && changed[last + 1] - changed[last] <= 2 * CONTEXT + 1 {
+            last += 1;
+        }
+        let start = changed[k].saturating_sub(CONTEXT);
+        let end = (changed[last] + CONTEXT + 1).min(lines.len());
+        let hunk = &lines[start..end];
+        let count = |mark: char| hunk.iter().filter(|l| l.0 == ' ' || l.0 == mark).count();
+        // A range of no lines is named by the line before it.
+        let from = |at: usize, len: usize| if len == 0 { at } else { at + 1 };
+        let (old_len, new_len) = (count('-'), count('+'));
+        out.push_str(&format!(
+            "@@ -{},{old_len} +{},{new_len} @@\n",
+            from(hunk[0].2, old_len),
+            from(hunk[0].3, new_len)
+        ));
+        for (mark, line, _, _) in hunk {
+            out.push(*mark);
+            out.push_str(line);
+            if !line.ends_with('\n') {
+                out.push_str("\n\\ No newline at end of file\n");
             }
         }
-        return out;
-    }
-    // A line was inserted: one hunk between the common start and the common end.
-    let start = old.iter().zip(&new).take_while(|(a, b)| a == b).count();
-    let end = old[start..]
-        .iter()
-        .rev()
-        .zip(new[start..].iter().rev())
-        .take_while(|(a, b)| a == b)
-        .count();
-    out.push_str(&format!("@@ line {} @@\n", start + 1));
-    for line in &old[start..old.len() - end] {
-        out.push_str(&format!("-{line}\n"));
-    }
-    for line in &new[start..new.len() - end] {
-        out.push_str(&format!("+{line}\n"));
+        k = last + 1;
     }
     out
+}
+
+/// Whether stamping `text` also stamps the image of its `artifacthub.io/images` annotation.
+pub fn has_annotated_image(text: &str) -> bool {
+    parse_top_mapping(text)
+        .ok()
+        .and_then(|mapping| find_annotated_image(text, &mapping).ok().flatten())
+        .is_some()
 }
 
 /// The key of the Artifact Hub annotation that lists the chart's images.
@@ -825,10 +871,21 @@ mod tests {
             "version: 1.2.3\nappVersion: v1.2.3\nannotations:\n  artifacthub.io/license: MIT\n",
         );
         let after = stamp(ANNOTATED).unwrap();
+        let diff = unified_diff("Chart.yaml", ANNOTATED, &after);
+        let changed: Vec<&str> = diff.lines().filter(|l| l.starts_with(['-', '+'])).collect();
         assert_eq!(
-            line_changes(ANNOTATED, &after),
-            "@@ line 3 @@\n-version: 0.0.0-dev\n+version: 1.2.3\n@@ line 4 @@\n-appVersion: \"v0.0.0-dev\"\n+appVersion: \"v1.2.3\"\n@@ line 10 @@\n-      image: ghcr.io/sofatutor/llm-proxy:v0.0.0-dev\n+      image: ghcr.io/sofatutor/llm-proxy:v1.2.3\n"
+            changed[2..],
+            [
+                "-version: 0.0.0-dev",
+                "-appVersion: \"v0.0.0-dev\"",
+                "+version: 1.2.3",
+                "+appVersion: \"v1.2.3\"",
+                "-      image: ghcr.io/sofatutor/llm-proxy:v0.0.0-dev",
+                "+      image: ghcr.io/sofatutor/llm-proxy:v1.2.3",
+            ],
+            "{diff}"
         );
+        assert!(has_annotated_image(ANNOTATED) && !has_annotated_image("version: 1.0.0\n"));
     }
 
     #[test]
@@ -1140,28 +1197,44 @@ mod tests {
         );
     }
 
+    #[track_caller]
+    fn check_diff(before: &str, after: &str, expected: &str) {
+        assert_eq!(unified_diff("c/Chart.yaml", before, after), expected);
+    }
+
     #[test]
-    fn line_changes_show_only_what_stamping_changes() {
-        let before = "name: c\n# keep\nversion: 0.0.0-dev\nappVersion: \"v0.0.0-dev\"\n";
-        let after = stamp_chart(
-            before,
-            &ChartVersions::for_release(&semver::Version::new(1, 2, 3)),
-        )
-        .unwrap();
-        assert_eq!(
-            line_changes(before, &after),
-            "@@ line 3 @@\n-version: 0.0.0-dev\n+version: 1.2.3\n@@ line 4 @@\n-appVersion: \"v0.0.0-dev\"\n+appVersion: \"v1.2.3\"\n"
+    fn the_stamp_diff_is_a_unified_diff_with_context() {
+        let head = "--- a/c/Chart.yaml\n+++ b/c/Chart.yaml\n";
+        check_diff("a\n", "a\n", "");
+        check_diff(
+            "name: c\n# keep\nversion: 0\nappVersion: \"v0\"\n",
+            "name: c\n# keep\nversion: 1\nappVersion: \"v1\"\n",
+            &format!(
+                "{head}@@ -1,4 +1,4 @@\n name: c\n # keep\n-version: 0\n-appVersion: \"v0\"\n+version: 1\n+appVersion: \"v1\"\n"
+            ),
         );
-        let inserted = stamp_chart(
-            "name: c\nversion: 0.1.0\n",
-            &ChartVersions::for_release(&semver::Version::new(1, 2, 3)),
-        )
-        .unwrap();
-        assert_eq!(
-            line_changes("name: c\nversion: 0.1.0\n", &inserted),
-            "@@ line 2 @@\n-version: 0.1.0\n+version: 1.2.3\n+appVersion: \"v1.2.3\"\n"
+        // An inserted line, a file without a final newline, CRLF kept as it is.
+        check_diff(
+            "name: c\nversion: 0",
+            "name: c\nversion: 1\nappVersion: \"v1\"",
+            &format!(
+                "{head}@@ -1,2 +1,3 @@\n name: c\n-version: 0\n\\ No newline at end of file\n+version: 1\n+appVersion: \"v1\"\n\\ No newline at end of file\n"
+            ),
         );
-        assert_eq!(line_changes("a\n", "a\n"), "");
+        check_diff(
+            "a: 1\r\nb: 2\r\n",
+            "a: 1\r\nb: 3\r\n",
+            &format!("{head}@@ -1,2 +1,2 @@\n a: 1\r\n-b: 2\r\n+b: 3\r\n"),
+        );
+        // Changes far apart are hunks of their own.
+        let far = |v: &str, w: &str| format!("a: {v}\n1\n2\n3\n4\n5\n6\n7\n8\nz: {w}\n");
+        check_diff(
+            &far("0", "0"),
+            &far("1", "1"),
+            &format!(
+                "{head}@@ -1,4 +1,4 @@\n-a: 0\n+a: 1\n 1\n 2\n 3\n@@ -7,4 +7,4 @@\n 6\n 7\n 8\n-z: 0\n+z: 1\n"
+            ),
+        );
     }
 
     #[test]

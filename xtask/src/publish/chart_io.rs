@@ -6,39 +6,73 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use semver::Version;
 use xshell::{Shell, cmd};
 
 use crate::config::Platform;
 use crate::project::Project;
 use crate::publish::chart::{self, ChartVersions, stamp_chart};
-use crate::publish::plan::PublishStep;
 use crate::publish::rules;
+use crate::publish::steps::{
+    HelmPush, HelmShowChart, HelmTemplate, SetChartImage, StampChart, Step, ValidateManifests,
+    WaitForImage,
+};
 use crate::publish::steps_io::{Published, Publisher, State, run_commands};
 use crate::registry::oci::{self, Reference};
 use crate::{exec, ui};
 
-pub fn stamp(project: &Project, dir: &str, version: &Version) -> Result<()> {
-    let path = project.root.join(dir).join("Chart.yaml");
-    stamp_file(&project.root, &path, &ChartVersions::for_release(version))?;
+pub fn stamp(project: &Project, step: &StampChart) -> Result<()> {
+    let path = project.root.join(&step.dir).join("Chart.yaml");
+    stamp_file(
+        &project.root,
+        &path,
+        &ChartVersions::for_release(&step.version),
+    )?;
     Ok(())
 }
 
+/// `Chart.yaml` and `values.yaml` as a publish found them. The run stamps them in place, for
+/// helm to lint, render and package; then they are put back, so that a local publish leaves
+/// the tree as it found it (the repository keeps `0.0.0-dev`, and `cargo xtask ci` checks it).
+pub struct ChartFiles(Vec<(PathBuf, Vec<u8>)>);
+
+impl ChartFiles {
+    pub fn read(project: &Project, dir: &str) -> Result<ChartFiles> {
+        let mut files = Vec::new();
+        for name in ["Chart.yaml", "values.yaml"] {
+            let path = project.root.join(dir).join(name);
+            match std::fs::read(&path) {
+                Ok(bytes) => files.push((path, bytes)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => bail!("cannot read {}: {e}", path.display()),
+            }
+        }
+        Ok(ChartFiles(files))
+    }
+
+    /// Writes back each file the run changed.
+    pub fn restore(self) -> Result<()> {
+        for (path, bytes) in self.0 {
+            if std::fs::read(&path).ok().as_ref() != Some(&bytes) {
+                write_atomically(&path, &bytes)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Points `values.yaml`'s `image.repository` at the configured image (a rehearsal).
-pub fn set_image(project: &Project, dir: &str, repository: &str) -> Result<()> {
-    let path = project.root.join(dir).join("values.yaml");
+pub fn set_image(project: &Project, step: &SetChartImage) -> Result<()> {
+    let path = project.root.join(&step.dir).join("values.yaml");
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read {}", path.display()))?;
-    let edited = chart::set_image_repository(&text, repository)
+    let edited = chart::set_image_repository(&text, &step.repository)
         .with_context(|| format!("cannot set image.repository in {}", path.display()))?;
     write_atomically(&path, &edited)
 }
 
 /// `helm template`; with `expect_image`, every rendered container must run exactly it.
-pub fn template(sh: &Shell, step: &PublishStep, expect_image: Option<&str>) -> Result<()> {
-    let PublishStep::HelmTemplate { output, .. } = step else {
-        unreachable!("chart::template runs HelmTemplate steps")
-    };
+pub fn template(sh: &Shell, step: &HelmTemplate) -> Result<()> {
+    let (output, expect_image) = (&step.output, step.expect_image.as_deref());
     for command in step.commands() {
         let rendered = exec::read(sh, &command)?;
         let file = sh.current_dir().join(output);
@@ -64,7 +98,7 @@ pub fn template(sh: &Shell, step: &PublishStep, expect_image: Option<&str>) -> R
 /// The renders against Kubernetes' schemas. kubernetes-validate exits 0 when a kind has no
 /// schema (a removed API such as `apps/v1beta2`) and only warns, so with `--quiet` anything
 /// it prints fails the step.
-pub fn validate(sh: &Shell, step: &PublishStep) -> Result<()> {
+pub fn validate(sh: &Shell, step: &ValidateManifests) -> Result<()> {
     if which::which("kubernetes-validate").is_err() {
         // Publish's preflight refuses this in CI; on a laptop a rehearsal is still useful.
         ui::warn(&format!(
@@ -96,12 +130,8 @@ pub fn validate(sh: &Shell, step: &PublishStep) -> Result<()> {
 /// the short one; a chart published before its image would point at nothing, and a
 /// published chart version is never replaced. A registry that cannot be asked is an error
 /// at once: it is never read as "not yet".
-pub fn wait_for_image(
-    run: &Publisher<'_>,
-    reference: &str,
-    platforms: &[Platform],
-    wait_secs: u64,
-) -> Result<()> {
+pub fn wait_for_image(run: &Publisher<'_>, step: &WaitForImage) -> Result<()> {
+    let (reference, platforms, wait_secs) = (&step.reference, &step.platforms, step.wait_secs);
     let (repository, tag) = reference
         .rsplit_once(':')
         .context("the chart's image has no tag")?;
@@ -109,6 +139,11 @@ pub fn wait_for_image(
     let required: Vec<String> = platforms.iter().map(Platform::name).collect();
     let deadline = Instant::now() + Duration::from_secs(wait_secs);
     loop {
+        // The registry is asked without the executor, which refuses new commands after an
+        // interrupt: the wait ends here instead.
+        if let Some(interrupt) = exec::interrupted() {
+            bail!("{interrupt} while waiting for the chart's image {reference}");
+        }
         let lacking = match run.registry.manifest(&image)? {
             None => "it is not in the registry".to_string(),
             Some(found) => {
@@ -140,17 +175,9 @@ const IMAGE_POLL: Duration = Duration::from_secs(5);
 
 /// `helm push`, unless the registry holds this version already: the same content is done,
 /// other content is an error (helm itself would silently overwrite it).
-pub fn push(run: &Publisher<'_>, step: &PublishStep) -> Result<Published> {
-    let PublishStep::HelmPush {
-        package,
-        registry,
-        name,
-        version,
-        ..
-    } = step
-    else {
-        unreachable!("chart::push runs HelmPush steps")
-    };
+pub fn push(run: &Publisher<'_>, step: &HelmPush) -> Result<Published> {
+    let (package, registry, name, version) =
+        (&step.package, &step.registry, &step.name, &step.version);
     // helm stores `+` (build metadata) as `_` in the tag.
     let reference = Reference::new(&format!("{registry}/{name}"), &version.replace('+', "_"));
     let local = run.project.root.join(package);
@@ -230,7 +257,8 @@ fn collect_files(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) -
 }
 
 /// `helm show chart` from the registry must say the version and appVersion just published.
-pub fn read_back(sh: &Shell, step: &PublishStep, versions: &ChartVersions) -> Result<()> {
+pub fn read_back(sh: &Shell, step: &HelmShowChart) -> Result<()> {
+    let versions = &step.versions;
     for command in step.commands() {
         let shown = exec::read(sh, &command)?;
         let value: serde_yaml::Value =
@@ -288,7 +316,7 @@ pub fn stamped(path: &Path, versions: &ChartVersions) -> Result<(String, String)
     Ok((text, stamped))
 }
 
-pub fn write_atomically(path: &Path, text: &str) -> Result<()> {
+pub fn write_atomically(path: &Path, text: impl AsRef<[u8]>) -> Result<()> {
     use std::io::Write;
     let tmp = path.with_file_name(format!(
         ".{}.xtask-{}",
@@ -297,7 +325,7 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<()> {
     ));
     let write = || -> std::io::Result<()> {
         let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(text.as_bytes())?;
+        file.write_all(text.as_ref())?;
         file.set_permissions(std::fs::metadata(path)?.permissions())?;
         file.sync_all()?;
         std::fs::rename(&tmp, path)

@@ -14,8 +14,10 @@ use xshell::{Shell, cmd};
 
 use crate::config::ImageBuilder;
 use crate::project::Project;
-use crate::publish::plan::{BUILDAH_STORAGE, IMAGE_LAYOUT_DIR, ImageBuild, PublishStep};
 use crate::publish::rules::{self, Holder, ImageComparison, Move};
+use crate::publish::steps::{
+    BUILDAH_STORAGE, DockerBuilder, IMAGE_LAYOUT_DIR, ImageBuild, PushImage, TagImage,
+};
 use crate::publish::steps_io::{Published, Publisher, State, run_commands};
 use crate::registry::oci::{self, Manifest, Reference};
 use crate::tag::grammar::{self, TagKind};
@@ -50,7 +52,8 @@ pub fn prepare_build(sh: &Shell, project: &Project, build: &ImageBuild) -> Resul
 
 /// Creates the pinned buildx builder `name` unless it exists. Two runs may create it at once:
 /// a create that fails is judged by asking again, never by its exit code.
-pub fn ensure_builder(sh: &Shell, step: &PublishStep, name: &str) -> Result<()> {
+pub fn ensure_builder(sh: &Shell, step: &DockerBuilder) -> Result<()> {
+    let name = &step.name;
     let exists = || -> Result<bool> {
         let out = cmd!(sh, "docker buildx inspect {name}")
             .quiet()
@@ -73,10 +76,8 @@ pub fn ensure_builder(sh: &Shell, step: &PublishStep, name: &str) -> Result<()> 
 }
 
 /// Pushes `vX.Y.Z` unless it holds this image already; any other image there is an error.
-pub fn push(run: &Publisher<'_>, step: &PublishStep) -> Result<Published> {
-    let PublishStep::PushImage { build, target, .. } = step else {
-        unreachable!("image::push runs PushImage steps")
-    };
+pub fn push(run: &Publisher<'_>, step: &PushImage) -> Result<Published> {
+    let (build, target) = (&step.build, &step.target);
     let (repository, tag) = target
         .rsplit_once(':')
         .context("the image target has no tag")?;
@@ -129,18 +130,10 @@ pub fn push(run: &Publisher<'_>, step: &PublishStep) -> Result<Published> {
 
 /// Points a tag at the digest of `vX.Y.Z`: done when it does already, an error for an
 /// immutable tag holding something else, and for a moving tag a move only forward of what
-/// it holds now ([`rules::move_moving_tag`]): the plan gives a moving tag to the highest
+/// it holds now, or over what is no release of its line ([`rules::move_moving_tag`]): the plan gives a moving tag to the highest
 /// release the clone knows, but another tag's run may have published a newer one meanwhile.
-pub fn tag(run: &Publisher<'_>, step: &PublishStep, digest: &str) -> Result<Published> {
-    let PublishStep::TagImage {
-        repository,
-        tag,
-        moving,
-        ..
-    } = step
-    else {
-        unreachable!("image::tag runs TagImage steps")
-    };
+pub fn tag(run: &Publisher<'_>, step: &TagImage, digest: &str) -> Result<Published> {
+    let (repository, tag, moving) = (&step.repository, &step.tag, &step.moving);
     let reference = Reference::new(repository, tag);
     let shown = format!("{repository}:{tag}");
     let published = |digest: &str, state| Published {
@@ -166,16 +159,20 @@ pub fn tag(run: &Publisher<'_>, step: &PublishStep, digest: &str) -> Result<Publ
             },
         },
     };
-    if let (Some(version), Holder::Image { digest: held, .. }) = (moving, &holder)
-        && let Move::Keep(why) = rules::move_moving_tag(tag, version, digest, &holder)
-    {
-        ui::note(&why);
-        return Ok(published(held, State::KeptNewer));
+    if let (Some(version), Holder::Image { digest: held, .. }) = (moving, &holder) {
+        match rules::move_moving_tag(tag, version, digest, &holder) {
+            Move::Keep(why) => {
+                ui::note(&why);
+                return Ok(published(held, State::KeptNewer));
+            }
+            Move::Replace(why) => ui::note(&why),
+            Move::Set | Move::AlreadyThere => {}
+        }
     }
-    let mut with_digest = step.clone();
-    if let PublishStep::TagImage { digest: d, .. } = &mut with_digest {
-        *d = Some(digest.to_string());
-    }
+    let with_digest = TagImage {
+        digest: Some(digest.to_string()),
+        ..step.clone()
+    };
     run_commands(run.sh, &with_digest)?;
     let now = run
         .registry

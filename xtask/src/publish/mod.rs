@@ -4,7 +4,9 @@
 
 pub mod chart;
 pub mod chart_io;
+pub mod github_release;
 pub mod image_io;
 pub mod plan;
 pub mod rules;
+pub mod steps;
 pub mod steps_io;

@@ -1,27 +1,24 @@
-//! The release plan: from a tag and the facts read from the repository, everything CI will
-//! publish for it and the ordered steps that do it.
+//! The plan of a version tag: from the tag and the facts read from the repository, the
+//! image and the chart CI will publish for it and the ordered steps that do it.
 //!
-//! This is pure: the shell layer gathers a [`RepoState`], [`plan_release`] turns it into a
-//! [`Plan`], and the same `Plan` is either printed (`release plan`, every dry run) or carried
-//! out (`release publish`, `release github`). So a dry run cannot drift from the real run.
+//! This is pure: the shell layer gathers a [`RepoState`], [`plan_publish`] turns it into a
+//! [`PublishPlan`], and the same plan is either printed (`release plan`, every dry run) or
+//! carried out (`release publish`). So a dry run cannot drift from the real run. A stable
+//! tag's plan is `github_release`'s; both start with the same [`Subject`].
 
-use std::fmt;
-
-use semver::Version;
+use std::fmt::Display;
 
 use crate::check::Artifact;
-use crate::config::{Config, ImageBuilder, Platform, REGISTRY_PASSWORD_VAR};
-use crate::invocation::Invocation;
+use crate::config::{Config, ImageBuilder, Platform};
 use crate::json::Json;
 use crate::publish::chart::ChartVersions;
-use crate::publish::rules::{self, GithubRelease, ImageTags};
-use crate::tag::grammar::{self, ReleaseTag, TagKind};
-
-/// Where each render of the chart is kept for validation.
-pub const MANIFESTS_DIR: &str = "dist/manifests";
-
-/// Where packaged charts are written before they are pushed.
-pub const CHART_DIST_DIR: &str = "dist/charts";
+use crate::publish::rules::{self, ImageTags};
+use crate::publish::steps::{
+    BinaryStamp, BuildImage, CHART_DIST_DIR, Dist, DockerBuilder, Helm, HelmPush, HelmShowChart,
+    HelmTemplate, ImageBuild, Login, LoginTool, MANIFESTS_DIR, PublishStep, PushImage,
+    SetChartImage, StampChart, TagImage, ValidateManifests, WaitForImage, docker_builder,
+};
+use crate::tag::grammar::{self, ReleaseTag};
 
 /// What the shell layer read from the repository for one tag.
 #[derive(Debug, Clone, Default)]
@@ -53,15 +50,63 @@ pub struct ChartFacts {
     pub kube_versions: Vec<String>,
 }
 
+/// What every plan is about: a release tag and the commit it names.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Plan {
+pub struct Subject {
     pub tag: ReleaseTag,
     pub commit: String,
     /// False when the tag does not exist yet and the plan is for HEAD.
     pub tag_exists: bool,
-    pub image: Option<ImagePlan>,
-    pub chart: Option<ChartPlan>,
-    pub github_release: Option<GithubRelease>,
+}
+
+impl Subject {
+    pub fn of(tag: &ReleaseTag, repo: &RepoState) -> Subject {
+        Subject {
+            tag: tag.clone(),
+            commit: repo.commit.clone(),
+            tag_exists: repo.tag_exists,
+        }
+    }
+
+    /// A plan as people read it: the subject, `what` is released, the numbered steps.
+    pub fn render(&self, what: &[String], steps: &[impl Display]) -> String {
+        let tag = &self.tag;
+        let mut lines = vec![format!("release plan for {tag} ({} tag)", tag.kind_name())];
+        lines.push(match self.tag_exists {
+            true => format!("commit: {}", self.commit),
+            false => format!("commit: {} (HEAD; {tag} does not exist yet)", self.commit),
+        });
+        lines.extend(what.iter().cloned());
+        lines.push("steps:".to_string());
+        for (i, step) in steps.iter().enumerate() {
+            lines.push(format!("  {}. {step}", i + 1));
+        }
+        lines.iter().map(|line| format!("{line}\n")).collect()
+    }
+
+    /// A plan as `release plan --json` prints it, `null` for what it does not release.
+    pub fn to_json(&self, image: Json, chart: Json, release: Json, steps: &[impl Display]) -> Json {
+        Json::object([
+            ("tag", Json::from(self.tag.name())),
+            ("kind", Json::from(self.tag.kind_name())),
+            ("version", Json::from(self.tag.version.to_string())),
+            ("commit", Json::from(self.commit.as_str())),
+            ("image", image),
+            ("chart", chart),
+            ("github_release", release),
+            (
+                "steps",
+                Json::array(steps.iter().map(|s| Json::from(s.to_string()))),
+            ),
+        ])
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishPlan {
+    pub subject: Subject,
+    pub image: ImagePlan,
+    pub chart: ChartPlan,
     pub steps: Vec<PublishStep>,
 }
 
@@ -97,714 +142,30 @@ impl ChartPlan {
     }
 }
 
-/// Where `release publish` writes the image it built, as an OCI layout, before pushing it.
-pub const IMAGE_LAYOUT_DIR: &str = "dist/image";
-
-/// buildah's own storage inside the repository's `target/`: `vfs` works everywhere without
-/// fuse or privileges, and a private root cannot clash with a user's storage configuration.
-pub const BUILDAH_STORAGE: [&str; 6] = [
-    "--root",
-    "target/buildah/root",
-    "--runroot",
-    "target/buildah/run",
-    "--storage-driver",
-    "vfs",
-];
-
-/// What a release binary says about itself (`llm-proxy --version`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BinaryStamp {
-    /// `vX.Y.Z`.
-    pub version: String,
-    pub commit: String,
-}
-
-/// The one `cargo build` that cross-compiles the release binary for every platform, in
-/// parallel, stamped with `stamp`. A target for another architecture than the host's
-/// (`host_arch`, Rust's name) needs a linker: `rust-lld` ships with every Rust toolchain and
-/// links static musl binaries by itself; a linker the user configured (`has_linker` says
-/// whether `CARGO_TARGET_<TRIPLE>_LINKER` is set) wins.
-pub fn dist_build(
-    platforms: &[Platform],
-    stamp: &BinaryStamp,
-    host_arch: &str,
-    has_linker: &dyn Fn(&str) -> bool,
-) -> Invocation {
-    let mut args = vec!["build", "--release", "--locked", "--package", "llm-proxy"];
-    for platform in platforms {
-        args.extend(["--target", platform.rust_target()]);
-    }
-    let mut cmd = Invocation::new("cargo", args)
-        .env("LLM_PROXY_VERSION", &stamp.version)
-        .env("LLM_PROXY_COMMIT", &stamp.commit);
-    for target in platforms.iter().map(Platform::rust_target) {
-        let var = format!(
-            "CARGO_TARGET_{}_LINKER",
-            target.to_uppercase().replace('-', "_")
-        );
-        if !target.starts_with(host_arch) && !has_linker(&var) {
-            cmd = cmd.env(&var, "rust-lld");
-        }
-    }
-    cmd
-}
-
-/// How the image is built: the same inputs for the local build and the push, so both
-/// produce the same image.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageBuild {
-    pub builder: ImageBuilder,
-    pub platforms: Vec<Platform>,
-    /// `--build-arg`s of the Dockerfile: the OCI labels' version, revision and source.
-    pub build_args: Vec<(String, String)>,
-    /// Every timestamp in the image (the commit's time, as `SOURCE_DATE_EPOCH`): rebuilding a
-    /// commit then gives the very same image, so a re-run can recognise its own push.
-    pub epoch: i64,
-    /// buildah's local manifest list.
-    pub local_name: String,
-    /// The buildx builder (the docker builder only).
-    pub docker_builder: String,
-}
-
-/// The BuildKit that builds and re-tags images with the docker builder, pinned by the digest
-/// of its multi-platform index: "the same image" is decided by config digests, which a newer
-/// BuildKit can change, so a re-run of a half-published release days later must build with
-/// the very same one. Bumping it: docs/release-process.md, "Tool versions".
-pub const BUILDKIT_IMAGE: &str =
-    "moby/buildkit:v0.32.2@sha256:28a898719c18a33f4e8000685287fa36fd0dd9560c6440227d3a732d79bb41d8";
-
-/// The buildx builder xtask creates and uses, never the user's current one: its name carries
-/// the pin, so a new pin gets a new builder, and a builder that reaches a registry on the
-/// host's loopback (a rehearsal) runs on the host's network.
-pub fn docker_builder(host_network: bool) -> String {
-    let digest = BUILDKIT_IMAGE.rsplit(':').next().unwrap_or_default();
-    let short: String = digest.chars().take(8).collect();
-    let network = if host_network { "-host" } else { "" };
-    format!("llm-proxy-buildkit-{short}{network}")
-}
-
-/// The tools `release publish` logs in with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LoginTool {
-    Helm,
-    Docker,
-    Buildah,
-}
-
-/// One thing a run does, printed as the command that does it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PublishStep {
-    StampChart {
-        dir: String,
-        version: Version,
-    },
-    /// Point the chart's default image at the configured repository (a rehearsal against
-    /// another registry); planned only when `values.yaml` names a different one.
-    SetChartImage {
-        dir: String,
-        repository: String,
-    },
-    HelmDependencyBuild {
-        dir: String,
-    },
-    HelmLint {
-        dir: String,
-    },
-    /// `helm template`, its output kept in `output` for the validation that follows.
-    HelmTemplate {
-        dir: String,
-        values: Option<String>,
-        expect_image: Option<String>,
-        output: String,
-    },
-    /// The rendered manifests against Kubernetes' own schemas, for each version the chart's
-    /// `kubeVersion` admits, offline.
-    ValidateManifests {
-        files: Vec<String>,
-        versions: Vec<String>,
-    },
-    HelmPackage {
-        dir: String,
-    },
-    Dist {
-        platforms: Vec<Platform>,
-        stamp: BinaryStamp,
-    },
-    /// Create the buildx builder [`docker_builder`] runs on [`BUILDKIT_IMAGE`], unless it
-    /// exists (the docker builder only).
-    DockerBuilder {
-        name: String,
-        host_network: bool,
-    },
-    /// Build the image for every platform into [`IMAGE_LAYOUT_DIR`].
-    BuildImage(ImageBuild),
-    /// Log `tool` in to `host`; the password comes from `RELEASE_REGISTRY_PASSWORD` on stdin.
-    Login {
-        tool: LoginTool,
-        host: String,
-        user: String,
-        plain_http: bool,
-    },
-    /// Push the image under its version tag, unless that tag already holds it.
-    PushImage {
-        build: ImageBuild,
-        target: String,
-        plain_http: bool,
-    },
-    /// Point `repository:tag` at the digest `source` holds.
-    TagImage {
-        builder: ImageBuilder,
-        repository: String,
-        tag: String,
-        source: String,
-        /// `None` for an immutable tag (`sha-…`), which holding another digest is an error;
-        /// the release's version for a moving one, which moves only forward of what it holds.
-        moving: Option<Version>,
-        /// Known once `PushImage` ran; the plan prints `<digest>`.
-        digest: Option<String>,
-        plain_http: bool,
-    },
-    /// Wait, at most `wait_secs`, until the chart's image `reference` is in the registry with
-    /// every platform: a chart is never published before its image.
-    WaitForImage {
-        reference: String,
-        platforms: Vec<Platform>,
-        wait_secs: u64,
-    },
-    HelmPush {
-        package: String,
-        registry: String,
-        name: String,
-        version: String,
-        plain_http: bool,
-    },
-    HelmShowChart {
-        reference: String,
-        versions: ChartVersions,
-        plain_http: bool,
-    },
-    Checks,
-    /// GitHub's generated notes for the release, to which the artifacts record is added.
-    GenerateNotes {
-        release: GithubRelease,
-        repo: String,
-    },
-    /// The release, with the notes and the record from [`NOTES_FILE`].
-    CreateGithubRelease {
-        release: GithubRelease,
-        repo: String,
-    },
-}
-
-/// Where `release github` writes the release's body (the generated notes, then the record)
-/// for `gh release create --notes-file`.
-pub const NOTES_FILE: &str = "dist/github-release.md";
-
-impl PublishStep {
-    pub fn artifact(&self) -> Option<Artifact> {
-        match self {
-            PublishStep::StampChart { .. }
-            | PublishStep::SetChartImage { .. }
-            | PublishStep::HelmDependencyBuild { .. }
-            | PublishStep::HelmLint { .. }
-            | PublishStep::HelmTemplate { .. }
-            | PublishStep::ValidateManifests { .. }
-            | PublishStep::HelmPackage { .. }
-            | PublishStep::WaitForImage { .. }
-            | PublishStep::HelmPush { .. }
-            | PublishStep::HelmShowChart { .. }
-            | PublishStep::Login {
-                tool: LoginTool::Helm,
-                ..
-            } => Some(Artifact::Chart),
-            PublishStep::Dist { .. }
-            | PublishStep::DockerBuilder { .. }
-            | PublishStep::BuildImage(_)
-            | PublishStep::PushImage { .. }
-            | PublishStep::TagImage { .. }
-            | PublishStep::Login { .. } => Some(Artifact::Image),
-            PublishStep::Checks
-            | PublishStep::GenerateNotes { .. }
-            | PublishStep::CreateGithubRelease { .. } => None,
-        }
-    }
-
-    /// Whether the step changes a registry (or the logins used for it): left out by `--no-push`.
-    pub fn pushes(&self) -> bool {
-        matches!(
-            self,
-            PublishStep::Login { .. }
-                | PublishStep::PushImage { .. }
-                | PublishStep::TagImage { .. }
-                | PublishStep::WaitForImage { .. }
-                | PublishStep::HelmPush { .. }
-                | PublishStep::HelmShowChart { .. }
-        )
-    }
-
-    /// The programs this step runs, checked on `PATH` before anything is changed.
-    pub fn tools(&self) -> Vec<&'static str> {
-        match self {
-            // kubernetes-validate is optional on a laptop: publish's preflight requires it in CI.
-            PublishStep::StampChart { .. }
-            | PublishStep::SetChartImage { .. }
-            | PublishStep::ValidateManifests { .. }
-            | PublishStep::Checks => vec![],
-            PublishStep::Dist { .. } => vec!["cargo"],
-            PublishStep::HelmDependencyBuild { .. }
-            | PublishStep::HelmLint { .. }
-            | PublishStep::HelmTemplate { .. }
-            | PublishStep::HelmPackage { .. }
-            | PublishStep::HelmShowChart { .. } => vec!["helm"],
-            // `curl` asks the registry whether the version exists; `tar` unpacks both
-            // packages to compare their content.
-            PublishStep::HelmPush { .. } => vec!["helm", "curl", "tar"],
-            PublishStep::WaitForImage { .. } => vec!["curl"],
-            PublishStep::Login { tool, .. } => vec![login_program(*tool)],
-            PublishStep::BuildImage(build) => vec![builder_program(build.builder)],
-            PublishStep::DockerBuilder { .. } => vec!["docker"],
-            PublishStep::PushImage { build, .. } => vec![builder_program(build.builder), "curl"],
-            PublishStep::TagImage { builder, .. } => match builder {
-                ImageBuilder::Docker => vec!["docker", "curl"],
-                ImageBuilder::Buildah => vec!["skopeo", "curl"],
-            },
-            PublishStep::GenerateNotes { .. } | PublishStep::CreateGithubRelease { .. } => {
-                vec!["gh"]
-            }
-        }
-    }
-
-    /// The external commands of the step, in order; empty for steps xtask does itself.
-    pub fn commands(&self) -> Vec<Invocation> {
-        let plain = |flag: &'static str, on: bool| on.then_some(flag);
-        match self {
-            PublishStep::StampChart { .. }
-            | PublishStep::SetChartImage { .. }
-            | PublishStep::Dist { .. }
-            | PublishStep::WaitForImage { .. }
-            | PublishStep::Checks => vec![],
-            PublishStep::HelmDependencyBuild { dir } => {
-                vec![Invocation::new("helm", ["dependency", "build", dir])]
-            }
-            PublishStep::HelmLint { dir } => {
-                vec![Invocation::new("helm", ["lint", "--strict", dir])]
-            }
-            PublishStep::HelmTemplate { dir, values, .. } => {
-                let mut args = vec!["template".to_string(), dir.clone()];
-                if let Some(values) = values {
-                    args.extend(["--values".to_string(), values.clone()]);
-                }
-                vec![Invocation::new("helm", args)]
-            }
-            // `--quiet` prints only warnings and failures; the step fails on either, since a
-            // kind without a schema is only a warning.
-            PublishStep::ValidateManifests { files, versions } => {
-                let mut args = vec!["--strict".to_string(), "--quiet".into()];
-                for version in versions {
-                    args.extend(["-k".to_string(), version.clone()]);
-                }
-                args.extend(files.iter().cloned());
-                vec![Invocation::new("kubernetes-validate", args)]
-            }
-            PublishStep::HelmPackage { dir } => vec![Invocation::new(
-                "helm",
-                ["package", dir, "--destination", CHART_DIST_DIR],
-            )],
-            PublishStep::DockerBuilder { name, host_network } => {
-                let mut args = vec![
-                    "buildx".to_string(),
-                    "create".into(),
-                    "--name".into(),
-                    name.clone(),
-                    "--driver".into(),
-                    "docker-container".into(),
-                    "--driver-opt".into(),
-                    format!("image={BUILDKIT_IMAGE}"),
-                ];
-                if *host_network {
-                    args.extend(["--driver-opt".into(), "network=host".into()]);
-                }
-                args.push("--bootstrap".into());
-                vec![Invocation::new("docker", args)]
-            }
-            PublishStep::BuildImage(build) => match build.builder {
-                ImageBuilder::Docker => vec![docker_build(
-                    build,
-                    &format!("type=oci,dest={IMAGE_LAYOUT_DIR},tar=false,rewrite-timestamp=true"),
-                )],
-                ImageBuilder::Buildah => {
-                    let mut commands: Vec<Invocation> = build
-                        .platforms
-                        .iter()
-                        .map(|platform| {
-                            let mut args = buildah_args(["build", "--isolation", "chroot"]);
-                            args.extend(["--platform".into(), platform.name()]);
-                            args.extend(["--timestamp".into(), build.epoch.to_string()]);
-                            args.extend(build_arg_flags(build));
-                            args.extend(["--manifest".into(), build.local_name.clone()]);
-                            args.push(".".into());
-                            Invocation::new("buildah", args)
-                        })
-                        .collect();
-                    let mut export = buildah_args(["manifest", "push", "--all", "--format", "oci"]);
-                    export.extend([build.local_name.clone(), format!("oci:{IMAGE_LAYOUT_DIR}")]);
-                    commands.push(Invocation::new("buildah", export));
-                    commands
-                }
-            },
-            PublishStep::Login {
-                tool,
-                host,
-                user,
-                plain_http,
-            } => {
-                let common = ["--username", user.as_str(), "--password-stdin"];
-                let args: Vec<&str> = match tool {
-                    LoginTool::Helm => ["registry", "login", host]
-                        .into_iter()
-                        .chain(common)
-                        .chain(plain("--plain-http", *plain_http))
-                        .collect(),
-                    LoginTool::Docker => {
-                        ["login", host.as_str()].into_iter().chain(common).collect()
-                    }
-                    LoginTool::Buildah => ["login"]
-                        .into_iter()
-                        .chain(common)
-                        .chain(plain("--tls-verify=false", *plain_http))
-                        .chain([host.as_str()])
-                        .collect(),
-                };
-                vec![Invocation::new(login_program(*tool), args).stdin_from(REGISTRY_PASSWORD_VAR)]
-            }
-            PublishStep::PushImage {
-                build,
-                target,
-                plain_http,
-            } => match build.builder {
-                ImageBuilder::Docker => {
-                    let insecure = if *plain_http {
-                        ",registry.insecure=true"
-                    } else {
-                        ""
-                    };
-                    vec![docker_build(
-                        build,
-                        &format!(
-                            "type=image,name={target},push=true,rewrite-timestamp=true{insecure}"
-                        ),
-                    )]
-                }
-                ImageBuilder::Buildah => {
-                    let mut args = buildah_args(["manifest", "push", "--all", "--format", "oci"]);
-                    args.extend(plain("--tls-verify=false", *plain_http).map(String::from));
-                    args.extend([build.local_name.clone(), format!("docker://{target}")]);
-                    vec![Invocation::new("buildah", args)]
-                }
-            },
-            PublishStep::TagImage {
-                builder,
-                repository,
-                tag,
-                digest,
-                plain_http,
-                ..
-            } => {
-                let source = format!("{repository}@{}", digest.as_deref().unwrap_or("<digest>"));
-                let target = format!("{repository}:{tag}");
-                match builder {
-                    ImageBuilder::Docker => vec![Invocation::new(
-                        "docker",
-                        [
-                            "buildx",
-                            "imagetools",
-                            "create",
-                            "--builder",
-                            &docker_builder(*plain_http),
-                            "--tag",
-                            &target,
-                            &source,
-                        ],
-                    )],
-                    ImageBuilder::Buildah => {
-                        let mut args = vec!["copy", "--all", "--preserve-digests"];
-                        if *plain_http {
-                            args.extend(["--src-tls-verify=false", "--dest-tls-verify=false"]);
-                        }
-                        let (source, target) =
-                            (format!("docker://{source}"), format!("docker://{target}"));
-                        let mut args: Vec<String> = args.into_iter().map(String::from).collect();
-                        args.extend([source, target]);
-                        vec![Invocation::new("skopeo", args)]
-                    }
-                }
-            }
-            PublishStep::HelmPush {
-                package,
-                registry,
-                plain_http,
-                ..
-            } => {
-                let args = ["push", package.as_str(), registry.as_str()]
-                    .into_iter()
-                    .chain(plain("--plain-http", *plain_http));
-                vec![Invocation::new("helm", args)]
-            }
-            PublishStep::HelmShowChart {
-                reference,
-                versions,
-                plain_http,
-            } => {
-                let args = ["show", "chart", reference.as_str()]
-                    .into_iter()
-                    .chain(["--version", versions.version.as_str()])
-                    .chain(plain("--plain-http", *plain_http));
-                vec![Invocation::new("helm", args)]
-            }
-            // `gh release create --generate-notes` would put any notes of ours above GitHub's;
-            // asking for GitHub's notes first lets the record follow them.
-            PublishStep::GenerateNotes { release, repo } => {
-                let mut args = vec![
-                    "api".to_string(),
-                    "--method".into(),
-                    "POST".into(),
-                    format!("repos/{repo}/releases/generate-notes"),
-                    "-f".into(),
-                    format!("tag_name={}", release.tag),
-                ];
-                if let Some(start) = &release.notes_start_tag {
-                    args.extend(["-f".into(), format!("previous_tag_name={start}")]);
-                }
-                args.extend(["--jq".into(), ".body".into()]);
-                vec![Invocation::new("gh", args)]
-            }
-            PublishStep::CreateGithubRelease { release, repo } => {
-                let args = [
-                    "release".to_string(),
-                    "create".into(),
-                    release.tag.clone(),
-                    "--verify-tag".into(),
-                    "--title".into(),
-                    release.title.clone(),
-                    "--notes-file".into(),
-                    NOTES_FILE.into(),
-                    format!("--latest={}", release.latest),
-                    "--repo".into(),
-                    repo.clone(),
-                ];
-                vec![Invocation::new("gh", args)]
-            }
-        }
-    }
-}
-
-fn login_program(tool: LoginTool) -> &'static str {
-    match tool {
-        LoginTool::Helm => "helm",
-        LoginTool::Docker => "docker",
-        LoginTool::Buildah => "buildah",
-    }
-}
-
-fn builder_program(builder: ImageBuilder) -> &'static str {
-    match builder {
-        ImageBuilder::Docker => "docker",
-        ImageBuilder::Buildah => "buildah",
-    }
-}
-
-fn buildah_args<const N: usize>(rest: [&str; N]) -> Vec<String> {
-    BUILDAH_STORAGE
-        .iter()
-        .chain(rest.iter())
-        .map(|s| s.to_string())
-        .collect()
-}
-
-fn build_arg_flags(build: &ImageBuild) -> Vec<String> {
-    build
-        .build_args
-        .iter()
-        .flat_map(|(k, v)| ["--build-arg".to_string(), format!("{k}={v}")])
-        .collect()
-}
-
-/// `docker buildx build` with one `--output`: the local OCI layout or the registry push.
-/// Both get the same inputs; `SOURCE_DATE_EPOCH` with `rewrite-timestamp` makes them the
-/// same image.
-fn docker_build(build: &ImageBuild, output: &str) -> Invocation {
-    let platforms = build
-        .platforms
-        .iter()
-        .map(Platform::name)
-        .collect::<Vec<_>>()
-        .join(",");
-    let mut args = vec![
-        "buildx".to_string(),
-        "build".into(),
-        "--builder".into(),
-        build.docker_builder.clone(),
-        "--platform".into(),
-        platforms,
-    ];
-    args.extend(build_arg_flags(build));
-    args.extend([
-        "--build-arg".into(),
-        format!("SOURCE_DATE_EPOCH={}", build.epoch),
-        "--output".into(),
-        output.to_string(),
-        ".".into(),
-    ]);
-    Invocation::new("docker", args)
-}
-
-impl fmt::Display for PublishStep {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PublishStep::StampChart { dir, version } => {
-                return write!(f, "cargo xtask release stamp {version} --chart {dir}");
-            }
-            PublishStep::SetChartImage { dir, repository } => {
-                return write!(f, "set image.repository: {repository} in {dir}/values.yaml");
-            }
-            PublishStep::Dist { platforms, stamp } => {
-                write!(
-                    f,
-                    "LLM_PROXY_VERSION={} LLM_PROXY_COMMIT={} cargo xtask dist",
-                    stamp.version, stamp.commit
-                )?;
-                return platforms
-                    .iter()
-                    .try_for_each(|p| write!(f, " --platform {}", p.name()));
-            }
-            PublishStep::Checks => return write!(f, "cargo xtask ci"),
-            PublishStep::WaitForImage {
-                reference,
-                platforms,
-                wait_secs,
-            } => {
-                let platforms = platforms.iter().map(Platform::name).collect::<Vec<_>>();
-                let platforms = platforms.join(", ");
-                return match wait_secs {
-                    0 => write!(
-                        f,
-                        "check that {reference} is in the registry for {platforms}  (a chart never goes out before its image; RELEASE_IMAGE_WAIT=SECS waits for it)"
-                    ),
-                    secs => write!(
-                        f,
-                        "wait until {reference} is in the registry for {platforms}  (up to {secs}s, RELEASE_IMAGE_WAIT: a chart never goes out before its image)"
-                    ),
-                };
-            }
-            _ => {}
-        }
-        let commands = self.commands();
-        for (i, command) in commands.iter().enumerate() {
-            if i > 0 {
-                f.write_str(" && ")?;
-            }
-            write!(f, "{command}")?;
-        }
-        match self {
-            PublishStep::HelmTemplate {
-                expect_image,
-                output,
-                ..
-            } => match expect_image {
-                Some(image) => write!(f, "  (into {output}; expect image {image})"),
-                None => write!(f, "  (into {output})"),
-            },
-            PublishStep::ValidateManifests { .. } => write!(
-                f,
-                "  (skipped with a notice where kubernetes-validate is missing, refused in CI)"
-            ),
-            PublishStep::PushImage { target, .. } => {
-                write!(f, "  (unless {target} already holds this image)")
-            }
-            PublishStep::DockerBuilder { name, .. } => {
-                write!(f, "  (unless the builder {name} exists)")
-            }
-            PublishStep::TagImage { source, moving, .. } => {
-                let digest = format!("the digest of {source}");
-                match moving {
-                    None => write!(f, "  ({digest}; unless already there)"),
-                    Some(_) => write!(f, "  ({digest}; unless it holds a newer release)"),
-                }
-            }
-            PublishStep::HelmPush { .. } => {
-                write!(f, "  (unless this exact chart is already there)")
-            }
-            PublishStep::HelmShowChart { versions, .. } => write!(
-                f,
-                "  (read back: version {}, appVersion {})",
-                versions.version, versions.app_version
-            ),
-            PublishStep::GenerateNotes { .. } => {
-                write!(
-                    f,
-                    "  (then the artifacts record below them, into {NOTES_FILE})"
-                )
-            }
-            PublishStep::CreateGithubRelease { .. } => write!(
-                f,
-                "  (unless the release exists; Latest rechecked against GitHub's releases)"
-            ),
-            _ => Ok(()),
-        }
-    }
-}
-
-/// Builds the plan for `tag` from the configuration and the repository's state.
-pub fn plan_release(tag: &ReleaseTag, config: &Config, repo: &RepoState) -> Plan {
-    let mut plan = Plan {
-        tag: tag.clone(),
-        commit: repo.commit.clone(),
-        tag_exists: repo.tag_exists,
-        image: None,
-        chart: None,
-        github_release: None,
-        steps: Vec::new(),
+/// The plan of the version tag `tag` from the configuration and the repository's state.
+pub fn plan_publish(tag: &ReleaseTag, config: &Config, repo: &RepoState) -> PublishPlan {
+    let image = ImagePlan {
+        repository: config.image.clone(),
+        platforms: config.platforms.clone(),
+        tags: rules::image_tags(
+            &tag.version,
+            &repo.commit,
+            repo.on_default_branch,
+            &repo.tags,
+        ),
     };
-    match tag.kind {
-        TagKind::Version => {
-            let image = ImagePlan {
-                repository: config.image.clone(),
-                platforms: config.platforms.clone(),
-                tags: rules::image_tags(
-                    &tag.version,
-                    &repo.commit,
-                    repo.on_default_branch,
-                    &repo.tags,
-                ),
-            };
-            let chart = ChartPlan {
-                name: repo.chart.name.clone(),
-                dir: config.chart.clone(),
-                versions: ChartVersions::for_release(&tag.version),
-                registry: config.chart_registry.clone(),
-            };
-            plan.steps = publish_steps(tag, config, repo, &image, &chart);
-            plan.image = Some(image);
-            plan.chart = Some(chart);
-        }
-        TagKind::Stable => {
-            let release = rules::github_release(&tag.version, &repo.tags);
-            let repo = config.github_repo.clone();
-            plan.steps = vec![
-                PublishStep::Checks,
-                PublishStep::GenerateNotes {
-                    release: release.clone(),
-                    repo: repo.clone(),
-                },
-                PublishStep::CreateGithubRelease {
-                    release: release.clone(),
-                    repo,
-                },
-            ];
-            plan.github_release = Some(release);
-        }
+    let chart = ChartPlan {
+        name: repo.chart.name.clone(),
+        dir: config.chart.clone(),
+        versions: ChartVersions::for_release(&tag.version),
+        registry: config.chart_registry.clone(),
+    };
+    PublishPlan {
+        subject: Subject::of(tag, repo),
+        steps: publish_steps(tag, config, repo, &image, &chart),
+        image,
+        chart,
     }
-    plan
 }
 
 /// The order is the contract: validate the chart first (cheap, catches most mistakes), then
@@ -820,60 +181,62 @@ fn publish_steps(
     let dir = chart.dir.clone();
     let image_ref = |tag: &str| format!("{}:{tag}", image.repository);
     let plain_http = config.plain_http;
+    let mut steps: Vec<PublishStep> = Vec::new();
+    let mut add = |step: PublishStep| steps.push(step);
 
     // The chart, validated and packaged.
-    let mut steps = vec![PublishStep::StampChart {
+    add(StampChart {
         dir: dir.clone(),
-        version: semver_of(&chart.versions),
-    }];
-    if repo
-        .chart
-        .image_repository
-        .as_ref()
-        .is_some_and(|r| *r != image.repository)
-    {
-        steps.push(PublishStep::SetChartImage {
+        version: tag.version.clone(),
+    }
+    .into());
+    let repository = &image.repository;
+    if (repo.chart.image_repository.as_ref()).is_some_and(|r| r != repository) {
+        let repository = repository.clone();
+        add(SetChartImage {
             dir: dir.clone(),
-            repository: image.repository.clone(),
-        });
+            repository,
+        }
+        .into());
     }
     if repo.chart.has_dependencies {
-        steps.push(PublishStep::HelmDependencyBuild { dir: dir.clone() });
+        add(Helm::new(["dependency", "build", &dir]).into());
     }
-    steps.push(PublishStep::HelmLint { dir: dir.clone() });
+    add(Helm::new(["lint", "--strict", &dir]).into());
     let rendered = |name: &str| format!("{MANIFESTS_DIR}/{name}.yaml");
     let mut files = vec![rendered("default")];
-    steps.push(PublishStep::HelmTemplate {
+    add(HelmTemplate {
         dir: dir.clone(),
         values: None,
         expect_image: Some(image_ref(&image.tags.version)),
         output: files[0].clone(),
-    });
+    }
+    .into());
     for values in &repo.chart.ci_values {
         let name = values.rsplit('/').next().unwrap_or(values);
         let output = rendered(&format!("ci-{}", name.trim_end_matches(".yaml")));
         files.push(output.clone());
-        steps.push(PublishStep::HelmTemplate {
+        add(HelmTemplate {
             dir: dir.clone(),
             values: Some(values.clone()),
             expect_image: None,
             output,
-        });
+        }
+        .into());
     }
-    steps.push(PublishStep::ValidateManifests {
-        files,
-        versions: repo.chart.kube_versions.clone(),
-    });
-    steps.push(PublishStep::HelmPackage { dir });
+    let versions = repo.chart.kube_versions.clone();
+    add(ValidateManifests { files, versions }.into());
+    add(Helm::new(["package", &dir, "--destination", CHART_DIST_DIR]).into());
 
     // The image, built from binaries cross-compiled on the host.
-    steps.push(PublishStep::Dist {
+    add(Dist {
         platforms: image.platforms.clone(),
         stamp: BinaryStamp {
             version: grammar::version_tag(&tag.version),
             commit: repo.commit.clone(),
         },
-    });
+    }
+    .into());
     let name = image.repository.rsplit('/').next().unwrap_or("image");
     let build = ImageBuild {
         builder: config.builder,
@@ -891,12 +254,17 @@ fn publish_steps(
         docker_builder: docker_builder(plain_http),
     };
     if config.builder == ImageBuilder::Docker {
-        steps.push(PublishStep::DockerBuilder {
-            name: build.docker_builder.clone(),
+        let name = build.docker_builder.clone();
+        add(DockerBuilder {
+            name,
             host_network: plain_http,
-        });
+        }
+        .into());
     }
-    steps.push(PublishStep::BuildImage(build.clone()));
+    add(BuildImage {
+        build: build.clone(),
+    }
+    .into());
 
     // Logins, then the pushes.
     if let Some(user) = &config.registry_user {
@@ -904,29 +272,32 @@ fn publish_steps(
             ImageBuilder::Docker => LoginTool::Docker,
             ImageBuilder::Buildah => LoginTool::Buildah,
         };
-        steps.push(PublishStep::Login {
-            tool: image_tool,
-            host: config.image_registry().to_string(),
-            user: user.clone(),
-            plain_http,
-        });
-        steps.push(PublishStep::Login {
-            tool: LoginTool::Helm,
-            host: config.chart_registry_host().to_string(),
-            user: user.clone(),
-            plain_http,
-        });
+        let logins = [
+            (image_tool, config.image_registry()),
+            (LoginTool::Helm, config.chart_registry_host()),
+        ];
+        for (tool, host) in logins {
+            let (host, user) = (host.to_string(), user.clone());
+            add(Login {
+                tool,
+                host,
+                user,
+                plain_http,
+            }
+            .into());
+        }
     }
     let source = image_ref(&image.tags.version);
-    steps.push(PublishStep::PushImage {
+    add(PushImage {
         build,
         target: source.clone(),
         plain_http,
-    });
+    }
+    .into());
     let immutable = std::iter::once(image.tags.sha.as_str()).map(|t| (t, None));
     let moving = (image.tags.moving().into_iter()).map(|t| (t, Some(tag.version.clone())));
     for (name, moving) in immutable.chain(moving) {
-        steps.push(PublishStep::TagImage {
+        add(TagImage {
             builder: config.builder,
             repository: image.repository.clone(),
             tag: name.to_string(),
@@ -934,187 +305,99 @@ fn publish_steps(
             moving,
             digest: None,
             plain_http,
-        });
+        }
+        .into());
     }
-    steps.push(PublishStep::WaitForImage {
+    add(WaitForImage {
         reference: image_ref(&image.tags.version),
         platforms: image.platforms.clone(),
         wait_secs: config.image_wait_secs,
-    });
-    steps.push(PublishStep::HelmPush {
+    }
+    .into());
+    add(HelmPush {
         package: chart.package(),
         registry: chart.registry.clone(),
         name: chart.name.clone(),
         version: chart.versions.version.clone(),
         plain_http,
-    });
-    steps.push(PublishStep::HelmShowChart {
+    }
+    .into());
+    add(HelmShowChart {
         reference: chart.reference(),
         versions: chart.versions.clone(),
         plain_http,
-    });
+    }
+    .into());
     steps
 }
 
-fn semver_of(versions: &ChartVersions) -> Version {
-    Version::parse(&versions.version).expect("chart versions are built from a semver::Version")
-}
-
-impl Plan {
-    /// The steps `release publish` runs: those of one artifact with `--only`, and without
-    /// anything that touches a registry with `--no-push` (what pull requests run).
-    pub fn publish_steps(&self, only: Option<Artifact>, push: bool) -> Vec<PublishStep> {
-        self.steps
-            .iter()
-            .filter(|s| only.is_none() || s.artifact() == only)
-            .filter(|s| push || !s.pushes())
+impl PublishPlan {
+    /// The plan of what `release publish` runs: the steps of one artifact with `--only`, and
+    /// without anything that touches a registry with `--no-push` (what pull requests run).
+    pub fn select(&self, only: Option<Artifact>, push: bool) -> PublishPlan {
+        let steps = (self.steps.iter())
+            .filter(|s| only.is_none_or(|only| s.step().artifact() == only))
+            .filter(|s| push || !s.step().pushes())
             .cloned()
-            .collect()
-    }
-
-    /// The same plan with other steps, to print exactly what a filtered run does.
-    pub fn with_steps(&self, steps: Vec<PublishStep>) -> Plan {
-        Plan {
+            .collect();
+        PublishPlan {
             steps,
             ..self.clone()
         }
     }
 
-    /// The plan as people read it; also the dry run of every command that carries it out.
+    /// The plan as people read it; also the dry run of `release publish`.
     pub fn render_text(&self) -> String {
-        let mut out = String::new();
-        let mut line = |s: String| {
-            out.push_str(&s);
-            out.push('\n');
-        };
-        line(format!(
-            "release plan for {} ({} tag)",
-            self.tag,
-            self.tag.kind_name()
-        ));
-        if self.tag_exists {
-            line(format!("commit: {}", self.commit));
-        } else {
-            line(format!(
-                "commit: {} (HEAD; {} does not exist yet)",
-                self.commit, self.tag
-            ));
+        let (image, chart) = (&self.image, &self.chart);
+        let platforms: Vec<String> = image.platforms.iter().map(Platform::name).collect();
+        let mut what = vec![
+            format!("image: {}", image.repository),
+            format!("  platforms: {}", platforms.join(", ")),
+        ];
+        for tag in image.tags.all() {
+            what.push(format!("  tag: {}:{tag}", image.repository));
         }
-        if let Some(image) = &self.image {
-            line(format!("image: {}", image.repository));
-            line(format!(
-                "  platforms: {}",
-                image
-                    .platforms
-                    .iter()
-                    .map(Platform::name)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-            for tag in image.tags.all() {
-                line(format!("  tag: {}:{tag}", image.repository));
-            }
-            for note in image.tags.notes() {
-                line(format!("  note: {note}"));
-            }
+        for note in image.tags.notes() {
+            what.push(format!("  note: {note}"));
         }
-        if let Some(chart) = &self.chart {
-            line(format!("chart: {} ({})", chart.name, chart.dir));
-            line(format!("  version: {}", chart.versions.version));
-            line(format!("  appVersion: {}", chart.versions.app_version));
-            line(format!("  registry: {}", chart.registry));
-        }
-        if self.image.is_none() && self.chart.is_none() {
-            line("image and chart: none (stable tags never republish artifacts)".to_string());
-        }
-        if let Some(release) = &self.github_release {
-            line(format!("github release: {}", release.tag));
-            line(format!("  title: {}", release.title));
-            let start = release
-                .notes_start_tag
-                .as_deref()
-                .unwrap_or("the first commit");
-            line(format!("  notes: generated since {start}"));
-            line(format!(
-                "  latest: {}",
-                if release.latest {
-                    "yes"
-                } else {
-                    "no (a higher stable release exists)"
-                }
-            ));
-        }
-        line("steps:".to_string());
-        for (i, step) in self.steps.iter().enumerate() {
-            line(format!("  {}. {step}", i + 1));
-        }
-        out
+        what.extend([
+            format!("chart: {} ({})", chart.name, chart.dir),
+            format!("  version: {}", chart.versions.version),
+            format!("  appVersion: {}", chart.versions.app_version),
+            format!("  registry: {}", chart.registry),
+        ]);
+        self.subject.render(&what, &self.steps)
     }
 
     pub fn to_json(&self) -> Json {
-        let image = self.image.as_ref().map_or(Json::Null, |image| {
-            Json::object([
-                ("repository", Json::from(image.repository.as_str())),
-                (
-                    "tags",
-                    Json::array(
-                        image
-                            .tags
-                            .all()
-                            .iter()
-                            .map(|t| Json::from(format!("{}:{t}", image.repository))),
-                    ),
-                ),
-                (
-                    "platforms",
-                    Json::array(image.platforms.iter().map(|p| Json::from(p.name()))),
-                ),
-            ])
-        });
-        let chart = self.chart.as_ref().map_or(Json::Null, |chart| {
-            Json::object([
-                ("name", Json::from(chart.name.as_str())),
-                ("version", Json::from(chart.versions.version.as_str())),
-                (
-                    "app_version",
-                    Json::from(chart.versions.app_version.as_str()),
-                ),
-                ("registry", Json::from(chart.registry.as_str())),
-            ])
-        });
-        let release = self.github_release.as_ref().map_or(Json::Null, |release| {
-            Json::object([
-                ("create", Json::Bool(true)),
-                ("title", Json::from(release.title.as_str())),
-                ("latest", Json::Bool(release.latest)),
-                (
-                    "notes_start_tag",
-                    release
-                        .notes_start_tag
-                        .as_deref()
-                        .map_or(Json::Null, Json::from),
-                ),
-            ])
-        });
-        Json::object([
-            ("tag", Json::from(self.tag.name())),
-            ("kind", Json::from(self.tag.kind_name())),
-            ("version", Json::from(self.tag.version.to_string())),
-            ("commit", Json::from(self.commit.as_str())),
-            ("image", image),
-            ("chart", chart),
-            ("github_release", release),
-            (
-                "steps",
-                Json::array(self.steps.iter().map(|s| Json::from(s.to_string()))),
-            ),
-        ])
+        let (image, chart) = (&self.image, &self.chart);
+        let tags = image.tags.all();
+        let tags = tags
+            .iter()
+            .map(|t| Json::from(format!("{}:{t}", image.repository)));
+        let platforms = image.platforms.iter().map(|p| Json::from(p.name()));
+        let image = Json::object([
+            ("repository", Json::from(image.repository.as_str())),
+            ("tags", Json::array(tags)),
+            ("platforms", Json::array(platforms)),
+        ]);
+        let versions = &chart.versions;
+        let chart = Json::object([
+            ("name", Json::from(chart.name.as_str())),
+            ("version", Json::from(versions.version.as_str())),
+            ("app_version", Json::from(versions.app_version.as_str())),
+            ("registry", Json::from(chart.registry.as_str())),
+        ]);
+        self.subject.to_json(image, chart, Json::Null, &self.steps)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::publish::github_release::plan_github;
+    use crate::publish::steps::dist_build;
+    use semver::Version;
 
     const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
 
@@ -1146,7 +429,7 @@ mod tests {
     #[test]
     fn version_plan_text() {
         let tag = ReleaseTag::version(Version::new(1, 2, 3));
-        let plan = plan_release(&tag, &config(), &repo("v1.2.3"));
+        let plan = plan_publish(&tag, &config(), &repo("v1.2.3"));
         assert_eq!(
             plan.render_text(),
             "\
@@ -1188,8 +471,7 @@ steps:
         let tag = ReleaseTag::stable(Version::new(1, 2, 3));
         let mut state = repo("v1.2.3 v1.2.3-stable v1.1.0-stable");
         state.tag_exists = false;
-        let plan = plan_release(&tag, &config(), &state);
-        assert_eq!((plan.image.as_ref(), plan.chart.as_ref()), (None, None));
+        let plan = plan_github(&tag, &config(), &state);
         assert_eq!(
             plan.render_text(),
             "\
@@ -1203,14 +485,14 @@ github release: v1.2.3-stable
 steps:
   1. cargo xtask ci
   2. gh api --method POST repos/sofatutor/llm-proxy/releases/generate-notes -f tag_name=v1.2.3-stable -f previous_tag_name=v1.1.0-stable --jq .body  (then the artifacts record below them, into dist/github-release.md)
-  3. gh release create v1.2.3-stable --verify-tag --title v1.2.3-stable --notes-file dist/github-release.md --latest=true --repo sofatutor/llm-proxy  (unless the release exists; Latest rechecked against GitHub's releases)
+  3. gh release create v1.2.3-stable --verify-tag --title v1.2.3-stable --notes-file dist/github-release.md --latest=true --repo sofatutor/llm-proxy  (a release made by hand is completed instead; Latest rechecked against GitHub's releases)
 "
         );
     }
 
     #[test]
     fn json_has_the_documented_keys() {
-        let version = plan_release(
+        let version = plan_publish(
             &ReleaseTag::version(Version::new(1, 2, 3)),
             &config(),
             &repo(""),
@@ -1219,7 +501,7 @@ steps:
         assert_eq!(
             version.to_string(),
             r#"{"tag":"v1.2.3","kind":"version","version":"1.2.3","commit":"0123456789abcdef0123456789abcdef01234567","image":{"repository":"ghcr.io/sofatutor/llm-proxy","tags":["ghcr.io/sofatutor/llm-proxy:v1.2.3","ghcr.io/sofatutor/llm-proxy:1.2","ghcr.io/sofatutor/llm-proxy:sha-0123456","ghcr.io/sofatutor/llm-proxy:latest"],"platforms":["linux/amd64","linux/arm64"]},"chart":{"name":"llm-proxy","version":"1.2.3","app_version":"v1.2.3","registry":"oci://ghcr.io/sofatutor/charts"},"github_release":null,"steps":["#.to_string()
-                + &plan_release(&ReleaseTag::version(Version::new(1, 2, 3)), &config(), &repo(""))
+                + &plan_publish(&ReleaseTag::version(Version::new(1, 2, 3)), &config(), &repo(""))
                     .steps
                     .iter()
                     .map(|s| Json::from(s.to_string()).to_string())
@@ -1227,7 +509,7 @@ steps:
                     .join(",")
                 + "]}"
         );
-        let stable = plan_release(
+        let stable = plan_github(
             &ReleaseTag::stable(Version::new(1, 0, 0)),
             &config(),
             &repo(""),
@@ -1245,7 +527,7 @@ steps:
         let mut config = config();
         config.builder = ImageBuilder::Buildah;
         config.platforms.truncate(1);
-        let plan = plan_release(&ReleaseTag::version(Version::new(0, 1, 0)), &config, &state);
+        let plan = plan_publish(&ReleaseTag::version(Version::new(0, 1, 0)), &config, &state);
         let steps: Vec<String> = plan.steps.iter().map(PublishStep::to_string).collect();
         assert_eq!(steps[1], "helm dependency build charts/llm-proxy");
         assert!(
@@ -1289,13 +571,13 @@ steps:
 
     #[test]
     fn only_and_no_push_filter_the_steps() {
-        let plan = plan_release(
+        let plan = plan_publish(
             &ReleaseTag::version(Version::new(1, 2, 3)),
             &config(),
             &repo(""),
         );
         assert_eq!(
-            step_names(&plan.publish_steps(Some(Artifact::Chart), true)),
+            step_names(&plan.select(Some(Artifact::Chart), true).steps),
             [
                 "cargo xtask release",
                 "helm lint --strict",
@@ -1309,15 +591,20 @@ steps:
             ]
         );
         assert_eq!(
-            step_names(&plan.publish_steps(Some(Artifact::Image), false)),
+            step_names(&plan.select(Some(Artifact::Image), false).steps),
             [
                 "LLM_PROXY_VERSION=v1.2.3 LLM_PROXY_COMMIT=0123456789abcdef0123456789abcdef01234567 cargo",
                 "docker buildx create",
                 "docker buildx build",
             ]
         );
-        assert_eq!(plan.publish_steps(None, true), plan.steps);
-        assert!(plan.publish_steps(None, false).iter().all(|s| !s.pushes()));
+        assert_eq!(plan.select(None, true).steps, plan.steps);
+        assert!(
+            plan.select(None, false)
+                .steps
+                .iter()
+                .all(|s| !s.step().pushes())
+        );
     }
 
     #[test]
@@ -1328,7 +615,7 @@ steps:
         config.plain_http = true;
         config.registry_user = Some("tester".into());
         config.builder = ImageBuilder::Buildah;
-        let plan = plan_release(
+        let plan = plan_publish(
             &ReleaseTag::version(Version::new(1, 2, 3)),
             &config,
             &repo(""),
@@ -1357,11 +644,11 @@ steps:
                 "{needle} in {steps:#?}"
             );
         }
-        let chart_logins = plan.publish_steps(Some(Artifact::Chart), true);
+        let chart_logins = plan.select(Some(Artifact::Chart), true).steps;
         assert_eq!(
             chart_logins
                 .iter()
-                .filter(|s| matches!(s, PublishStep::Login { .. }))
+                .filter(|s| matches!(s, PublishStep::Login(_)))
                 .count(),
             1
         );

@@ -142,6 +142,9 @@ pub enum Holder {
 pub enum Move {
     /// Point it at this release's image.
     Set,
+    /// Point it at this release's image over what it holds, which is no release of its
+    /// line: said so, since someone put it there by hand or by a bad script.
+    Replace(String),
     /// It holds this release's image already.
     AlreadyThere,
     /// Leave it: it holds a newer release, published by a run that finished first.
@@ -150,19 +153,33 @@ pub enum Move {
 
 /// Whether the moving tag `tag` may move to the image `digest` of `version`, given what it
 /// holds now. Runs of two tags race (each checked out before the other's tag existed), so
-/// the clone's tags alone cannot tell; the registry can. An image without a release version
-/// label was not made by this release process, and gives way.
+/// the clone's tags alone cannot tell; the registry can. `X.Y` is compared only with the
+/// releases of line X.Y (a `v2.0.0` under `1.2` is no newer `1.2` release, and keeping it
+/// would fail every later verify of the line); `latest` with every release. An image
+/// without a release version label was not made by this release process, and gives way.
 pub fn move_moving_tag(tag: &str, version: &Version, digest: &str, holder: &Holder) -> Move {
-    match holder {
-        Holder::Nothing => Move::Set,
-        Holder::Image { digest: held, .. } if held == digest => Move::AlreadyThere,
-        Holder::Image {
-            version: Some(held),
-            ..
-        } if held > version => Move::Keep(format!(
+    let Holder::Image {
+        digest: held_digest,
+        version: held,
+    } = holder
+    else {
+        return Move::Set;
+    };
+    if held_digest == digest {
+        return Move::AlreadyThere;
+    }
+    let same_line = |held: &Version| tag == LATEST || minor_tag(held) == minor_tag(version);
+    match held {
+        Some(held) if !same_line(held) => Move::Replace(format!(
+            "{tag} holds v{held}, a release of another line: replaced by v{version}"
+        )),
+        Some(held) if held > version => Move::Keep(format!(
             "{tag} holds v{held}, newer than v{version}: left as it is"
         )),
-        Holder::Image { .. } => Move::Set,
+        Some(_) => Move::Set,
+        None => Move::Replace(format!(
+            "{tag} holds {held_digest}, an image with no release version label: replaced by v{version}"
+        )),
     }
 }
 
@@ -421,8 +438,13 @@ mod tests {
 
     #[track_caller]
     fn check_move(version: &str, holder: Holder, expected: Move) {
+        check_move_of("1.3", version, holder, expected);
+    }
+
+    #[track_caller]
+    fn check_move_of(tag: &str, version: &str, holder: Holder, expected: Move) {
         assert_eq!(
-            move_moving_tag("1.3", &v(version), "sha256:ours", &holder),
+            move_moving_tag(tag, &v(version), "sha256:ours", &holder),
             expected
         );
     }
@@ -448,8 +470,40 @@ mod tests {
             image("sha256:new", Some("1.3.1")),
             Move::Keep("1.3 holds v1.3.1, newer than v1.3.0: left as it is".into()),
         );
-        // Not a release's image: it gives way.
-        check_move("1.3.0", image("sha256:other", None), Move::Set);
+        // Not a release's image: it gives way, and the publish says so.
+        check_move(
+            "1.3.0",
+            image("sha256:other", None),
+            Move::Replace(
+                "1.3 holds sha256:other, an image with no release version label: replaced by v1.3.0"
+                    .into(),
+            ),
+        );
+    }
+
+    #[test]
+    fn a_minor_tag_is_compared_only_with_releases_of_its_line() {
+        let replaced = |held: &str| {
+            Move::Replace(format!(
+                "1.3 holds v{held}, a release of another line: replaced by v1.3.0"
+            ))
+        };
+        for held in ["2.0.0", "1.4.0", "0.9.0", "1.30.0"] {
+            check_move("1.3.0", image("sha256:other", Some(held)), replaced(held));
+        }
+        // `latest` keeps comparing with every release.
+        check_move_of(
+            LATEST,
+            "1.3.0",
+            image("sha256:new", Some("2.0.0")),
+            Move::Keep("latest holds v2.0.0, newer than v1.3.0: left as it is".into()),
+        );
+        check_move_of(
+            LATEST,
+            "1.3.0",
+            image("sha256:old", Some("0.9.0")),
+            Move::Set,
+        );
     }
 
     #[track_caller]

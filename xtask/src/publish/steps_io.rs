@@ -7,7 +7,7 @@ use anyhow::Result;
 use xshell::Shell;
 
 use crate::project::Project;
-use crate::publish::plan::PublishStep;
+use crate::publish::steps::Step;
 use crate::registry::oci_io::Registry;
 
 /// What the publish steps read while they run; none of it changes from step to step.
@@ -47,7 +47,7 @@ impl std::fmt::Display for State {
 }
 
 /// Runs a step's commands exactly as the plan prints them.
-pub fn run_commands(sh: &Shell, step: &PublishStep) -> Result<()> {
+pub fn run_commands(sh: &Shell, step: &dyn Step) -> Result<()> {
     for command in step.commands() {
         crate::exec::run(sh, &command)?;
     }

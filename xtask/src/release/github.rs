@@ -5,22 +5,28 @@
 //! plan it; run the gate, which reads only (so a dry run shows its verdict): the stable tag
 //! must be on the remote on the commit of `vX.Y.Z`, and every artifact check of
 //! `release verify X.Y.Z --artifacts-only` must pass, or nothing is written to GitHub. Then
-//! the project's checks, and the release unless it exists: GitHub's generated notes with the
-//! record of the artifacts below them, Latest only for the highest stable release among the
-//! clone's tags and the releases GitHub already has. `gh` reads `GH_TOKEN` from the
-//! environment; xtask never handles the token itself.
+//! the project's checks, and the release: GitHub's generated notes with the record of the
+//! artifacts below them, Latest only for the highest stable release among the clone's tags
+//! and the releases GitHub already has. A release made by hand is completed instead (published,
+//! titled, the record added below its notes), and whatever was done, the release is read back
+//! and must pass `release verify`'s checks. `gh` reads `GH_TOKEN` from the environment; xtask
+//! never handles the token itself.
 
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
 use crate::check::Gate;
+use crate::check::Lookup;
 use crate::cli::GithubArgs;
-use crate::publish::plan::{NOTES_FILE, Plan, PublishStep};
+use crate::publish::github_release::{
+    self, Completion, GithubPlan, GithubStep, NOTES_FILE, create_release, edit_release, plan_github,
+};
 use crate::publish::rules::{self, GithubRelease};
 use crate::tag::grammar::{self, Classified, ReleaseTag, TagKind};
 use crate::tools;
-use crate::verify::facts::ReleaseFacts;
-use crate::verify::record::Record;
+use crate::verify::checks::verify;
+use crate::verify::facts::{PublishedRelease, ReleaseFacts};
+use crate::verify::record::{self, Record};
 use crate::{exec, project::Project, ui, verify::checks_io};
 
 pub fn run(sh: &Shell, project: &Project, args: GithubArgs) -> Result<()> {
@@ -44,14 +50,11 @@ pub fn run(sh: &Shell, project: &Project, args: GithubArgs) -> Result<()> {
     };
 
     // STEP 2: the plan.
-    let plan = crate::release::plan::build(sh, project, &release_tag)?;
-    let steps: Vec<PublishStep> = plan
-        .steps
-        .iter()
-        .filter(|s| !(args.no_checks && matches!(s, PublishStep::Checks)))
-        .cloned()
-        .collect();
-    let plan = plan.with_steps(steps);
+    let state = crate::release::plan::read_state(sh, project, &release_tag)?;
+    let mut plan = plan_github(&release_tag, &project.config, &state);
+    if args.no_checks {
+        plan.steps.retain(|step| *step != GithubStep::Checks);
+    }
     // A dry run's data is the plan and the verdict; a real run's is the release's URL, so
     // there they are progress, on stderr.
     let show = |text: &str| {
@@ -101,28 +104,25 @@ pub fn run(sh: &Shell, project: &Project, args: GithubArgs) -> Result<()> {
     // STEP 5: the steps.
     for step in &plan.steps {
         match step {
-            PublishStep::Checks => ui::step("cargo xtask ci", || crate::ci::run(sh, project))?,
+            GithubStep::Checks => ui::step("cargo xtask ci", || crate::ci::run(sh, project))?,
             // Part of the creation: notes are asked for only when the release does not exist
             // yet, with the Latest and notes start decided against GitHub's releases then.
-            PublishStep::GenerateNotes { .. } => {}
-            PublishStep::CreateGithubRelease { release, repo } => {
-                ui::step(&step.to_string(), || {
-                    create(sh, project, release, repo, &facts)
-                })?
-            }
-            other => bail!("`{other}` does not belong to `release github`"),
+            GithubStep::GenerateNotes => {}
+            GithubStep::CreateRelease => ui::step(&plan.line(*step), || {
+                create(sh, project, &plan.release, &plan.repo, &facts)
+            })?,
         }
     }
     Ok(())
 }
 
-fn preflight(plan: &Plan, tag: &ReleaseTag) -> Result<()> {
+fn preflight(plan: &GithubPlan, tag: &ReleaseTag) -> Result<()> {
     let needed = tools::union([&["gh"][..], &tools::VERIFY_ARTIFACTS[..]]);
     let mut problems: Vec<String> = crate::project::missing_tools(&needed)
         .iter()
         .map(|t| tools::missing(t))
         .collect();
-    if !plan.tag_exists {
+    if !plan.subject.tag_exists {
         problems.push(format!(
             "{tag} does not exist in this repository: promote first (`cargo xtask release promote {}`), or fetch tags",
             tag.version
@@ -137,7 +137,9 @@ fn preflight(plan: &Plan, tag: &ReleaseTag) -> Result<()> {
     Ok(())
 }
 
-/// Creates the release unless it exists; prints its URL.
+/// Creates the release, or completes one made by hand; then reads it back, and it must be
+/// what `release verify` accepts: no green run on a release that verify rejects. Prints its
+/// URL.
 fn create(
     sh: &Shell,
     project: &Project,
@@ -146,49 +148,75 @@ fn create(
     facts: &ReleaseFacts,
 ) -> Result<()> {
     let tag = &release.tag;
-    let (url, release) = match existing_release(sh, tag, repo)? {
-        Some(url) => {
-            ui::note(&format!(
-                "the GitHub release {tag} exists already: nothing to do"
-            ));
-            (url, release.clone())
-        }
+    // Latest from the releases GitHub has now, not only from this clone's tags: a release of
+    // a higher version may have been made from another clone meanwhile.
+    let rechecked = || -> Result<GithubRelease> {
+        let mut known = github_release_tags(sh, repo)?;
+        known.extend(crate::tag::git_io::tag_names(sh)?);
+        let version = grammar::release_tag(tag)
+            .context("the release's tag is a release tag")?
+            .version;
+        Ok(rules::github_release(&version, &known))
+    };
+    let release = match existing_release(sh, tag, repo)? {
         None => {
-            // Latest from the releases GitHub has now, not only from this clone's tags: a
-            // release of a higher version may have been made from another clone meanwhile.
-            let mut known = github_release_tags(sh, repo)?;
-            known.extend(crate::tag::git_io::tag_names(sh)?);
-            let version = grammar::release_tag(tag)
-                .context("the release's tag is a release tag")?
-                .version;
-            let release = rules::github_release(&version, &known);
+            let release = rechecked()?;
             let notes = generate_notes(sh, &release, repo)?;
-            let chart = checks_io::chart_name(project)?;
-            let mut record = Record::from_facts(&project.config, facts, &chart)
-                .context("the gate passed, so every artifact is there to record")?;
-            record.run_url = ui::run_url();
-            let body = format!("{}\n\n{}", notes.trim_end(), record.render());
-            let file = project.root.join(NOTES_FILE);
-            std::fs::create_dir_all(file.parent().expect("the notes file is in dist/"))?;
-            std::fs::write(&file, body)
-                .with_context(|| format!("cannot write {}", file.display()))?;
-            let step = PublishStep::CreateGithubRelease {
-                release: release.clone(),
-                repo: repo.to_string(),
-            };
-            let mut url = String::new();
-            for command in step.commands() {
-                eprintln!("$ {command}");
-                url = exec::read(sh, &command)?;
+            write_notes(project, &notes, facts)?;
+            run_gh(sh, &create_release(&release, repo))?;
+            release
+        }
+        Some((_, existing)) => {
+            let has_record = existing.body.contains(record::HEADING);
+            let (draft, prerelease) = (existing.draft, existing.prerelease);
+            let completion =
+                Completion::of(release, draft, prerelease, &existing.title, has_record);
+            if completion.is_empty() {
+                ui::note(&format!(
+                    "the GitHub release {tag} exists already: nothing to do"
+                ));
+                release.clone()
+            } else {
+                ui::note(&format!(
+                    "the GitHub release {tag} exists, made by hand: completing it ({})",
+                    completion.describe()
+                ));
+                let release = rechecked()?;
+                if completion.add_record {
+                    // The notes written by hand stay, above the record; none get GitHub's.
+                    let mut notes = existing.body.trim().to_string();
+                    if notes.is_empty() {
+                        notes = generate_notes(sh, &release, repo)?;
+                    }
+                    write_notes(project, &notes, facts)?;
+                }
+                run_gh(sh, &edit_release(&release, repo, &completion))?;
+                release
             }
-            (url, release)
         }
     };
+
+    // Decided by what GitHub shows now, never by gh's exit code.
+    let (url, now) = existing_release(sh, tag, repo)?
+        .with_context(|| format!("the GitHub release {tag} is missing right after it was made"))?;
+    let mut facts = facts.clone();
+    facts.github_release = Some(Lookup::Found(now));
+    let failing: Vec<String> = verify(&project.config, &facts)
+        .into_iter()
+        .filter(|check| !check.ok)
+        .map(|check| format!("{}: {}", check.name, check.detail))
+        .collect();
+    if !failing.is_empty() {
+        bail!(
+            "the GitHub release {tag} is there, but `release verify` rejects it:\n  - {}\nits notes must end in the one record this command writes: remove a `{}` section written by hand (keep your notes above it) and re-run `cargo xtask release github {tag}`, or delete the release (`gh release delete {tag} --repo {repo}`) and re-run",
+            failing.join("\n  - "),
+            record::HEADING
+        );
+    }
     println!("{url}");
-    ui::github_output("release-url", url.trim())?;
+    ui::github_output("release-url", &url)?;
     ui::summary(&format!(
-        "### GitHub release {tag}\n\n{}\n\nLatest: {}; notes since {}.\n",
-        url.trim(),
+        "### GitHub release {tag}\n\n{url}\n\nLatest: {}; notes since {}.\n",
         if release.latest { "yes" } else { "no" },
         release
             .notes_start_tag
@@ -197,18 +225,29 @@ fn create(
     ))
 }
 
+/// The release's body into [`NOTES_FILE`]: the notes, then the record of the artifacts the
+/// gate checked.
+fn write_notes(project: &Project, notes: &str, facts: &ReleaseFacts) -> Result<()> {
+    let chart = checks_io::chart_name(project)?;
+    let mut record = Record::from_facts(&project.config, facts, &chart)
+        .context("the gate passed, so every artifact is there to record")?;
+    record.run_url = ui::run_url();
+    let body = format!("{}\n\n{}", notes.trim_end(), record.render());
+    let file = project.root.join(NOTES_FILE);
+    std::fs::create_dir_all(file.parent().expect("the notes file is in dist/"))?;
+    std::fs::write(&file, body).with_context(|| format!("cannot write {}", file.display()))
+}
+
+fn run_gh(sh: &Shell, command: &crate::invocation::Invocation) -> Result<()> {
+    eprintln!("$ {command}");
+    exec::read(sh, command).map(drop)
+}
+
 /// GitHub's generated notes for the release.
 fn generate_notes(sh: &Shell, release: &GithubRelease, repo: &str) -> Result<String> {
-    let step = PublishStep::GenerateNotes {
-        release: release.clone(),
-        repo: repo.to_string(),
-    };
-    let mut notes = String::new();
-    for command in step.commands() {
-        eprintln!("$ {command}");
-        notes = exec::read(sh, &command)?;
-    }
-    Ok(notes)
+    let command = github_release::generate_notes(release, repo);
+    eprintln!("$ {command}");
+    exec::read(sh, &command)
 }
 
 /// The tags of the releases GitHub has (drafts aside): with the clone's tags, what decides
@@ -225,28 +264,38 @@ fn github_release_tags(sh: &Shell, repo: &str) -> Result<Vec<String>> {
     Ok(out.lines().map(str::to_string).collect())
 }
 
-/// The URL of the release of `tag`, or `None` when GitHub says it does not exist. Anything
-/// else (no token, no network, rate limit) is an error: taking it for "absent" would try a
-/// create that cannot work, or hide the real problem.
-fn existing_release(sh: &Shell, tag: &str, repo: &str) -> Result<Option<String>> {
-    let out = cmd!(
-        sh,
-        "gh release view {tag} --repo {repo} --json url --jq .url"
-    )
-    .quiet()
-    .ignore_status()
-    .output()?;
+/// The release of `tag` as GitHub shows it, with its URL, or `None` when GitHub says it does
+/// not exist. Anything else (no token, no network, rate limit) is an error: taking it for
+/// "absent" would try a create that cannot work, or hide the real problem.
+fn existing_release(
+    sh: &Shell,
+    tag: &str,
+    repo: &str,
+) -> Result<Option<(String, PublishedRelease)>> {
+    let fields = "url,name,isDraft,isPrerelease,body";
+    let out = cmd!(sh, "gh release view {tag} --repo {repo} --json {fields}")
+        .quiet()
+        .ignore_status()
+        .output()?;
     let stderr = String::from_utf8_lossy(&out.stderr);
-    if out.status.success() {
-        return Ok(Some(
-            String::from_utf8_lossy(&out.stdout).trim().to_string(),
-        ));
+    if !out.status.success() {
+        if stderr.trim() == "release not found" {
+            return Ok(None);
+        }
+        bail!(
+            "cannot tell whether the GitHub release {tag} exists: gh release view said: {} (check GH_TOKEN and the network)",
+            stderr.trim()
+        )
     }
-    if stderr.trim() == "release not found" {
-        return Ok(None);
-    }
-    bail!(
-        "cannot tell whether the GitHub release {tag} exists: gh release view said: {} (check GH_TOKEN and the network)",
-        stderr.trim()
-    )
+    let value: serde_yaml::Value = serde_yaml::from_slice(&out.stdout)
+        .with_context(|| format!("gh release view {tag} printed invalid JSON"))?;
+    let text = |key: &str| value[key].as_str().unwrap_or_default().to_string();
+    let flag = |key: &str| value[key].as_bool().unwrap_or(false);
+    let release = PublishedRelease {
+        title: text("name"),
+        draft: flag("isDraft"),
+        prerelease: flag("isPrerelease"),
+        body: text("body"),
+    };
+    Ok(Some((text("url"), release)))
 }

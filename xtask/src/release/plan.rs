@@ -7,10 +7,11 @@ use xshell::Shell;
 
 use crate::cli::PlanArgs;
 use crate::publish::chart;
-use crate::publish::plan::{ChartFacts, Plan, RepoState, plan_release};
+use crate::publish::github_release::plan_github;
+use crate::publish::plan::{ChartFacts, RepoState, plan_publish};
 use crate::publish::rules;
 use crate::tag::git::RemoteBranch;
-use crate::tag::grammar::{Classified, ReleaseTag};
+use crate::tag::grammar::{Classified, ReleaseTag, TagKind};
 use crate::{project::Project, tag::git_io, ui};
 
 pub fn run(sh: &Shell, project: &Project, args: PlanArgs) -> Result<()> {
@@ -25,19 +26,23 @@ pub fn run(sh: &Shell, project: &Project, args: PlanArgs) -> Result<()> {
         }
         return Ok(());
     };
-    let plan = build(sh, project, &tag)?;
+    let (state, config) = (read_state(sh, project, &tag)?, &project.config);
+    let (text, json) = match tag.kind {
+        TagKind::Version => {
+            let plan = plan_publish(&tag, config, &state);
+            (plan.render_text(), plan.to_json())
+        }
+        TagKind::Stable => {
+            let plan = plan_github(&tag, config, &state);
+            (plan.render_text(), plan.to_json())
+        }
+    };
     if args.json {
-        println!("{}", plan.to_json());
+        println!("{json}");
     } else {
-        print!("{}", plan.render_text());
+        print!("{text}");
     }
     Ok(())
-}
-
-/// Reads the repository and plans `tag`.
-pub fn build(sh: &Shell, project: &Project, tag: &ReleaseTag) -> Result<Plan> {
-    let state = read_state(sh, project, tag)?;
-    Ok(plan_release(tag, &project.config, &state))
 }
 
 /// The facts a plan is built from: tags, the tagged commit (HEAD if the tag does not exist

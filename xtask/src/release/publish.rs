@@ -10,7 +10,8 @@ use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
 use crate::cli::PublishArgs;
-use crate::publish::plan::{Plan, PublishStep};
+use crate::publish::plan::{PublishPlan, plan_publish};
+use crate::publish::steps::PublishStep;
 use crate::publish::steps_io::{Published, Publisher, State, run_commands};
 use crate::publish::{chart_io, image_io};
 use crate::registry::oci_io::{Credentials, Registry};
@@ -41,19 +42,18 @@ pub fn run(sh: &Shell, project: &Project, args: PublishArgs) -> Result<()> {
     let only = args.only;
 
     // STEP 2: the plan, and the steps this run takes from it.
-    let plan = crate::release::plan::build(sh, project, &release_tag)?;
+    let state = crate::release::plan::read_state(sh, project, &release_tag)?;
     let push = !args.no_push;
-    let steps = plan.publish_steps(only, push);
+    let plan = plan_publish(&release_tag, &project.config, &state).select(only, push);
     if args.dry_run {
-        print!("{}", plan.with_steps(steps).render_text());
+        print!("{}", plan.render_text());
         return Ok(());
     }
 
     // STEP 3: preflight; every problem at once, before anything is changed.
-    let credentials = preflight(sh, project, &plan, &steps, push)?;
+    let credentials = preflight(sh, project, &plan, push)?;
 
-    // STEP 4: carry out the steps. Each push step returns what it published; the tags after
-    // the version tag point at the digest it holds.
+    // STEP 4: carry out the steps.
     let scratch = Scratch::new("publish")?;
     let registry = Registry::new(
         sh,
@@ -67,43 +67,81 @@ pub fn run(sh: &Shell, project: &Project, args: PublishArgs) -> Result<()> {
         registry: &registry,
         scratch: scratch.path(),
     };
+    let chart_files = chart_io::ChartFiles::read(project, &plan.chart.dir)?;
+    // Guarded: an interrupt stops the running command and fails the step, and the run still
+    // gets to put the chart's files back before exiting 130 or 143.
+    let carried = crate::exec::guarded(|| carry_out(&publisher, &plan.steps));
+    // The stamped chart files were for helm; the tree gets back what it had, failed or not.
+    let restored = chart_files.restore();
+    let (published, image_digest) = carried?;
+    restored
+        .context("the run is done, but the chart's files could not be put back as they were")?;
+
+    // STEP 5: say what is published, for people and for the workflow.
+    report(project, &plan, &published, image_digest.as_deref(), push)
+}
+
+/// Carries out the steps in order. Each push step returns what it published; the tags after
+/// the version tag point at the digest it holds.
+fn carry_out(
+    publisher: &Publisher<'_>,
+    steps: &[PublishStep],
+) -> Result<(Vec<Published>, Option<String>)> {
     let mut published: Vec<Published> = Vec::new();
     let mut image_digest: Option<String> = None;
-    for step in &steps {
+    for step in steps {
+        // Some steps ask the registry without the executor, which would refuse them.
+        if let Some(interrupt) = crate::exec::interrupted() {
+            bail!("{interrupt}: `{step}` and the steps after it did not run");
+        }
         ui::step(&step.to_string(), || {
+            let (sh, project) = (publisher.sh, publisher.project);
             match step {
-                PublishStep::PushImage { .. } => {
-                    let image = image_io::push(&publisher, step)?;
+                PublishStep::StampChart(step) => chart_io::stamp(project, step)?,
+                PublishStep::SetChartImage(step) => chart_io::set_image(project, step)?,
+                PublishStep::HelmTemplate(step) => chart_io::template(sh, step)?,
+                PublishStep::ValidateManifests(step) => chart_io::validate(sh, step)?,
+                PublishStep::Dist(step) => {
+                    crate::dist::build(sh, project, &step.platforms, &step.stamp).map(drop)?
+                }
+                PublishStep::DockerBuilder(step) => image_io::ensure_builder(sh, step)?,
+                PublishStep::BuildImage(step) => {
+                    image_io::prepare_build(sh, project, &step.build)?;
+                    run_commands(sh, step)?
+                }
+                PublishStep::Helm(step) => run_commands(sh, step)?,
+                PublishStep::Login(step) => run_commands(sh, step)?,
+                PublishStep::PushImage(step) => {
+                    let image = image_io::push(publisher, step)?;
                     image_digest = Some(image.digest.clone());
                     published.push(image);
                 }
-                PublishStep::TagImage { .. } => {
+                PublishStep::TagImage(step) => {
                     let digest = image_digest.as_deref().context(
                         "the version tag's digest is unknown: the push step must run first",
                     )?;
-                    published.push(image_io::tag(&publisher, step, digest)?);
+                    published.push(image_io::tag(publisher, step, digest)?);
                 }
-                PublishStep::HelmPush { .. } => published.push(chart_io::push(&publisher, step)?),
-                _ => execute(&publisher, step)?,
+                PublishStep::WaitForImage(step) => chart_io::wait_for_image(publisher, step)?,
+                PublishStep::HelmPush(step) => published.push(chart_io::push(publisher, step)?),
+                PublishStep::HelmShowChart(step) => chart_io::read_back(sh, step)?,
             }
             Ok(())
         })?;
     }
-
-    // STEP 5: say what is published, for people and for the workflow.
-    report(project, &plan, &published, image_digest.as_deref(), push)
+    Ok((published, image_digest))
 }
 
 /// Tools on PATH, credentials complete, and for a real publish the tag checked out.
 fn preflight(
     sh: &Shell,
     project: &Project,
-    plan: &Plan,
-    steps: &[PublishStep],
+    plan: &PublishPlan,
     push: bool,
 ) -> Result<Option<Credentials>> {
     let mut problems = Vec::new();
-    let mut tools: Vec<&str> = steps.iter().flat_map(PublishStep::tools).collect();
+    let steps = &plan.steps;
+    let mut tools: Vec<&str> = steps.iter().flat_map(|s| s.step().tools()).collect();
     tools.sort_unstable();
     tools.dedup();
     for tool in &tools {
@@ -125,7 +163,7 @@ fn preflight(
     // A laptop may lack the validator and skips its step with a notice; CI never does.
     let validates = steps
         .iter()
-        .any(|s| matches!(s, PublishStep::ValidateManifests { .. }));
+        .any(|s| matches!(s, PublishStep::ValidateManifests(_)));
     if validates && ui::in_ci() && which::which("kubernetes-validate").is_err() {
         problems.push(tools::missing("kubernetes-validate"));
     }
@@ -137,74 +175,33 @@ fn preflight(
         }
     };
     if push {
-        let tag = plan.tag.name();
-        if !plan.tag_exists {
+        let tag = plan.subject.tag.name();
+        if !plan.subject.tag_exists {
             problems.push(format!(
                 "{tag} does not exist in this repository: publish only tagged commits (create it with `cargo xtask release tag`, or fetch tags)"
             ));
-        } else if git_io::head(sh)? != plan.commit {
+        } else if git_io::head(sh)? != plan.subject.commit {
             problems.push(format!(
                 "HEAD is not the commit of {tag} ({}): check out the tag first, so that what is built is what was tagged",
-                plan.commit
+                plan.subject.commit
             ));
         }
     }
     if !problems.is_empty() {
         bail!(
             "cannot publish {} (nothing was changed):\n  - {}",
-            plan.tag,
+            plan.subject.tag,
             problems.join("\n  - ")
         );
     }
     Ok(credentials)
 }
 
-/// The steps that publish nothing themselves: the chart's checks, the build, the logins.
-fn execute(publisher: &Publisher<'_>, step: &PublishStep) -> Result<()> {
-    let (sh, project) = (publisher.sh, publisher.project);
-    match step {
-        PublishStep::StampChart { dir, version } => chart_io::stamp(project, dir, version),
-        PublishStep::SetChartImage { dir, repository } => {
-            chart_io::set_image(project, dir, repository)
-        }
-        PublishStep::ValidateManifests { .. } => chart_io::validate(sh, step),
-        PublishStep::HelmTemplate { expect_image, .. } => {
-            chart_io::template(sh, step, expect_image.as_deref())
-        }
-        PublishStep::HelmShowChart { versions, .. } => chart_io::read_back(sh, step, versions),
-        PublishStep::WaitForImage {
-            reference,
-            platforms,
-            wait_secs,
-        } => chart_io::wait_for_image(publisher, reference, platforms, *wait_secs),
-        PublishStep::Dist { platforms, stamp } => {
-            crate::dist::build(sh, project, platforms, stamp).map(drop)
-        }
-        PublishStep::BuildImage(build) => {
-            image_io::prepare_build(sh, project, build)?;
-            run_commands(sh, step)
-        }
-        PublishStep::DockerBuilder { name, .. } => image_io::ensure_builder(sh, step, name),
-        PublishStep::HelmDependencyBuild { .. }
-        | PublishStep::HelmLint { .. }
-        | PublishStep::HelmPackage { .. }
-        | PublishStep::Login { .. } => run_commands(sh, step),
-        PublishStep::PushImage { .. }
-        | PublishStep::TagImage { .. }
-        | PublishStep::HelmPush { .. } => unreachable!("push steps return what they published"),
-        PublishStep::Checks
-        | PublishStep::GenerateNotes { .. }
-        | PublishStep::CreateGithubRelease { .. } => {
-            bail!("`{step}` belongs to `release github`, not to a publish")
-        }
-    }
-}
-
 /// Data on stdout (one line per artifact), the same as `$GITHUB_OUTPUT` values and a
 /// Markdown summary when running in GitHub Actions.
 fn report(
     project: &Project,
-    plan: &Plan,
+    plan: &PublishPlan,
     outcomes: &[Published],
     image_digest: Option<&str>,
     push: bool,
@@ -213,7 +210,7 @@ fn report(
         println!("{} {} {} ({})", o.what, o.reference, o.digest, o.state);
     }
     if !push {
-        println!("{}: built, nothing pushed (--no-push)", plan.tag);
+        println!("{}: built, nothing pushed (--no-push)", plan.subject.tag);
     }
     // The tags that hold this release's image; a moving tag kept by a newer release does not.
     let images: Vec<&Published> = outcomes
@@ -221,14 +218,9 @@ fn report(
         .filter(|o| o.what == "image" && o.state != State::KeptNewer)
         .collect();
     let chart = outcomes.iter().find(|o| o.what == "chart");
-    let mut output = vec![("tag", plan.tag.name())];
+    let mut output = vec![("tag", plan.subject.tag.name())];
     if let Some(digest) = image_digest {
-        let repository = plan
-            .image
-            .as_ref()
-            .map(|i| i.repository.clone())
-            .unwrap_or_default();
-        output.push(("image", repository));
+        output.push(("image", plan.image.repository.clone()));
         output.push(("image-digest", digest.to_string()));
         output.push((
             "image-tags",
@@ -239,7 +231,8 @@ fn report(
                 .join(","),
         ));
     }
-    if let (Some(chart), Some(plan_chart)) = (chart, &plan.chart) {
+    if let Some(chart) = chart {
+        let plan_chart = &plan.chart;
         output.push(("chart", chart.reference.clone()));
         output.push(("chart-version", plan_chart.versions.version.clone()));
         // The chart's repository (no `oci://`) and digest: what the workflow's attestation
@@ -253,7 +246,7 @@ fn report(
         ui::github_output(key, value)?;
     }
 
-    let mut summary = format!("### Published {}\n\n", plan.tag);
+    let mut summary = format!("### Published {}\n\n", plan.subject.tag);
     if outcomes.is_empty() {
         summary.push_str("Nothing was pushed (`--no-push`).\n");
     } else {
@@ -265,20 +258,19 @@ fn report(
             ));
         }
     }
-    if let Some(image) = &plan.image {
-        for note in image.tags.notes() {
-            summary.push_str(&format!("\n- {note}"));
-        }
-        // The image's `org.opencontainers.image.source` label links it to the repository,
-        // where GitHub lists it.
-        if let Some(path) = image.repository.strip_prefix("ghcr.io/") {
-            let name = path.split_once('/').map_or(path, |(_, name)| name);
-            summary.push_str(&format!(
-                "\n\nImage package: https://github.com/{}/pkgs/container/{}\n",
-                project.config.github_repo,
-                name.replace('/', "%2F")
-            ));
-        }
+    let image = &plan.image;
+    for note in image.tags.notes() {
+        summary.push_str(&format!("\n- {note}"));
+    }
+    // The image's `org.opencontainers.image.source` label links it to the repository,
+    // where GitHub lists it.
+    if let Some(path) = image.repository.strip_prefix("ghcr.io/") {
+        let name = path.split_once('/').map_or(path, |(_, name)| name);
+        summary.push_str(&format!(
+            "\n\nImage package: https://github.com/{}/pkgs/container/{}\n",
+            project.config.github_repo,
+            name.replace('/', "%2F")
+        ));
     }
     ui::summary(&summary)
 }

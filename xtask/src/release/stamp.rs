@@ -1,12 +1,13 @@
 //! `release stamp`: write a release's versions into `Chart.yaml`, atomically; with
-//! `--dry-run`, show the lines it would change and write nothing.
+//! `--dry-run`, print the change as a unified diff and write nothing.
 
 use anyhow::Result;
 
 use crate::cli::StampArgs;
 use crate::project::Project;
-use crate::publish::chart::{ChartVersions, line_changes};
+use crate::publish::chart::{ChartVersions, has_annotated_image, unified_diff};
 use crate::publish::chart_io;
+use crate::ui;
 
 pub fn run(project: &Project, args: StampArgs) -> Result<()> {
     let version = args.version;
@@ -21,19 +22,28 @@ pub fn run(project: &Project, args: StampArgs) -> Result<()> {
         .unwrap_or(&path)
         .display()
         .to_string();
+    let (before, after) = chart_io::stamped(&path, &versions)?;
     if args.dry_run {
-        let (before, after) = chart_io::stamped(&path, &versions)?;
-        print!(
-            "--- {shown}\n+++ {shown} (stamped)\n{}",
-            line_changes(&before, &after)
-        );
-        println!("dry run: nothing was written");
+        // The patch alone on stdout, for `git apply` or `patch -p1`.
+        print!("{}", unified_diff(&shown, &before, &after));
+        ui::note("dry run: nothing was written");
         return Ok(());
     }
     chart_io::stamp_file(&project.root, &path, &versions)?;
+    let image = match has_annotated_image(&before) {
+        true => format!(
+            ", and the tag of its artifacthub.io/images image: {}",
+            versions.app_version
+        ),
+        false => String::new(),
+    };
     println!(
-        "stamped {shown}: version {}, appVersion {}",
+        "stamped {shown}: version {}, appVersion {}{image}",
         versions.version, versions.app_version
     );
+    // The committed chart keeps its placeholders: a stamp is for packaging, never a commit.
+    ui::note(&format!(
+        "do not commit this: the repository keeps the 0.0.0-dev placeholders, and `release tag` needs a clean tree; `git checkout -- {shown}` puts the file back (`release publish` stamps by itself and puts the chart's files back when it ends)"
+    ));
     Ok(())
 }

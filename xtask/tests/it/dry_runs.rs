@@ -4,8 +4,9 @@
 
 use crate::support::Project;
 
+/// The dry run is a patch that git applies, and applied it is the very stamp.
 #[test]
-fn stamp_dry_run_prints_the_changed_lines_and_writes_nothing() {
+fn stamp_dry_run_prints_a_unified_diff_and_writes_nothing() {
     let project = Project::new();
     let before = project.snapshot();
     let run = project
@@ -13,9 +14,21 @@ fn stamp_dry_run_prints_the_changed_lines_and_writes_nothing() {
         .success();
     assert_eq!(
         run.stdout,
-        "--- charts/llm-proxy/Chart.yaml\n+++ charts/llm-proxy/Chart.yaml (stamped)\n@@ line 4 @@\n-version: 0.0.0-dev\n+version: 1.2.3\n@@ line 5 @@\n-appVersion: \"v0.0.0-dev\"\n+appVersion: \"v1.2.3\"\ndry run: nothing was written\n"
+        "--- a/charts/llm-proxy/Chart.yaml\n+++ b/charts/llm-proxy/Chart.yaml\n@@ -1,5 +1,5 @@\n apiVersion: v2\n name: llm-proxy\n # stamped by releases\n-version: 0.0.0-dev\n-appVersion: \"v0.0.0-dev\"\n+version: 1.2.3\n+appVersion: \"v1.2.3\"\n"
     );
+    assert!(run.stderr.contains("dry run: nothing was written"), "{run}");
     assert_eq!(project.snapshot(), before);
+
+    let patch = crate::support::TempDir::new();
+    let patch = patch.path().join("stamp.patch");
+    std::fs::write(&patch, &run.stdout).unwrap();
+    let patch = patch.to_str().unwrap();
+    project.git(&["apply", "--check", patch]);
+    project.git(&["apply", patch]);
+    let applied = project.read("charts/llm-proxy/Chart.yaml");
+    project.git(&["checkout", "--", "charts/llm-proxy/Chart.yaml"]);
+    project.xtask(&["release", "stamp", "1.2.3"]).success();
+    assert_eq!(project.read("charts/llm-proxy/Chart.yaml"), applied);
 }
 
 #[test]

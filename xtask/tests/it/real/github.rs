@@ -15,11 +15,11 @@ use super::{Env, Registry, release_commit, release_project, require, serial};
 use crate::support::{Project, Run, TempDir};
 
 #[derive(Debug, Clone)]
-struct Request {
-    method: String,
-    path: String,
+pub(super) struct Request {
+    pub(super) method: String,
+    pub(super) path: String,
     authorization: String,
-    body: String,
+    pub(super) body: String,
 }
 
 #[derive(Default)]
@@ -33,6 +33,8 @@ pub(super) struct State {
     pub(super) draft: bool,
     /// The notes of every release; `None`: "notes".
     pub(super) body: Option<String>,
+    /// The title of every release; `None`: its tag.
+    pub(super) title: Option<String>,
 }
 
 /// The stand-in: a thread serving the socket; it stops with the test process.
@@ -67,7 +69,7 @@ impl GitHub {
         self.dir.path().to_path_buf()
     }
 
-    fn requests(&self) -> Vec<Request> {
+    pub(super) fn requests(&self) -> Vec<Request> {
         self.state.lock().unwrap().requests.clone()
     }
 
@@ -148,8 +150,9 @@ fn release_json(tag: &str, state: &State) -> String {
             .replace('"', "\\\"")
             .replace('\n', "\\n")
     );
+    let title = state.title.as_deref().unwrap_or(tag).replace('"', "\\\"");
     format!(
-        r#"{{"id":1,"tag_name":"{tag}","name":"{tag}","draft":{draft},"prerelease":false,"html_url":"https://github.com/sofatutor/llm-proxy/releases/tag/{tag}","url":"https://api.github.com/repos/sofatutor/llm-proxy/releases/1","assets":[],"body":{body},"created_at":"2026-01-01T00:00:00Z","published_at":"2026-01-01T00:00:00Z","author":{{"login":"octocat"}},"tarball_url":"","zipball_url":"","upload_url":""}}"#
+        r#"{{"id":1,"tag_name":"{tag}","name":"{title}","draft":{draft},"prerelease":false,"html_url":"https://github.com/sofatutor/llm-proxy/releases/tag/{tag}","url":"https://api.github.com/repos/sofatutor/llm-proxy/releases/1","assets":[],"body":{body},"created_at":"2026-01-01T00:00:00Z","published_at":"2026-01-01T00:00:00Z","author":{{"login":"octocat"}},"tarball_url":"","zipball_url":"","upload_url":""}}"#
     )
 }
 
@@ -171,16 +174,21 @@ fn answer(request: &Request, state: &mut State) -> (u16, String) {
                 r#"{"data":{"repository":{"ref":{"id":"REF_1"}}}}"#.into(),
             )
         } else if state.releases.iter().any(|t| t == tag) {
+            let draft = state.draft;
             (
                 200,
-                r#"{"data":{"repository":{"release":{"databaseId":1,"isDraft":false}}}}"#.into(),
+                format!(
+                    r#"{{"data":{{"repository":{{"release":{{"databaseId":1,"isDraft":{draft}}}}}}}}}"#
+                ),
             )
         } else {
             (200, r#"{"data":{"repository":{"release":null}}}"#.into())
         };
     }
+    // As GitHub does, a release is found by its tag only once it is published; gh finds a
+    // draft through GraphQL, then by its id.
     if let Some(tag) = path.strip_prefix(&format!("{repo}/releases/tags/")) {
-        return if state.releases.iter().any(|t| t == tag) {
+        return if state.releases.iter().any(|t| t == tag) && !state.draft {
             (200, release_json(tag, state))
         } else {
             (404, not_found.into())
@@ -193,6 +201,23 @@ fn answer(request: &Request, state: &mut State) -> (u16, String) {
             .map(|tag| release_json(tag, state))
             .collect();
         return (200, format!("[{}]", releases.join(",")));
+    }
+    if path == format!("{repo}/releases/1")
+        && let Some(tag) = state.releases.last().cloned()
+    {
+        if request.method == "PATCH" {
+            let edit: serde_yaml::Value = serde_yaml::from_str(&request.body).unwrap();
+            if let Some(draft) = edit["draft"].as_bool() {
+                state.draft = draft;
+            }
+            if let Some(title) = edit["name"].as_str() {
+                state.title = Some(title.to_string());
+            }
+            if let Some(body) = edit["body"].as_str() {
+                state.body = Some(body.to_string());
+            }
+        }
+        return (200, release_json(&tag, state));
     }
     if request.method == "POST" && path == format!("{repo}/releases/generate-notes") {
         return (200, r#"{"name":"notes","body":"Generated notes"}"#.into());
@@ -209,6 +234,8 @@ fn answer(request: &Request, state: &mut State) -> (u16, String) {
         state.releases.push(tag.clone());
         // What the release was created with is what it shows from now on.
         state.body = body["body"].as_str().map(str::to_string);
+        state.title = body["name"].as_str().map(str::to_string);
+        state.draft = body["draft"].as_bool().unwrap_or(false);
         return (201, release_json(&tag, state));
     }
     (404, not_found.into())
@@ -216,7 +243,7 @@ fn answer(request: &Request, state: &mut State) -> (u16, String) {
 
 /// `vVERSION` on a commit of its own, published to the registry of `env`, and
 /// `vVERSION-stable` on the same commit, both on the remote; returns the commit.
-fn promoted(project: &Project, env: &Env, version: &str) -> String {
+pub(super) fn promoted(project: &Project, env: &Env, version: &str) -> String {
     let commit = release_commit(project, version);
     env.xtask(project, &["release", "publish", &format!("v{version}")])
         .success();
@@ -229,7 +256,7 @@ fn push_tag(project: &Project, name: &str) {
     project.git(&["push", "--quiet", "origin", name]);
 }
 
-const TOKEN: &str = "ghp_canary0token0f7c2";
+pub(super) const TOKEN: &str = "ghp_canary0token0f7c2";
 
 #[test]
 fn a_verified_stable_release_gets_one_release_with_the_record_and_is_latest_once() {
@@ -247,7 +274,7 @@ fn a_verified_stable_release_gets_one_release_with_the_record_and_is_latest_once
     let dry = dry.success();
     for line in [
         "  1. gh api --method POST repos/sofatutor/llm-proxy/releases/generate-notes -f tag_name=v1.0.0-stable --jq .body  (then the artifacts record below them, into dist/github-release.md)",
-        "  2. gh release create v1.0.0-stable --verify-tag --title v1.0.0-stable --notes-file dist/github-release.md --latest=true --repo sofatutor/llm-proxy  (unless the release exists; Latest rechecked against GitHub's releases)",
+        "  2. gh release create v1.0.0-stable --verify-tag --title v1.0.0-stable --notes-file dist/github-release.md --latest=true --repo sofatutor/llm-proxy  (a release made by hand is completed instead; Latest rechecked against GitHub's releases)",
         "gate: ok, v1.0.0-stable is on the commit of v1.0.0, whose published artifacts verify",
         "dry run: nothing was changed",
     ] {

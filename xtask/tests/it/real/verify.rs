@@ -9,7 +9,7 @@ use std::process::Command;
 
 use super::github::GitHub;
 use super::{Env, Registry, output, release_commit, release_project, require, serial};
-use crate::support::{Project, Run};
+use crate::support::Run;
 
 /// The check lines that failed (`✗ name: detail`), by name.
 fn failed(run: &Run) -> Vec<String> {
@@ -40,16 +40,22 @@ fn skopeo_copy(registry: &Registry, from: &str, to: &str) {
 }
 
 /// Re-pushes chart 1.2.3 packaged with another appVersion (helm push overwrites silently).
-fn push_chart_with_app_version(
-    project: &Project,
-    env: &Env,
-    registry: &Registry,
-    app_version: &str,
-) {
+fn push_chart_with_app_version(env: &Env, registry: &Registry, app_version: &str) {
     let dest = env.dir.path().join("repackaged");
+    let pulled = env.dir.path().join("pulled");
+    let _ = std::fs::remove_dir_all(&pulled);
     std::fs::create_dir_all(&dest).unwrap();
     let vars: Vec<(&str, &str)> = env.pairs();
     let helm = require("helm");
+    // The published chart (a publish puts the work tree's chart files back as they were).
+    output(
+        Command::new(&helm)
+            .args(["pull", "--plain-http", "--version", "1.2.3", "--untar"])
+            .arg(format!("oci://{}/charts/llm-proxy", registry.host))
+            .arg("--untardir")
+            .arg(&pulled)
+            .envs(vars.iter().copied()),
+    );
     output(
         Command::new(&helm)
             .args([
@@ -61,7 +67,7 @@ fn push_chart_with_app_version(
                 "--destination",
             ])
             .arg(&dest)
-            .arg(project.work.join("charts/llm-proxy"))
+            .arg(pulled.join("llm-proxy"))
             .envs(vars.iter().copied()),
     );
     output(
@@ -133,7 +139,7 @@ fn a_complete_release_verifies_then_each_broken_artifact_fails_its_own_check() {
     );
 
     // The chart's appVersion without its `v` (its default image tag then misses too).
-    push_chart_with_app_version(&project, &env, &registry, "1.2.3");
+    push_chart_with_app_version(&env, &registry, "1.2.3");
     let run = env
         .xtask(&project, &["release", "verify", "1.2.3"])
         .failure();
@@ -152,7 +158,7 @@ fn a_complete_release_verifies_then_each_broken_artifact_fails_its_own_check() {
             .contains("✗ chart appVersion: 1.2.3, expected v1.2.3"),
         "{run}"
     );
-    push_chart_with_app_version(&project, &env, &registry, "v1.2.3");
+    push_chart_with_app_version(&env, &registry, "v1.2.3");
     env.xtask(&project, &["release", "verify", "1.2.3"])
         .success();
 

@@ -204,7 +204,7 @@ fn create(
     let failing: Vec<String> = verify(&project.config, &facts)
         .into_iter()
         .filter(|check| !check.ok)
-        .map(|check| format!("{}: {}", check.name, check.detail))
+        .map(|check| format!("{}: {}", check.id, check.detail))
         .collect();
     if !failing.is_empty() {
         bail!(

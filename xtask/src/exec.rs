@@ -28,7 +28,7 @@ use std::cell::Cell;
 use std::io::{Read, Write};
 use std::process::{Child, Command, ExitCode, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, mpsc};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -275,8 +275,11 @@ thread_local! {
     static WINDING_DOWN: Cell<bool> = const { Cell::new(false) };
 }
 
-/// The process's exit code: 128 + the signal after an interrupt, else success or failure.
-pub fn exit_code(ok: bool) -> ExitCode {
+/// The last thing `main` does: waits until everything xtask started has stopped
+/// ([`settle`]), then gives the process's exit code: 128 + the signal after an interrupt,
+/// else success or failure.
+pub fn exit(ok: bool) -> ExitCode {
+    settle();
     match interrupted() {
         Some(interrupt) => ExitCode::from(interrupt.exit_code()),
         None if ok => ExitCode::SUCCESS,
@@ -388,9 +391,12 @@ fn supervise(
 fn spawn(command: &mut Command, shown: &str, group: Group) -> Result<(Child, Arc<Running>)> {
     let mut state = supervisor().lock();
     if let Some(signal) = state.signal
-        && !WINDING_DOWN.with(Cell::get)
+        && (!WINDING_DOWN.with(Cell::get) || state.exiting)
     {
         bail!("`{shown}` was not started: {}", Interrupt { signal });
+    }
+    if state.exiting {
+        bail!("`{shown}` was not started: xtask is exiting");
     }
     let child = command
         .spawn()
@@ -424,6 +430,7 @@ impl Running {
         let mut state = supervisor().lock();
         self.done.store(true, Ordering::SeqCst);
         state.running.retain(|r| !Arc::ptr_eq(r, self));
+        supervisor().changed.notify_all();
     }
 }
 
@@ -437,6 +444,8 @@ fn signal(running: &Running, sig: &str) {
     if running.group == Group::Shared && running.done.load(Ordering::SeqCst) {
         return; // reaped: the pid may belong to another process by now
     }
+    // Past `settle` the process is exiting: a `kill` started now would outlive it.
+    let Some(_busy) = Busy::enter() else { return };
     let sent = Command::new("kill")
         .args(["-s", sig, "--", &target])
         .stdin(Stdio::null())
@@ -571,10 +580,17 @@ struct State {
     running: Vec<Arc<Running>>,
     /// Depth of [`guarded`] sections: while positive, the main thread ends the run.
     guarded: usize,
+    /// Signal handlers and `kill`s under way ([`Busy`]): the process does not exit in their
+    /// middle, or a `kill` outlives it, and with it a child it had yet to stop.
+    busy: usize,
+    /// Set by [`settle`]: the process is exiting, and starts nothing more, not even a `kill`.
+    exiting: bool,
 }
 
 struct Supervisor {
     state: Mutex<State>,
+    /// Notified when `busy` drops or a child is reaped.
+    changed: Condvar,
 }
 
 impl Supervisor {
@@ -589,6 +605,7 @@ fn supervisor() -> &'static Supervisor {
     static STARTED: OnceLock<()> = OnceLock::new();
     let supervisor = SUPERVISOR.get_or_init(|| Supervisor {
         state: Mutex::new(State::default()),
+        changed: Condvar::new(),
     });
     STARTED.get_or_init(|| {
         use signal_hook::consts::{SIGINT, SIGTERM};
@@ -606,17 +623,88 @@ fn supervisor() -> &'static Supervisor {
     supervisor
 }
 
+/// A signal handler or a `kill` under way: while one is, [`settle`] waits.
+struct Busy;
+
+impl Busy {
+    /// `None` once the process is exiting.
+    fn enter() -> Option<Busy> {
+        let mut state = supervisor().lock();
+        if state.exiting {
+            return None;
+        }
+        state.busy += 1;
+        Some(Busy)
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        supervisor().lock().busy -= 1;
+        supervisor().changed.notify_all();
+    }
+}
+
+/// Before the process exits, from whichever thread ends it: waits for the signal handlers
+/// and `kill`s under way, and after an interrupt for every child it stopped (SIGKILL for what
+/// is left after [`KILL_AFTER_SECS`] and [`GRACE`]); then starts nothing more. Without this,
+/// `main` could return while the signal thread was still stopping the children, and one
+/// would outlive xtask.
+fn settle() {
+    let supervisor = supervisor();
+    let deadline = Instant::now() + Duration::from_secs(KILL_AFTER_SECS) + GRACE;
+    let waiting =
+        |state: &State| state.busy > 0 || (state.signal.is_some() && !state.running.is_empty());
+    let mut state = supervisor.lock();
+    while waiting(&state) && Instant::now() < deadline {
+        let left = deadline.saturating_duration_since(Instant::now());
+        state = supervisor
+            .changed
+            .wait_timeout(state, left)
+            .unwrap_or_else(|p| p.into_inner())
+            .0;
+    }
+    let left: Vec<Arc<Running>> = match state.signal {
+        Some(_) => state.running.clone(),
+        None => Vec::new(),
+    };
+    drop(state);
+    for running in &left {
+        signal(running, "KILL");
+    }
+    let mut state = supervisor.lock();
+    let deadline = Instant::now() + GRACE;
+    while state.busy > 0 && Instant::now() < deadline {
+        let left = deadline.saturating_duration_since(Instant::now());
+        state = supervisor
+            .changed
+            .wait_timeout(state, left)
+            .unwrap_or_else(|p| p.into_inner())
+            .0;
+    }
+    state.exiting = true;
+}
+
 /// On the signal thread: stop every running child's group (SIGTERM, then SIGKILL for what is
 /// left after [`KILL_AFTER_SECS`]); outside a [`guarded`] section, wait for them and exit.
 fn on_signal(signal: i32) {
-    let (first, stopping, guarded) = {
+    let (first, stopping, guarded, busy) = {
         let mut state = supervisor().lock();
+        if state.exiting {
+            return; // `settle` has stopped everything; the process is on its way out
+        }
+        state.busy += 1;
         let first = *state.signal.get_or_insert(signal);
         let stopping: Vec<Arc<Running>> = state.running.clone();
         for running in &stopping {
             running.stopped.store(true, Ordering::SeqCst);
         }
-        (Interrupt { signal: first }, stopping, state.guarded > 0)
+        (
+            Interrupt { signal: first },
+            stopping,
+            state.guarded > 0,
+            Busy,
+        )
     };
     let what = match stopping.len() {
         0 => String::new(),
@@ -627,23 +715,17 @@ fn on_signal(signal: i32) {
     for running in &stopping {
         self::signal(running, "TERM");
     }
-    let escalate = stopping.clone();
-    let escalation = std::thread::spawn(move || {
+    std::thread::spawn(move || {
         std::thread::sleep(Duration::from_secs(KILL_AFTER_SECS));
-        for running in escalate.iter().filter(|r| !r.done.load(Ordering::SeqCst)) {
+        for running in stopping.iter().filter(|r| !r.done.load(Ordering::SeqCst)) {
             self::signal(running, "KILL");
         }
     });
+    drop(busy);
     if guarded {
         return;
     }
     // Nothing is left to decide: once the children are gone, exit.
-    let deadline = Instant::now() + Duration::from_secs(KILL_AFTER_SECS) + GRACE;
-    while Instant::now() < deadline && stopping.iter().any(|r| !r.done.load(Ordering::SeqCst)) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    if stopping.iter().any(|r| !r.done.load(Ordering::SeqCst)) {
-        let _ = escalation.join();
-    }
+    settle();
     std::process::exit(i32::from(first.exit_code()));
 }

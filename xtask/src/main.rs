@@ -42,8 +42,9 @@ fn main() -> ExitCode {
     if let Err(e) = &result {
         ui::error(e);
     }
-    // 130 or 143 after SIGINT or SIGTERM, whatever the command concluded.
-    exec::exit_code(result.is_ok())
+    // Once every child has stopped: 130 or 143 after SIGINT or SIGTERM, whatever the
+    // command concluded.
+    exec::exit(result.is_ok())
 }
 
 fn run(cli: cli::Cli) -> anyhow::Result<()> {

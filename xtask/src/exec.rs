@@ -113,6 +113,20 @@ pub fn output(sh: &Shell, cmd: &Invocation) -> Result<Output> {
     )
 }
 
+/// [`output`] for a question asked on stdin: a credential helper reads the server name there.
+/// `input` is no secret, but the answer may be one; like every captured output it is shown
+/// nowhere.
+pub fn output_with_input(sh: &Shell, cmd: &Invocation, input: &str) -> Result<Output> {
+    debug_assert!(cmd.stdin_from.is_none(), "one stdin: {cmd}");
+    captured(
+        command_of(sh, cmd),
+        &cmd.to_string(),
+        cmd.timeout_secs,
+        Group::from_bound(cmd),
+        Some(input.as_bytes()),
+    )
+}
+
 /// Runs a question written as an `xshell::cmd!` line (git's local reads) quietly and returns
 /// how it ended, supervised like every other command.
 pub fn ask(cmd: xshell::Cmd<'_>) -> Result<Output> {

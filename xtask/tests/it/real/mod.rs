@@ -9,6 +9,7 @@
 mod chart;
 mod docker;
 mod github;
+mod helpers;
 mod private;
 mod provenance;
 mod publish;

@@ -26,6 +26,7 @@
 
 use std::cell::Cell;
 use std::io::{Read, Write};
+use std::path::Path;
 use std::process::{Child, Command, ExitCode, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, mpsc};
@@ -65,10 +66,37 @@ pub fn run(sh: &Shell, cmd: &Invocation) -> Result<()> {
 /// Runs `cmd` like [`run`], but in a process group of its own: the terminal's Ctrl-C reaches
 /// it only through xtask, exactly once. For the stages of `release rehearse`, which are xtask
 /// processes that wind down on a signal themselves and must not get it twice.
+///
+/// The stage is told, through [`STAGE_OF`], that its interrupts are announced here: the
+/// person pressed Ctrl-C once and reads of it once, not a second time as the SIGTERM this
+/// process relays. Like the process group, this is how the command is supervised, not part
+/// of it, and is not printed.
 pub fn run_apart(sh: &Shell, cmd: &Invocation) -> Result<()> {
     eprintln!("$ {cmd}");
     let shown = cmd.to_string();
-    streamed(command_of(sh, cmd), &shown, cmd.timeout_secs, Group::Own)
+    let mut command = command_of(sh, cmd);
+    command.env(STAGE_OF, std::process::id().to_string());
+    streamed(command, &shown, cmd.timeout_secs, Group::Own)
+}
+
+/// Set by [`run_apart`] to the pid of the xtask that started the stage and reports its
+/// interrupts. Checked against the actual parent, so that a process the stage starts in turn
+/// does not inherit the silence.
+const STAGE_OF: &str = "RELEASE_REHEARSAL_PID";
+
+/// Whether this process was interrupted as a stage whose parent tells the person about it
+/// ([`run_apart`]), so that what the stage would add (its command "was stopped: interrupted
+/// by SIGTERM") is left out: the parent's line says which signal came and what it stopped.
+pub fn interrupt_told_by_parent() -> bool {
+    interrupted().is_some() && parent_announces_interrupts()
+}
+
+/// Whether this process is a stage whose parent announces interrupts ([`run_apart`]).
+fn parent_announces_interrupts() -> bool {
+    std::env::var(STAGE_OF)
+        .ok()
+        .and_then(|pid| pid.parse().ok())
+        == Some(std::os::unix::process::parent_id())
 }
 
 /// Runs a command written as an `xshell::cmd!` line (the project's own checks, whose
@@ -417,6 +445,7 @@ fn spawn(command: &mut Command, shown: &str, group: Group) -> Result<(Child, Arc
         .with_context(|| format!("cannot run `{shown}`"))?;
     let running = Arc::new(Running {
         pid: child.id(),
+        name: program_name(command),
         group,
         stopped: AtomicBool::new(false),
         done: AtomicBool::new(false),
@@ -425,9 +454,33 @@ fn spawn(command: &mut Command, shown: &str, group: Group) -> Result<(Child, Arc
     Ok((child, running))
 }
 
+/// What a person calls a command: its program's file name, past `timeout` and its options
+/// (`git`, `docker-registry`, `xtask`).
+fn program_name(command: &Command) -> String {
+    let base = |word: &std::ffi::OsStr| {
+        Path::new(word)
+            .file_name()
+            .unwrap_or(word)
+            .to_string_lossy()
+            .into_owned()
+    };
+    let program = base(command.get_program());
+    if program != "timeout" {
+        return program;
+    }
+    // `timeout --kill-after=5 SECS program …`: the program is the first word past the bound.
+    command
+        .get_args()
+        .filter(|a| !a.to_string_lossy().starts_with('-'))
+        .nth(1)
+        .map_or(program, base)
+}
+
 /// One child xtask started and has not reaped yet.
 struct Running {
     pid: u32,
+    /// Its program, for the line that says what an interrupt stops.
+    name: String,
     group: Group,
     /// Set when xtask signalled it (an interrupt or the hard bound).
     stopped: AtomicBool,
@@ -720,12 +773,18 @@ fn on_signal(signal: i32) {
             Busy,
         )
     };
-    let what = match stopping.len() {
+    let names: Vec<&str> = stopping.iter().map(|r| r.name.as_str()).collect();
+    let what = match names.len() {
         0 => String::new(),
-        1 => ": stopping the command it started".to_string(),
-        n => format!(": stopping the {n} commands it started"),
+        1 => format!(": stopping the command it started ({})", names[0]),
+        n => format!(
+            ": stopping the {n} commands it started ({})",
+            names.join(", ")
+        ),
     };
-    eprintln!("\nxtask {}{what}", Interrupt { signal });
+    if !parent_announces_interrupts() {
+        eprintln!("\nxtask {}{what}", Interrupt { signal });
+    }
     for running in &stopping {
         self::signal(running, "TERM");
     }

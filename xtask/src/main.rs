@@ -39,7 +39,9 @@ fn main() -> ExitCode {
         }
     };
     let result = run(cli);
-    if let Err(e) = &result {
+    if let Err(e) = &result
+        && !exec::interrupt_told_by_parent()
+    {
         ui::error(e);
     }
     // Once every child has stopped: 130 or 143 after SIGINT or SIGTERM, whatever the

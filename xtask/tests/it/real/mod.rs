@@ -10,6 +10,7 @@ mod chart;
 mod docker;
 mod github;
 mod helpers;
+mod interrupted_rehearsal;
 mod private;
 mod provenance;
 mod publish;

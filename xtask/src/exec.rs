@@ -489,10 +489,16 @@ struct Running {
 
 impl Running {
     /// Unregisters the reaped child. A stopped command's group is killed once more: what
-    /// ignored SIGTERM (a hook's child) must not outlive it.
+    /// ignored SIGTERM (a hook's child) must not outlive it. SIGKILL takes effect when the
+    /// kernel next runs the process, which on a loaded machine is after `kill` returned, so
+    /// the group is waited for (at most [`GRACE`]) before anyone hears that it ended.
     fn finish(self: &Arc<Running>) {
         if self.group == Group::Own && self.stopped.load(Ordering::SeqCst) {
             signal(self, "KILL");
+            let deadline = Instant::now() + GRACE;
+            while group_runs(self.pid) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
         }
         let mut state = supervisor().lock();
         self.done.store(true, Ordering::SeqCst);
@@ -527,6 +533,44 @@ fn signal(running: &Running, sig: &str) {
             crate::tools::missing("kill")
         );
     }
+}
+
+/// Whether a process of the group `pgid` still runs. Zombies run nothing and do not count:
+/// they wait for their parent, or for init, to collect their exit status.
+#[cfg(target_os = "linux")]
+fn group_runs(pgid: u32) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    let pgid = pgid.to_string();
+    entries.flatten().any(|entry| {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            return false; // not a process, or gone meanwhile
+        };
+        // `pid (comm) state ppid pgrp …`, and comm may hold anything, `)` included.
+        let mut fields = stat
+            .rsplit_once(')')
+            .map_or("", |(_, rest)| rest)
+            .split_whitespace();
+        let (state, _ppid, group) = (fields.next(), fields.next(), fields.next());
+        state != Some("Z") && group == Some(pgid.as_str())
+    })
+}
+
+/// Whether a process of the group `pgid` still runs (zombies count here: without `/proc`
+/// there is no portable way to tell them apart).
+#[cfg(not(target_os = "linux"))]
+fn group_runs(pgid: u32) -> bool {
+    let Some(_busy) = Busy::enter() else {
+        return false;
+    };
+    Command::new("kill")
+        .args(["-s", "0", "--", &format!("-{pgid}")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// Reads a pipe to its end on a thread of its own; what it read so far can be taken at any

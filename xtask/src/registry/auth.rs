@@ -84,7 +84,13 @@ impl fmt::Display for LoginFile {
             Store::Docker => "docker config",
             Store::Helm => "helm registry config",
         };
-        write!(f, "{label} {}", self.path)
+        // The path comes from the environment (`DOCKER_CONFIG`, …): one with a line break or
+        // another control character is shown escaped, so that it cannot split a message.
+        if self.path.contains(char::is_control) {
+            write!(f, "{label} {:?}", self.path)
+        } else {
+            write!(f, "{label} {}", self.path)
+        }
     }
 }
 
@@ -1011,6 +1017,15 @@ mod tests {
         );
         // Without a home, only what the variables name.
         check(Artifact::Image, &ToolEnv::default(), &[]);
+        let odd = ToolEnv {
+            docker_config: Some("/a\nforged line".into()),
+            ..ToolEnv::default()
+        };
+        check(
+            Artifact::Image,
+            &odd,
+            &[r#"docker config "/a\nforged line/config.json""#],
+        );
     }
 
     #[test]

@@ -57,6 +57,21 @@ pub const REGISTRY_PASSWORD_VAR: &str = "RELEASE_REGISTRY_PASSWORD";
 /// How long a network git command may take unless `RELEASE_GIT_TIMEOUT` says otherwise.
 pub const DEFAULT_GIT_TIMEOUT_SECS: u64 = 60;
 
+/// How long a credential helper may take unless `RELEASE_HELPER_TIMEOUT` says otherwise: as
+/// long as a network git command, since a helper may ask a keychain that asks its user.
+pub const DEFAULT_HELPER_TIMEOUT_SECS: u64 = 60;
+
+/// The variable that bounds credential helpers.
+pub const HELPER_TIMEOUT_VAR: &str = "RELEASE_HELPER_TIMEOUT";
+
+/// The bound of a `docker-credential-NAME get`, from the value of `RELEASE_HELPER_TIMEOUT`.
+pub fn helper_timeout_secs(value: Option<&str>) -> Result<u64> {
+    match value {
+        None | Some("") => Ok(DEFAULT_HELPER_TIMEOUT_SECS),
+        Some(secs) => parse_secs(HELPER_TIMEOUT_VAR, secs, 1),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Platform {
     pub os: String,
@@ -140,6 +155,9 @@ impl Config {
             })
         };
 
+        // Refused here with every other setting, before anything runs; the login search, which
+        // has no `Config`, reads it where it asks a credential helper.
+        helper_timeout_secs(env(HELPER_TIMEOUT_VAR).as_deref())?;
         let config = Config {
             image: check_image(&value("image")?)?,
             chart: check_chart_dir(&value("chart")?)?,
@@ -156,7 +174,8 @@ impl Config {
                     crate::quote::quote(other)
                 ),
             },
-            plain_http: matches!(env("RELEASE_PLAIN_HTTP").as_deref(), Some("1" | "true")),
+            plain_http: parse_switch("RELEASE_PLAIN_HTTP", env("RELEASE_PLAIN_HTTP"))?
+                .unwrap_or(false),
             registry_user: match env("RELEASE_REGISTRY_USER").filter(|u| !u.is_empty()) {
                 None => None,
                 Some(user) => Some(check_registry_user(&user)?),
@@ -279,17 +298,27 @@ fn parse_secs(var: &str, value: &str, min: u64) -> Result<u64> {
     }
 }
 
-/// `provenance = true|false`, overridden by `RELEASE_PROVENANCE` (`1`/`true`, `0`/`false`).
-/// Absent means false: a project turns it on once its workflows attest what they publish.
-fn parse_provenance(item: Option<&toml_edit::Item>, var: Option<String>) -> Result<bool> {
-    match var.as_deref() {
-        None | Some("") => {}
-        Some("1" | "true") => return Ok(true),
-        Some("0" | "false") => return Ok(false),
+/// A switch variable (`RELEASE_PLAIN_HTTP`, `RELEASE_PROVENANCE`): `1` or `true` is on, `0`
+/// or `false` is off, empty or unset is `None`. Anything else is refused rather than read as
+/// off: `RELEASE_PLAIN_HTTP=yes` must not quietly mean HTTPS, nor `RELEASE_PROVENANCE=off`
+/// quietly keep the gate on.
+fn parse_switch(var: &str, value: Option<String>) -> Result<Option<bool>> {
+    match value.as_deref() {
+        None | Some("") => Ok(None),
+        Some("1" | "true") => Ok(Some(true)),
+        Some("0" | "false") => Ok(Some(false)),
         Some(other) => bail!(
-            "RELEASE_PROVENANCE={} is invalid: expected true or false (1 or 0)",
+            "{var}={} is invalid: expected 1 or true (on), 0 or false (off)",
             crate::quote::quote(other)
         ),
+    }
+}
+
+/// `provenance = true|false`, overridden by `RELEASE_PROVENANCE` (a switch).
+/// Absent means false: a project turns it on once its workflows attest what they publish.
+fn parse_provenance(item: Option<&toml_edit::Item>, var: Option<String>) -> Result<bool> {
+    if let Some(on) = parse_switch("RELEASE_PROVENANCE", var)? {
+        return Ok(on);
     }
     match item {
         None => Ok(false),
@@ -518,6 +547,55 @@ github-repo = "sofatutor/llm-proxy"
                 .trusted_root
                 .as_deref(),
             Some("/tmp/root.jsonl")
+        );
+    }
+
+    #[test]
+    fn switches_accept_exactly_the_documented_values() {
+        #[track_caller]
+        fn check(var: &str, value: &str, expected: Result<bool, &str>) {
+            let got = parse_with(&[(var, value)])
+                .map(|c| match var {
+                    "RELEASE_PLAIN_HTTP" => c.plain_http,
+                    _ => c.provenance,
+                })
+                .map_err(|e| e.to_string());
+            assert_eq!(got, expected.map_err(str::to_string), "{var}={value:?}");
+        }
+        for var in ["RELEASE_PLAIN_HTTP", "RELEASE_PROVENANCE"] {
+            check(var, "1", Ok(true));
+            check(var, "true", Ok(true));
+            check(var, "0", Ok(false));
+            check(var, "false", Ok(false));
+            check(var, "", Ok(false));
+            for bad in ["yes", "TRUE", "on", "True", "no", "off", " 1", "2"] {
+                let message = format!(
+                    "{var}={} is invalid: expected 1 or true (on), 0 or false (off)",
+                    crate::quote::quote(bad)
+                );
+                check(var, bad, Err(&message));
+            }
+        }
+        check(
+            "RELEASE_PLAIN_HTTP",
+            "1\nforged line",
+            Err(
+                r#"RELEASE_PLAIN_HTTP="1\nforged line" is invalid: expected 1 or true (on), 0 or false (off)"#,
+            ),
+        );
+    }
+
+    #[test]
+    fn helper_timeout() {
+        assert_eq!(helper_timeout_secs(None).unwrap(), 60);
+        assert_eq!(helper_timeout_secs(Some("")).unwrap(), 60);
+        assert_eq!(helper_timeout_secs(Some("2")).unwrap(), 2);
+        assert!(parse_with(&[("RELEASE_HELPER_TIMEOUT", "2")]).is_ok());
+        assert_eq!(
+            parse_with(&[("RELEASE_HELPER_TIMEOUT", "0")])
+                .unwrap_err()
+                .to_string(),
+            "RELEASE_HELPER_TIMEOUT=\"0\" is invalid: expected whole seconds from 1 to 3600"
         );
     }
 

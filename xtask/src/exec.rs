@@ -26,9 +26,10 @@
 
 use std::cell::Cell;
 use std::io::{Read, Write};
+use std::path::Path;
 use std::process::{Child, Command, ExitCode, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, mpsc};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -65,10 +66,37 @@ pub fn run(sh: &Shell, cmd: &Invocation) -> Result<()> {
 /// Runs `cmd` like [`run`], but in a process group of its own: the terminal's Ctrl-C reaches
 /// it only through xtask, exactly once. For the stages of `release rehearse`, which are xtask
 /// processes that wind down on a signal themselves and must not get it twice.
+///
+/// The stage is told, through [`STAGE_OF`], that its interrupts are announced here: the
+/// person pressed Ctrl-C once and reads of it once, not a second time as the SIGTERM this
+/// process relays. Like the process group, this is how the command is supervised, not part
+/// of it, and is not printed.
 pub fn run_apart(sh: &Shell, cmd: &Invocation) -> Result<()> {
     eprintln!("$ {cmd}");
     let shown = cmd.to_string();
-    streamed(command_of(sh, cmd), &shown, cmd.timeout_secs, Group::Own)
+    let mut command = command_of(sh, cmd);
+    command.env(STAGE_OF, std::process::id().to_string());
+    streamed(command, &shown, cmd.timeout_secs, Group::Own)
+}
+
+/// Set by [`run_apart`] to the pid of the xtask that started the stage and reports its
+/// interrupts. Checked against the actual parent, so that a process the stage starts in turn
+/// does not inherit the silence.
+const STAGE_OF: &str = "RELEASE_REHEARSAL_PID";
+
+/// Whether this process was interrupted as a stage whose parent tells the person about it
+/// ([`run_apart`]), so that what the stage would add (its command "was stopped: interrupted
+/// by SIGTERM") is left out: the parent's line says which signal came and what it stopped.
+pub fn interrupt_told_by_parent() -> bool {
+    interrupted().is_some() && parent_announces_interrupts()
+}
+
+/// Whether this process is a stage whose parent announces interrupts ([`run_apart`]).
+fn parent_announces_interrupts() -> bool {
+    std::env::var(STAGE_OF)
+        .ok()
+        .and_then(|pid| pid.parse().ok())
+        == Some(std::os::unix::process::parent_id())
 }
 
 /// Runs a command written as an `xshell::cmd!` line (the project's own checks, whose
@@ -110,6 +138,20 @@ pub fn output(sh: &Shell, cmd: &Invocation) -> Result<Output> {
         cmd.timeout_secs,
         Group::from_bound(cmd),
         stdin,
+    )
+}
+
+/// [`output`] for a question asked on stdin: a credential helper reads the server name there.
+/// `input` is no secret, but the answer may be one; like every captured output it is shown
+/// nowhere.
+pub fn output_with_input(sh: &Shell, cmd: &Invocation, input: &str) -> Result<Output> {
+    debug_assert!(cmd.stdin_from.is_none(), "one stdin: {cmd}");
+    captured(
+        command_of(sh, cmd),
+        &cmd.to_string(),
+        cmd.timeout_secs,
+        Group::from_bound(cmd),
+        Some(input.as_bytes()),
     )
 }
 
@@ -275,8 +317,11 @@ thread_local! {
     static WINDING_DOWN: Cell<bool> = const { Cell::new(false) };
 }
 
-/// The process's exit code: 128 + the signal after an interrupt, else success or failure.
-pub fn exit_code(ok: bool) -> ExitCode {
+/// The last thing `main` does: waits until everything xtask started has stopped
+/// ([`settle`]), then gives the process's exit code: 128 + the signal after an interrupt,
+/// else success or failure.
+pub fn exit(ok: bool) -> ExitCode {
+    settle();
     match interrupted() {
         Some(interrupt) => ExitCode::from(interrupt.exit_code()),
         None if ok => ExitCode::SUCCESS,
@@ -388,15 +433,19 @@ fn supervise(
 fn spawn(command: &mut Command, shown: &str, group: Group) -> Result<(Child, Arc<Running>)> {
     let mut state = supervisor().lock();
     if let Some(signal) = state.signal
-        && !WINDING_DOWN.with(Cell::get)
+        && (!WINDING_DOWN.with(Cell::get) || state.exiting)
     {
         bail!("`{shown}` was not started: {}", Interrupt { signal });
+    }
+    if state.exiting {
+        bail!("`{shown}` was not started: xtask is exiting");
     }
     let child = command
         .spawn()
         .with_context(|| format!("cannot run `{shown}`"))?;
     let running = Arc::new(Running {
         pid: child.id(),
+        name: program_name(command),
         group,
         stopped: AtomicBool::new(false),
         done: AtomicBool::new(false),
@@ -405,9 +454,33 @@ fn spawn(command: &mut Command, shown: &str, group: Group) -> Result<(Child, Arc
     Ok((child, running))
 }
 
+/// What a person calls a command: its program's file name, past `timeout` and its options
+/// (`git`, `docker-registry`, `xtask`).
+fn program_name(command: &Command) -> String {
+    let base = |word: &std::ffi::OsStr| {
+        Path::new(word)
+            .file_name()
+            .unwrap_or(word)
+            .to_string_lossy()
+            .into_owned()
+    };
+    let program = base(command.get_program());
+    if program != "timeout" {
+        return program;
+    }
+    // `timeout --kill-after=5 SECS program …`: the program is the first word past the bound.
+    command
+        .get_args()
+        .filter(|a| !a.to_string_lossy().starts_with('-'))
+        .nth(1)
+        .map_or(program, base)
+}
+
 /// One child xtask started and has not reaped yet.
 struct Running {
     pid: u32,
+    /// Its program, for the line that says what an interrupt stops.
+    name: String,
     group: Group,
     /// Set when xtask signalled it (an interrupt or the hard bound).
     stopped: AtomicBool,
@@ -416,14 +489,21 @@ struct Running {
 
 impl Running {
     /// Unregisters the reaped child. A stopped command's group is killed once more: what
-    /// ignored SIGTERM (a hook's child) must not outlive it.
+    /// ignored SIGTERM (a hook's child) must not outlive it. SIGKILL takes effect when the
+    /// kernel next runs the process, which on a loaded machine is after `kill` returned, so
+    /// the group is waited for (at most [`GRACE`]) before anyone hears that it ended.
     fn finish(self: &Arc<Running>) {
         if self.group == Group::Own && self.stopped.load(Ordering::SeqCst) {
             signal(self, "KILL");
+            let deadline = Instant::now() + GRACE;
+            while group_runs(self.pid) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
         }
         let mut state = supervisor().lock();
         self.done.store(true, Ordering::SeqCst);
         state.running.retain(|r| !Arc::ptr_eq(r, self));
+        supervisor().changed.notify_all();
     }
 }
 
@@ -437,6 +517,8 @@ fn signal(running: &Running, sig: &str) {
     if running.group == Group::Shared && running.done.load(Ordering::SeqCst) {
         return; // reaped: the pid may belong to another process by now
     }
+    // Past `settle` the process is exiting: a `kill` started now would outlive it.
+    let Some(_busy) = Busy::enter() else { return };
     let sent = Command::new("kill")
         .args(["-s", sig, "--", &target])
         .stdin(Stdio::null())
@@ -451,6 +533,44 @@ fn signal(running: &Running, sig: &str) {
             crate::tools::missing("kill")
         );
     }
+}
+
+/// Whether a process of the group `pgid` still runs. Zombies run nothing and do not count:
+/// they wait for their parent, or for init, to collect their exit status.
+#[cfg(target_os = "linux")]
+fn group_runs(pgid: u32) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    let pgid = pgid.to_string();
+    entries.flatten().any(|entry| {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            return false; // not a process, or gone meanwhile
+        };
+        // `pid (comm) state ppid pgrp …`, and comm may hold anything, `)` included.
+        let mut fields = stat
+            .rsplit_once(')')
+            .map_or("", |(_, rest)| rest)
+            .split_whitespace();
+        let (state, _ppid, group) = (fields.next(), fields.next(), fields.next());
+        state != Some("Z") && group == Some(pgid.as_str())
+    })
+}
+
+/// Whether a process of the group `pgid` still runs (zombies count here: without `/proc`
+/// there is no portable way to tell them apart).
+#[cfg(not(target_os = "linux"))]
+fn group_runs(pgid: u32) -> bool {
+    let Some(_busy) = Busy::enter() else {
+        return false;
+    };
+    Command::new("kill")
+        .args(["-s", "0", "--", &format!("-{pgid}")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// Reads a pipe to its end on a thread of its own; what it read so far can be taken at any
@@ -571,10 +691,17 @@ struct State {
     running: Vec<Arc<Running>>,
     /// Depth of [`guarded`] sections: while positive, the main thread ends the run.
     guarded: usize,
+    /// Signal handlers and `kill`s under way ([`Busy`]): the process does not exit in their
+    /// middle, or a `kill` outlives it, and with it a child it had yet to stop.
+    busy: usize,
+    /// Set by [`settle`]: the process is exiting, and starts nothing more, not even a `kill`.
+    exiting: bool,
 }
 
 struct Supervisor {
     state: Mutex<State>,
+    /// Notified when `busy` drops or a child is reaped.
+    changed: Condvar,
 }
 
 impl Supervisor {
@@ -589,6 +716,7 @@ fn supervisor() -> &'static Supervisor {
     static STARTED: OnceLock<()> = OnceLock::new();
     let supervisor = SUPERVISOR.get_or_init(|| Supervisor {
         state: Mutex::new(State::default()),
+        changed: Condvar::new(),
     });
     STARTED.get_or_init(|| {
         use signal_hook::consts::{SIGINT, SIGTERM};
@@ -606,44 +734,115 @@ fn supervisor() -> &'static Supervisor {
     supervisor
 }
 
+/// A signal handler or a `kill` under way: while one is, [`settle`] waits.
+struct Busy;
+
+impl Busy {
+    /// `None` once the process is exiting.
+    fn enter() -> Option<Busy> {
+        let mut state = supervisor().lock();
+        if state.exiting {
+            return None;
+        }
+        state.busy += 1;
+        Some(Busy)
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        supervisor().lock().busy -= 1;
+        supervisor().changed.notify_all();
+    }
+}
+
+/// Before the process exits, from whichever thread ends it: waits for the signal handlers
+/// and `kill`s under way, and after an interrupt for every child it stopped (SIGKILL for what
+/// is left after [`KILL_AFTER_SECS`] and [`GRACE`]); then starts nothing more. Without this,
+/// `main` could return while the signal thread was still stopping the children, and one
+/// would outlive xtask.
+fn settle() {
+    let supervisor = supervisor();
+    let deadline = Instant::now() + Duration::from_secs(KILL_AFTER_SECS) + GRACE;
+    let waiting =
+        |state: &State| state.busy > 0 || (state.signal.is_some() && !state.running.is_empty());
+    let mut state = supervisor.lock();
+    while waiting(&state) && Instant::now() < deadline {
+        let left = deadline.saturating_duration_since(Instant::now());
+        state = supervisor
+            .changed
+            .wait_timeout(state, left)
+            .unwrap_or_else(|p| p.into_inner())
+            .0;
+    }
+    let left: Vec<Arc<Running>> = match state.signal {
+        Some(_) => state.running.clone(),
+        None => Vec::new(),
+    };
+    drop(state);
+    for running in &left {
+        signal(running, "KILL");
+    }
+    let mut state = supervisor.lock();
+    let deadline = Instant::now() + GRACE;
+    while state.busy > 0 && Instant::now() < deadline {
+        let left = deadline.saturating_duration_since(Instant::now());
+        state = supervisor
+            .changed
+            .wait_timeout(state, left)
+            .unwrap_or_else(|p| p.into_inner())
+            .0;
+    }
+    state.exiting = true;
+}
+
 /// On the signal thread: stop every running child's group (SIGTERM, then SIGKILL for what is
 /// left after [`KILL_AFTER_SECS`]); outside a [`guarded`] section, wait for them and exit.
 fn on_signal(signal: i32) {
-    let (first, stopping, guarded) = {
+    let (first, stopping, guarded, busy) = {
         let mut state = supervisor().lock();
+        if state.exiting {
+            return; // `settle` has stopped everything; the process is on its way out
+        }
+        state.busy += 1;
         let first = *state.signal.get_or_insert(signal);
         let stopping: Vec<Arc<Running>> = state.running.clone();
         for running in &stopping {
             running.stopped.store(true, Ordering::SeqCst);
         }
-        (Interrupt { signal: first }, stopping, state.guarded > 0)
+        (
+            Interrupt { signal: first },
+            stopping,
+            state.guarded > 0,
+            Busy,
+        )
     };
-    let what = match stopping.len() {
+    let names: Vec<&str> = stopping.iter().map(|r| r.name.as_str()).collect();
+    let what = match names.len() {
         0 => String::new(),
-        1 => ": stopping the command it started".to_string(),
-        n => format!(": stopping the {n} commands it started"),
+        1 => format!(": stopping the command it started ({})", names[0]),
+        n => format!(
+            ": stopping the {n} commands it started ({})",
+            names.join(", ")
+        ),
     };
-    eprintln!("\nxtask {}{what}", Interrupt { signal });
+    if !parent_announces_interrupts() {
+        eprintln!("\nxtask {}{what}", Interrupt { signal });
+    }
     for running in &stopping {
         self::signal(running, "TERM");
     }
-    let escalate = stopping.clone();
-    let escalation = std::thread::spawn(move || {
+    std::thread::spawn(move || {
         std::thread::sleep(Duration::from_secs(KILL_AFTER_SECS));
-        for running in escalate.iter().filter(|r| !r.done.load(Ordering::SeqCst)) {
+        for running in stopping.iter().filter(|r| !r.done.load(Ordering::SeqCst)) {
             self::signal(running, "KILL");
         }
     });
+    drop(busy);
     if guarded {
         return;
     }
     // Nothing is left to decide: once the children are gone, exit.
-    let deadline = Instant::now() + Duration::from_secs(KILL_AFTER_SECS) + GRACE;
-    while Instant::now() < deadline && stopping.iter().any(|r| !r.done.load(Ordering::SeqCst)) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    if stopping.iter().any(|r| !r.done.load(Ordering::SeqCst)) {
-        let _ = escalation.join();
-    }
+    settle();
     std::process::exit(i32::from(first.exit_code()));
 }

@@ -39,11 +39,14 @@ fn main() -> ExitCode {
         }
     };
     let result = run(cli);
-    if let Err(e) = &result {
+    if let Err(e) = &result
+        && !exec::interrupt_told_by_parent()
+    {
         ui::error(e);
     }
-    // 130 or 143 after SIGINT or SIGTERM, whatever the command concluded.
-    exec::exit_code(result.is_ok())
+    // Once every child has stopped: 130 or 143 after SIGINT or SIGTERM, whatever the
+    // command concluded.
+    exec::exit(result.is_ok())
 }
 
 fn run(cli: cli::Cli) -> anyhow::Result<()> {

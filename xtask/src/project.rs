@@ -1,5 +1,9 @@
 //! The repository being acted on: where it is, its release configuration, and every path
 //! the release tool uses inside it, each named once.
+//!
+//! A path in a message is shown with `{:?}`: quoted, and escaped as `quote` escapes input,
+//! so that a directory name holding a line break cannot split or forge a line of the log.
+//! Unlike `quote`, it is not shortened: a path is only useful whole.
 
 use std::path::{Path, PathBuf};
 
@@ -18,6 +22,9 @@ impl Project {
     /// its configuration, and points `sh` at its root with git made non-interactive.
     pub fn open(sh: &Shell, dir: Option<&Path>) -> Result<Project> {
         if let Some(dir) = dir {
+            if !dir.is_dir() {
+                bail!("-C {dir:?} is not a directory: pass the directory of a clone of llm-proxy");
+            }
             sh.change_dir(dir);
         }
         // A credential prompt or an ssh host-key question must fail, not hang CI.
@@ -36,14 +43,14 @@ impl Project {
             .quiet()
             .ignore_stderr()
             .read()
-            .map_err(|_| anyhow::anyhow!("{} is not inside a git repository: run from a clone of llm-proxy or pass -C DIR", here.display()))?;
+            .map_err(|_| anyhow::anyhow!("{here:?} is not inside a git repository: run from a clone of llm-proxy or pass -C DIR"))?;
         let root = PathBuf::from(root);
         sh.change_dir(&root);
         let manifest = root.join("Cargo.toml");
         let text = std::fs::read_to_string(&manifest)
-            .with_context(|| format!("cannot read {}", manifest.display()))?;
+            .with_context(|| format!("cannot read {manifest:?}"))?;
         let config = Config::parse(&text, &|name| std::env::var(name).ok())
-            .with_context(|| format!("in {}", manifest.display()))?;
+            .with_context(|| format!("in {manifest:?}"))?;
         Ok(Project { root, config })
     }
 

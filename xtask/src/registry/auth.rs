@@ -29,6 +29,7 @@ use serde_yaml::Value;
 
 use super::oci::query_escape;
 use crate::check::Artifact;
+use crate::invocation::Invocation;
 
 /// A registry login as a tool stored it. `Debug` never shows the secret.
 #[derive(Clone, PartialEq, Eq)]
@@ -83,7 +84,13 @@ impl fmt::Display for LoginFile {
             Store::Docker => "docker config",
             Store::Helm => "helm registry config",
         };
-        write!(f, "{label} {}", self.path)
+        // The path comes from the environment (`DOCKER_CONFIG`, …): one with a line break or
+        // another control character is shown escaped, so that it cannot split a message.
+        if self.path.contains(char::is_control) {
+            write!(f, "{label} {:?}", self.path)
+        } else {
+            write!(f, "{label} {}", self.path)
+        }
     }
 }
 
@@ -356,10 +363,19 @@ pub enum HelperAnswer {
     NotFound,
 }
 
+/// `docker-credential-NAME get`, bounded like every other command that may wait on something
+/// outside xtask (a keychain, a network store): the server name goes on its stdin.
+pub fn helper_get(name: &str, timeout_secs: u64) -> Invocation {
+    Invocation::new(&format!("docker-credential-{name}"), ["get"]).timeout(timeout_secs)
+}
+
 /// Reads the answer of `docker-credential-NAME get`: on success
 /// `{"ServerURL":…,"Username":…,"Secret":…}` on stdout (Username `<token>`: the Secret is an
 /// identity token); on failure a message, "credentials not found in native keychain" meaning
-/// "nothing stored". Errors never quote the output, which may hold a secret.
+/// "nothing stored". The answer must be JSON, as docker's `json.Unmarshal` reads it: YAML that
+/// serde_yaml would also read (`Secret: …` lines, a flow mapping without quotes) is refused,
+/// so that no garbage a broken helper prints is sent as a password. Errors never quote the
+/// output, which may hold a secret.
 pub fn helper_answer(success: bool, stdout: &str) -> Result<HelperAnswer> {
     if !success {
         if stdout.contains("credentials not found") {
@@ -367,12 +383,19 @@ pub fn helper_answer(success: bool, stdout: &str) -> Result<HelperAnswer> {
         }
         bail!("it failed");
     }
-    let value: Value = serde_yaml::from_str(stdout)
-        .ok()
+    let value: Value = Some(stdout.trim())
+        .filter(|text| text.starts_with('{') && is_json(text))
+        .and_then(|text| serde_yaml::from_str(text).ok())
         .filter(Value::is_mapping)
         .context("it printed no JSON object")?;
-    let text = |key: &str| value.get(key).and_then(Value::as_str).unwrap_or_default();
-    let (user, secret) = (text("Username"), text("Secret"));
+    let text = |key: &str| -> Result<&str> {
+        match value.get(key) {
+            None | Some(Value::Null) => Ok(""),
+            Some(Value::String(text)) => Ok(text),
+            Some(_) => bail!("its `{key}` is not a string"),
+        }
+    };
+    let (user, secret) = (text("Username")?, text("Secret")?);
     Ok(match (user, secret) {
         (_, "") => HelperAnswer::NotFound,
         ("<token>", token) => HelperAnswer::Found(Login::IdentityToken(token.to_string())),
@@ -381,6 +404,151 @@ pub fn helper_answer(success: bool, stdout: &str) -> Result<HelperAnswer> {
             password: password.to_string(),
         }),
     })
+}
+
+/// Whether `text` is exactly one JSON value (RFC 8259), nothing before or after it. serde_yaml
+/// reads every JSON text the same way JSON does, but also much that is not JSON; this is the
+/// part of a JSON parser that tells the two apart.
+fn is_json(text: &str) -> bool {
+    let mut json = JsonSyntax {
+        bytes: text.as_bytes(),
+        at: 0,
+    };
+    json.value(0) && {
+        json.space();
+        json.at == json.bytes.len()
+    }
+}
+
+struct JsonSyntax<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl JsonSyntax<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.at).copied()
+    }
+
+    fn eat(&mut self, byte: u8) -> bool {
+        self.space();
+        let found = self.peek() == Some(byte);
+        self.at += usize::from(found);
+        found
+    }
+
+    fn space(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.at += 1;
+        }
+    }
+
+    /// One value; `depth` bounds the nesting, so hostile output cannot exhaust the stack.
+    fn value(&mut self, depth: usize) -> bool {
+        self.space();
+        match self.peek() {
+            _ if depth > 64 => false,
+            Some(b'{') => self.items(b'}', depth, |json, depth| {
+                json.space();
+                json.string() && json.eat(b':') && json.value(depth)
+            }),
+            Some(b'[') => self.items(b']', depth, JsonSyntax::value),
+            Some(b'"') => self.string(),
+            Some(b't') => self.word("true"),
+            Some(b'f') => self.word("false"),
+            Some(b'n') => self.word("null"),
+            Some(_) => self.number(),
+            None => false,
+        }
+    }
+
+    /// The members of an object or the elements of an array, after its opening bracket.
+    fn items(&mut self, close: u8, depth: usize, item: fn(&mut Self, usize) -> bool) -> bool {
+        self.at += 1;
+        if self.eat(close) {
+            return true;
+        }
+        loop {
+            if !item(self, depth + 1) {
+                return false;
+            }
+            if self.eat(close) {
+                return true;
+            }
+            if !self.eat(b',') {
+                return false;
+            }
+        }
+    }
+
+    fn string(&mut self) -> bool {
+        if self.peek() != Some(b'"') {
+            return false;
+        }
+        self.at += 1;
+        while let Some(byte) = self.peek() {
+            self.at += 1;
+            match byte {
+                b'"' => return true,
+                b'\\' => {
+                    let escape = self.peek();
+                    self.at += 1;
+                    let valid = match escape {
+                        Some(b'u') => {
+                            let hex = self.bytes.get(self.at..self.at + 4);
+                            self.at += 4;
+                            hex.is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+                        }
+                        Some(c) => b"\"\\/bfnrt".contains(&c),
+                        None => false,
+                    };
+                    if !valid {
+                        return false;
+                    }
+                }
+                0..=0x1f => return false,
+                _ => {}
+            }
+        }
+        false
+    }
+
+    fn word(&mut self, word: &str) -> bool {
+        let found = self.bytes[self.at..].starts_with(word.as_bytes());
+        self.at += if found { word.len() } else { 0 };
+        found
+    }
+
+    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`
+    fn number(&mut self) -> bool {
+        let digits = |json: &mut Self| {
+            let start = json.at;
+            while json.peek().is_some_and(|b| b.is_ascii_digit()) {
+                json.at += 1;
+            }
+            json.at - start
+        };
+        self.at += usize::from(self.peek() == Some(b'-'));
+        let leading_zero = self.peek() == Some(b'0');
+        let whole = digits(self);
+        if whole == 0 || (leading_zero && whole > 1) {
+            return false;
+        }
+        if self.peek() == Some(b'.') {
+            self.at += 1;
+            if digits(self) == 0 {
+                return false;
+            }
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.at += 1;
+            self.at += usize::from(matches!(self.peek(), Some(b'+' | b'-')));
+            if digits(self) == 0 {
+                return false;
+            }
+        }
+        true
+    }
 }
 
 /// The `client_id` this tool names itself with at token services (docker sends `docker`).
@@ -670,6 +838,88 @@ mod tests {
         );
         check(false, "s3cr3t went wrong", Err("it failed"));
         check(true, "s3cr3t", Err("it printed no JSON object"));
+        // YAML that serde_yaml reads as a mapping, and garbage that looks like a field: a
+        // helper that prints these is broken, and what it printed is no password.
+        let refused = || Err("it printed no JSON object");
+        check(true, "Username: u\nSecret: s3cr3t\n", refused());
+        check(true, "Secret: s3cr3t garbage {\"x\"}", refused());
+        check(true, "{Username: u, Secret: s3cr3t}", refused());
+        check(true, r#"{"Username": "u", "Secret": s3cr3t}"#, refused());
+        check(
+            true,
+            r#"{"Username":"u","Secret":"s3cr3t"} trailing"#,
+            refused(),
+        );
+        check(true, r#"{"Username":"u","Secret":"s3cr3t",}"#, refused());
+        check(true, r#"{'Username':'u','Secret':'s3cr3t'}"#, refused());
+        check(true, r#"["u", "s3cr3t"]"#, refused());
+        check(true, r#""s3cr3t""#, refused());
+        check(true, "", refused());
+        check(
+            true,
+            r#"{"Username":"u","Secret":12345}"#,
+            Err("its `Secret` is not a string"),
+        );
+        // JSON as Go's encoder and people write it: spaces, escapes, other fields, numbers.
+        check(
+            true,
+            "{\n  \"ServerURL\": \"h\",\n  \"Username\": \"u\\u00e9\",\n  \"Secret\": \"p\\\"q\\/\",\n  \"n\": [1, -0.5e+3, true, null, {}]\n}\n",
+            Ok(HelperAnswer::Found(Login::Password {
+                user: "u\u{e9}".into(),
+                password: "p\"q/".into(),
+            })),
+        );
+    }
+
+    #[test]
+    fn json_syntax() {
+        #[track_caller]
+        fn check(text: &str, expected: bool) {
+            assert_eq!(is_json(text), expected, "{text:?}");
+        }
+        for valid in [
+            "{}",
+            " { } ",
+            "[]",
+            r#"{"a":[1,2.5,-3e2,0,0.0,1E-2],"b":{"c":null},"d":true,"e":false}"#,
+            r#""\u00e9\n\t\\\/""#,
+            "0",
+            "-0",
+        ] {
+            check(valid, true);
+        }
+        for invalid in [
+            "",
+            "{",
+            "}",
+            "{a:1}",
+            "{'a':1}",
+            r#"{"a":1,}"#,
+            "[1,]",
+            "[,1]",
+            r#"{"a" 1}"#,
+            r#"{"a":1}{"b":2}"#,
+            "01",
+            "1.",
+            ".5",
+            "1e",
+            "+1",
+            "-",
+            "tru",
+            "nul",
+            "True",
+            r#""\x41""#,
+            r#""\u12G4""#,
+            "\"a\nb\"",
+            "\"unterminated",
+            "a: 1",
+            "- 1",
+            "~",
+        ] {
+            check(invalid, false);
+        }
+        check(&"[".repeat(100_000), false);
+        check(&format!("{}{}", "[".repeat(60), "]".repeat(60)), true);
     }
 
     #[test]
@@ -767,6 +1017,15 @@ mod tests {
         );
         // Without a home, only what the variables name.
         check(Artifact::Image, &ToolEnv::default(), &[]);
+        let odd = ToolEnv {
+            docker_config: Some("/a\nforged line".into()),
+            ..ToolEnv::default()
+        };
+        check(
+            Artifact::Image,
+            &odd,
+            &[r#"docker config "/a\nforged line/config.json""#],
+        );
     }
 
     #[test]

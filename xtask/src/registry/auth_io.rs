@@ -10,10 +10,11 @@
 use std::path::Path;
 
 use anyhow::{Result, bail};
-use xshell::{Shell, cmd};
+use xshell::Shell;
 
 use crate::check::Artifact;
-use crate::config::Config;
+use crate::config::{self, Config, HELPER_TIMEOUT_VAR};
+use crate::exec;
 use crate::registry::auth::{self, Entry, HelperAnswer, Login, LoginFile, ToolEnv};
 
 /// The registry account of a publish; the password is never printed (not even by `Debug`).
@@ -149,19 +150,22 @@ fn search_file(
 }
 
 /// `docker-credential-NAME get`, the server on stdin and the answer on stdout, as docker
-/// runs it. Its output holds the secret, so it is never echoed.
+/// runs it, within `RELEASE_HELPER_TIMEOUT`: a helper that hangs (a locked keychain, a store
+/// that does not answer) must not hold `verify` or `promote` for ever. Its output holds the
+/// secret, so it is never echoed.
 fn ask_helper(sh: &Shell, name: &str, host: &str) -> Result<HelperAnswer> {
     let program = format!("docker-credential-{name}");
     if which::which(&program).is_err() {
         bail!("`{program}` not found on PATH");
     }
+    let secs = config::helper_timeout_secs(std::env::var(HELPER_TIMEOUT_VAR).ok().as_deref())?;
     let server = auth::helper_server(host);
-    let out = cmd!(sh, "{program} get")
-        .stdin(&server)
-        .quiet()
-        .ignore_status()
-        .ignore_stderr()
-        .output()?;
+    let out = exec::output_with_input(sh, &auth::helper_get(name, secs), &server)?;
+    if exec::timed_out(&out) {
+        bail!(
+            "`{program} get` for {server}: it gave no answer within {secs}s and was stopped ({HELPER_TIMEOUT_VAR})"
+        );
+    }
     auth::helper_answer(out.status.success(), &String::from_utf8_lossy(&out.stdout))
         .map_err(|why| anyhow::anyhow!("`{program} get` for {server}: {why}"))
 }

@@ -239,7 +239,11 @@ pub fn run(sh: &Shell, project: &Project, args: RehearseArgs) -> Result<()> {
                 };
                 match exec::interrupted() {
                     Some(interrupt) => Err(anyhow::anyhow!(
-                        "rehearsal {interrupt} during `{name}`: the stage was stopped, nothing real was changed; {}",
+                        "rehearsal {interrupt} during `{name}`: the stage{} stopped, nothing real was changed; {}",
+                        registry.as_ref().map_or(" was".into(), |r| format!(
+                            " and the registry on {} were",
+                            r.host
+                        )),
                         if args.keep {
                             format!("the scratch clone is kept at {}", scratch.path().display())
                         } else {

@@ -307,3 +307,85 @@ fn the_time_bound_holds_when_the_server_keeps_stderr_open() {
     assert_eq!(project.remote_refs(), before);
     assert_eq!(project.git(&["tag", "--list"]), "");
 }
+
+/// The signal thread stops the children with the `kill` program; `main` once returned as soon
+/// as its own command had ended, while that `kill` (and whatever it had still to stop) was
+/// running, about one run in twelve. A `kill` that lingers after sending SIGTERM makes that
+/// moment last (the SIGKILL that follows is quick): no process of the run, the `kill`s
+/// included, may outlive xtask.
+#[test]
+fn no_kill_of_the_signal_thread_outlives_xtask() {
+    let project = Project::new();
+    let real_kill = which_kill();
+    let bin = project.tmp.path().join("slow-kill-bin");
+    std::fs::create_dir(&bin).unwrap();
+    let kill = bin.join("kill");
+    std::fs::write(
+        &kill,
+        format!(
+            "#!/bin/sh\n'{}' \"$@\"\nif [ \"$2\" = TERM ]; then sleep 1; fi\n",
+            real_kill.display()
+        ),
+    )
+    .unwrap();
+    make_executable(&kill);
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let ssh = project.tmp.path().join("hanging-ssh");
+    let started = project.tmp.path().join("ssh-started");
+    std::fs::write(
+        &ssh,
+        format!("#!/bin/sh\ntouch '{}'\nexec sleep 600\n", started.display()),
+    )
+    .unwrap();
+    make_executable(&ssh);
+    project.git(&["remote", "set-url", "origin", "ssh://example.invalid/x.git"]);
+    let marker = marker(&project);
+    for (signal, whole_group, code) in [("INT", true, 130), ("TERM", false, 143)] {
+        let _ = std::fs::remove_file(&started);
+        let mut command = xtask_command(
+            &project.work,
+            &["release", "tag", "1.0.0", "--yes", "--no-checks"],
+            &[
+                ("XTASK_TEST_MARKER", &marker),
+                ("GIT_SSH_COMMAND", ssh.to_str().unwrap()),
+                ("PATH", &path),
+            ],
+        );
+        command
+            .process_group(0)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let child = command.spawn().unwrap();
+        let pid = child.id();
+        wait_for_file(&started);
+        let target = if whole_group {
+            format!("-{pid}")
+        } else {
+            pid.to_string()
+        };
+        Command::new(&real_kill)
+            .args(["-s", signal, "--", &target])
+            .status()
+            .unwrap();
+        let run = wait(child);
+        let left = processes_with(&marker);
+        for line in &left {
+            let pid = line.split(':').next().unwrap();
+            let _ = Command::new(&real_kill).args(["-s", "KILL", pid]).status();
+        }
+        assert_eq!(run.code, code, "{run}");
+        assert_eq!(
+            left,
+            Vec::<String>::new(),
+            "SIG{signal}: the run left processes behind:\n{run}"
+        );
+    }
+}
+
+/// The `kill` program on the test's own PATH.
+fn which_kill() -> PathBuf {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap())
+        .map(|dir| dir.join("kill"))
+        .find(|p| p.is_file())
+        .expect("`kill` on PATH (procps)")
+}

@@ -16,6 +16,7 @@ mod real;
 mod rehearse;
 mod snapshots;
 mod stamp;
+mod switches;
 mod tag;
 mod tidy;
 mod workflows;

@@ -11,6 +11,8 @@ mod docker;
 mod gates;
 mod github;
 mod github_by_hand;
+mod helpers;
+mod interrupted_rehearsal;
 mod private;
 mod provenance;
 mod publish;

@@ -4,6 +4,7 @@
 mod support;
 
 mod capped;
+mod confirm;
 mod docs;
 mod dry_runs;
 mod interrupt;
@@ -18,4 +19,5 @@ mod snapshots;
 mod stamp;
 mod tag;
 mod tidy;
+mod usage;
 mod workflows;

@@ -462,8 +462,10 @@ fn run_logged(sh: &Shell, stage: &Invocation, log: &Path) -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    // It has ended: nothing is left to stop.
-    process.leave_running();
+    // The stage has ended; whatever it left running in its group goes with it.
+    process
+        .stop()
+        .with_context(|| format!("cannot stop what `{shown}` left running"))?;
     if let Some(interrupt) = exec::interrupted() {
         bail!("`{shown}` was stopped: {interrupt}");
     }

@@ -49,9 +49,9 @@ pub fn level() -> Level {
     }
 }
 
-/// Writes what is on stdout before stderr is used to ask or to say more: stdout is
-/// block-buffered when it is not a terminal (`| cat`, `| less`), so a plan printed there
-/// would otherwise come after a question about it.
+/// Writes out what stdout still holds (Rust's stdout keeps a last line without its newline)
+/// before stderr is used to ask about it. Ordering ends there: what reads a pipe shows it
+/// when it gets to it, which is why `release tag` does not ask about a plan sent to one.
 pub fn flush_stdout() {
     let _ = std::io::stdout().flush();
 }

@@ -289,7 +289,7 @@ pub fn command() -> Command {
                 .long("quiet")
                 .global(true)
                 .action(ArgAction::SetTrue)
-                .help("Print no progress on stderr, only warnings and errors"),
+                .help("Print no progress on stderr (steps, times, notes): only warnings, errors and what the tools say"),
         )
         .subcommand(
             Command::new("ci").about("Format check, clippy, build and tests: the project's gate"),

@@ -343,3 +343,60 @@ fn a_failing_stage_shows_its_output_and_keep_leaves_the_registry_running() {
     );
     assert_eq!(processes_with(&marker), Vec::<String>::new());
 }
+
+/// Ctrl-C while a stage runs (its output going to its log): the stage's whole group and the
+/// registry are stopped, the rehearsal says where it was, and exits 130. Ready when the
+/// publish stage is a process of its own; no sleeps.
+#[test]
+fn an_interrupted_rehearsal_stops_the_stage_and_the_registry() {
+    use std::os::unix::process::CommandExt;
+    use std::process::Stdio;
+
+    let _serial = serial();
+    require("docker-registry");
+    let project = release_project();
+    let marker = project.tmp.path().display().to_string();
+    let env = env_without_registries(&marker);
+    let pairs = env.pairs();
+    let mut command = crate::support::xtask_command(
+        &project.work,
+        &["release", "rehearse", "3.5.0", "--local-registry"],
+        &pairs,
+    );
+    command
+        .process_group(0)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = command.spawn().unwrap();
+    let start = std::time::Instant::now();
+    let publishing = || {
+        processes_with(&marker)
+            .iter()
+            .any(|p| p.contains(" release publish v3.5.0"))
+    };
+    while !publishing() && start.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let was_publishing = publishing();
+    // The terminal's Ctrl-C: SIGINT to xtask's foreground group (the stage has its own).
+    let sent = std::process::Command::new("kill")
+        .args(["-s", "INT", "--", &format!("-{}", child.id())])
+        .status()
+        .unwrap()
+        .success();
+    let run = crate::support::wait(child);
+    assert!(was_publishing && sent, "{run}");
+    assert_eq!(run.code, 130, "{run}");
+    assert!(
+        run.stderr.contains(
+            "error: rehearsal interrupted by SIGINT during `publish`: the stage was stopped, nothing real was changed; the scratch clone is removed"
+        ),
+        "{run}"
+    );
+    assert!(run.stdout.contains("✗ publish "), "{run}");
+    assert_eq!(
+        processes_with(&marker),
+        Vec::<String>::new(),
+        "the rehearsal left processes behind:\n{run}"
+    );
+}

@@ -11,10 +11,13 @@ use semver::Version;
 use crate::check::Artifact;
 use crate::config::{self, Platform};
 use crate::tag::grammar::{self, Classified};
+use crate::ui;
 
 pub struct Cli {
     /// `-C DIR`: the repository to act on.
     pub dir: Option<PathBuf>,
+    /// `-q` or, for `rehearse`, `-v`: how much progress goes to stderr.
+    pub level: ui::Level,
     pub command: Task,
 }
 
@@ -122,12 +125,16 @@ pub struct TagArg {
 
 /// Why the command line was not understood.
 pub enum Error {
-    /// clap's own: usage, `--help`, `--version`; exits 2 (or 0 for help).
+    /// clap's own: usage, `--help`, `--version`; exits 2 (or 0 for help and version).
     Usage(clap::Error),
-    /// An argument clap accepted that is not a valid tag, version, remote or platform:
-    /// refused with exit code 1, like any other refusal, before anything else runs.
+    /// An argument clap accepted whose value is not a valid tag, version, remote, platform
+    /// or directory: a usage error too, so exit code 2 as for clap's own, before anything
+    /// else runs. (1 is for refusals and failures of what the command was asked to do.)
     Invalid(anyhow::Error),
 }
+
+/// The exit code of [`Error::Invalid`].
+pub const USAGE_EXIT_CODE: u8 = 2;
 
 pub fn command() -> Command {
     let tag_or_ref = || {
@@ -169,18 +176,23 @@ pub fn command() -> Command {
     };
 
     let release = Command::new("release")
-        .about("The release contract: classify, plan, tag, promote, publish, verify")
+        .about("The release contract: classify, plan, stamp, tag, promote, publish, github, verify, rehearse")
         .subcommand_required(true)
         .subcommand(
             Command::new("classify")
-                .about("Print what a tag means: `version X.Y.Z`, `stable X.Y.Z` or `ignored`; exit 1 if invalid")
+                .about("Print what a tag means: `version X.Y.Z`, `stable X.Y.Z` or `ignored`; exit 2 if invalid")
                 .arg(tag_or_ref())
                 .arg(flag("github-output", "Also append kind= and version= to $GITHUB_OUTPUT")),
         )
         .subcommand(
             Command::new("plan")
                 .about("Show everything CI would publish for a tag (reads git only)")
-                .arg(tag_or_ref())
+                .arg(
+                    Arg::new("tag")
+                        .value_name("VERSION-OR-TAG")
+                        .required(true)
+                        .help("A version (1.2.3, the tag v1.2.3), a tag name (v1.2.3, v1.2.3-stable) or ref (refs/tags/v1.2.3)"),
+                )
                 .arg(flag("json", "Print one JSON object")),
         )
         .subcommand(
@@ -237,7 +249,15 @@ pub fn command() -> Command {
                 .about("Rehearse the whole release in a scratch clone against the configured registries")
                 .arg(version())
                 .arg(flag("local-registry", "Start a throwaway registry on 127.0.0.1 (Debian's docker-registry) and rehearse against it"))
-                .arg(flag("keep", "Keep the scratch directory (and the --local-registry registry, running)"))
+                .arg(flag("keep", "Keep the scratch directory (and the --local-registry registry, running) and print the variables that reach it"))
+                .arg(
+                    Arg::new("verbose")
+                        .short('v')
+                        .long("verbose")
+                        .action(ArgAction::SetTrue)
+                        .conflicts_with("quiet")
+                        .help("Show every stage's output as it runs (default: one line per stage, and the output of a stage that fails)"),
+                )
                 .arg(dry_run()),
         )
         // The rehearsal's stand-in for the workflows' attestation steps: hidden, because what
@@ -250,6 +270,9 @@ pub fn command() -> Command {
         );
 
     Command::new("xtask")
+        // As people type it: `cargo xtask` is the alias in .cargo/config.toml.
+        .bin_name("cargo xtask")
+        .version(env!("CARGO_PKG_VERSION"))
         .about("Release automation and project tasks for LLM Proxy")
         .subcommand_required(true)
         .arg(
@@ -259,6 +282,14 @@ pub fn command() -> Command {
                 .global(true)
                 .value_parser(clap::value_parser!(PathBuf))
                 .help("Act on the git repository containing DIR (default: the current directory)"),
+        )
+        .arg(
+            Arg::new("quiet")
+                .short('q')
+                .long("quiet")
+                .global(true)
+                .action(ArgAction::SetTrue)
+                .help("Print no progress on stderr (steps, times, notes): only warnings, errors and what the tools say"),
         )
         .subcommand(
             Command::new("ci").about("Format check, clippy, build and tests: the project's gate"),
@@ -281,6 +312,23 @@ pub fn command() -> Command {
 pub fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Cli, Error> {
     let matches = command().try_get_matches_from(args).map_err(Error::Usage)?;
     let dir = matches.get_one::<PathBuf>("dir").cloned();
+    if let Some(dir) = dir.as_ref().filter(|d| !d.is_dir()) {
+        return Err(Error::Invalid(anyhow::anyhow!(
+            "-C {}: no such directory",
+            crate::quote::quote(&dir.to_string_lossy())
+        )));
+    }
+    let verbose = matches!(
+        matches.subcommand().and_then(|(_, m)| m.subcommand()),
+        Some(("rehearse", m)) if m.get_flag("verbose")
+    );
+    let level = if matches.get_flag("quiet") {
+        ui::Level::Quiet
+    } else if verbose {
+        ui::Level::Verbose
+    } else {
+        ui::Level::Normal
+    };
     let command = match matches.subcommand() {
         Some(("ci", _)) => Task::Ci,
         Some(("dist", m)) => Task::Dist(DistArgs {
@@ -294,7 +342,11 @@ pub fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Cli, 
         Some(("release", m)) => release_command(m).map_err(Error::Invalid)?,
         _ => unreachable!("clap requires a subcommand"),
     };
-    Ok(Cli { dir, command })
+    Ok(Cli {
+        dir,
+        level,
+        command,
+    })
 }
 
 fn release_command(m: &ArgMatches) -> anyhow::Result<Task> {
@@ -322,7 +374,13 @@ fn release_command(m: &ArgMatches) -> anyhow::Result<Task> {
             github_output: flag("github-output"),
         }),
         "plan" => Task::Plan(PlanArgs {
-            tag: tag()?,
+            tag: {
+                let input = string("tag");
+                TagArg {
+                    meaning: grammar::classify_tag_or_version(&input)?,
+                    shown: crate::quote::quote(&input),
+                }
+            },
             json: flag("json"),
         }),
         "stamp" => Task::Stamp(StampArgs {

@@ -32,12 +32,14 @@ fn main() -> ExitCode {
     let cli = match cli::parse(std::env::args_os()) {
         Ok(cli) => cli,
         Err(cli::Error::Usage(e)) => e.exit(),
-        // A bad tag, version, remote or platform is refused before git or any tool runs.
+        // A bad tag, version, remote, platform or directory is a usage error, refused before
+        // git or any tool runs.
         Err(cli::Error::Invalid(e)) => {
             ui::error(&e);
-            return ExitCode::FAILURE;
+            return ExitCode::from(cli::USAGE_EXIT_CODE);
         }
     };
+    ui::set_level(cli.level);
     let result = run(cli);
     if let Err(e) = &result
         && !exec::interrupt_told_by_parent()

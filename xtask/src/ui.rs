@@ -1,7 +1,10 @@
 //! How the tool talks: data on stdout, progress and logs on stderr. Inside GitHub Actions
 //! long steps fold into `::group::`s and failures become `::error::` annotations.
+//! How much progress is shown is one level for the whole run (`-q`, `rehearse -v`), held
+//! here; data, warnings and errors are shown at every level.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -20,8 +23,45 @@ fn in_actions() -> bool {
     std::env::var_os("GITHUB_ACTIONS").is_some_and(|v| v == "true")
 }
 
+/// How much progress a run prints on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// `-q`: no steps, times or notes; warnings, errors, and what the tools a step runs
+    /// say (`exec` echoes those commands at every level).
+    Quiet = 0,
+    /// Each step with its time, and what the tools it runs say.
+    Normal = 1,
+    /// `rehearse -v`: also the whole output of every rehearsal stage.
+    Verbose = 2,
+}
+
+static LEVEL: AtomicU8 = AtomicU8::new(Level::Normal as u8);
+
+/// Set once, by `main`, from the command line.
+pub fn set_level(level: Level) {
+    LEVEL.store(level as u8, Ordering::Relaxed);
+}
+
+pub fn level() -> Level {
+    match LEVEL.load(Ordering::Relaxed) {
+        0 => Level::Quiet,
+        1 => Level::Normal,
+        _ => Level::Verbose,
+    }
+}
+
+/// Writes out what stdout still holds (Rust's stdout keeps a last line without its newline)
+/// before stderr is used to ask about it. Ordering ends there: what reads a pipe shows it
+/// when it gets to it, which is why `release tag` does not ask about a plan sent to one.
+pub fn flush_stdout() {
+    let _ = std::io::stdout().flush();
+}
+
 /// Runs one named step, reporting it on stderr with its elapsed time.
 pub fn step<T>(title: &str, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
+    if level() == Level::Quiet {
+        return f();
+    }
     let start = Instant::now();
     if in_actions() {
         eprintln!("::group::{title}");
@@ -45,8 +85,35 @@ pub fn warn(message: &str) {
     }
 }
 
+/// Progress worth a line of its own; not with `-q`.
 pub fn note(message: &str) {
-    eprintln!("{message}");
+    if level() > Level::Quiet {
+        eprintln!("{message}");
+    }
+}
+
+/// Runs one step that prints nothing itself (a rehearsal stage's output goes to its log) as
+/// one line: its title when it starts (on a terminal, so that a long step shows what runs)
+/// and its outcome and time when it ends. Nothing with `-q`.
+pub fn one_line_step<T>(title: &str, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
+    if level() == Level::Quiet {
+        return f();
+    }
+    let start = Instant::now();
+    let terminal = std::io::stderr().is_terminal();
+    if terminal {
+        eprint!("==> {title} …");
+        let _ = std::io::stderr().flush();
+    }
+    let result = f();
+    let outcome = if result.is_ok() { "done" } else { "failed" };
+    let seconds = start.elapsed().as_secs_f64();
+    if terminal {
+        eprintln!(" {outcome} in {seconds:.1}s");
+    } else {
+        eprintln!("==> {title}: {outcome} in {seconds:.1}s");
+    }
+    result
 }
 
 pub fn error(e: &anyhow::Error) {

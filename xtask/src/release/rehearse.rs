@@ -7,10 +7,15 @@
 //! starts on 127.0.0.1 for the rehearsal and stops at its end. Running the stages as
 //! separate processes, exactly as people and CI run them, is the point: a rehearsal that
 //! called functions directly could pass where the commands fail.
+//!
+//! Each stage says one line, with its time; what it printed goes to a log in the scratch
+//! directory, and is shown in full when the stage fails (`-v` shows it as it runs). No stage
+//! reaches GitHub: gh's configuration points at a socket nobody listens on, and the
+//! repository the stages name is the rehearsal's own, never the real one.
 
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -127,6 +132,10 @@ pub fn run(sh: &Shell, project: &Project, args: RehearseArgs) -> Result<()> {
             println!("  image: {}", config.image);
             println!("  chart registry: {}", config.chart_registry);
         }
+        println!(
+            "  GitHub: none; the stages name the repository {}, and gh's configuration (<scratch>/gh) points at a socket nobody listens on",
+            rehearsal_repo(&config.github_repo)
+        );
         println!("stages, each run as `xtask -C <scratch clone> …`:");
         for (i, (name, stage_args, _)) in stages.iter().enumerate() {
             println!("  {}. {name}: xtask {}", i + 1, stage_args.join(" "));
@@ -143,7 +152,7 @@ pub fn run(sh: &Shell, project: &Project, args: RehearseArgs) -> Result<()> {
     }
     let remote = scratch.path().join("remote.git");
     let work = scratch.path().join("work");
-    ui::step("prepare a scratch clone with a bare remote", || {
+    ui::one_line_step("prepare a scratch clone with a bare remote", || {
         let (remote_name, branch) = (&config.remote, &config.default_branch);
         exec::ask_read(cmd!(sh, "git init --quiet --bare {remote}"))?;
         exec::ask_read(cmd!(sh, "git init --quiet {work}"))?;
@@ -165,9 +174,10 @@ pub fn run(sh: &Shell, project: &Project, args: RehearseArgs) -> Result<()> {
         // STEP 4: the throwaway registry, when asked for.
         let registry = if args.local_registry {
             let dir = scratch.dir("registry")?;
-            Some(ui::step("start a throwaway registry on 127.0.0.1", || {
-                LocalRegistry::start(&dir)
-            })?)
+            Some(ui::one_line_step(
+                "start a throwaway registry on 127.0.0.1",
+                || LocalRegistry::start(&dir),
+            )?)
         } else {
             None
         };
@@ -193,16 +203,20 @@ pub fn run(sh: &Shell, project: &Project, args: RehearseArgs) -> Result<()> {
         // Provenance is checked against the stand-in authorities of the attest stage, whose
         // trusted root stays in the scratch directory.
         let trusted_root = scratch.path().join("trusted-root.jsonl");
-        let mut provenance_env = vec![(
+        let mut stage_env = registry_env;
+        stage_env.push((
             "RELEASE_PROVENANCE",
             if attests { "1" } else { "0" }.to_string(),
-        )];
+        ));
         if attests {
-            provenance_env.push(("RELEASE_TRUSTED_ROOT", trusted_root.display().to_string()));
+            stage_env.push(("RELEASE_TRUSTED_ROOT", trusted_root.display().to_string()));
         }
+        stage_env.extend(no_github(&scratch, &config.github_repo)?);
+        let logs = scratch.dir("logs")?;
+        let verbose = ui::level() == ui::Level::Verbose;
         let mut timings: Vec<(&str, Duration)> = Vec::new();
         let mut failure = None;
-        for (name, stage_args, next) in &stages {
+        for (i, (name, stage_args, next)) in stages.iter().enumerate() {
             let start = Instant::now();
             let mut stage = Invocation::new(
                 &exe.display().to_string(),
@@ -211,13 +225,22 @@ pub fn run(sh: &Shell, project: &Project, args: RehearseArgs) -> Result<()> {
                     .chain(stage_args.iter().map(|a| a.to_string())),
             )
             .env("CARGO_TARGET_DIR", &target_dir.display().to_string());
-            for (var, value) in registry_env.iter().chain(&provenance_env) {
+            for (var, value) in &stage_env {
                 stage = stage.env(var, value);
             }
+            let title = format!("rehearse: {name}");
+            let log = logs.join(format!("{}-{}.log", i + 1, stage_args[1]));
             // A process group of its own: the stage, an xtask too, gets one signal, from here.
-            let result = ui::step(&format!("rehearse: {name}"), || exec::run_apart(sh, &stage));
+            let result = if verbose {
+                ui::step(&title, || exec::run_apart(sh, &stage))
+            } else {
+                ui::one_line_step(&title, || run_logged(sh, &stage, &log))
+            };
             timings.push((name, start.elapsed()));
             if let Err(e) = result {
+                if !verbose && exec::interrupted().is_none() {
+                    show_log(name, &log);
+                }
                 failure = Some((*name, *next, e));
                 break;
             }
@@ -258,23 +281,45 @@ pub fn run(sh: &Shell, project: &Project, args: RehearseArgs) -> Result<()> {
         };
 
         // STEP 6: the registry goes with the rehearsal, unless kept (and never after Ctrl-C).
-        if let Some(registry) = registry {
-            if args.keep && exec::interrupted().is_none() {
+        let kept_registry = match registry {
+            Some(registry) if args.keep && exec::interrupted().is_none() => {
                 let (host, pid) = (registry.host.clone(), registry.process.pid());
                 registry.process.leave_running();
                 println!(
                     "the registry keeps running at {host} (pid {pid}), its storage in {}: stop it with `kill {pid}`",
                     scratch.path().join("registry").display()
                 );
-            } else {
+                true
+            }
+            Some(registry) => {
                 registry
                     .process
                     .stop()
                     .context("cannot stop the throwaway registry")?;
+                false
             }
-        }
-        if args.keep && outcome.is_ok() {
-            println!("scratch clone kept at {}", scratch.path().display());
+            None => false,
+        };
+        if args.keep && exec::interrupted().is_none() {
+            if outcome.is_ok() {
+                println!("scratch clone kept at {}", scratch.path().display());
+            }
+            // What a person needs to look at the kept state with the same commands.
+            println!(
+                "to run verify against {}, set what the stages ran with:",
+                if kept_registry {
+                    "the kept registry"
+                } else {
+                    "the rehearsed release"
+                }
+            );
+            for (name, value) in &stage_env {
+                println!("export {name}={}", shell_word(value));
+            }
+            println!(
+                "cargo xtask -C {} release verify {version} --artifacts-only",
+                shell_word(&work.display().to_string())
+            );
         }
         outcome
     })
@@ -398,4 +443,91 @@ fn print_summary(timings: &[(&str, Duration)], failed: Option<&str>) {
     }
     let total: Duration = timings.iter().map(|(_, d)| *d).sum();
     println!("  {:<24} {:>6.1}s", "total", total.as_secs_f64());
+}
+
+/// Runs one stage with its output in `log`, and says how it ended. Supervised as every
+/// command is (`exec::Background`: a process group of its own, stopped on a signal), but
+/// waited for here, so that its output goes to a file rather than to the terminal.
+fn run_logged(sh: &Shell, stage: &Invocation, log: &Path) -> Result<()> {
+    let file =
+        std::fs::File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
+    let argv = stage.argv();
+    let (program, args) = argv.split_first().expect("a command has a program");
+    let mut command: Command = cmd!(sh, "{program} {args...}").into();
+    command
+        .envs(stage.env.iter().map(|(k, v)| (k, v)))
+        .stdout(file.try_clone()?)
+        .stderr(file);
+    let shown = stage.to_string();
+    let mut process = Background::start(command, &shown)?;
+    let status: ExitStatus = loop {
+        if let Some(status) = process.exited() {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // The stage has ended; whatever it left running in its group goes with it.
+    process
+        .stop()
+        .with_context(|| format!("cannot stop what `{shown}` left running"))?;
+    if let Some(interrupt) = exec::interrupted() {
+        bail!("`{shown}` was stopped: {interrupt}");
+    }
+    if !status.success() {
+        bail!(
+            "`{}` failed ({status}): its output is above",
+            argv[3..].join(" ")
+        );
+    }
+    Ok(())
+}
+
+/// The whole output of a stage that failed, on stderr (also with `-q`: it is the error).
+fn show_log(name: &str, log: &Path) {
+    let text = std::fs::read_to_string(log).unwrap_or_else(|e| format!("(cannot read it: {e})\n"));
+    eprintln!("---- output of `{name}` ----");
+    eprint!("{text}");
+    if !text.is_empty() && !text.ends_with('\n') {
+        eprintln!();
+    }
+    eprintln!("---- end of the output of `{name}` ----");
+}
+
+/// The settings that keep every stage, and a `verify` run against the kept state, away from
+/// GitHub: the stages name a repository of the rehearsal's own (`rehearsal/NAME`), so that
+/// nothing could match a real release, and gh gets a configuration of its own whose
+/// `http_unix_socket` is a socket nobody listens on, so that it cannot reach GitHub at all
+/// (`gh attestation verify` reads the registry and the stand-in trusted root only).
+fn no_github(scratch: &Scratch, github_repo: &str) -> Result<Vec<(&'static str, String)>> {
+    let dir = scratch.dir("gh")?;
+    let config = dir.join("config.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "http_unix_socket: {}\n",
+            dir.join("no-github.sock").display()
+        ),
+    )
+    .with_context(|| format!("cannot write {}", config.display()))?;
+    Ok(vec![
+        ("RELEASE_GITHUB_REPO", rehearsal_repo(github_repo)),
+        ("GH_CONFIG_DIR", dir.display().to_string()),
+    ])
+}
+
+/// `rehearsal/NAME` for the configured `OWNER/NAME`.
+fn rehearsal_repo(github_repo: &str) -> String {
+    let name = github_repo.rsplit('/').next().unwrap_or("llm-proxy");
+    format!("rehearsal/{name}")
+}
+
+/// `value` as one word of a POSIX shell line, for the `export` lines a person pastes: as it
+/// is when it is plain, else single-quoted.
+fn shell_word(value: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-./:@%+=,".contains(c);
+    if !value.is_empty() && value.chars().all(plain) {
+        value.to_string()
+    } else {
+        format!("'{}'", value.replace('\'', r"'\''"))
+    }
 }

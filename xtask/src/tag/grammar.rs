@@ -10,7 +10,12 @@ use std::fmt;
 
 use semver::Version;
 
-pub const ACCEPTED_FORMS: &str = "vMAJOR.MINOR.PATCH (for example v1.4.0) or vMAJOR.MINOR.PATCH-stable (for example v1.4.0-stable)";
+/// What a tag argument may be (`classify`, `publish`, `github`).
+pub const TAG_FORMS: &str = "vMAJOR.MINOR.PATCH (for example v1.4.0) or vMAJOR.MINOR.PATCH-stable (for example v1.4.0-stable)";
+
+/// What a version argument may be (`tag`, `promote`, `stamp`, `verify`, `rehearse`, and
+/// `plan` given a version): a stable tag is no version, so it is not listed.
+pub const VERSION_FORMS: &str = "MAJOR.MINOR.PATCH or vMAJOR.MINOR.PATCH (for example 1.4.0)";
 
 /// What a pushed tag asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,18 +41,31 @@ pub enum Classified {
     Ignored,
 }
 
+/// What the user meant to type, which decides how a refusal reads: the name of what is
+/// refused, and the forms listed as accepted (only those that are).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    Tag,
+    Version,
+}
+
 /// An invalid tag or version, with the input quoted safely for a terminal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TagError {
     pub input: String,
     pub reason: String,
+    pub form: Form,
 }
 
 impl fmt::Display for TagError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (what, forms) = match self.form {
+            Form::Tag => ("release tag", TAG_FORMS),
+            Form::Version => ("version", VERSION_FORMS),
+        };
         write!(
             f,
-            "invalid release tag {}: {}; accepted forms: {ACCEPTED_FORMS}",
+            "invalid {what} {}: {}; accepted forms: {forms}",
             crate::quote::quote(&self.input),
             self.reason
         )
@@ -123,6 +141,7 @@ pub fn classify(input: &str) -> Result<Classified, TagError> {
     let error = |reason: &str| TagError {
         input: input.to_string(),
         reason: reason.to_string(),
+        form: Form::Tag,
     };
     let name = match input.strip_prefix("refs/tags/") {
         Some(name) => name,
@@ -139,7 +158,7 @@ pub fn classify(input: &str) -> Result<Classified, TagError> {
     let Some(rest) = name.strip_prefix('v') else {
         return Ok(Classified::Ignored);
     };
-    Err(error(&rejection(rest)))
+    Err(error(&rejection(rest, Form::Tag)))
 }
 
 /// The release tag that the tag name `name` is (a name, not a ref: `refs/tags/v1.2.3` is
@@ -186,13 +205,14 @@ fn version_numbers(text: &[u8]) -> Option<[u64; 3]> {
     (at == text.len()).then_some(numbers)
 }
 
-/// Why `v{rest}`, which [`release_tag`] refused, is not a release tag.
-fn rejection(rest: &str) -> String {
+/// Why `v{rest}`, which [`release_tag`] refused, is not a release tag (or, as `form`
+/// Version, why `rest` is not a version).
+fn rejection(rest: &str, form: Form) -> String {
     let (numbers, suffix) = match rest.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
         None => (rest, ""),
         Some(at) => rest.split_at(at),
     };
-    if let Err(reason) = parse_suffix(suffix) {
+    if let Err(reason) = parse_suffix(suffix, form) {
         return reason;
     }
     match parse_numbers(numbers) {
@@ -203,44 +223,63 @@ fn rejection(rest: &str) -> String {
     }
 }
 
-/// Parses the VERSION argument of `release tag`, `promote`, `stamp` and `verify`:
-/// `X.Y.Z` or `vX.Y.Z`, nothing else.
+/// Parses the VERSION argument of `release tag`, `promote`, `stamp`, `verify` and
+/// `rehearse`: `X.Y.Z` or `vX.Y.Z`, nothing else.
 pub fn parse_version_arg(input: &str) -> Result<Version, TagError> {
-    let error = |reason: String| TagError {
-        input: input.to_string(),
-        reason,
-    };
-    let tag = if input.starts_with('v') {
-        input.to_string()
-    } else {
-        format!("v{input}")
-    };
-    if input.is_empty() {
-        return Err(error("the version is empty; write it as X.Y.Z".into()));
-    }
-    match classify(&tag) {
-        Ok(Classified::Release(ReleaseTag {
+    match version_or_tag(input)? {
+        ReleaseTag {
             kind: TagKind::Version,
             version,
-        })) => Ok(version),
-        Ok(Classified::Release(ReleaseTag {
+        } => Ok(version),
+        ReleaseTag {
             kind: TagKind::Stable,
             version,
-        })) => Err(error(format!(
-            "this is the stable tag of {version}; give the version itself (X.Y.Z or vX.Y.Z)"
-        ))),
-        Ok(Classified::Ignored) => Err(error("expected a version X.Y.Z or vX.Y.Z".into())),
-        Err(TagError { reason, .. }) => Err(error(reason)),
+        } => Err(TagError {
+            input: input.to_string(),
+            reason: format!(
+                "this is the stable tag of {version}: give the version itself, {version}"
+            ),
+            form: Form::Version,
+        }),
     }
 }
 
-fn parse_suffix(suffix: &str) -> Result<TagKind, String> {
+/// Parses the TAG argument of `release plan`: a tag or ref as [`classify`] reads it, or,
+/// when it starts with a digit, a version as [`parse_version_arg`] reads it (with its
+/// errors), so that `plan 1.4.0` is `plan v1.4.0` as `tag 1.4.0` tags `v1.4.0`.
+/// (`1.4.0-stable` is read as `v1.4.0-stable` too: `plan` shows stable tags.)
+pub fn classify_tag_or_version(input: &str) -> Result<Classified, TagError> {
+    if input.starts_with(|c: char| c.is_ascii_digit()) {
+        version_or_tag(input).map(Classified::Release)
+    } else {
+        classify(input)
+    }
+}
+
+/// `X.Y.Z`, `vX.Y.Z` and their `-stable` tags, refused as a version is refused.
+fn version_or_tag(input: &str) -> Result<ReleaseTag, TagError> {
+    let error = |reason: String| TagError {
+        input: input.to_string(),
+        reason,
+        form: Form::Version,
+    };
+    if input.is_empty() {
+        return Err(error("the version is empty".into()));
+    }
+    let rest = input.strip_prefix('v').unwrap_or(input);
+    release_tag(&format!("v{rest}")).ok_or_else(|| error(rejection(rest, Form::Version)))
+}
+
+/// Why `suffix` cannot end a tag (`form` Tag) or a version: a version has no suffix at all,
+/// so the hints about writing `-stable` are for tags only.
+fn parse_suffix(suffix: &str, form: Form) -> Result<TagKind, String> {
     match suffix {
         "" => return Ok(TagKind::Version),
         "-stable" => return Ok(TagKind::Stable),
         _ => {}
     }
     let first = suffix.chars().next().unwrap_or_default();
+    let tag = form == Form::Tag;
     Err(
         if first.is_whitespace() || suffix.chars().any(char::is_whitespace) {
             "whitespace is not allowed".to_string()
@@ -249,19 +288,21 @@ fn parse_suffix(suffix: &str) -> Result<TagKind, String> {
                 "build metadata ({}) is not allowed",
                 crate::quote::quote(suffix)
             )
-        } else if suffix.eq_ignore_ascii_case("-stable") {
+        } else if tag && suffix.eq_ignore_ascii_case("-stable") {
             "the stable suffix is written in lower case: -stable".to_string()
-        } else if suffix.starts_with("-stable") {
+        } else if tag && suffix.starts_with("-stable") {
             format!(
                 "nothing may follow -stable (found {})",
                 crate::quote::quote(suffix)
             )
-        } else if suffix.starts_with('-') {
+        } else if tag && suffix.starts_with('-') {
             format!(
                 "suffix {} is not allowed: the only suffix is -stable",
                 crate::quote::quote(suffix)
             )
-        } else if suffix.eq_ignore_ascii_case("stable") {
+        } else if suffix.starts_with('-') {
+            format!("suffix {} is not allowed", crate::quote::quote(suffix))
+        } else if tag && suffix.eq_ignore_ascii_case("stable") {
             "the stable suffix needs its dash: -stable".to_string()
         } else if !first.is_ascii() && first.is_numeric() {
             format!(
@@ -508,7 +549,7 @@ mod tests {
         let message = classify(&long).unwrap_err().to_string();
         assert!(message.len() < 400, "{message}");
         assert!(message.contains("(507 characters)"), "{message}");
-        assert!(message.contains(ACCEPTED_FORMS), "{message}");
+        assert!(message.contains(TAG_FORMS), "{message}");
 
         let message = classify("v1.2.3\n::error::forged").unwrap_err().to_string();
         assert!(!message.contains('\n'), "{message}");
@@ -551,15 +592,63 @@ mod tests {
         assert_eq!(ok("v1.2.3"), "1.2.3");
         assert_eq!(
             err("1.2.3-stable"),
-            "this is the stable tag of 1.2.3; give the version itself (X.Y.Z or vX.Y.Z)"
+            "this is the stable tag of 1.2.3: give the version itself, 1.2.3"
         );
         assert_eq!(err("v1.2"), "the patch number is missing");
         assert_eq!(err("V1.2.3"), r#"unexpected character "V""#);
-        assert_eq!(
-            err("1.2.3-rc1"),
-            r#"suffix "-rc1" is not allowed: the only suffix is -stable"#
-        );
-        assert_eq!(err(""), "the version is empty; write it as X.Y.Z");
+        assert_eq!(err("vv1.2.3"), r#"unexpected character "v""#);
+        assert_eq!(err("refs/tags/v1.2.3"), r#"unexpected character "r""#);
+        // A version has no suffix at all: no hint that points at -stable.
+        assert_eq!(err("1.2.3-rc1"), r#"suffix "-rc1" is not allowed"#);
+        assert_eq!(err("1.2.3-STABLE"), r#"suffix "-STABLE" is not allowed"#);
+        assert_eq!(err("1.2.3stable"), r#"unexpected character "s""#);
+        assert_eq!(err("1.2.３"), r#""３" is not an ASCII digit"#);
+        assert_eq!(err("1.2.3+b"), r#"build metadata ("+b") is not allowed"#);
+        assert_eq!(err(""), "the version is empty");
         assert_eq!(parse_version_arg("x").unwrap_err().input, "x");
+    }
+
+    /// The whole message: what the user typed is named as what they meant (a version or a
+    /// tag), and the forms listed are only those the argument accepts.
+    #[test]
+    fn messages_name_the_form_and_list_only_what_is_accepted() {
+        let version = |input: &str| parse_version_arg(input).unwrap_err().to_string();
+        assert_eq!(
+            version("1.2"),
+            r#"invalid version "1.2": the patch number is missing; accepted forms: MAJOR.MINOR.PATCH or vMAJOR.MINOR.PATCH (for example 1.4.0)"#
+        );
+        assert_eq!(
+            version("1.4.0-stable"),
+            r#"invalid version "1.4.0-stable": this is the stable tag of 1.4.0: give the version itself, 1.4.0; accepted forms: MAJOR.MINOR.PATCH or vMAJOR.MINOR.PATCH (for example 1.4.0)"#
+        );
+        assert_eq!(
+            classify("v1.4").unwrap_err().to_string(),
+            r#"invalid release tag "v1.4": the patch number is missing; accepted forms: vMAJOR.MINOR.PATCH (for example v1.4.0) or vMAJOR.MINOR.PATCH-stable (for example v1.4.0-stable)"#
+        );
+    }
+
+    /// `plan`'s argument: a version is its version tag, with `tag`'s errors; anything else
+    /// is a tag or ref, with `classify`'s.
+    #[test]
+    fn plan_reads_a_version_or_a_tag() {
+        let read = |input: &str| match classify_tag_or_version(input) {
+            Ok(Classified::Release(tag)) => tag.name(),
+            Ok(Classified::Ignored) => "ignored".to_string(),
+            Err(e) => e.to_string(),
+        };
+        assert_eq!(read("1.4.0"), "v1.4.0");
+        assert_eq!(read("v1.4.0"), "v1.4.0");
+        assert_eq!(read("1.4.0-stable"), "v1.4.0-stable");
+        assert_eq!(read("refs/tags/v1.4.0-stable"), "v1.4.0-stable");
+        assert_eq!(read("nightly"), "ignored");
+        assert_eq!(
+            read("1.2"),
+            parse_version_arg("1.2").unwrap_err().to_string()
+        );
+        assert_eq!(
+            read("1.4.0-rc1"),
+            parse_version_arg("1.4.0-rc1").unwrap_err().to_string()
+        );
+        assert_eq!(read("v1.2"), classify("v1.2").unwrap_err().to_string());
     }
 }

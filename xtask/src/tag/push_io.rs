@@ -131,6 +131,16 @@ fn confirm(title: &str) -> Result<()> {
             "{title} needs confirmation and there is no terminal to ask on, so nothing was changed: re-run with --yes to confirm, or with --dry-run to only look"
         );
     }
+    ui::flush_stdout();
+    // The plan went to a pipe or a file: whatever reads it (`| cat`, `| less`, `| tee`)
+    // shows it when it gets to it, often after a question asked here at once, and a pager
+    // takes the very terminal the answer would be typed on. A question about steps the
+    // person may not have seen is not asked.
+    if !std::io::stdout().is_terminal() {
+        bail!(
+            "{title} needs confirmation, and its plan went to a pipe or a file rather than this terminal, so nothing was changed: read the plan, then re-run with --yes to confirm (or without the pipe to be asked)"
+        );
+    }
     eprint!("{title}: carry out the steps above? [y/N] ");
     std::io::stderr().flush()?;
     let mut answer = String::new();

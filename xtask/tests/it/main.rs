@@ -4,6 +4,7 @@
 mod support;
 
 mod capped;
+mod confirm;
 mod docs;
 mod dry_runs;
 mod interrupt;
@@ -19,4 +20,5 @@ mod stamp;
 mod switches;
 mod tag;
 mod tidy;
+mod usage;
 mod workflows;

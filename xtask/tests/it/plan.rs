@@ -41,7 +41,7 @@ fn classify_rejects_invalid_tags_with_nothing_on_stdout() {
         &["release", "classify", "v1.4.0-rc1", "--github-output"],
         &env,
     )
-    .failure();
+    .usage_error();
     assert_eq!(run.stdout, "");
     assert!(
         run.stderr.contains(r#""v1.4.0-rc1""#) && run.stderr.contains("vMAJOR.MINOR.PATCH-stable"),

@@ -352,7 +352,7 @@ fn rejected_push_leaves_no_local_tag() {
 fn stable_version_argument_is_refused() {
     let project = Project::new();
     promote(&project, "1.0.0-stable")
-        .failure()
-        .stderr_has("this is the stable tag of 1.0.0; give the version itself")
+        .usage_error()
+        .stderr_has("this is the stable tag of 1.0.0: give the version itself, 1.0.0")
         .stderr_has("accepted forms");
 }

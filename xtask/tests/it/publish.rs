@@ -30,7 +30,7 @@ fn invalid_tag_fails_before_any_tool_runs() {
             &["release", "publish", "v1.2.3$(id)"],
             &[("PATH", tmp.path().to_str().unwrap())],
         )
-        .failure();
+        .usage_error();
     assert!(run.stderr.contains("invalid release tag"), "{run}");
     assert_eq!(run.stdout, "");
 }

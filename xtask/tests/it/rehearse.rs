@@ -18,13 +18,14 @@ fn local_registry_dry_run_names_the_registry_and_runs_nothing() {
         .success();
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(
-        lines[1..6],
+        lines[1..7],
         [
             "  a throwaway registry: docker-registry serve <scratch>/registry/config.yml, on 127.0.0.1:<a free port>, its storage in the scratch directory",
             "  image: 127.0.0.1:<port>/llm-proxy",
             "  chart registry: oci://127.0.0.1:<port>/charts",
             "  RELEASE_PLAIN_HTTP=1",
             "  RELEASE_IMAGE_BUILDER=buildah",
+            "  GitHub: none; the stages name the repository rehearsal/llm-proxy, and gh's configuration (<scratch>/gh) points at a socket nobody listens on",
         ],
         "{run}"
     );

@@ -84,3 +84,33 @@ fn tag_and_promote_dry_runs() {
         file!["snapshots/tag-promote.txt"]
     );
 }
+
+/// What a mistyped command line gets: the message, naming the input as what it was meant to
+/// be (a version, a tag) with only the forms that are accepted there, and exit code 2.
+#[test]
+fn usage_errors() {
+    let project = Project::new();
+    let mut all = String::new();
+    for args in [
+        &["release", "tag", "1.2"][..],
+        &["release", "plan", "1.2"],
+        &["release", "tag", "1.4.0-stable"],
+        &["release", "tag", "1.4.0-rc1"],
+        &["release", "plan", "v1.4"],
+        &["release", "classify", "v1.4.0-STABLE"],
+        &["release", "verify", "latest"],
+        &["release", "tag", "1.0.0", "--remote=-oProxyCommand=x"],
+        &["dist", "--platform", "linux/s390x"],
+        &["release", "tag", "1.0.0", "--dryrun"],
+        &["release", "rehearse", "1.0.0", "-q", "-v"],
+    ] {
+        let run = project.xtask(args);
+        all.push_str(&format!(
+            "$ xtask {}\nexit {}\n{}\n",
+            args.join(" "),
+            run.code,
+            run.stderr
+        ));
+    }
+    assert_data_eq!(all, file!["snapshots/usage-errors.txt"]);
+}

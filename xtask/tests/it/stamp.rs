@@ -36,7 +36,7 @@ fn invalid_version_changes_nothing() {
     for bad in ["1.2", "v1.2.3-stable", "1.2.3-rc1", "latest"] {
         project
             .xtask(&["release", "stamp", bad])
-            .failure()
+            .usage_error()
             .stderr_has("accepted forms");
     }
     assert_eq!(project.read("charts/llm-proxy/Chart.yaml"), before);

@@ -300,6 +300,14 @@ impl Run {
         self
     }
 
+    /// Exit 2: a usage error (clap's own, or an argument whose value was refused before
+    /// anything ran).
+    #[track_caller]
+    pub fn usage_error(self) -> Run {
+        assert_eq!(self.code, 2, "expected exit 2 (usage error):\n{self}");
+        self
+    }
+
     #[track_caller]
     pub fn stderr_has(self, needle: &str) -> Run {
         assert!(

@@ -267,7 +267,7 @@ fn remote_option_is_validated() {
             "--dry-run",
             "--remote=-oProxyCommand=x",
         ])
-        .failure()
+        .usage_error()
         .stderr_has(r#"--remote "-oProxyCommand=x" is invalid"#);
 }
 
@@ -333,13 +333,13 @@ fn invalid_and_stable_versions_get_the_grammar_error() {
     let project = Project::new();
     let before = project.snapshot();
     for bad in ["1.2", "v1.0.0-stable", "1.0.0-rc1", "01.0.0", "latest"] {
-        let run = tag(&project, bad).failure();
+        let run = tag(&project, bad).usage_error();
         assert!(run.stderr.contains("accepted forms"), "{bad}: {run}");
         assert_eq!(run.stdout, "", "{bad}");
     }
     tag(&project, "v1.0.0-stable")
-        .failure()
-        .stderr_has("this is the stable tag of 1.0.0; give the version itself");
+        .usage_error()
+        .stderr_has("this is the stable tag of 1.0.0: give the version itself, 1.0.0");
     assert_untouched(&project, &before);
 }
 

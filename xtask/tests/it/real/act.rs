@@ -214,6 +214,10 @@ struct Act {
     dir: TempDir,
     vars: Vec<(String, String)>,
     local_attest: String,
+    /// Each run builds in its own copy of the shared target directory, as each GitHub
+    /// runner has its own (runs of two tags stamp different versions into their binaries,
+    /// and must not swap them under each other in one directory).
+    own_target: bool,
 }
 
 /// One act process, started.
@@ -313,6 +317,7 @@ impl Act {
             local_attest: format!("actions/attest@{sha}={}", action.display()),
             dir,
             vars,
+            own_target: false,
         }
     }
 
@@ -382,9 +387,19 @@ impl Act {
         let docker_config = home.join(".docker/config.json");
         std::fs::write(&docker_config, "{\"auths\":{}}").unwrap();
         let mut act = Command::new(require("act"));
-        act.env_clear()
-            .envs(self.vars.iter().map(|(k, v)| (k, v)))
-            .env("HOME", &home)
+        act.env_clear().envs(self.vars.iter().map(|(k, v)| (k, v)));
+        if self.own_target {
+            let target = work.with_extension("target");
+            let copy = Command::new("cp")
+                .arg("-a")
+                .arg(self.var("CARGO_TARGET_DIR"))
+                .arg(&target)
+                .status()
+                .unwrap();
+            assert!(copy.success(), "cannot copy the target directory");
+            act.env("CARGO_TARGET_DIR", &target);
+        }
+        act.env("HOME", &home)
             .env("REGISTRY_AUTH_FILE", &docker_config)
             .env("ATTEST_WORKFLOW", workflow)
             .current_dir(&work)
@@ -556,6 +571,7 @@ impl Finished {
 /// step is running: the chart's publish then always begins before the image exists, so its
 /// wait for the image is what the test sees (a readiness signal read from act's log).
 fn push(act: &Act, project: &Project, tag: &str, first: Option<(&str, &str)>) -> Vec<Finished> {
+    let pushed = Instant::now();
     let mut workflows = started_by(tag);
     let mut started = Vec::new();
     if let Some((workflow, step)) = first {
@@ -565,7 +581,12 @@ fn push(act: &Act, project: &Project, tag: &str, first: Option<(&str, &str)>) ->
         started.push(leader);
     }
     started.extend(workflows.into_iter().map(|w| act.start(project, w, tag)));
-    started.into_iter().map(Started::wait).collect()
+    let finished = started.into_iter().map(Started::wait).collect();
+    eprintln!(
+        "act: {tag} pushed → every workflow it started finished: {:.1}s",
+        pushed.elapsed().as_secs_f64()
+    );
+    finished
 }
 
 fn finished<'a>(runs: &'a [Finished], workflow: &str) -> &'a Finished {
@@ -810,6 +831,43 @@ fn a_version_tag_publishes_everything_attested_and_its_promotion_makes_one_relea
         true,
     );
     verify.success();
+
+    // STEP 4 (scenario 3): two version tags race, v1.3.1 started first, the image and chart
+    // workflows of both at once (each run with its own build directory, as on its own
+    // runner): `1.3` and `latest` end on v1.3.1, whichever run finishes last.
+    let older = release_commit(&project, "1.3.0");
+    let newer = release_commit(&project, "1.3.1");
+    act.own_target = true;
+    let started: Vec<Started> = [
+        ("v1.3.1", DOCKER),
+        ("v1.3.1", HELM),
+        ("v1.3.0", DOCKER),
+        ("v1.3.0", HELM),
+    ]
+    .into_iter()
+    .map(|(tag, workflow)| act.start(&project, workflow, tag))
+    .collect();
+    for run in started.into_iter().map(Started::wait) {
+        assert_eq!(run.code, 0, "{} failed:\n{}", run.workflow, run.text());
+    }
+    let v131 = registry.digest("llm-proxy", "v1.3.1").unwrap();
+    let v130 = registry.digest("llm-proxy", "v1.3.0").unwrap();
+    assert_ne!(v130, v131);
+    for tag in ["1.3", "latest"] {
+        assert_eq!(
+            registry.digest("llm-proxy", tag),
+            Some(v131.clone()),
+            "{tag}"
+        );
+    }
+    for (version, commit) in [("1.3.0", &older), ("1.3.1", &newer)] {
+        assert!(
+            registry.digest("charts/llm-proxy", version).is_some(),
+            "chart {version}"
+        );
+        let sha = format!("sha-{}", &commit[..7]);
+        assert!(registry.digest("llm-proxy", &sha).is_some(), "{sha}");
+    }
 }
 
 /// Scenario 4: an invalid `v*` tag starts only `release.yml` (the publishing workflows'

@@ -170,22 +170,29 @@ fn filter_matches(pattern: &str, name: &str) -> bool {
     go(&atoms, &name.chars().collect::<Vec<_>>())
 }
 
-/// The committed workflows a push of the tag `tag` starts on GitHub: those whose `on.push`
-/// has a `tags` filter that `tag` passes (patterns in order, a `!` one excluding again).
+/// The committed workflows a push of the tag `tag` starts on GitHub.
 fn started_by(tag: &str) -> Vec<&'static str> {
+    started_by_push("tags", tag)
+}
+
+/// The committed workflows a push of `name` (a tag when `filter` is `tags`, a branch when
+/// `branches`) starts on GitHub: those whose `on.push` has that filter and `name` passes it
+/// (patterns in order, a `!` one excluding again).
+fn started_by_push(filter: &str, name: &str) -> Vec<&'static str> {
     WORKFLOWS
         .into_iter()
         .filter(|file| {
             let text = std::fs::read_to_string(workspace().join(file)).unwrap();
             let yaml: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
-            let Some(tags) = yaml["on"]["push"]["tags"].as_sequence() else {
+            let Some(patterns) = yaml["on"]["push"][filter].as_sequence() else {
                 return false;
             };
-            tags.iter()
+            patterns
+                .iter()
                 .map(|p| p.as_str().unwrap())
                 .fold(false, |started, pattern| match pattern.strip_prefix('!') {
-                    Some(negated) => started && !filter_matches(negated, tag),
-                    None => started || filter_matches(pattern, tag),
+                    Some(negated) => started && !filter_matches(negated, name),
+                    None => started || filter_matches(pattern, name),
                 })
         })
         .collect()
@@ -367,18 +374,27 @@ impl Act {
 
     /// Starts `workflow` for a push of the tag `tag`, as GitHub would.
     fn start(&self, project: &Project, workflow: &'static str, tag: &str) -> Started {
-        let work = self.checkout(project, tag);
-        let name = Path::new(workflow).file_stem().unwrap().to_str().unwrap();
+        self.start_ref(project, workflow, &format!("refs/tags/{tag}"))
+    }
+
+    /// Starts `workflow` for a push of `git_ref` (`refs/tags/…` or `refs/heads/…`).
+    fn start_ref(&self, project: &Project, workflow: &'static str, git_ref: &str) -> Started {
+        let name = git_ref
+            .strip_prefix("refs/tags/")
+            .or_else(|| git_ref.strip_prefix("refs/heads/"))
+            .unwrap();
+        let work = self.checkout(project, name);
+        let stem = Path::new(workflow).file_stem().unwrap().to_str().unwrap();
         let event = work.with_extension("event.json");
         let commit = git(&work, &["rev-parse", "HEAD"]);
         std::fs::write(
             &event,
             format!(
-                r#"{{"ref":"refs/tags/{tag}","after":"{commit}","repository":{{"full_name":"sofatutor/llm-proxy","name":"llm-proxy","owner":{{"login":"sofatutor"}},"default_branch":"main"}}}}"#
+                r#"{{"ref":"{git_ref}","after":"{commit}","repository":{{"full_name":"sofatutor/llm-proxy","name":"llm-proxy","owner":{{"login":"sofatutor"}},"default_branch":"main"}}}}"#
             ),
         )
         .unwrap();
-        let log = work.with_extension(format!("{name}.log"));
+        let log = work.with_extension(format!("{stem}.log"));
         // A fresh runner's home, as each job on GitHub gets: no login of another run is
         // there. Docker keeps logins in it: buildah (docker's stand-in here) writes there,
         // actions/attest reads there; buildah refuses an auth file that does not exist.
@@ -871,7 +887,8 @@ fn a_version_tag_publishes_everything_attested_and_its_promotion_makes_one_relea
 }
 
 /// Scenario 4: an invalid `v*` tag starts only `release.yml` (the publishing workflows'
-/// filters keep them out), which fails with the grammar's message; nothing is published.
+/// filters keep them out), which fails with the grammar's message; then `ci.yml` on a push
+/// to main runs the gate and the release build; nothing is published.
 #[test]
 fn an_invalid_version_tag_fails_release_yml_with_the_grammar_and_publishes_nothing() {
     let _serial = serial();
@@ -926,6 +943,25 @@ fn an_invalid_version_tag_fails_release_yml_with_the_grammar_and_publishes_nothi
             "{message} in {classify}"
         );
     }
+    // ci.yml, on a push to main: the gate, and the release build, which pushes nothing.
+    assert_eq!(started_by_push("branches", "main"), [CI]);
+    let run = act
+        .start_ref(&project, CI, "refs/heads/main")
+        .wait()
+        .success();
+    let mut jobs = run.jobs();
+    jobs.sort();
+    assert_eq!(
+        jobs,
+        [
+            ("gate".to_string(), "success".to_string()),
+            ("release-build".to_string(), "success".to_string()),
+        ],
+        "{}",
+        run.text()
+    );
+    assert_eq!(act.gate_runs(), 1);
+
     let catalog = std::process::Command::new(require("curl"))
         .args(["--silent", &format!("http://{}/v2/_catalog", registry.host)])
         .output()
@@ -935,7 +971,6 @@ fn an_invalid_version_tag_fails_release_yml_with_the_grammar_and_publishes_nothi
         r#"{"repositories":[]}"#
     );
     assert!(github.posts_to("/releases").is_empty());
-    assert_eq!(act.gate_runs(), 0);
 }
 
 /// An unprivileged user with passwordless sudo, as GitHub's runners run jobs; removed, with

@@ -670,6 +670,22 @@ fn a_version_tag_publishes_everything_attested_and_its_promotion_makes_one_relea
     // A registry that wants a login, as GitHub's packages do for every push (and for every
     // read of a private package: scenario 6): the workflows' own secrets log in.
     let registry = Registry::with_login(ACTOR, TOKEN);
+    let anonymous = Command::new(require("curl"))
+        .args([
+            "--silent",
+            "--output",
+            "/dev/null",
+            "--write-out",
+            "%{http_code}",
+        ])
+        .arg(format!("http://{}/v2/", registry.host))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&anonymous.stdout),
+        "401",
+        "a private registry"
+    );
     let github = GitHub::start();
     let mut act = Act::new(&registry, &github);
     let project = act_project();

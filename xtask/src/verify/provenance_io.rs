@@ -4,7 +4,9 @@
 //!
 //! gh reads the attestations from the registry (`--bundle-from-oci`), so no GitHub API is
 //! asked, and with `RELEASE_TRUSTED_ROOT` no Sigstore service either. gh finds registry
-//! logins where docker does (`$DOCKER_CONFIG/config.json` and its credential helpers).
+//! logins where docker does (`$DOCKER_CONFIG/config.json` and its credential helpers); with
+//! `RELEASE_REGISTRY_USER` set, that login, like every other registry read's, is the one gh
+//! sees: written for it as docker's file in the run's scratch directory.
 //! Then, for the record of a release, the registry is asked which of the artifact's
 //! referrers hold the attestations gh verified (by their signatures): their digests.
 
@@ -42,18 +44,36 @@ pub fn ask(
         .iter()
         .any(|var| std::env::var_os(var).is_some_and(|v| !v.is_empty()));
     let subjects = provenance::subjects(config, version, chart_name);
+    // gh takes a registry login from docker's file only (a workflow job has logged in
+    // nowhere else): the job's `RELEASE_REGISTRY_USER` login, in a file of this run's own.
+    let hosts: Vec<&str> = subjects
+        .iter()
+        .map(|s| s.repository.split('/').next().unwrap_or_default())
+        .collect();
+    let docker_config =
+        credentials.map(|c| c.docker_config_dir(&scratch.join("gh-docker"), &hosts));
+    let docker_config = match docker_config.transpose() {
+        Ok(dir) => dir.map(|d| d.display().to_string()),
+        Err(e) => {
+            let failed = Lookup::Unknown(format!("{e:#}"));
+            return subjects.into_iter().map(|s| (s, failed.clone())).collect();
+        }
+    };
     let answers = std::thread::scope(|s| {
         let asked: Vec<_> = subjects
             .iter()
             .map(|subject| {
                 // xshell's Shell is Send but not Sync: each thread gets its own clone.
                 let sh = sh.clone();
-                let command = provenance::verify_command(
+                let mut command = provenance::verify_command(
                     config,
                     subject,
                     trusted_root.as_deref(),
                     !has_token,
                 );
+                if let Some(dir) = &docker_config {
+                    command = command.env("DOCKER_CONFIG", dir);
+                }
                 let dir: PathBuf = scratch.join(subject.what);
                 s.spawn(move || {
                     let mut attested = ask_one(&sh, &command);

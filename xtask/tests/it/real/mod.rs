@@ -6,6 +6,7 @@
 //! time (a lock, whatever `--test-threads` says): two builds stamping different versions
 //! into the same target directory would swap binaries under each other.
 
+mod act;
 mod chart;
 mod docker;
 mod gates;

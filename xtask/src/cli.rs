@@ -31,6 +31,13 @@ pub enum Task {
     Verify(VerifyArgs),
     Rehearse(RehearseArgs),
     AttestOffline(AttestOfflineArgs),
+    Status(StatusArgs),
+}
+
+/// `release status [X.Y.Z…]`: empty, every version tag on the remote.
+pub struct StatusArgs {
+    pub versions: Vec<Version>,
+    pub json: bool,
 }
 
 pub struct AttestOfflineArgs {
@@ -240,6 +247,12 @@ pub fn command() -> Command {
                 .arg(flag("keep", "Keep the scratch directory (and the --local-registry registry, running)"))
                 .arg(dry_run()),
         )
+        .subcommand(
+            Command::new("status")
+                .about("Show where each release stands: tag, image, chart, attestations, stable tag, GitHub release, moving tags")
+                .arg(Arg::new("versions").value_name("VERSION").num_args(0..).help("X.Y.Z or vX.Y.Z (default: every version tag on the remote)"))
+                .arg(flag("json", "Print a JSON array of one object per version")),
+        )
         // The rehearsal's stand-in for the workflows' attestation steps: hidden, because what
         // it signs is trusted nowhere but in the rehearsal that asked for it.
         .subcommand(
@@ -379,6 +392,13 @@ fn release_command(m: &ArgMatches) -> anyhow::Result<Task> {
             keep: flag("keep"),
             local_registry: flag("local-registry"),
             dry_run: flag("dry-run"),
+        }),
+        "status" => Task::Status(StatusArgs {
+            versions: strings(m, "versions")
+                .iter()
+                .map(|v| grammar::parse_version_arg(v))
+                .collect::<Result<_, _>>()?,
+            json: flag("json"),
         }),
         _ => unreachable!("clap knows every release subcommand"),
     })

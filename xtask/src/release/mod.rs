@@ -8,5 +8,6 @@ pub mod promote;
 pub mod publish;
 pub mod rehearse;
 pub mod stamp;
+pub mod status;
 pub mod tag;
 pub mod verify;

@@ -258,11 +258,68 @@ fn unknown<T>(e: impl std::fmt::Display) -> Lookup<T> {
     Lookup::Unknown(e.to_string().lines().next().unwrap_or_default().to_string())
 }
 
-struct GitAnswers {
-    remote_tags: Lookup<Vec<String>>,
-    commit: Lookup<String>,
-    stable_commit: Lookup<String>,
-    on_default_branch: Lookup<bool>,
+/// What git says about one version; `release status` asks it once for every version.
+pub struct GitAnswers {
+    pub remote_tags: Lookup<Vec<String>>,
+    pub commit: Lookup<String>,
+    pub stable_commit: Lookup<String>,
+    pub on_default_branch: Lookup<bool>,
+}
+
+/// The facts of `version` with git's answers given: the registry, helm and gh asked one
+/// after the other on this thread (`release status` runs a few versions side by side).
+/// The GitHub release is asked when the stable tag exists, as `Scope::Auto` does. The
+/// moving tags' digests are shared by the versions of a line: `moving` keeps each answer.
+#[allow(clippy::too_many_arguments)]
+pub fn ask_version(
+    sh: &Shell,
+    config: &Config,
+    credentials: Option<&Credentials>,
+    dir: &Path,
+    chart_name: &str,
+    version: &Version,
+    git: GitAnswers,
+    provenance: bool,
+    moving: &std::sync::Mutex<std::collections::BTreeMap<String, Lookup<String>>>,
+) -> ReleaseFacts {
+    let registry = Registry::new(sh, config.plain_http, credentials, dir);
+    let moving_digest = |tag: String| {
+        if let Some(known) = moving.lock().unwrap().get(&tag) {
+            return known.clone();
+        }
+        let answer = digest_of(&registry, &config.image, &tag);
+        moving.lock().unwrap().insert(tag, answer.clone());
+        answer
+    };
+    let sha_digest = match &git.commit {
+        Lookup::Found(commit) => digest_of(&registry, &config.image, &rules::sha_tag(commit)),
+        Lookup::Missing => Lookup::Missing,
+        Lookup::Unknown(why) => Lookup::Unknown(why.clone()),
+    };
+    let version_image = ask_version_image(&registry, config, version);
+    let minor_digest = moving_digest(rules::minor_tag(version));
+    let latest_digest = moving_digest(rules::LATEST.to_string());
+    let chart = ask_chart(sh, config, credentials, dir, chart_name, version);
+    let github_release =
+        matches!(git.stable_commit, Lookup::Found(_)).then(|| ask_github(sh, config, version));
+    let provenance = provenance.then(|| {
+        crate::verify::provenance_io::ask(sh, config, credentials, dir, version, chart_name)
+    });
+    ReleaseFacts {
+        version: version.clone(),
+        remote_tags: git.remote_tags,
+        commit: git.commit,
+        stable_commit: git.stable_commit,
+        on_default_branch: git.on_default_branch,
+        version_image,
+        sha_digest,
+        minor_digest,
+        latest_digest,
+        chart,
+        github_release,
+        run_output: None,
+        provenance,
+    }
 }
 
 /// The remote's tags (one `ls-remote`), then whether the tagged commit is on the default
@@ -342,8 +399,20 @@ fn ask_image(
     version: &Version,
 ) -> ImageAnswers {
     let registry = Registry::new(sh, config.plain_http, credentials, dir);
+    ImageAnswers {
+        version_image: ask_version_image(&registry, config, version),
+        minor_digest: digest_of(&registry, &config.image, &rules::minor_tag(version)),
+        latest_digest: digest_of(&registry, &config.image, rules::LATEST),
+    }
+}
+
+fn ask_version_image(
+    registry: &Registry<'_>,
+    config: &Config,
+    version: &Version,
+) -> Lookup<ImageIndex> {
     let reference = Reference::new(&config.image, &version_tag(version));
-    let version_image = match registry.manifest(&reference) {
+    match registry.manifest(&reference) {
         Ok(Some(found)) => match parse_manifest(&found.body) {
             Ok(manifest) => Lookup::Found(ImageIndex {
                 digest: found.digest,
@@ -352,17 +421,12 @@ fn ask_image(
                     Manifest::Image { .. } => vec!["a single-platform image".to_string()],
                 },
                 manifests: index_manifests(&manifest),
-                revision: revision_label(&registry, &reference, &manifest),
+                revision: revision_label(registry, &reference, &manifest),
             }),
             Err(e) => unknown(e),
         },
         Ok(None) => Lookup::Missing,
         Err(e) => unknown(format!("{e:#}")),
-    };
-    ImageAnswers {
-        version_image,
-        minor_digest: digest_of(&registry, &config.image, &rules::minor_tag(version)),
-        latest_digest: digest_of(&registry, &config.image, rules::LATEST),
     }
 }
 

@@ -33,6 +33,8 @@ pub(super) struct State {
     pub(super) draft: bool,
     /// The notes of every release; `None`: "notes".
     pub(super) body: Option<String>,
+    /// The tag of the Latest release, as `POST` and `PATCH` with `make_latest` set it.
+    pub(super) latest: Option<String>,
 }
 
 /// The stand-in: a thread serving the socket; it stops with the test process.
@@ -148,8 +150,13 @@ fn release_json(tag: &str, state: &State) -> String {
             .replace('"', "\\\"")
             .replace('\n', "\\n")
     );
+    let id = state
+        .releases
+        .iter()
+        .position(|t| t == tag)
+        .map_or(1, |i| i + 1);
     format!(
-        r#"{{"id":1,"tag_name":"{tag}","name":"{tag}","draft":{draft},"prerelease":false,"html_url":"https://github.com/sofatutor/llm-proxy/releases/tag/{tag}","url":"https://api.github.com/repos/sofatutor/llm-proxy/releases/1","assets":[],"body":{body},"created_at":"2026-01-01T00:00:00Z","published_at":"2026-01-01T00:00:00Z","author":{{"login":"octocat"}},"tarball_url":"","zipball_url":"","upload_url":""}}"#
+        r#"{{"id":{id},"tag_name":"{tag}","name":"{tag}","draft":{draft},"prerelease":false,"html_url":"https://github.com/sofatutor/llm-proxy/releases/tag/{tag}","url":"https://api.github.com/repos/sofatutor/llm-proxy/releases/{id}","assets":[],"body":{body},"created_at":"2026-01-01T00:00:00Z","published_at":"2026-01-01T00:00:00Z","author":{{"login":"octocat"}},"tarball_url":"","zipball_url":"","upload_url":""}}"#
     )
 }
 
@@ -179,6 +186,26 @@ fn answer(request: &Request, state: &mut State) -> (u16, String) {
             (200, r#"{"data":{"repository":{"release":null}}}"#.into())
         };
     }
+    if request.method == "GET" && path == format!("{repo}/releases/latest") {
+        return match state.latest.clone() {
+            Some(tag) => (200, release_json(&tag, state)),
+            None => (404, not_found.into()),
+        };
+    }
+    // `gh release edit TAG --latest`: the release's id is its place in `releases`, from 1.
+    if request.method == "PATCH"
+        && let Some(id) = path.strip_prefix(&format!("{repo}/releases/"))
+        && let Some(tag) = id
+            .parse::<usize>()
+            .ok()
+            .and_then(|id| state.releases.get(id.wrapping_sub(1)).cloned())
+    {
+        let body: serde_yaml::Value = serde_yaml::from_str(&request.body).unwrap();
+        if body["make_latest"].as_str() == Some("true") {
+            state.latest = Some(tag.clone());
+        }
+        return (200, release_json(&tag, state));
+    }
     if let Some(tag) = path.strip_prefix(&format!("{repo}/releases/tags/")) {
         return if state.releases.iter().any(|t| t == tag) {
             (200, release_json(tag, state))
@@ -207,6 +234,9 @@ fn answer(request: &Request, state: &mut State) -> (u16, String) {
             );
         }
         state.releases.push(tag.clone());
+        if body["make_latest"].as_str() != Some("false") {
+            state.latest = Some(tag.clone());
+        }
         // What the release was created with is what it shows from now on.
         state.body = body["body"].as_str().map(str::to_string);
         return (201, release_json(&tag, state));

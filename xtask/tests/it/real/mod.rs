@@ -15,6 +15,7 @@ mod publish;
 mod race;
 mod rehearse;
 mod reproduce;
+mod status;
 mod verify;
 
 use std::net::TcpListener;

@@ -67,5 +67,6 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         Task::Rehearse(args) => release::rehearse::run(&sh, &project, args),
         Task::AttestOffline(args) => release::attest_offline::run(&sh, &project, args),
         Task::Status(args) => release::status::run(&sh, &project, args),
+        Task::Retarget(args) => release::retarget::run(&sh, &project, args),
     }
 }

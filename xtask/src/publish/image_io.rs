@@ -15,6 +15,7 @@ use xshell::{Shell, cmd};
 use crate::config::ImageBuilder;
 use crate::project::Project;
 use crate::publish::plan::{BUILDAH_STORAGE, IMAGE_LAYOUT_DIR, ImageBuild, PublishStep};
+use crate::publish::retarget::{self, Retarget};
 use crate::publish::rules::{self, Holder, ImageComparison, Move};
 use crate::publish::steps_io::{Published, Publisher, State, run_commands};
 use crate::registry::oci::{self, Manifest, Reference};
@@ -162,6 +163,7 @@ pub fn tag(run: &Publisher<'_>, step: &PublishStep, digest: &str) -> Result<Publ
             ),
             Some(_) => Holder::Image {
                 version: held_version(run, &reference, &found.body)?,
+                retargeted_from: retargeted_from(run, repository, tag, &found.digest)?,
                 digest: found.digest,
             },
         },
@@ -188,6 +190,23 @@ pub fn tag(run: &Publisher<'_>, step: &PublishStep, digest: &str) -> Result<Publ
         );
     }
     Ok(published(digest, State::Pushed))
+}
+
+/// The release `repository:tag` was moved back from by `release retarget`, when its record
+/// is current (names the digest the tag holds).
+fn retargeted_from(
+    run: &Publisher<'_>,
+    repository: &str,
+    tag: &str,
+    held: &str,
+) -> Result<Option<Version>> {
+    let reference = Reference::new(repository, &retarget::record_tag(tag));
+    let Some(found) = run.registry.manifest(&reference)? else {
+        return Ok(None);
+    };
+    let record =
+        Retarget::parse(&found.body).map_err(|why| anyhow::anyhow!("{reference}: {why}"))?;
+    Ok(record.is_current(held).then_some(record.from))
 }
 
 /// The release a tagged image was built for, from its version label; `None` when the label

@@ -6,5 +6,6 @@ pub mod chart;
 pub mod chart_io;
 pub mod image_io;
 pub mod plan;
+pub mod retarget;
 pub mod rules;
 pub mod steps_io;

@@ -9,6 +9,7 @@ use semver::Version;
 use crate::check::{Check, Gate, Lookup};
 use crate::config::Config;
 use crate::json::Json;
+use crate::publish::retarget;
 use crate::publish::rules::{self, Owner};
 use crate::tag::grammar;
 use crate::verify::facts::ReleaseFacts;
@@ -158,26 +159,41 @@ pub fn verify(config: &Config, facts: &ReleaseFacts) -> Vec<Check> {
                 *on_default_branch.as_ref().unwrap_or(&false),
                 tags,
             );
-            let owned = |name: String, owner: &Owner, found: &Lookup<String>| match owner {
-                Owner::This => same_digest(name, found, digest, &version_tag),
-                Owner::Newer(newer) => {
-                    Check::new(name, true, format!("owned by the newer v{newer}"))
+            let owned = |name: String,
+                         owner: &Owner,
+                         found: &Lookup<String>,
+                         record: &Lookup<retarget::Retarget>| {
+                // A moving tag moved back by `release retarget` holds what its record says.
+                if let Some(check) = retarget::judge(&name, v, digest, found, record) {
+                    return check;
                 }
-                Owner::OffDefaultBranch => match on_default_branch {
-                    // Only the branch decided: not knowing it is not knowing the owner.
-                    Err(why) => Check::unknown(name, why),
-                    Ok(_) => Check::new(
-                        name,
-                        true,
-                        "not owned: the commit is not on the default branch",
-                    ),
-                },
+                match owner {
+                    Owner::This => same_digest(name, found, digest, &version_tag),
+                    Owner::Newer(newer) => {
+                        Check::new(name, true, format!("owned by the newer v{newer}"))
+                    }
+                    Owner::OffDefaultBranch => match on_default_branch {
+                        // Only the branch decided: not knowing it is not knowing the owner.
+                        Err(why) => Check::unknown(name, why),
+                        Ok(_) => Check::new(
+                            name,
+                            true,
+                            "not owned: the commit is not on the default branch",
+                        ),
+                    },
+                }
             };
-            checks.push(owned(minor_name, &owners.minor_owner, &facts.minor_digest));
+            checks.push(owned(
+                minor_name,
+                &owners.minor_owner,
+                &facts.minor_digest,
+                &facts.minor_record,
+            ));
             checks.push(owned(
                 latest_name,
                 &owners.latest_owner,
                 &facts.latest_digest,
+                &facts.latest_record,
             ));
         }
     }
@@ -498,6 +514,8 @@ mod tests {
             sha_digest: Lookup::Found(DIGEST.into()),
             minor_digest: Lookup::Found(DIGEST.into()),
             latest_digest: Lookup::Found(DIGEST.into()),
+            minor_record: Lookup::Missing,
+            latest_record: Lookup::Missing,
             chart: Lookup::Found(PublishedChart {
                 digest: "sha256:dddd".into(),
                 version: "1.2.3".into(),

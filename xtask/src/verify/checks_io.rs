@@ -8,7 +8,9 @@
 //! `verify::checks`, which turns them into checks; print every check. An answer that could not
 //! be had is `Lookup::Unknown` and fails its check: an unreachable registry is never a pass.
 
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Mutex;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
@@ -18,6 +20,7 @@ use xshell::{Shell, cmd};
 use crate::check::{Check, Gate, Lookup};
 use crate::config::Config;
 use crate::publish::chart::{read_meta, rendered_images};
+use crate::publish::retarget::{self, Retarget};
 use crate::publish::rules;
 use crate::registry::oci::{
     self, Manifest, REVISION_LABEL, Reference, index_manifests, index_platforms, parse_manifest,
@@ -208,6 +211,8 @@ pub fn gather(
             sha_digest,
             minor_digest: image.minor_digest,
             latest_digest: image.latest_digest,
+            minor_record: image.minor_record,
+            latest_record: image.latest_record,
             chart,
             github_release: release,
             run_output,
@@ -266,6 +271,9 @@ pub struct GitAnswers {
     pub on_default_branch: Lookup<bool>,
 }
 
+/// Each moving tag's digest and retarget record, asked once for every version of its line.
+pub type MovingTags = Mutex<BTreeMap<String, (Lookup<String>, Lookup<Retarget>)>>;
+
 /// The facts of `version` with git's answers given: the registry, helm and gh asked one
 /// after the other on this thread (`release status` runs a few versions side by side).
 /// The GitHub release is asked when the stable tag exists, as `Scope::Auto` does. The
@@ -280,14 +288,17 @@ pub fn ask_version(
     version: &Version,
     git: GitAnswers,
     provenance: bool,
-    moving: &std::sync::Mutex<std::collections::BTreeMap<String, Lookup<String>>>,
+    moving: &MovingTags,
 ) -> ReleaseFacts {
     let registry = Registry::new(sh, config.plain_http, credentials, dir);
-    let moving_digest = |tag: String| {
+    let moving_tag = |tag: String| {
         if let Some(known) = moving.lock().unwrap().get(&tag) {
             return known.clone();
         }
-        let answer = digest_of(&registry, &config.image, &tag);
+        let answer = (
+            digest_of(&registry, &config.image, &tag),
+            record_of(&registry, &config.image, &tag),
+        );
         moving.lock().unwrap().insert(tag, answer.clone());
         answer
     };
@@ -297,8 +308,8 @@ pub fn ask_version(
         Lookup::Unknown(why) => Lookup::Unknown(why.clone()),
     };
     let version_image = ask_version_image(&registry, config, version);
-    let minor_digest = moving_digest(rules::minor_tag(version));
-    let latest_digest = moving_digest(rules::LATEST.to_string());
+    let (minor_digest, minor_record) = moving_tag(rules::minor_tag(version));
+    let (latest_digest, latest_record) = moving_tag(rules::LATEST.to_string());
     let chart = ask_chart(sh, config, credentials, dir, chart_name, version);
     let github_release =
         matches!(git.stable_commit, Lookup::Found(_)).then(|| ask_github(sh, config, version));
@@ -315,6 +326,8 @@ pub fn ask_version(
         sha_digest,
         minor_digest,
         latest_digest,
+        minor_record,
+        latest_record,
         chart,
         github_release,
         run_output: None,
@@ -389,6 +402,8 @@ struct ImageAnswers {
     version_image: Lookup<ImageIndex>,
     minor_digest: Lookup<String>,
     latest_digest: Lookup<String>,
+    minor_record: Lookup<Retarget>,
+    latest_record: Lookup<Retarget>,
 }
 
 fn ask_image(
@@ -403,6 +418,17 @@ fn ask_image(
         version_image: ask_version_image(&registry, config, version),
         minor_digest: digest_of(&registry, &config.image, &rules::minor_tag(version)),
         latest_digest: digest_of(&registry, &config.image, rules::LATEST),
+        minor_record: record_of(&registry, &config.image, &rules::minor_tag(version)),
+        latest_record: record_of(&registry, &config.image, rules::LATEST),
+    }
+}
+
+/// The retarget record of the moving tag `tag` (`release retarget`), if there is one.
+fn record_of(registry: &Registry<'_>, image: &str, tag: &str) -> Lookup<Retarget> {
+    match registry.manifest(&Reference::new(image, &retarget::record_tag(tag))) {
+        Ok(Some(found)) => Retarget::parse(&found.body).map_or_else(unknown, Lookup::Found),
+        Ok(None) => Lookup::Missing,
+        Err(e) => unknown(format!("{e:#}")),
     }
 }
 

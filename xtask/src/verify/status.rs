@@ -211,13 +211,32 @@ pub fn row(
         _ => None,
     };
     let mut holds = Vec::new();
-    for (tag, held) in [
-        (rules::minor_tag(v), &facts.minor_digest),
-        (rules::LATEST.to_string(), &facts.latest_digest),
+    for (tag, held, record) in [
+        (
+            rules::minor_tag(v),
+            &facts.minor_digest,
+            &facts.minor_record,
+        ),
+        (
+            rules::LATEST.to_string(),
+            &facts.latest_digest,
+            &facts.latest_record,
+        ),
     ] {
-        match (held, digest) {
-            (Lookup::Found(held), Some(digest)) if held == digest => holds.push(tag),
-            (Lookup::Unknown(_), _) => holds.push(format!("{tag}: unknown")),
+        // A record counts only while the tag holds the digest it names.
+        let retargeted = match (record, held) {
+            (Lookup::Found(r), Lookup::Found(h)) if r.is_current(h) => Some(r),
+            _ => None,
+        };
+        match (held, digest, retargeted) {
+            (Lookup::Found(held), Some(digest), Some(r)) if held == digest => {
+                holds.push(format!("{tag} (retargeted from v{})", r.from))
+            }
+            (Lookup::Found(held), Some(digest), None) if held == digest => holds.push(tag),
+            (Lookup::Unknown(_), _, _) => holds.push(format!("{tag}: unknown")),
+            (_, _, Some(r)) if r.version < *v && *v <= r.from => {
+                holds.push(format!("{tag} retargeted to v{}", r.version))
+            }
             _ => {}
         }
     }
@@ -400,6 +419,8 @@ mod tests {
             sha_digest: Lookup::Found(DIGEST.into()),
             minor_digest: Lookup::Found(DIGEST.into()),
             latest_digest: Lookup::Found("sha256:other".into()),
+            minor_record: Lookup::Missing,
+            latest_record: Lookup::Missing,
             chart: Lookup::Found(PublishedChart {
                 digest: "sha256:dddd".into(),
                 version: "1.2.3".into(),

@@ -35,6 +35,8 @@ pub(super) struct State {
     pub(super) body: Option<String>,
     /// The tag of the Latest release, as `POST` and `PATCH` with `make_latest` set it.
     pub(super) latest: Option<String>,
+    /// The notes each release was created with; `body` as a test sets it overrides them.
+    created: Vec<(String, Option<String>)>,
 }
 
 /// The stand-in: a thread serving the socket; it stops with the test process.
@@ -143,7 +145,18 @@ fn serve(stream: UnixStream, state: &Mutex<State>) {
 
 fn release_json(tag: &str, state: &State) -> String {
     let draft = state.draft;
-    let body = state.body.as_deref().unwrap_or("notes");
+    // Each release shows the notes it was created with, unless a test replaced `body` since.
+    let last_created = state.created.last().map(|(_, body)| body);
+    let own = state
+        .created
+        .iter()
+        .find(|(t, _)| t == tag)
+        .map(|(_, body)| body);
+    let body = match own {
+        Some(own) if last_created == Some(&state.body) => own.as_deref(),
+        _ => state.body.as_deref(),
+    };
+    let body = body.unwrap_or("notes");
     let body = format!(
         "\"{}\"",
         body.replace('\\', "\\\\")
@@ -239,6 +252,7 @@ fn answer(request: &Request, state: &mut State) -> (u16, String) {
         }
         // What the release was created with is what it shows from now on.
         state.body = body["body"].as_str().map(str::to_string);
+        state.created.push((tag.clone(), state.body.clone()));
         return (201, release_json(&tag, state));
     }
     (404, not_found.into())

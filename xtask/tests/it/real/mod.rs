@@ -15,6 +15,7 @@ mod publish;
 mod race;
 mod rehearse;
 mod reproduce;
+mod retarget;
 mod status;
 mod verify;
 

@@ -292,7 +292,8 @@ pub fn state(facts: &ReleaseFacts, checks: &[Check]) -> State {
         return State::Broken(first(c));
     }
     if let Some(c) = failing.first() {
-        return State::Unknown(first(c));
+        let why = c.detail.trim_start_matches("unknown: ");
+        return State::Unknown(format!("{}: {why}", c.name));
     }
     match (&facts.stable_commit, &facts.github_release) {
         (Lookup::Missing, _) => State::Published,
@@ -512,7 +513,7 @@ mod tests {
         check(
             |f| f.chart = Lookup::Unknown("registry down".into()),
             &[Check::unknown("chart 1.2.3", "registry down")],
-            "unknown: chart 1.2.3: unknown: registry down",
+            "unknown: chart 1.2.3: registry down",
         );
         // A definite failure wins over an unknown.
         check(

@@ -13,7 +13,7 @@
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
-use crate::check::Lookup;
+use crate::check::{Gate, Lookup};
 use crate::cli::RetargetArgs;
 use crate::project::Project;
 use crate::publish::retarget::{self, Outcome, Retarget, RetargetFacts, RetargetStep};
@@ -47,11 +47,11 @@ pub fn run(sh: &Shell, project: &Project, args: RetargetArgs) -> Result<()> {
         false,
         config.provenance,
     )?;
-    let failing: Vec<String> = verify(config, &facts)
-        .into_iter()
-        .filter(|c| !c.ok)
-        .map(|c| format!("{}: {}", c.name, c.detail))
-        .collect();
+    // The promotion gate's verdict: what promote and github require, required here too.
+    let Gate::Checked(failing) = Gate::from_checks(&verify(config, &facts)) else {
+        unreachable!("a gate built from checks is Checked")
+    };
+
     // STEP 2: which release the tag holds now.
     let credentials = Credentials::from_env(config)?;
     let scratch = Scratch::new("retarget")?;

@@ -34,6 +34,24 @@ pub enum Task {
     Verify(VerifyArgs),
     Rehearse(RehearseArgs),
     AttestOffline(AttestOfflineArgs),
+    Status(StatusArgs),
+    Retarget(RetargetArgs),
+}
+
+/// `release status [X.Y.Z…]`: empty, every version tag on the remote.
+pub struct StatusArgs {
+    pub versions: Vec<Version>,
+    pub json: bool,
+}
+
+/// `release retarget X.Y|latest X.Y.Z`.
+pub struct RetargetArgs {
+    pub tag: crate::publish::retarget::MovingTag,
+    pub version: Version,
+    pub dry_run: bool,
+    pub yes: bool,
+    /// Also make the version's GitHub release Latest.
+    pub github: bool,
 }
 
 pub struct AttestOfflineArgs {
@@ -260,6 +278,20 @@ pub fn command() -> Command {
                 )
                 .arg(dry_run()),
         )
+        .subcommand(
+            Command::new("status")
+                .about("Show where each release stands: tag, image, chart, attestations, stable tag, GitHub release, moving tags")
+                .arg(Arg::new("versions").value_name("VERSION").num_args(0..).help("X.Y.Z or vX.Y.Z (default: every version tag on the remote)"))
+                .arg(flag("json", "Print a JSON array of one object per version")),
+        )
+        .subcommand(
+            Command::new("retarget")
+                .about("Move X.Y or latest back to an older release that verifies, by digest, and record it")
+                .arg(Arg::new("moving").value_name("X.Y|latest").required(true).help("The moving tag to move back"))
+                .arg(version())
+                .args([dry_run(), yes()])
+                .arg(flag("github", "Also make the version's GitHub release Latest (with latest)")),
+        )
         // The rehearsal's stand-in for the workflows' attestation steps: hidden, because what
         // it signs is trusted nowhere but in the rehearsal that asked for it.
         .subcommand(
@@ -437,6 +469,21 @@ fn release_command(m: &ArgMatches) -> anyhow::Result<Task> {
             keep: flag("keep"),
             local_registry: flag("local-registry"),
             dry_run: flag("dry-run"),
+        }),
+        "status" => Task::Status(StatusArgs {
+            versions: strings(m, "versions")
+                .iter()
+                .map(|v| grammar::parse_version_arg(v))
+                .collect::<Result<_, _>>()?,
+            json: flag("json"),
+        }),
+        "retarget" => Task::Retarget(RetargetArgs {
+            tag: crate::publish::retarget::MovingTag::parse(&string("moving"))
+                .map_err(anyhow::Error::msg)?,
+            version: version()?,
+            dry_run: flag("dry-run"),
+            yes: flag("yes"),
+            github: flag("github"),
         }),
         _ => unreachable!("clap knows every release subcommand"),
     })

@@ -71,5 +71,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         Task::Verify(args) => release::verify::run(&sh, &project, args),
         Task::Rehearse(args) => release::rehearse::run(&sh, &project, args),
         Task::AttestOffline(args) => release::attest_offline::run(&sh, &project, args),
+        Task::Status(args) => release::status::run(&sh, &project, args),
+        Task::Retarget(args) => release::retarget::run(&sh, &project, args),
     }
 }

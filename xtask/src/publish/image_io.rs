@@ -14,6 +14,7 @@ use xshell::{Shell, cmd};
 
 use crate::config::ImageBuilder;
 use crate::project::Project;
+use crate::publish::retarget::{self, Retarget};
 use crate::publish::rules::{self, Holder, ImageComparison, Move};
 use crate::publish::steps::{
     BUILDAH_STORAGE, DockerBuilder, IMAGE_LAYOUT_DIR, ImageBuild, PushImage, TagImage,
@@ -155,6 +156,7 @@ pub fn tag(run: &Publisher<'_>, step: &TagImage, digest: &str) -> Result<Publish
             ),
             Some(_) => Holder::Image {
                 version: held_version(run, &reference, &found.body)?,
+                retargeted_from: retargeted_from(run, repository, tag, &found.digest)?,
                 digest: found.digest,
             },
         },
@@ -185,6 +187,23 @@ pub fn tag(run: &Publisher<'_>, step: &TagImage, digest: &str) -> Result<Publish
         );
     }
     Ok(published(digest, State::Pushed))
+}
+
+/// The release `repository:tag` was moved back from by `release retarget`, when its record
+/// is current (names the digest the tag holds).
+fn retargeted_from(
+    run: &Publisher<'_>,
+    repository: &str,
+    tag: &str,
+    held: &str,
+) -> Result<Option<Version>> {
+    let reference = Reference::new(repository, &retarget::record_tag(tag));
+    let Some(found) = run.registry.manifest(&reference)? else {
+        return Ok(None);
+    };
+    let record =
+        Retarget::parse(&found.body).map_err(|why| anyhow::anyhow!("{reference}: {why}"))?;
+    Ok(record.is_current(held).then_some(record.from))
 }
 
 /// The release a tagged image was built for, from its version label; `None` when the label

@@ -7,6 +7,7 @@ pub mod chart_io;
 pub mod github_release;
 pub mod image_io;
 pub mod plan;
+pub mod retarget;
 pub mod rules;
 pub mod steps;
 pub mod steps_io;

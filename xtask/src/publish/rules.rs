@@ -134,6 +134,9 @@ pub enum Holder {
     Image {
         digest: String,
         version: Option<Version>,
+        /// The newest release the tag was moved back from by `release retarget`, while the
+        /// tag's record is current (it names this digest).
+        retargeted_from: Option<Version>,
     },
 }
 
@@ -161,12 +164,19 @@ pub fn move_moving_tag(tag: &str, version: &Version, digest: &str, holder: &Hold
     let Holder::Image {
         digest: held_digest,
         version: held,
+        retargeted_from,
     } = holder
     else {
         return Move::Set;
     };
     if held_digest == digest {
         return Move::AlreadyThere;
+    }
+    // Moved back on purpose: only a release newer than the one moved away from takes it.
+    if let Some(from) = retargeted_from.as_ref().filter(|from| version <= *from) {
+        return Move::Keep(format!(
+            "{tag} was retargeted away from v{from} (release retarget): a publish of v{version} does not take it back; a newer release moves it forward"
+        ));
     }
     let same_line = |held: &Version| tag == LATEST || minor_tag(held) == minor_tag(version);
     match held {
@@ -453,7 +463,26 @@ mod tests {
         Holder::Image {
             digest: digest.into(),
             version: version.map(v),
+            retargeted_from: None,
         }
+    }
+
+    #[test]
+    fn a_retargeted_tag_is_taken_back_only_by_a_newer_release() {
+        let retargeted = |from: &str| Holder::Image {
+            digest: "sha256:old".into(),
+            version: Some(v("1.3.0")),
+            retargeted_from: Some(v(from)),
+        };
+        let kept = |version: &str| {
+            Move::Keep(format!(
+                "1.3 was retargeted away from v1.3.1 (release retarget): a publish of v{version} does not take it back; a newer release moves it forward"
+            ))
+        };
+        // The re-run of the release moved away from, and any between.
+        check_move("1.3.1", retargeted("1.3.1"), kept("1.3.1"));
+        check_move("1.3.0", retargeted("1.3.1"), kept("1.3.0"));
+        check_move("1.3.2", retargeted("1.3.1"), Move::Set);
     }
 
     #[test]

@@ -7,6 +7,8 @@ pub mod plan;
 pub mod promote;
 pub mod publish;
 pub mod rehearse;
+pub mod retarget;
 pub mod stamp;
+pub mod status;
 pub mod tag;
 pub mod verify;

@@ -124,7 +124,7 @@ pub fn conclude(sh: &Shell, project: &Project, plan: &GitPlan, mode: Mode) -> Re
     exec::guarded(|| carry_out(sh, project, plan))
 }
 
-fn confirm(title: &str) -> Result<()> {
+pub fn confirm(title: &str) -> Result<()> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
         bail!(

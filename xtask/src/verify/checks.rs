@@ -12,6 +12,7 @@ use crate::check::{Check, CheckId, Gate, Lookup};
 use crate::config::Config;
 use crate::json::Json;
 use crate::publish::chart::{self, ChartVersions};
+use crate::publish::retarget;
 use crate::publish::rules::{self, Owner};
 use crate::tag::grammar;
 use crate::tag::plan::{Promotion, promotion};
@@ -207,21 +208,37 @@ fn image_tags(config: &Config, facts: &ReleaseFacts) -> Vec<Check> {
         on_default_branch.unwrap_or(false),
         tags,
     );
-    let owned = |id: CheckId, owner: &Owner, held: &Lookup<String>| match owner {
-        Owner::This => same(id, held),
-        Owner::Newer(newer) => Check::new(id, true, format!("owned by the newer v{newer}")),
-        Owner::OffDefaultBranch => match on_default_branch {
-            // Only the branch decided: not knowing it is not knowing the owner.
-            Err(why) => Check::unknown(id, why),
-            Ok(_) => Check::new(
-                id,
-                true,
-                "not owned: the commit is not on the default branch",
-            ),
-        },
+    let owned = |id: CheckId, owner: &Owner, held: &Lookup<String>, record| {
+        // A moving tag moved back by `release retarget` holds what its record says.
+        if let Some(check) = retarget::judge(id.clone(), &facts.version, digest, held, record) {
+            return check;
+        }
+        match owner {
+            Owner::This => same(id, held),
+            Owner::Newer(newer) => Check::new(id, true, format!("owned by the newer v{newer}")),
+            Owner::OffDefaultBranch => match on_default_branch {
+                // Only the branch decided: not knowing it is not knowing the owner.
+                Err(why) => Check::unknown(id, why),
+                Ok(_) => Check::new(
+                    id,
+                    true,
+                    "not owned: the commit is not on the default branch",
+                ),
+            },
+        }
     };
-    checks.push(owned(minor, &owners.minor_owner, &facts.minor_digest));
-    checks.push(owned(latest, &owners.latest_owner, &facts.latest_digest));
+    checks.push(owned(
+        minor,
+        &owners.minor_owner,
+        &facts.minor_digest,
+        &facts.minor_record,
+    ));
+    checks.push(owned(
+        latest,
+        &owners.latest_owner,
+        &facts.latest_digest,
+        &facts.latest_record,
+    ));
     checks
 }
 
@@ -438,6 +455,8 @@ mod tests {
             sha_digest: Lookup::Found(DIGEST.into()),
             minor_digest: Lookup::Found(DIGEST.into()),
             latest_digest: Lookup::Found(DIGEST.into()),
+            minor_record: Lookup::Missing,
+            latest_record: Lookup::Missing,
             chart: Lookup::Found(PublishedChart {
                 digest: "sha256:dddd".into(),
                 version: "1.2.3".into(),

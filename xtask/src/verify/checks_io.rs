@@ -8,7 +8,9 @@
 //! `verify::checks`, which turns them into checks; print every check. An answer that could not
 //! be had is `Lookup::Unknown` and fails its check: an unreachable registry is never a pass.
 
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Mutex;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
@@ -18,6 +20,7 @@ use xshell::{Shell, cmd};
 use crate::check::{Check, Gate, Lookup};
 use crate::config::Config;
 use crate::publish::chart::{read_meta, rendered_images};
+use crate::publish::retarget::{self, Retarget};
 use crate::publish::rules;
 use crate::registry::oci::{self, REVISION_LABEL, Reference, index_manifests, parse_manifest};
 use crate::registry::oci_io::{Credentials, Registry};
@@ -204,6 +207,8 @@ pub fn gather(
             sha_digest,
             minor_digest: image.minor_digest,
             latest_digest: image.latest_digest,
+            minor_record: image.minor_record,
+            latest_record: image.latest_record,
             chart,
             github_release: release,
             run_output,
@@ -254,11 +259,77 @@ fn unknown<T>(e: impl std::fmt::Display) -> Lookup<T> {
     Lookup::Unknown(e.to_string().lines().next().unwrap_or_default().to_string())
 }
 
-struct GitAnswers {
-    remote_tags: Lookup<Vec<String>>,
-    commit: Lookup<String>,
-    stable_commit: Lookup<String>,
-    on_default_branch: Lookup<bool>,
+/// What git says about one version; `release status` asks it once for every version.
+pub struct GitAnswers {
+    pub remote_tags: Lookup<Vec<String>>,
+    pub commit: Lookup<String>,
+    pub stable_commit: Lookup<String>,
+    pub on_default_branch: Lookup<bool>,
+}
+
+/// Each moving tag's digest and retarget record, asked once for every version of its line.
+pub type MovingTags = Mutex<BTreeMap<String, (Lookup<String>, Lookup<Retarget>)>>;
+
+/// The facts of `version` with git's answers given: the registry, helm and gh asked one
+/// after the other on this thread (`release status` runs a few versions side by side).
+/// The GitHub release is asked when the stable tag exists, as `Scope::Auto` does. The
+/// moving tags' digests are shared by the versions of a line: `moving` keeps each answer.
+#[allow(clippy::too_many_arguments)]
+pub fn ask_version(
+    sh: &Shell,
+    config: &Config,
+    credentials: Option<&Credentials>,
+    dir: &Path,
+    chart_name: &str,
+    version: &Version,
+    git: GitAnswers,
+    provenance: bool,
+    moving: &MovingTags,
+) -> ReleaseFacts {
+    let registry = Registry::new(sh, config.plain_http, credentials, dir);
+    let moving_tag = |tag: String| {
+        if let Some(known) = moving.lock().unwrap().get(&tag) {
+            return known.clone();
+        }
+        let answer = (
+            digest_of(&registry, &config.image, &tag),
+            record_of(&registry, &config.image, &tag),
+        );
+        moving.lock().unwrap().insert(tag, answer.clone());
+        answer
+    };
+    let sha_digest = match &git.commit {
+        Lookup::Found(commit) => digest_of(&registry, &config.image, &rules::sha_tag(commit)),
+        Lookup::Missing => Lookup::Missing,
+        Lookup::Unknown(why) => Lookup::Unknown(why.clone()),
+    };
+    let version_image = ask_version_image(&registry, config, version);
+    let (minor_digest, minor_record) = moving_tag(rules::minor_tag(version));
+    let (latest_digest, latest_record) = moving_tag(rules::LATEST.to_string());
+    let chart = ask_chart(sh, config, credentials, dir, chart_name, version);
+    let github_release =
+        matches!(git.stable_commit, Lookup::Found(_)).then(|| ask_github(sh, config, version));
+    let provenance = provenance.then(|| {
+        crate::verify::provenance_io::ask(sh, config, credentials, dir, version, chart_name)
+    });
+    ReleaseFacts {
+        version: version.clone(),
+        remote_tags: git.remote_tags,
+        commit: git.commit,
+        stable_commit: git.stable_commit,
+        on_default_branch: git.on_default_branch,
+        version_image,
+        sha_digest,
+        minor_digest,
+        latest_digest,
+        minor_record,
+        latest_record,
+        chart,
+        github_release,
+        run_output: None,
+        provenance,
+        chart_name: chart_name.to_string(),
+    }
 }
 
 /// The remote's tags (one `ls-remote`), then whether the tagged commit is on the default
@@ -328,6 +399,8 @@ struct ImageAnswers {
     version_image: Lookup<ImageIndex>,
     minor_digest: Lookup<String>,
     latest_digest: Lookup<String>,
+    minor_record: Lookup<Retarget>,
+    latest_record: Lookup<Retarget>,
 }
 
 fn ask_image(
@@ -338,8 +411,31 @@ fn ask_image(
     version: &Version,
 ) -> ImageAnswers {
     let registry = Registry::new(sh, config.plain_http, credentials, dir);
+    ImageAnswers {
+        version_image: ask_version_image(&registry, config, version),
+        minor_digest: digest_of(&registry, &config.image, &rules::minor_tag(version)),
+        latest_digest: digest_of(&registry, &config.image, rules::LATEST),
+        minor_record: record_of(&registry, &config.image, &rules::minor_tag(version)),
+        latest_record: record_of(&registry, &config.image, rules::LATEST),
+    }
+}
+
+/// The retarget record of the moving tag `tag` (`release retarget`), if there is one.
+fn record_of(registry: &Registry<'_>, image: &str, tag: &str) -> Lookup<Retarget> {
+    match registry.manifest(&Reference::new(image, &retarget::record_tag(tag))) {
+        Ok(Some(found)) => Retarget::parse(&found.body).map_or_else(unknown, Lookup::Found),
+        Ok(None) => Lookup::Missing,
+        Err(e) => unknown(format!("{e:#}")),
+    }
+}
+
+fn ask_version_image(
+    registry: &Registry<'_>,
+    config: &Config,
+    version: &Version,
+) -> Lookup<ImageIndex> {
     let reference = Reference::new(&config.image, &version_tag(version));
-    let version_image = match registry.manifest(&reference) {
+    match registry.manifest(&reference) {
         Ok(Some(found)) => match parse_manifest(&found.body) {
             Ok(manifest) => {
                 let manifests = index_manifests(&manifest);
@@ -348,7 +444,7 @@ fn ask_image(
                     revisions: manifests
                         .iter()
                         .map(|(platform, digest)| {
-                            let label = revision_label(&registry, &reference, digest);
+                            let label = revision_label(registry, &reference, digest);
                             (platform.clone(), label)
                         })
                         .collect(),
@@ -359,11 +455,6 @@ fn ask_image(
         },
         Ok(None) => Lookup::Missing,
         Err(e) => unknown(format!("{e:#}")),
-    };
-    ImageAnswers {
-        version_image,
-        minor_digest: digest_of(&registry, &config.image, &rules::minor_tag(version)),
-        latest_digest: digest_of(&registry, &config.image, rules::LATEST),
     }
 }
 

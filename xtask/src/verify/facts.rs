@@ -4,6 +4,7 @@
 use semver::Version;
 
 use crate::check::Lookup;
+use crate::publish::retarget::Retarget;
 use crate::verify::provenance;
 
 /// An image index as the registry holds it under one tag.
@@ -55,6 +56,9 @@ pub struct ReleaseFacts {
     pub sha_digest: Lookup<String>,
     pub minor_digest: Lookup<String>,
     pub latest_digest: Lookup<String>,
+    /// The retarget records of `X.Y` and `latest` (`release retarget`), if any.
+    pub minor_record: Lookup<Retarget>,
+    pub latest_record: Lookup<Retarget>,
     pub chart: Lookup<PublishedChart>,
     /// `None` when the GitHub release is not to be checked.
     pub github_release: Option<Lookup<PublishedRelease>>,

@@ -8,3 +8,4 @@ pub mod facts;
 pub mod provenance;
 pub mod provenance_io;
 pub mod record;
+pub mod status;

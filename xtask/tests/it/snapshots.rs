@@ -13,7 +13,7 @@ use crate::support::Project;
 #[test]
 fn help_texts() {
     let project = Project::new();
-    let commands: [&[&str]; 13] = [
+    let commands: [&[&str]; 15] = [
         &[],
         &["ci"],
         &["dist"],
@@ -27,6 +27,8 @@ fn help_texts() {
         &["release", "github"],
         &["release", "verify"],
         &["release", "rehearse"],
+        &["release", "status"],
+        &["release", "retarget"],
     ];
     let mut all = String::new();
     for command in commands {

@@ -35,6 +35,10 @@ pub(super) struct State {
     pub(super) body: Option<String>,
     /// The title of every release; `None`: its tag.
     pub(super) title: Option<String>,
+    /// The tag of the Latest release, as `POST` and `PATCH` with `make_latest` set it.
+    pub(super) latest: Option<String>,
+    /// The notes each release was created with; `body` as a test sets it overrides them.
+    created: Vec<(String, Option<String>)>,
 }
 
 /// The stand-in: a thread serving the socket; it stops with the test process.
@@ -143,7 +147,18 @@ fn serve(stream: UnixStream, state: &Mutex<State>) {
 
 fn release_json(tag: &str, state: &State) -> String {
     let draft = state.draft;
-    let body = state.body.as_deref().unwrap_or("notes");
+    // Each release shows the notes it was created with, unless a test replaced `body` since.
+    let last_created = state.created.last().map(|(_, body)| body);
+    let own = state
+        .created
+        .iter()
+        .find(|(t, _)| t == tag)
+        .map(|(_, body)| body);
+    let body = match own {
+        Some(own) if last_created == Some(&state.body) => own.as_deref(),
+        _ => state.body.as_deref(),
+    };
+    let body = body.unwrap_or("notes");
     let body = format!(
         "\"{}\"",
         body.replace('\\', "\\\\")
@@ -151,8 +166,13 @@ fn release_json(tag: &str, state: &State) -> String {
             .replace('\n', "\\n")
     );
     let title = state.title.as_deref().unwrap_or(tag).replace('"', "\\\"");
+    let id = state
+        .releases
+        .iter()
+        .position(|t| t == tag)
+        .map_or(1, |i| i + 1);
     format!(
-        r#"{{"id":1,"tag_name":"{tag}","name":"{title}","draft":{draft},"prerelease":false,"html_url":"https://github.com/sofatutor/llm-proxy/releases/tag/{tag}","url":"https://api.github.com/repos/sofatutor/llm-proxy/releases/1","assets":[],"body":{body},"created_at":"2026-01-01T00:00:00Z","published_at":"2026-01-01T00:00:00Z","author":{{"login":"octocat"}},"tarball_url":"","zipball_url":"","upload_url":""}}"#
+        r#"{{"id":{id},"tag_name":"{tag}","name":"{title}","draft":{draft},"prerelease":false,"html_url":"https://github.com/sofatutor/llm-proxy/releases/tag/{tag}","url":"https://api.github.com/repos/sofatutor/llm-proxy/releases/{id}","assets":[],"body":{body},"created_at":"2026-01-01T00:00:00Z","published_at":"2026-01-01T00:00:00Z","author":{{"login":"octocat"}},"tarball_url":"","zipball_url":"","upload_url":""}}"#
     )
 }
 
@@ -185,6 +205,36 @@ fn answer(request: &Request, state: &mut State) -> (u16, String) {
             (200, r#"{"data":{"repository":{"release":null}}}"#.into())
         };
     }
+    if request.method == "GET" && path == format!("{repo}/releases/latest") {
+        return match state.latest.clone() {
+            Some(tag) => (200, release_json(&tag, state)),
+            None => (404, not_found.into()),
+        };
+    }
+    // A release's id is its place in `releases`, from 1; `gh release edit` patches it.
+    if let Some(id) = path.strip_prefix(&format!("{repo}/releases/"))
+        && let Some(tag) = id
+            .parse::<usize>()
+            .ok()
+            .and_then(|id| state.releases.get(id.wrapping_sub(1)).cloned())
+    {
+        if request.method == "PATCH" {
+            let edit: serde_yaml::Value = serde_yaml::from_str(&request.body).unwrap();
+            if edit["make_latest"].as_str() == Some("true") {
+                state.latest = Some(tag.clone());
+            }
+            if let Some(draft) = edit["draft"].as_bool() {
+                state.draft = draft;
+            }
+            if let Some(title) = edit["name"].as_str() {
+                state.title = Some(title.to_string());
+            }
+            if let Some(body) = edit["body"].as_str() {
+                state.body = Some(body.to_string());
+            }
+        }
+        return (200, release_json(&tag, state));
+    }
     // As GitHub does, a release is found by its tag only once it is published; gh finds a
     // draft through GraphQL, then by its id.
     if let Some(tag) = path.strip_prefix(&format!("{repo}/releases/tags/")) {
@@ -202,23 +252,6 @@ fn answer(request: &Request, state: &mut State) -> (u16, String) {
             .collect();
         return (200, format!("[{}]", releases.join(",")));
     }
-    if path == format!("{repo}/releases/1")
-        && let Some(tag) = state.releases.last().cloned()
-    {
-        if request.method == "PATCH" {
-            let edit: serde_yaml::Value = serde_yaml::from_str(&request.body).unwrap();
-            if let Some(draft) = edit["draft"].as_bool() {
-                state.draft = draft;
-            }
-            if let Some(title) = edit["name"].as_str() {
-                state.title = Some(title.to_string());
-            }
-            if let Some(body) = edit["body"].as_str() {
-                state.body = Some(body.to_string());
-            }
-        }
-        return (200, release_json(&tag, state));
-    }
     if request.method == "POST" && path == format!("{repo}/releases/generate-notes") {
         return (200, r#"{"name":"notes","body":"Generated notes"}"#.into());
     }
@@ -232,10 +265,14 @@ fn answer(request: &Request, state: &mut State) -> (u16, String) {
             );
         }
         state.releases.push(tag.clone());
+        if body["make_latest"].as_str() != Some("false") {
+            state.latest = Some(tag.clone());
+        }
         // What the release was created with is what it shows from now on.
         state.body = body["body"].as_str().map(str::to_string);
         state.title = body["name"].as_str().map(str::to_string);
         state.draft = body["draft"].as_bool().unwrap_or(false);
+        state.created.push((tag.clone(), state.body.clone()));
         return (201, release_json(&tag, state));
     }
     (404, not_found.into())

@@ -21,6 +21,8 @@ mod publish_rules;
 mod race;
 mod rehearse;
 mod reproduce;
+mod retarget;
+mod status;
 mod verify;
 
 use std::net::TcpListener;

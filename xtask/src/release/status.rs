@@ -1,0 +1,292 @@
+//! `release status [X.Y.Z…]`: where each release stands, one row per version tag on the
+//! remote (or per version given), each ending in one word (`verify::status`).
+//!
+//! STEP 1: ask git once: every tag of the remote (one `ls-remote`) and the default branch
+//! (one fetch), so the versions' own questions never race on a ref.
+//! STEP 2: ask GitHub which release is Latest, once, when any stable tag exists.
+//! STEP 3: ask the registry, helm and gh about each version with verify's readers, a few
+//! versions at a time (`WORKERS` threads, each asking its version's questions in turn):
+//! bounded however many versions there are.
+//! STEP 4: judge each version with verify's checks, print the table (or `--json`) and the
+//! step summary in GitHub Actions; exit 1 when a release is broken or could not be judged.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+use semver::Version;
+use xshell::{Shell, cmd};
+
+use crate::check::Lookup;
+use crate::cli::StatusArgs;
+use crate::config::Config;
+use crate::project::Project;
+use crate::registry::oci_io::Credentials;
+use crate::scratch::Scratch;
+use crate::tag::git::{RemoteBranch, RemoteRefs};
+use crate::tag::grammar::{self, TagKind, stable_tag, version_tag};
+use crate::verify::checks::verify;
+use crate::verify::checks_io::{self, GitAnswers};
+use crate::verify::status::{self, Row, State};
+use crate::{tag::git_io, tools, ui};
+
+/// How many versions are asked about side by side: each runs a handful of short processes
+/// (curl, helm) one after the other, so a few threads keep a small machine busy without
+/// starting dozens of processes at once.
+const WORKERS: usize = 6;
+
+pub fn run(sh: &Shell, project: &Project, args: StatusArgs) -> Result<()> {
+    let config = &project.config;
+    let started = Instant::now();
+
+    // STEP 1: git, once.
+    let refs = git_io::ls_remote_tags(sh, &config.remote, config.git_timeout_secs);
+    let versions = match (&refs, args.versions.is_empty()) {
+        (_, false) => args.versions.clone(),
+        (Ok(refs), true) => {
+            let names = refs.tag_names();
+            grammar::release_versions(names.iter().map(String::as_str), TagKind::Version)
+        }
+        (Err(why), true) => bail!(
+            "cannot list the tags of {}: {why}; name the versions to show (`release status X.Y.Z …`)",
+            config.remote
+        ),
+    };
+    let mut versions = versions;
+    versions.sort();
+    versions.dedup();
+    if versions.is_empty() {
+        println!("no version tags on {}", config.remote);
+        return Ok(());
+    }
+    let any_stable = match &refs {
+        Ok(refs) => {
+            !grammar::release_versions(refs.tag_names().iter().map(String::as_str), TagKind::Stable)
+                .is_empty()
+        }
+        Err(_) => true,
+    };
+    let needed = if any_stable || config.provenance {
+        tools::union([&tools::VERIFY_ARTIFACTS[..], &["gh"][..]])
+    } else {
+        tools::VERIFY_ARTIFACTS.to_vec()
+    };
+    let missing: Vec<String> = crate::project::missing_tools(&needed)
+        .iter()
+        .map(|t| tools::missing(t))
+        .collect();
+    if !missing.is_empty() {
+        bail!("cannot show the status: {}", missing.join("; "));
+    }
+    let tracking = fetch_default_branch(sh, config);
+    let git: Vec<GitAnswers> = versions
+        .iter()
+        .map(|v| git_answers(sh, config, &refs, &tracking, v))
+        .collect();
+
+    // STEP 2: GitHub's Latest, once.
+    let github_latest = if any_stable {
+        ask_github_latest(sh, config)
+    } else {
+        Lookup::Found(None)
+    };
+
+    // STEP 3: the registry, helm and gh, a few versions at a time.
+    let credentials = Credentials::from_env(config)?;
+    let chart_name = checks_io::chart_name(project)?;
+    let scratch = Scratch::new("status")?;
+    let facts = ask_each(
+        sh,
+        config,
+        credentials.as_ref(),
+        scratch.path(),
+        &chart_name,
+        &versions,
+        git,
+    )?;
+
+    // STEP 4: judge, print, summarise.
+    let rows: Vec<Row> = facts
+        .iter()
+        .map(|f| status::row(f, verify(config, f), &github_latest))
+        .collect();
+    if args.json {
+        println!("{}", status::to_json_rows(&rows));
+    } else {
+        print!("{}", status::render_table(&rows));
+    }
+    ui::summary(&status::render_markdown(&rows))?;
+    ui::note(&format!(
+        "{} versions asked, {WORKERS} at a time, in {:.2}s",
+        rows.len(),
+        started.elapsed().as_secs_f64()
+    ));
+    let troubled: Vec<String> = rows
+        .iter()
+        .filter(|r| matches!(r.state, State::Broken(_) | State::Unknown(_)))
+        .map(|r| format!("{} is {}", version_tag(&r.version), r.state.word()))
+        .collect();
+    for line in &troubled {
+        ui::annotate_error(line);
+    }
+    if !troubled.is_empty() {
+        bail!(
+            "{}: `cargo xtask release verify X.Y.Z` shows every check",
+            troubled.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// The default branch fetched into its remote-tracking ref, once for every version.
+fn fetch_default_branch(sh: &Shell, config: &Config) -> Result<String, String> {
+    let branch = RemoteBranch::new(&config.remote, &config.default_branch);
+    git_io::fetch_branch(
+        sh,
+        &config.remote,
+        &branch.remote_ref,
+        &branch.tracking_ref,
+        config.git_timeout_secs,
+    )
+    .map(|()| branch.tracking_ref)
+    .map_err(|why| {
+        format!(
+            "cannot fetch {} from {}: {why}",
+            config.default_branch, config.remote
+        )
+    })
+}
+
+fn git_answers(
+    sh: &Shell,
+    config: &Config,
+    refs: &Result<RemoteRefs, String>,
+    tracking: &Result<String, String>,
+    version: &Version,
+) -> GitAnswers {
+    let refs = match refs {
+        Ok(refs) => refs,
+        Err(why) => {
+            let why = format!("cannot list the tags of {}: {why}", config.remote);
+            return GitAnswers {
+                remote_tags: Lookup::Unknown(why.clone()),
+                commit: Lookup::Unknown(why.clone()),
+                stable_commit: Lookup::Unknown(why.clone()),
+                on_default_branch: Lookup::Unknown(why),
+            };
+        }
+    };
+    let lookup = |name: String| {
+        refs.tag(&name)
+            .map_or(Lookup::Missing, |t| Lookup::Found(t.commit))
+    };
+    let commit = lookup(version_tag(version));
+    let on_default_branch = match (&commit, tracking) {
+        (Lookup::Found(_), Err(why)) => Lookup::Unknown(why.clone()),
+        (Lookup::Found(commit), Ok(tracking)) => {
+            let tag_ref = format!("refs/tags/{}", version_tag(version));
+            // The tagged commit may be off every branch this clone has: its objects, no ref.
+            if git_io::commit_of(sh, commit).ok().flatten().is_none()
+                && git_io::fetch_objects(sh, &config.remote, &tag_ref, config.git_timeout_secs)
+                    .is_err()
+            {
+                Lookup::Unknown(format!(
+                    "commit {commit} is not in this clone: run `git fetch --tags`"
+                ))
+            } else {
+                git_io::is_ancestor(sh, commit, tracking)
+                    .map_or_else(|e| Lookup::Unknown(format!("{e:#}")), Lookup::Found)
+            }
+        }
+        _ => Lookup::Missing,
+    };
+    GitAnswers {
+        remote_tags: Lookup::Found(refs.tag_names()),
+        stable_commit: lookup(stable_tag(version)),
+        commit,
+        on_default_branch,
+    }
+}
+
+/// The tag of GitHub's Latest release; `Found(None)` when the repository has none.
+fn ask_github_latest(sh: &Shell, config: &Config) -> Lookup<Option<String>> {
+    let endpoint = format!("repos/{}/releases/latest", config.github_repo);
+    let out = match cmd!(sh, "gh api {endpoint} --jq .tag_name")
+        .quiet()
+        .ignore_status()
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) => return Lookup::Unknown(e.to_string()),
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if out.status.success() {
+        Lookup::Found(Some(
+            String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        ))
+    } else if stderr.contains("(HTTP 404)") {
+        Lookup::Found(None)
+    } else {
+        Lookup::Unknown(format!("gh api {endpoint}: {}", stderr.trim()))
+    }
+}
+
+/// Each version's facts, `WORKERS` versions at a time, in the order given.
+fn ask_each(
+    sh: &Shell,
+    config: &Config,
+    credentials: Option<&Credentials>,
+    scratch: &Path,
+    chart_name: &str,
+    versions: &[Version],
+    git: Vec<GitAnswers>,
+) -> Result<Vec<crate::verify::facts::ReleaseFacts>> {
+    let work: Vec<Mutex<Option<GitAnswers>>> =
+        git.into_iter().map(|g| Mutex::new(Some(g))).collect();
+    let results: Vec<Mutex<Option<crate::verify::facts::ReleaseFacts>>> =
+        versions.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let moving = Mutex::new(std::collections::BTreeMap::new());
+    let provenance = config.provenance;
+    let dirs: Vec<std::path::PathBuf> = versions
+        .iter()
+        .map(|v| {
+            let dir = scratch.join(v.to_string());
+            std::fs::create_dir_all(&dir).map(|()| dir)
+        })
+        .collect::<std::io::Result<_>>()?;
+    std::thread::scope(|s| {
+        for _ in 0..WORKERS.min(versions.len()) {
+            // xshell's Shell is Send but not Sync: each thread gets its own clone.
+            let sh = sh.clone();
+            let (work, results, next, dirs, moving) = (&work, &results, &next, &dirs, &moving);
+            s.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(version) = versions.get(i) else {
+                        break;
+                    };
+                    let git = work[i].lock().unwrap().take().expect("each version once");
+                    let facts = checks_io::ask_version(
+                        &sh,
+                        config,
+                        credentials,
+                        &dirs[i],
+                        chart_name,
+                        version,
+                        git,
+                        provenance,
+                        moving,
+                    );
+                    *results[i].lock().unwrap() = Some(facts);
+                }
+            });
+        }
+    });
+    Ok(results
+        .into_iter()
+        .map(|r| r.into_inner().unwrap().expect("every version asked"))
+        .collect())
+}

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{Env, path_without, release_project, require, serial};
+use super::{Env, build_slot, path_without, release_project, require};
 use crate::interrupt::processes_with;
 
 /// The environment of a rehearsal that names no registry: `--local-registry` brings one.
@@ -22,7 +22,7 @@ fn env_without_registries(marker: &str) -> Env {
 
 #[test]
 fn a_rehearsal_with_its_own_registry_passes_and_leaves_nothing_running() {
-    let _serial = serial();
+    let _slot = build_slot();
     require("docker-registry");
     let project = release_project();
     let marker = project.tmp.path().display().to_string();
@@ -64,7 +64,7 @@ fn a_rehearsal_with_its_own_registry_passes_and_leaves_nothing_running() {
 
 #[test]
 fn keep_leaves_the_registry_running_and_says_how_to_stop_it() {
-    let _serial = serial();
+    let _slot = build_slot();
     require("docker-registry");
     let project = release_project();
     let marker = project.tmp.path().display().to_string();

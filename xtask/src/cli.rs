@@ -19,7 +19,10 @@ pub struct Cli {
 }
 
 pub enum Task {
-    Ci,
+    /// `tests: false` with `--no-tests`.
+    Ci {
+        tests: bool,
+    },
     Dist(DistArgs),
     Classify(ClassifyArgs),
     Plan(PlanArgs),
@@ -261,7 +264,12 @@ pub fn command() -> Command {
                 .help("Act on the git repository containing DIR (default: the current directory)"),
         )
         .subcommand(
-            Command::new("ci").about("Format check, clippy, build and tests: the project's gate"),
+            Command::new("ci")
+                .about("Format check, clippy, build and tests: the project's gate")
+                .arg(flag(
+                    "no-tests",
+                    "Skip `cargo test`, for a caller that runs it itself (.ci/run)",
+                )),
         )
         .subcommand(
             Command::new("dist")
@@ -282,7 +290,9 @@ pub fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Cli, 
     let matches = command().try_get_matches_from(args).map_err(Error::Usage)?;
     let dir = matches.get_one::<PathBuf>("dir").cloned();
     let command = match matches.subcommand() {
-        Some(("ci", _)) => Task::Ci,
+        Some(("ci", m)) => Task::Ci {
+            tests: !m.get_flag("no-tests"),
+        },
         Some(("dist", m)) => Task::Dist(DistArgs {
             platforms: strings(m, "platform")
                 .iter()

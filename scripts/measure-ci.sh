@@ -124,7 +124,12 @@ if [[ $slowest == yes && $code -eq 0 ]]; then
 	# The command .ci/run runs, whatever it filters, with one test thread added.
 	command=$(grep -E '^cargo test .*--features real-tools' .ci/run)
 	read -r -a argv <<<"$command"
-	if [[ " ${argv[*]} " == *" -- "* ]]; then argv+=(--test-threads=1); else argv+=(-- --test-threads=1); fi
+	if [[ " ${argv[*]} " != *" -- "* ]]; then argv+=(--); fi
+	# Built first (a no-op after .ci/run), so that the CPU figure is the tests' alone.
+	build=()
+	for arg in "${argv[@]}"; do [[ $arg == -- ]] && break; build+=("$arg"); done
+	"${build[@]}" --no-run --quiet
+	argv+=(--test-threads=1)
 	python3 "$scratch/measure.py" tests "$scratch/tests.log" "${argv[@]}" || code=$?
 	if [[ $code -ne 0 ]]; then tail -40 "$scratch/tests.log"; fi
 	echo "measure-ci: load after the tests: $(cut -d' ' -f1-3 /proc/loadavg)"

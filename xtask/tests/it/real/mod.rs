@@ -9,6 +9,7 @@
 //! and each directory stays warm for the next test, so the service's dependencies are built
 //! once per slot, never once per test.
 
+mod actionlint;
 mod chart;
 mod docker;
 mod github;
@@ -18,6 +19,7 @@ mod publish;
 mod race;
 mod rehearse;
 mod reproduce;
+mod signing;
 mod verify;
 
 use std::cell::RefCell;

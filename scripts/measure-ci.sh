@@ -49,13 +49,17 @@ def children_cpu(pid):
     return (int(fields[13]) + int(fields[14])) / TICK
 
 def phases(log_path, argv):
+    # The phases are the `echo "==> …"` lines of the script itself, in order: the commands it
+    # runs print `==> ` lines of their own (`cargo xtask ci` for each of its steps).
+    script = open(argv[-1]).read()
+    headers = [h.encode() for h in re.findall(r'^echo "(==> .*)"$', script, re.M)]
     log = open(log_path, "wb")
     child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     marks = [("(start)", time.monotonic(), 0.0)]
     for line in child.stdout:
         log.write(line)
         log.flush()
-        if line.startswith(b"==> "):
+        if len(marks) - 1 < len(headers) and line.rstrip(b"\n") == headers[len(marks) - 1]:
             marks.append((line[4:].decode(errors="replace").strip(), time.monotonic(), children_cpu(child.pid)))
     _, status, usage = os.wait4(child.pid, 0)
     marks.append(("(end)", time.monotonic(), usage.ru_utime + usage.ru_stime))

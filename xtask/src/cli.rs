@@ -22,7 +22,10 @@ pub struct Cli {
 }
 
 pub enum Task {
-    Ci,
+    /// `tests: false` with `--no-tests`.
+    Ci {
+        tests: bool,
+    },
     Dist(DistArgs),
     Classify(ClassifyArgs),
     Plan(PlanArgs),
@@ -324,7 +327,12 @@ pub fn command() -> Command {
                 .help("Print no progress on stderr (steps, times, notes): only warnings, errors and what the tools say"),
         )
         .subcommand(
-            Command::new("ci").about("Format check, clippy, build and tests: the project's gate"),
+            Command::new("ci")
+                .about("Format check, clippy, build and tests: the project's gate")
+                .arg(flag(
+                    "no-tests",
+                    "Skip `cargo test`, for a caller that runs it itself (.ci/run)",
+                )),
         )
         .subcommand(
             Command::new("dist")
@@ -362,7 +370,9 @@ pub fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Cli, 
         ui::Level::Normal
     };
     let command = match matches.subcommand() {
-        Some(("ci", _)) => Task::Ci,
+        Some(("ci", m)) => Task::Ci {
+            tests: !m.get_flag("no-tests"),
+        },
         Some(("dist", m)) => Task::Dist(DistArgs {
             platforms: strings(m, "platform")
                 .iter()

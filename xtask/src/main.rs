@@ -60,7 +60,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
     let project = project::Project::open(&sh, cli.dir.as_deref())?;
     match cli.command {
         Task::Classify(_) => unreachable!("handled above"),
-        Task::Ci => ci::run(&sh, &project),
+        Task::Ci { tests } => ci::gate(&sh, &project, tests),
         Task::Dist(args) => dist::run(&sh, &project, args),
         Task::Plan(args) => release::plan::run(&sh, &project, args),
         Task::Stamp(args) => release::stamp::run(&project, args),

@@ -1,13 +1,14 @@
 //! `release tag` and `release promote` on developer setups beyond a plain clone: a separate
 //! push URL (a fork in a triangular setup, or `url.<base>.pushInsteadOf`), submodules hidden
-//! by the user's ignore settings, and tag signing. Real git, hermetic. Checked with git 2.47
-//! and (with the `real-tools` feature) GnuPG 2.2.
+//! by the user's ignore settings, and tag signing. Real git, hermetic. Checked with git 2.47;
+//! signing with a real GnuPG key is `real::signing`.
 
 use std::path::{Path, PathBuf};
 
 use crate::support::{Project, Run, git};
 
-fn tag(project: &Project, env: &[(&str, &str)]) -> Run {
+/// `release tag 1.0.0`, confirmed, without the checks (also `real::signing`'s).
+pub(crate) fn tag(project: &Project, env: &[(&str, &str)]) -> Run {
     project.xtask_env(&["release", "tag", "1.0.0", "--yes", "--no-checks"], env)
 }
 
@@ -128,61 +129,6 @@ fn a_submodule_at_another_commit_is_refused_with_the_fix() {
     tag(&project, &[]).success();
 }
 
-/// A GnuPG home for the test, with an unprotected signing key for the tester's email; gpg's
-/// agent is stopped when dropped.
-#[cfg(feature = "real-tools")]
-struct GnupgHome {
-    dir: PathBuf,
-}
-
-#[cfg(feature = "real-tools")]
-impl GnupgHome {
-    fn new(project: &Project) -> GnupgHome {
-        let dir = project.tmp.path().join("gnupg");
-        std::fs::create_dir(&dir).unwrap();
-        std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))
-            .unwrap();
-        let home = GnupgHome { dir };
-        let out = home
-            .gpg()
-            .args(["--batch", "--passphrase", "", "--quick-gen-key"])
-            .args([
-                "Release Tester <tester@example.invalid>",
-                "ed25519",
-                "sign",
-                "never",
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "gpg --quick-gen-key failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        home
-    }
-
-    fn gpg(&self) -> std::process::Command {
-        let mut gpg = crate::support::hermetic(std::process::Command::new("gpg"));
-        gpg.env("GNUPGHOME", &self.dir);
-        gpg
-    }
-
-    fn env(&self) -> (&'static str, &str) {
-        ("GNUPGHOME", self.dir.to_str().unwrap())
-    }
-}
-
-#[cfg(feature = "real-tools")]
-impl Drop for GnupgHome {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("gpgconf")
-            .args(["--kill", "all"])
-            .env("GNUPGHOME", &self.dir)
-            .status();
-    }
-}
-
 /// `gpg.program` as a stand-in that answers like gpg without the key (exit 2), so that this
 /// test needs no GnuPG: the preflight only asks it whether the key is there.
 fn without_a_key(project: &Project) -> PathBuf {
@@ -233,24 +179,4 @@ fn signing_without_a_key_is_refused_with_both_ways_out() {
         .stdout_has("git tag -a --no-sign v1.0.0");
     let object = project.remote_git(&["cat-file", "-p", "v1.0.0"]);
     assert!(!object.contains("BEGIN PGP SIGNATURE"), "{run}\n{object}");
-}
-
-#[cfg(feature = "real-tools")]
-#[test]
-fn signing_with_a_key_signs_as_configured() {
-    crate::real::require("gpg");
-    let project = Project::new();
-    project.git(&["config", "tag.gpgSign", "true"]);
-    let gnupg = GnupgHome::new(&project);
-    let run = tag(&project, &[gnupg.env()])
-        .success()
-        .stdout_has(
-            "ok    the tag will be signed (tag.gpgSign, gpg.format openpgp): gpg has a secret key for tester@example.invalid",
-        )
-        .stdout_has("git tag -a -s v1.0.0");
-    let object = project.remote_git(&["cat-file", "-p", "v1.0.0"]);
-    assert!(
-        object.contains("-----BEGIN PGP SIGNATURE-----"),
-        "{run}\n{object}"
-    );
 }

@@ -69,14 +69,14 @@ fn a_directory_with_a_line_break_is_named_on_one_line() {
     let project = Project::new();
     let odd = project.tmp.path().join("a\nb");
     std::fs::create_dir(&odd).unwrap();
-    let run = xtask_in(&odd.join("missing"), &["release", "verify", "1.0.0"], &[]);
-    refused(
-        run,
-        &format!(
-            "-C {:?} is not a directory: pass the directory of a clone of llm-proxy",
-            odd.join("missing")
-        ),
+    // A directory that does not exist is a usage error, refused before anything runs.
+    let run = xtask_in(&odd.join("missing"), &["release", "verify", "1.0.0"], &[]).usage_error();
+    assert_eq!(
+        run.stderr,
+        format!("error: -C {:?}: no such directory\n", odd.join("missing")),
+        "{run}"
     );
+    assert_eq!(run.stdout, "", "{run}");
     let run = xtask_in(&odd, &["release", "verify", "1.0.0"], &[]);
     refused(
         run,

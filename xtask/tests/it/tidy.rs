@@ -524,3 +524,40 @@ fn the_pinned_helm_is_the_one_the_install_script_installs() {
     assert!(validator.starts_with("1."), "{validator}");
     assert_eq!(quoted(&script, "\nKUBERNETES_VALIDATE_VERSION="), validator);
 }
+
+/// `.ci/run` runs the real-tools build of the tests for `real::` only, having run every other
+/// test a moment before: so the feature may gate nothing but `mod real`, or a test gated
+/// elsewhere would never run.
+#[test]
+fn the_real_tools_feature_gates_only_the_real_module() {
+    let tests = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it"));
+    let gate = concat!("feature = ", "\"real-tools\"");
+    let mut elsewhere: Vec<String> = rust_files(tests)
+        .into_iter()
+        .filter(|(path, _)| !path.starts_with(tests.join("real")))
+        .flat_map(|(path, text)| {
+            let allowed = if path.ends_with("main.rs") {
+                format!("#[cfg({gate})]\nmod real;")
+            } else {
+                String::new()
+            };
+            let rest = if allowed.is_empty() {
+                text
+            } else {
+                text.replacen(&allowed, "", 1)
+            };
+            (rest.matches(gate).count() > 0).then(|| path.display().to_string())
+        })
+        .collect();
+    elsewhere.sort();
+    assert_eq!(
+        elsewhere,
+        Vec::<String>::new(),
+        "move these tests under real/"
+    );
+    let ci_run = std::fs::read_to_string(tests.join("../../../.ci/run")).unwrap();
+    assert!(
+        ci_run.contains("--features real-tools --locked --test it -- real::\n"),
+        ".ci/run runs the real-tools tests as this test assumes:\n{ci_run}"
+    );
+}

@@ -31,7 +31,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
 use super::github::GitHub;
-use super::{Registry, release_commit, release_project, require, serial, workspace};
+use super::{Registry, every_slot, release_commit, release_project, require, workspace};
 use crate::support::{HERMETIC_ENV, Project, Run, TempDir, git};
 
 const DOCKER: &str = ".github/workflows/docker.yml";
@@ -669,7 +669,7 @@ fn xtask(act: &Act, project: &Project, args: &[&str], registry_login: bool) -> R
 /// `RELEASE_REGISTRY_USER`/`RELEASE_REGISTRY_PASSWORD`.
 #[test]
 fn a_version_tag_publishes_everything_attested_and_its_promotion_makes_one_release() {
-    let _serial = serial();
+    let _slot = every_slot();
     // A registry that wants a login, as GitHub's packages do for every push (and for every
     // read of a private package: scenario 6): the workflows' own secrets log in.
     let registry = Registry::with_login(ACTOR, TOKEN);
@@ -910,7 +910,7 @@ fn a_version_tag_publishes_everything_attested_and_its_promotion_makes_one_relea
 /// to main runs the gate and the release build; nothing is published.
 #[test]
 fn an_invalid_version_tag_fails_release_yml_with_the_grammar_and_publishes_nothing() {
-    let _serial = serial();
+    let _slot = every_slot();
     let registry = Registry::start();
     let github = GitHub::start();
     let act = Act::new(&registry, &github);
@@ -1059,7 +1059,7 @@ impl Drop for RunnerUser {
 /// pinned helm and kubernetes-validate.
 #[test]
 fn the_workflows_install_step_works_for_a_user_with_sudo_and_for_root() {
-    let _serial = serial();
+    let _slot = every_slot();
     require("sudo");
     let script = workspace().join("scripts/install-test-tools.sh");
     let script = script.to_str().unwrap();

@@ -7,7 +7,7 @@
 //! release. What is tested is the exact buildx command lines, their order, and that the
 //! registry ends with every tag on one digest; not buildx itself.
 
-use super::{Env, Registry, release_project, require, serial};
+use super::{Env, Registry, build_slot, release_project, require};
 
 const FAKE_BUILDX: &str = r#"#!/bin/sh
 # A recording stand-in for `docker buildx` (see the test's module comment).
@@ -52,7 +52,7 @@ esac
 
 #[test]
 fn docker_builder_runs_buildx_build_then_imagetools_by_digest() {
-    let _serial = serial();
+    let _slot = build_slot();
     require("docker");
     require("skopeo");
     let registry = Registry::start();

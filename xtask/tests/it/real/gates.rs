@@ -10,7 +10,7 @@ use super::github::GitHub;
 use super::provenance::{
     Attester, CHART_WORKFLOW, IMAGE_WORKFLOW, REPOSITORY, Signer, forget_attestations,
 };
-use super::{Env, Registry, output, release_commit, release_project, require, serial};
+use super::{Env, Registry, build_slot, output, release_commit, release_project, require};
 use crate::support::Run;
 
 /// The check lines that failed, whole.
@@ -40,7 +40,7 @@ fn skopeo_copy(from: &str, to: &str) {
 /// tagged on the same commit, does not vouch for this release.
 #[test]
 fn an_attestation_made_for_a_branch_or_another_version_on_the_same_commit_is_refused() {
-    let _serial = serial();
+    let _slot = build_slot();
     let registry = Registry::start();
     let project = release_project();
     let mut env = Env::new(&registry.host);
@@ -153,7 +153,7 @@ fn an_attestation_made_for_a_branch_or_another_version_on_the_same_commit_is_ref
 /// provenance off (as `Env` sets it), in `release verify` and the promotion gate alike.
 #[test]
 fn a_platform_from_another_build_or_a_sidecar_from_elsewhere_fails_verify_and_the_gate() {
-    let _serial = serial();
+    let _slot = build_slot();
     let registry = Registry::start();
     let project = release_project();
     let env = Env::new(&registry.host);
@@ -327,7 +327,7 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
 /// one, outside any comment. Each edit alone fails `release verify`, naming the row.
 #[test]
 fn a_release_record_hidden_in_a_comment_or_with_one_row_edited_fails_verify() {
-    let _serial = serial();
+    let _slot = build_slot();
     let registry = Registry::start();
     let project = release_project();
     let mut env = Env::new(&registry.host);

@@ -11,7 +11,7 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use super::{Env, Registry, release_commit, release_project, require, serial};
+use super::{Env, Registry, build_slot, release_commit, release_project, require};
 use crate::support::{Project, Run, TempDir};
 
 #[derive(Debug, Clone)]
@@ -297,7 +297,7 @@ pub(super) const TOKEN: &str = "ghp_canary0token0f7c2";
 
 #[test]
 fn a_verified_stable_release_gets_one_release_with_the_record_and_is_latest_once() {
-    let _serial = serial();
+    let _slot = build_slot();
     require("gh");
     let github = GitHub::start();
     let registry = Registry::start();
@@ -448,7 +448,7 @@ fn skopeo_copy_one_platform(registry: &Registry, from: &str, to: &str) {
 
 #[test]
 fn latest_and_notes_follow_github_releases_as_well_as_the_clone() {
-    let _serial = serial();
+    let _slot = build_slot();
     require("gh");
     let github = GitHub::start();
     // Only GitHub knows the newer release: it was made from another clone.
@@ -482,7 +482,7 @@ fn latest_and_notes_follow_github_releases_as_well_as_the_clone() {
 
 #[test]
 fn the_gate_refuses_hand_pushed_stable_tags_before_asking_github_anything() {
-    let _serial = serial();
+    let _slot = build_slot();
     require("gh");
     let github = GitHub::start();
     let registry = Registry::start();
@@ -541,7 +541,7 @@ fn the_gate_refuses_hand_pushed_stable_tags_before_asking_github_anything() {
 
 #[test]
 fn in_actions_each_failing_check_is_an_error_annotation() {
-    let _serial = serial();
+    let _slot = build_slot();
     require("gh");
     let github = GitHub::start();
     let registry = Registry::start();
@@ -575,7 +575,7 @@ fn in_actions_each_failing_check_is_an_error_annotation() {
 
 #[test]
 fn auth_failure_is_not_taken_for_a_missing_release() {
-    let _serial = serial();
+    let _slot = build_slot();
     require("gh");
     let github = GitHub::start();
     github.state.lock().unwrap().fail_with = Some(401);
@@ -604,7 +604,7 @@ fn auth_failure_is_not_taken_for_a_missing_release() {
 
 #[test]
 fn failing_checks_stop_the_release() {
-    let _serial = serial();
+    let _slot = build_slot();
     require("gh");
     let github = GitHub::start();
     let registry = Registry::start();

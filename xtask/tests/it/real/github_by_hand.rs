@@ -3,13 +3,13 @@
 //! saying what is wrong and how to fix it, on what it does not rewrite (a record by hand).
 
 use super::github::{GitHub, TOKEN, promoted};
-use super::{Env, Registry, release_project, require, serial};
+use super::{Env, Registry, build_slot, release_project, require};
 
 /// Regression: a draft titled by hand, without the record, got "exists already: nothing to
 /// do" and exit 0 while `release verify` failed it.
 #[test]
 fn a_release_made_by_hand_is_completed_or_refused_never_left_green_and_wrong() {
-    let _serial = serial();
+    let _slot = build_slot();
     require("gh");
     let github = GitHub::start();
     let registry = Registry::start();

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use super::{Env, Registry, release_project, serial};
+use super::{Env, Registry, build_slot, release_project};
 use crate::interrupt::processes_with;
 use crate::support::{Project, Run, wait, xtask_command};
 
@@ -119,7 +119,7 @@ fn verify_within(project: &Project, env: &Env, limit: Duration) -> (Run, Duratio
 
 #[test]
 fn a_credential_helper_that_hangs_is_stopped_within_its_bound_and_named() {
-    let _serial = serial();
+    let _slot = build_slot();
     let registry = Registry::with_login(USER, PASSWORD);
     let project = release_project();
     let mut env = with_helper(&registry, "hang", "sleep 600\n");
@@ -138,7 +138,7 @@ fn a_credential_helper_that_hangs_is_stopped_within_its_bound_and_named() {
 
 #[test]
 fn a_helper_answering_yaml_or_a_bare_secret_line_is_refused() {
-    let _serial = serial();
+    let _slot = build_slot();
     let registry = Registry::with_login(USER, PASSWORD);
     let project = release_project();
     // serde_yaml reads both as a mapping with a `Secret`; the first would even log in.

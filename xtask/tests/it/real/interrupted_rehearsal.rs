@@ -7,13 +7,13 @@ use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{Env, release_project, require, serial};
+use super::{Env, build_slot, release_project, require};
 use crate::interrupt::processes_with;
 use crate::support::{wait, xtask_command};
 
 #[test]
 fn ctrl_c_during_a_rehearsal_is_reported_once_with_what_was_stopped() {
-    let _serial = serial();
+    let _slot = build_slot();
     require("docker-registry");
     let project = release_project();
     let marker = project.tmp.path().display().to_string();

@@ -2,11 +2,15 @@
 //! real helm, buildah, skopeo, docker CLI, gh and qemu-aarch64-static, driven through the
 //! built xtask exactly as CI drives it. A missing tool fails these tests: it never skips them.
 //!
-//! The tests share one cargo target directory for the release binaries, so they run one at a
-//! time (a lock, whatever `--test-threads` says): two builds stamping different versions
-//! into the same target directory would swap binaries under each other.
+//! A test that builds release binaries first takes a build slot ([`build_slot`]): one of two
+//! cargo target directories, each used by one test at a time, since two builds stamping
+//! different versions into one target directory would swap binaries under each other. Two
+//! tests then run side by side (while one waits on a registry or a tool, the other computes),
+//! and each directory stays warm for the next test, so the service's dependencies are built
+//! once per slot, never once per test.
 
 mod act;
+mod actionlint;
 mod chart;
 mod docker;
 mod gates;
@@ -22,13 +26,15 @@ mod race;
 mod rehearse;
 mod reproduce;
 mod retarget;
+mod signing;
 mod status;
 mod verify;
 
+use std::cell::RefCell;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::support::{Project, Run, TempDir, git};
@@ -41,10 +47,68 @@ pub fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
-/// One real-tools test at a time.
-pub fn serial() -> MutexGuard<'static, ()> {
-    static LOCK: Mutex<()> = Mutex::new(());
-    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+/// How many real-tools tests build side by side: the machine CI runs on has two cores.
+const SLOTS: usize = 2;
+
+/// Which slots are taken, and the signal that one was given back.
+static TAKEN: Mutex<[bool; SLOTS]> = Mutex::new([false; SLOTS]);
+static GIVEN_BACK: Condvar = Condvar::new();
+
+thread_local! {
+    /// The target directory of the slot this test thread holds, for [`Env::new`].
+    static SLOT_TARGET: RefCell<Option<PathBuf>> = const { RefCell::new(None) };
+}
+
+/// A test's hold on cargo target directories for its release builds, until dropped.
+pub struct BuildSlot {
+    indices: Vec<usize>,
+}
+
+/// Waits for a free build slot and holds it: the [`Env`]s this test thread makes then build
+/// into that slot's target directory, which no other test builds into meanwhile.
+pub fn build_slot() -> BuildSlot {
+    take_slots(1)
+}
+
+/// Every build slot, for a test that loads the whole machine by itself (the act tests run
+/// several workflow jobs side by side, each building xtask): no other real-tools test runs
+/// beside it, so neither is slowed into one of the release's time bounds.
+pub fn every_slot() -> BuildSlot {
+    take_slots(SLOTS)
+}
+
+fn take_slots(count: usize) -> BuildSlot {
+    let mut taken = TAKEN
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    loop {
+        let free: Vec<usize> = (0..SLOTS).filter(|&i| !taken[i]).take(count).collect();
+        if free.len() == count {
+            for &index in &free {
+                taken[index] = true;
+            }
+            let target = workspace().join(format!("target/real-tools-{}", free[0]));
+            SLOT_TARGET.with(|slot| *slot.borrow_mut() = Some(target));
+            return BuildSlot { indices: free };
+        }
+        taken = GIVEN_BACK
+            .wait(taken)
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+    }
+}
+
+impl Drop for BuildSlot {
+    fn drop(&mut self) {
+        SLOT_TARGET.with(|slot| *slot.borrow_mut() = None);
+        let mut taken = TAKEN
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for &index in &self.indices {
+            taken[index] = false;
+        }
+        // Waiters want one slot or all of them: wake each to look again.
+        GIVEN_BACK.notify_all();
+    }
 }
 
 /// The path of `tool`, or a failure that says how to install it.
@@ -235,6 +299,9 @@ impl Env {
     pub fn new(registry_host: &str) -> Env {
         let dir = TempDir::new();
         let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+        let target = SLOT_TARGET
+            .with(|slot| slot.borrow().clone())
+            .unwrap_or_else(|| workspace().join("target/real-tools"));
         let vars = vec![
             ("RELEASE_IMAGE".into(), format!("{registry_host}/llm-proxy")),
             (
@@ -251,13 +318,10 @@ impl Env {
             ("HELM_DATA_HOME".into(), path("helm/data")),
             ("REGISTRY_AUTH_FILE".into(), path("containers-auth.json")),
             ("DOCKER_CONFIG".into(), path("docker")),
+            // The held slot's; a test that holds none builds nothing.
             (
                 "CARGO_TARGET_DIR".into(),
-                workspace()
-                    .join("target/real-tools")
-                    .to_str()
-                    .unwrap()
-                    .to_string(),
+                target.to_str().unwrap().to_string(),
             ),
         ];
         // buildah and skopeo refuse a REGISTRY_AUTH_FILE that does not exist.

@@ -13,7 +13,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use super::{Env, Registry, release_commit, release_project, require, serial};
+use super::{Env, Registry, build_slot, release_commit, release_project, require};
 use crate::support::{Project, Run};
 
 const USER: &str = "tester";
@@ -253,7 +253,7 @@ fn verify_republish_and_promote(project: &Project, env: &Env, version: &str) -> 
 
 #[test]
 fn after_docker_helm_and_skopeo_logins_verify_publish_and_promote_read_a_private_registry() {
-    let _serial = serial();
+    let _slot = build_slot();
     let registry = Registry::with_login(USER, PASSWORD);
     let project = release_project();
     release_commit(&project, "1.2.3");
@@ -285,7 +285,7 @@ fn after_docker_helm_and_skopeo_logins_verify_publish_and_promote_read_a_private
 
 #[test]
 fn a_docker_desktop_style_credential_helper_is_enough() {
-    let _serial = serial();
+    let _slot = build_slot();
     let registry = Registry::with_login(USER, PASSWORD);
     let project = release_project();
     release_commit(&project, "2.0.0");
@@ -315,7 +315,7 @@ fn a_docker_desktop_style_credential_helper_is_enough() {
 /// per case, verified against one published release.
 #[test]
 fn each_login_alone_is_enough_and_release_registry_vars_override_them() {
-    let _serial = serial();
+    let _slot = build_slot();
     let registry = Registry::with_login(USER, PASSWORD);
     let project = release_project();
     release_commit(&project, "1.4.0");
@@ -385,7 +385,7 @@ fn each_login_alone_is_enough_and_release_registry_vars_override_them() {
 /// config, for a chart host helm's and docker's come before it.
 #[test]
 fn images_read_the_containers_login_first_and_charts_helms() {
-    let _serial = serial();
+    let _slot = build_slot();
     let registry = Registry::with_login(USER, PASSWORD);
     let project = release_project();
     release_commit(&project, "1.5.0");
@@ -424,7 +424,7 @@ fn images_read_the_containers_login_first_and_charts_helms() {
 
 #[test]
 fn a_wrong_password_is_named_by_its_source_and_never_shown() {
-    let _serial = serial();
+    let _slot = build_slot();
     let registry = Registry::with_login(USER, PASSWORD);
     let project = release_project();
     release_commit(&project, "1.6.0");
@@ -597,7 +597,7 @@ impl Drop for TokenRegistry {
 /// reads the registry; neither token ever appears in output.
 #[test]
 fn identity_tokens_are_traded_for_access_tokens() {
-    let _serial = serial();
+    let _slot = build_slot();
     let registry = TokenRegistry::start();
     let project = Project::new();
     let read = |env: &Env| {

@@ -16,7 +16,9 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use super::github::GitHub;
-use super::{Env, Registry, output, release_commit, release_project, require, serial, workspace};
+use super::{
+    Env, Registry, build_slot, output, release_commit, release_project, require, workspace,
+};
 use crate::support::{Project, Run};
 
 pub(super) const REPOSITORY: &str = "sofatutor/llm-proxy";
@@ -135,7 +137,7 @@ fn verify(env: &Env, project: &Project, version: &str) -> Run {
 
 #[test]
 fn provenance_passes_for_this_repository_workflow_and_commit_and_fails_for_any_other() {
-    let _serial = serial();
+    let _slot = build_slot();
     let registry = Registry::start();
     let project = release_project();
     let mut env = Env::new(&registry.host);
@@ -370,7 +372,7 @@ fn provenance_passes_for_this_repository_workflow_and_commit_and_fails_for_any_o
 /// Promotion, then the GitHub release, whose record names the attestations that passed.
 #[test]
 fn promote_with_provenance_on_is_refused_without_an_attestation_and_allowed_with_one() {
-    let _serial = serial();
+    let _slot = build_slot();
     let registry = Registry::start();
     let project = release_project();
     let mut env = Env::new(&registry.host);

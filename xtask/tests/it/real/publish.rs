@@ -7,7 +7,7 @@
 use std::process::Command;
 
 use super::{
-    Env, Registry, output, path_without, release_commit, release_project, require, serial,
+    Env, Registry, build_slot, output, path_without, release_commit, release_project, require,
 };
 use crate::support::{Project, TempDir, spawn_xtask, wait, xtask_in};
 
@@ -35,7 +35,7 @@ fn platforms(index: &serde_yaml::Value) -> Vec<String> {
 
 #[test]
 fn publish_pushes_chart_and_two_platform_image_then_reruns_as_a_no_op() {
-    let _serial = serial();
+    let _slot = build_slot();
     let registry = Registry::start();
     let project = release_project();
     let commit = tag(&project, "v1.2.3");
@@ -115,7 +115,7 @@ fn publish_pushes_chart_and_two_platform_image_then_reruns_as_a_no_op() {
 
 #[test]
 fn rerun_after_a_failed_chart_push_completes_the_release() {
-    let _serial = serial();
+    let _slot = build_slot();
     let registry = Registry::start();
     let project = release_project();
     tag(&project, "v0.3.0");
@@ -173,7 +173,7 @@ fn rerun_after_a_failed_chart_push_completes_the_release() {
 
 #[test]
 fn a_version_published_with_other_content_is_refused() {
-    let _serial = serial();
+    let _slot = build_slot();
     let registry = Registry::start();
     let project = release_project();
     tag(&project, "v2.0.0");
@@ -220,7 +220,7 @@ fn a_version_published_with_other_content_is_refused() {
 
 #[test]
 fn registry_401_is_an_error_and_a_login_keeps_the_password_secret() {
-    let _serial = serial();
+    let _slot = build_slot();
     let canary = "canary-Pa55word-7f3a";
     let registry = Registry::with_login("tester", canary);
     let project = release_project();
@@ -302,7 +302,7 @@ fn failing_registry() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>)
 
 #[test]
 fn registry_500_on_the_existence_check_is_an_error_not_absent() {
-    let _serial = serial();
+    let _slot = build_slot();
     let (host, requests) = failing_registry();
     let project = release_project();
     tag(&project, "v1.1.0");
@@ -329,7 +329,7 @@ fn registry_500_on_the_existence_check_is_an_error_not_absent() {
 
 #[test]
 fn missing_helm_is_named_before_any_change() {
-    let _serial = serial();
+    let _slot = build_slot();
     let registry = Registry::start();
     let project = release_project();
     tag(&project, "v1.0.1");
@@ -351,7 +351,7 @@ fn missing_helm_is_named_before_any_change() {
 
 #[test]
 fn a_chart_waits_for_its_image_and_never_goes_out_before_it() {
-    let _serial = serial();
+    let _slot = build_slot();
     let registry = Registry::start();
     let project = release_project();
     release_commit(&project, "1.4.0");
@@ -425,7 +425,7 @@ fn a_chart_waits_for_its_image_and_never_goes_out_before_it() {
 
 #[test]
 fn rendered_manifests_are_validated_against_kubernetes_schemas() {
-    let _serial = serial();
+    let _slot = build_slot();
     require("kubernetes-validate");
     let registry = Registry::start();
     let project = release_project();

@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use super::{Env, Registry, output, release_commit, release_project, require, serial};
+use super::{Env, Registry, build_slot, output, release_commit, release_project, require};
 use crate::support::TempDir;
 use crate::support::{spawn_xtask, wait};
 
@@ -47,7 +47,7 @@ fn push_labelled_image(env: &Env, registry: &Registry, label: &str, tags: &[&str
 /// only with releases of its line; `latest` still keeps the newer release.
 #[test]
 fn a_minor_tag_holding_another_lines_release_is_replaced_and_latest_is_not() {
-    let _serial = serial();
+    let _slot = build_slot();
     let registry = Registry::start();
     let env = Env::new(&registry.host);
     let project = release_project();
@@ -102,7 +102,7 @@ fn a_minor_tag_holding_another_lines_release_is_replaced_and_latest_is_not() {
 /// and `release tag` then failed on the tree. Failed or not, a publish leaves it as it was.
 #[test]
 fn a_local_publish_leaves_the_tree_as_it_found_it() {
-    let _serial = serial();
+    let _slot = build_slot();
     let registry = Registry::start();
     let env = Env::new(&registry.host);
     let project = release_project();
@@ -159,7 +159,7 @@ fn a_local_publish_leaves_the_tree_as_it_found_it() {
 /// exits 130.
 #[test]
 fn an_interrupted_publish_leaves_the_tree_as_it_found_it() {
-    let _serial = serial();
+    let _slot = build_slot();
     let registry = Registry::start();
     let mut env = Env::new(&registry.host);
     env.set("RELEASE_IMAGE_WAIT", "600");

@@ -2,12 +2,12 @@
 //! runs of two tags finish in either order. The moving tags (`X.Y`, `latest`) must still
 //! only move forward, which the registry, not the clone's tags, decides.
 
-use super::{Env, Registry, release_commit, release_project, serial};
+use super::{Env, Registry, build_slot, release_commit, release_project};
 use crate::support::{git, xtask_in};
 
 #[test]
 fn an_older_tag_finishing_last_never_moves_latest_or_its_line_back() {
-    let _serial = serial();
+    let _slot = build_slot();
     let registry = Registry::start();
     let env = Env::new(&registry.host);
     let vars: Vec<(&str, &str)> = env.pairs();

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{Env, path_without, release_project, require, serial};
+use super::{Env, build_slot, path_without, release_project, require};
 use crate::interrupt::processes_with;
 
 /// The environment of a rehearsal that names no registry: `--local-registry` brings one.
@@ -41,7 +41,7 @@ fn assert_one_line_per_stage(run: &crate::support::Run) {
 
 #[test]
 fn a_rehearsal_with_its_own_registry_passes_and_leaves_nothing_running() {
-    let _serial = serial();
+    let _slot = build_slot();
     require("docker-registry");
     let project = release_project();
     let marker = project.tmp.path().display().to_string();
@@ -136,7 +136,7 @@ fn stop(pid: &str, marker: &str) -> bool {
 /// nor GitHub it asks.
 #[test]
 fn keep_prints_the_environment_that_verifies_the_kept_registry() {
-    let _serial = serial();
+    let _slot = build_slot();
     require("docker-registry");
     let project = release_project();
     let marker = project.tmp.path().display().to_string();
@@ -251,7 +251,7 @@ fn keep_prints_the_environment_that_verifies_the_kept_registry() {
 /// stage's as it runs.
 #[test]
 fn a_failing_stage_shows_its_output_and_keep_leaves_the_registry_running() {
-    let _serial = serial();
+    let _slot = build_slot();
     require("docker-registry");
     let project = release_project();
     let marker = project.tmp.path().display().to_string();
@@ -352,7 +352,7 @@ fn an_interrupted_rehearsal_stops_the_stage_and_the_registry() {
     use std::os::unix::process::CommandExt;
     use std::process::Stdio;
 
-    let _serial = serial();
+    let _slot = build_slot();
     require("docker-registry");
     let project = release_project();
     let marker = project.tmp.path().display().to_string();

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::{Env, Registry, output, release_project, require, serial};
+use super::{Env, Registry, build_slot, output, release_project, require};
 use crate::support::{Project, TempDir};
 
 /// What one publish left in its registry.
@@ -139,7 +139,7 @@ const NOTES: &str = "charts/llm-proxy/templates/NOTES.txt";
 
 #[test]
 fn two_publishes_of_one_commit_from_nothing_give_the_same_image_and_chart() {
-    let _serial = serial();
+    let _slot = build_slot();
     let first = publish_from_nothing(None);
     let second = publish_from_nothing(None);
     // The comparison must be able to fail: a third publish, of a commit that changes one

@@ -7,7 +7,7 @@
 //! Checked with docker-registry 2.8.2, helm v3.18.0, buildah 1.28, skopeo 1.9, gh 2.103.3.
 
 use super::github::GitHub;
-use super::{Env, Registry, release_commit, release_project, require, serial};
+use super::{Env, Registry, build_slot, release_commit, release_project, require};
 use crate::support::{Project, Run};
 
 const TOKEN: &str = "ghp_canary0token0f7c2";
@@ -45,7 +45,7 @@ fn line<'a>(run: &'a Run, prefix: &str) -> &'a str {
 
 #[test]
 fn latest_and_the_minor_tag_move_back_with_a_record_verify_status_and_publish_respect() {
-    let _serial = serial();
+    let _slot = build_slot();
     require("gh");
     require("skopeo");
     let github = GitHub::start();

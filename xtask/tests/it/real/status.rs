@@ -8,7 +8,9 @@
 use std::process::Command;
 
 use super::github::GitHub;
-use super::{Env, Registry, free_port, output, release_commit, release_project, require, serial};
+use super::{
+    Env, Registry, build_slot, free_port, output, release_commit, release_project, require,
+};
 use crate::support::{Project, Run};
 
 const TOKEN: &str = "ghp_canary0token0f7c2";
@@ -63,7 +65,7 @@ fn push_chart(project: &Project, env: &Env, registry: &Registry, version: &str, 
 
 #[test]
 fn each_release_shows_where_it_stands_in_one_word() {
-    let _serial = serial();
+    let _slot = build_slot();
     require("gh");
     let github = GitHub::start();
     let registry = Registry::start();
@@ -210,7 +212,7 @@ fn each_release_shows_where_it_stands_in_one_word() {
 
 #[test]
 fn an_unreachable_registry_is_unknown_never_absent() {
-    let _serial = serial();
+    let _slot = build_slot();
     let project = release_project();
     release_commit(&project, "1.2.3");
     let mut env = Env::new(&format!("127.0.0.1:{}", free_port()));

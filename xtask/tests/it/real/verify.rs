@@ -8,7 +8,7 @@
 use std::process::Command;
 
 use super::github::GitHub;
-use super::{Env, Registry, output, release_commit, release_project, require, serial};
+use super::{Env, Registry, build_slot, output, release_commit, release_project, require};
 use crate::support::Run;
 
 /// The check lines that failed (`✗ name: detail`), by name.
@@ -81,7 +81,7 @@ fn push_chart_with_app_version(env: &Env, registry: &Registry, app_version: &str
 
 #[test]
 fn a_complete_release_verifies_then_each_broken_artifact_fails_its_own_check() {
-    let _serial = serial();
+    let _slot = build_slot();
     let registry = Registry::start();
     let project = release_project();
     let env = Env::new(&registry.host);
@@ -209,7 +209,7 @@ fn a_complete_release_verifies_then_each_broken_artifact_fails_its_own_check() {
 
 #[test]
 fn promote_is_refused_while_verify_fails_and_allowed_once_the_artifact_is_fixed() {
-    let _serial = serial();
+    let _slot = build_slot();
     let registry = Registry::start();
     let project = release_project();
     let env = Env::new(&registry.host);
@@ -283,7 +283,7 @@ fn promote_is_refused_while_verify_fails_and_allowed_once_the_artifact_is_fixed(
 
 #[test]
 fn an_index_without_arm64_fails_the_image_check() {
-    let _serial = serial();
+    let _slot = build_slot();
     let registry = Registry::start();
     let project = release_project();
     let mut env = Env::new(&registry.host);
@@ -309,7 +309,7 @@ fn an_index_without_arm64_fails_the_image_check() {
 
 #[test]
 fn a_draft_or_a_release_without_notes_fails_the_github_checks() {
-    let _serial = serial();
+    let _slot = build_slot();
     require("gh");
     let registry = Registry::start();
     let project = release_project();
@@ -403,7 +403,7 @@ fn a_draft_or_a_release_without_notes_fails_the_github_checks() {
 
 #[test]
 fn an_unreachable_registry_is_an_error_never_a_pass() {
-    let _serial = serial();
+    let _slot = build_slot();
     let registry = Registry::start();
     let project = release_project();
     let env = Env::new(&registry.host);
@@ -431,7 +431,7 @@ fn an_unreachable_registry_is_an_error_never_a_pass() {
 
 #[test]
 fn a_rehearsal_passes_end_to_end_and_leaves_exactly_the_expected_tags() {
-    let _serial = serial();
+    let _slot = build_slot();
     let registry = Registry::start();
     let project = release_project();
     let env = Env::new(&registry.host);

@@ -133,6 +133,9 @@ pub enum Gate {
     NotAsked,
     /// Each failing check as `name: detail`; none when the artifacts verify.
     Checked(Vec<String>),
+    /// The image or the chart of the version is simply not there yet (its publishing
+    /// workflows may still run): what is missing, e.g. `the image v1.2.3`.
+    NotPublished(Vec<String>),
     /// The gate could not run at all (a tool missing, the scratch directory): why.
     Failed(String),
 }
@@ -157,6 +160,12 @@ impl Gate {
             Gate::Checked(failing) => Some(format!(
                 "the published artifacts of {what} do not verify (the promotion gate):\n      - {}\n    fix the release (`cargo xtask release verify {} --artifacts-only` shows every check)",
                 failing.join("\n      - "),
+                what.trim_start_matches('v')
+            )),
+            Gate::NotPublished(missing) => Some(format!(
+                "{what} is not published yet: {} {} not in the registry; wait for the docker/helm-publish workflows of {what} (or run `cargo xtask release status {}`)",
+                missing.join(" and "),
+                if missing.len() == 1 { "is" } else { "are" },
                 what.trim_start_matches('v')
             )),
             Gate::Failed(why) => Some(format!(

@@ -25,6 +25,26 @@ pub fn verify(config: &Config, facts: &ReleaseFacts) -> Vec<Check> {
     checks(config, facts, false)
 }
 
+/// The promotion gate: every artifact check must pass, but an image or chart that is not
+/// there at all is said plainly, since that usually means its workflows are still running.
+pub fn promotion_gate(config: &Config, facts: &ReleaseFacts) -> Gate {
+    let mut missing = Vec::new();
+    if facts.version_image == Lookup::Missing {
+        missing.push(format!(
+            "the image {}",
+            grammar::version_tag(&facts.version)
+        ));
+    }
+    if facts.chart == Lookup::Missing {
+        missing.push(format!("the chart {}", facts.version));
+    }
+    if missing.is_empty() {
+        Gate::from_checks(&verify(config, facts))
+    } else {
+        Gate::NotPublished(missing)
+    }
+}
+
 /// The gate of a GitHub release: the promotion gate, and the stable tag on the remote, on
 /// the commit of the version tag (a stable tag pushed by hand gets no release otherwise).
 pub fn release_gate(config: &Config, facts: &ReleaseFacts) -> Gate {
@@ -404,6 +424,28 @@ pub fn render_text(checks: &[Check]) -> String {
         .collect()
 }
 
+/// The job summary of a verify run in GitHub Actions: one table row per check.
+pub fn render_markdown(what: &str, checks: &[Check]) -> String {
+    let failed = checks.iter().filter(|c| !c.ok).count();
+    let mut out = format!(
+        "### release verify {what}: {}\n\n| | check | detail |\n| --- | --- | --- |\n",
+        match failed {
+            0 => "every check passed".to_string(),
+            n => format!("{n} of {} checks failed", checks.len()),
+        }
+    );
+    let cell = |text: &str| text.replace('|', "\\|").replace('\n', " ");
+    for c in checks {
+        let mark = if c.ok { "✓" } else { "✗" };
+        out.push_str(&format!(
+            "| {mark} | {} | {} |\n",
+            cell(&c.id.to_string()),
+            cell(&c.detail)
+        ));
+    }
+    out
+}
+
 pub fn to_json(checks: &[Check]) -> Json {
     Json::array(checks.iter().map(|c| {
         Json::object([
@@ -681,6 +723,42 @@ mod tests {
         );
         facts.run_output = Some(Lookup::Found("llm-proxy v1.2.3 (0123456)\n".into()));
         assert!(failed(&facts).is_empty());
+    }
+
+    /// Promoting before the workflows have published says so, instead of listing every
+    /// check that a missing artifact fails (issue 18, rough edge 6).
+    #[test]
+    fn a_promotion_before_the_artifacts_exist_says_they_are_not_published_yet() {
+        let mut facts = good();
+        facts.github_release = None;
+        assert_eq!(promotion_gate(&config(), &facts), Gate::Checked(vec![]));
+        facts.chart = Lookup::Missing;
+        assert_eq!(
+            promotion_gate(&config(), &facts).problem("v1.2.3").unwrap(),
+            "v1.2.3 is not published yet: the chart 1.2.3 is not in the registry; wait for the docker/helm-publish workflows of v1.2.3 (or run `cargo xtask release status 1.2.3`)"
+        );
+        facts.version_image = Lookup::Missing;
+        assert_eq!(
+            promotion_gate(&config(), &facts),
+            Gate::NotPublished(vec!["the image v1.2.3".into(), "the chart 1.2.3".into()])
+        );
+        // A chart that is there but wrong is a broken release, not one still on its way.
+        let mut facts = good();
+        facts.github_release = None;
+        facts.version_image = Lookup::Unknown("registry down".into());
+        assert!(matches!(promotion_gate(&config(), &facts), Gate::Checked(f) if !f.is_empty()));
+    }
+
+    #[test]
+    fn the_summary_is_one_row_per_check_with_cells_escaped() {
+        let checks = [
+            Check::new(CheckId::ChartVersion, true, "1.2.3"),
+            Check::new(CheckId::GithubRecord, false, "a | b\nc"),
+        ];
+        assert_eq!(
+            render_markdown("v1.2.3", &checks),
+            "### release verify v1.2.3: 1 of 2 checks failed\n\n| | check | detail |\n| --- | --- | --- |\n| ✓ | chart version | 1.2.3 |\n| ✗ | github release record | a \\| b c |\n"
+        );
     }
 
     #[test]

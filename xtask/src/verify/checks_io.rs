@@ -48,8 +48,8 @@ pub enum Scope {
 /// run it too.
 pub fn promotion_gate(sh: &Shell, project: &Project, version: &Version) -> Gate {
     let provenance = project.config.provenance;
-    match check(sh, project, version, Scope::Artifacts, false, provenance) {
-        Ok(checks) => Gate::from_checks(&checks),
+    match gather(sh, project, version, Scope::Artifacts, false, provenance) {
+        Ok(facts) => crate::verify::checks::promotion_gate(&project.config, &facts),
         Err(e) => Gate::Failed(format!("{e:#}")),
     }
 }

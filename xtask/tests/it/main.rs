@@ -21,4 +21,5 @@ mod switches;
 mod tag;
 mod tidy;
 mod usage;
+mod verify;
 mod workflows;

@@ -480,3 +480,23 @@ fn a_release_record_hidden_in_a_comment_or_with_one_row_edited_fails_verify() {
     }
     verify(&made).success();
 }
+
+/// Issue 18, rough edge 6: promoting before the publishing workflows have run says that the
+/// artifacts are not there yet and what to wait for, once, instead of every failing check.
+#[test]
+fn a_promotion_before_anything_is_published_says_what_to_wait_for() {
+    let _slot = build_slot();
+    let registry = Registry::start();
+    let env = Env::new(&registry.host);
+    let project = release_project();
+    release_commit(&project, "1.0.0");
+    let run = env.xtask(&project, &["release", "promote", "1.0.0", "--dry-run"]);
+    assert_eq!(run.code, 1, "{run}");
+    let problem = "v1.0.0 is not published yet: the image v1.0.0 and the chart 1.0.0 are not in the registry; wait for the docker/helm-publish workflows of v1.0.0 (or run `cargo xtask release status 1.0.0`)";
+    assert!(
+        run.stdout.contains(&format!("  FAIL  {problem}\n")),
+        "{run}"
+    );
+    assert!(!run.stdout.contains("do not verify"), "{run}");
+    assert!(!run.stdout.contains("provenance"), "{run}");
+}

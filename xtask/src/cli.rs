@@ -324,7 +324,7 @@ pub fn command() -> Command {
                 .long("quiet")
                 .global(true)
                 .action(ArgAction::SetTrue)
-                .help("Print no progress on stderr (steps, times, notes): only warnings, errors and what the tools say"),
+                .help("Print no progress on stderr (steps, times, notes, the commands run): only warnings, errors and what the tools say"),
         )
         .subcommand(
             Command::new("ci")

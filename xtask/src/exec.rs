@@ -42,10 +42,18 @@ use crate::invocation::{Invocation, KILL_AFTER_SECS};
 /// reads a command's output after the command ended.
 const GRACE: Duration = Duration::from_secs(2);
 
+/// `$ cmd` on stderr before a command runs, as a log line of its step; `-q` leaves it out
+/// with the rest of the progress (the tool's own output is still shown).
+fn echo(shown: &str) {
+    if crate::ui::level() > crate::ui::Level::Quiet {
+        eprintln!("$ {shown}");
+    }
+}
+
 /// Runs `cmd` as a log line of the current step: `$ cmd`, then the tool's own output, all on
 /// stderr, so that stdout keeps only the data xtask prints. Fails on a non-zero exit.
 pub fn run(sh: &Shell, cmd: &Invocation) -> Result<()> {
-    eprintln!("$ {cmd}");
+    echo(&cmd.to_string());
     if cmd.stdin_from.is_some() {
         // A command reading a secret answers briefly; capture it so the secret can be
         // scrubbed from what it says.
@@ -72,7 +80,7 @@ pub fn run(sh: &Shell, cmd: &Invocation) -> Result<()> {
 /// process relays. Like the process group, this is how the command is supervised, not part
 /// of it, and is not printed.
 pub fn run_apart(sh: &Shell, cmd: &Invocation) -> Result<()> {
-    eprintln!("$ {cmd}");
+    echo(&cmd.to_string());
     let shown = cmd.to_string();
     let mut command = command_of(sh, cmd);
     command.env(STAGE_OF, std::process::id().to_string());
@@ -104,7 +112,7 @@ fn parent_announces_interrupts() -> bool {
 /// stderr. In a process group of its own: a build's many processes stop together.
 pub fn stream(cmd: xshell::Cmd<'_>) -> Result<()> {
     let shown = cmd.to_string();
-    eprintln!("$ {shown}");
+    echo(&shown);
     streamed(cmd.into(), &shown, None, Group::Own)
 }
 

@@ -26,8 +26,8 @@ fn in_actions() -> bool {
 /// How much progress a run prints on stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
-    /// `-q`: no steps, times or notes; warnings, errors, and what the tools a step runs
-    /// say (`exec` echoes those commands at every level).
+    /// `-q`: no steps, times, notes or `$ command` lines; warnings, errors, and what the
+    /// tools a step runs say.
     Quiet = 0,
     /// Each step with its time, and what the tools it runs say.
     Normal = 1,

@@ -38,7 +38,7 @@ pub const TOOLS: [Tool; 13] = [
     },
     Tool {
         name: "helm",
-        install: "install Helm 3.13 or newer (https://helm.sh/docs/intro/install/)",
+        install: "install Helm v3.18.0, the version releases are pinned to: scripts/install-test-tools.sh chart",
     },
     Tool {
         name: "docker",
@@ -156,8 +156,10 @@ mod tests {
         }
         assert_eq!(
             missing("helm"),
-            "`helm` not found on PATH: install Helm 3.13 or newer (https://helm.sh/docs/intro/install/)"
+            "`helm` not found on PATH: install Helm v3.18.0, the version releases are pinned to: scripts/install-test-tools.sh chart"
         );
+        // The hint names the pin itself, not a copy that could fall behind it.
+        assert!(missing("helm").contains(&format!("Helm {HELM_VERSION},")));
         assert_eq!(missing("frob"), "`frob` not found on PATH: install it");
     }
 

@@ -47,6 +47,15 @@ pub fn run(sh: &Shell, project: &Project, args: PublishArgs) -> Result<()> {
     let plan = plan_publish(&release_tag, &project.config, &state).select(only, push);
     if args.dry_run {
         print!("{}", plan.render_text());
+        // Changes nothing, but says what would stop the real run before it starts.
+        for tool in plan_tools(&plan) {
+            if which::which(tool).is_err() {
+                ui::warn(&format!(
+                    "the real run would refuse: {}",
+                    tools::missing(tool)
+                ));
+            }
+        }
         return Ok(());
     }
 
@@ -132,6 +141,14 @@ fn carry_out(
     Ok((published, image_digest))
 }
 
+/// Every tool the plan's steps run, each once.
+fn plan_tools(plan: &PublishPlan) -> Vec<&'static str> {
+    let mut tools: Vec<&'static str> = plan.steps.iter().flat_map(|s| s.step().tools()).collect();
+    tools.sort_unstable();
+    tools.dedup();
+    tools
+}
+
 /// Tools on PATH, credentials complete, and for a real publish the tag checked out.
 fn preflight(
     sh: &Shell,
@@ -141,10 +158,7 @@ fn preflight(
 ) -> Result<Option<Credentials>> {
     let mut problems = Vec::new();
     let steps = &plan.steps;
-    let mut tools: Vec<&str> = steps.iter().flat_map(|s| s.step().tools()).collect();
-    tools.sort_unstable();
-    tools.dedup();
-    for tool in &tools {
+    for tool in &plan_tools(plan) {
         if which::which(tool).is_err() {
             problems.push(tools::missing(tool));
         } else if *tool == "helm" {

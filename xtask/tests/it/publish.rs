@@ -133,6 +133,28 @@ fn missing_tools_are_all_named_before_anything_changes() {
     assert_eq!(project.git(&["status", "--porcelain"]), "");
 }
 
+/// A dry run changes nothing, but is not silent about a missing tool: it names what the real
+/// run would refuse, with the pinned helm and the script that installs it.
+#[test]
+fn a_dry_run_names_the_tools_the_real_run_would_miss() {
+    let project = Project::new();
+    project.git(&["tag", "-a", "v1.2.3", "-m", "v1.2.3"]);
+    let tmp = TempDir::new();
+    let run = project
+        .xtask_env(
+            &["release", "publish", "v1.2.3", "--dry-run"],
+            &[("PATH", &path_with_git_only(&tmp))],
+        )
+        .success();
+    assert!(
+        run.stderr.lines().any(|l| l
+            == "warning: the real run would refuse: `helm` not found on PATH: install Helm v3.18.0, the version releases are pinned to: scripts/install-test-tools.sh chart"),
+        "{run}"
+    );
+    assert!(run.stdout.contains("helm push"), "{run}");
+    assert_eq!(project.git(&["status", "--porcelain"]), "");
+}
+
 #[test]
 fn publishing_needs_the_tag_checked_out() {
     let project = Project::new();

@@ -403,6 +403,15 @@ fn release_command(m: &ArgMatches) -> anyhow::Result<Task> {
             shown: crate::quote::quote(&input),
         })
     };
+    // `plan`, `publish` and `github` also take a version (`1.4.0` for `v1.4.0`), as every
+    // other command does; `classify` is the grammar itself, which ignores tags outside `v*`.
+    let tag_or_version = || -> anyhow::Result<TagArg> {
+        let input = string("tag");
+        Ok(TagArg {
+            meaning: grammar::classify_tag_or_version(&input)?,
+            shown: crate::quote::quote(&input),
+        })
+    };
     let version =
         || -> anyhow::Result<Version> { Ok(grammar::parse_version_arg(&string("version"))?) };
     let remote = || {
@@ -416,13 +425,7 @@ fn release_command(m: &ArgMatches) -> anyhow::Result<Task> {
             github_output: flag("github-output"),
         }),
         "plan" => Task::Plan(PlanArgs {
-            tag: {
-                let input = string("tag");
-                TagArg {
-                    meaning: grammar::classify_tag_or_version(&input)?,
-                    shown: crate::quote::quote(&input),
-                }
-            },
+            tag: tag_or_version()?,
             json: flag("json"),
         }),
         "stamp" => Task::Stamp(StampArgs {
@@ -448,7 +451,7 @@ fn release_command(m: &ArgMatches) -> anyhow::Result<Task> {
             no_sign: flag("no-sign"),
         }),
         "publish" => Task::Publish(PublishArgs {
-            tag: tag()?,
+            tag: tag_or_version()?,
             only: match optional("only").as_deref() {
                 None => None,
                 Some("chart") => Some(Artifact::Chart),
@@ -459,7 +462,7 @@ fn release_command(m: &ArgMatches) -> anyhow::Result<Task> {
             dry_run: flag("dry-run"),
         }),
         "github" => Task::Github(GithubArgs {
-            tag: tag()?,
+            tag: tag_or_version()?,
             dry_run: flag("dry-run"),
             no_checks: flag("no-checks"),
         }),

@@ -28,6 +28,32 @@ fn plan_takes_a_version_as_its_version_tag() {
     );
 }
 
+/// `publish` and `github` read a version as `plan` does: `publish 1.2.3` is not "ignored".
+#[test]
+fn publish_and_github_take_a_version_too() {
+    let project = Project::new();
+    project.git(&["tag", "-a", "v1.2.3", "-m", "v1.2.3"]);
+    for (by_version, by_tag) in [
+        (
+            &["release", "publish", "1.2.3", "--dry-run"][..],
+            &["release", "publish", "v1.2.3", "--dry-run"][..],
+        ),
+        (
+            &["release", "github", "1.2.3-stable", "--dry-run"],
+            &["release", "github", "v1.2.3-stable", "--dry-run"],
+        ),
+    ] {
+        let a = project.xtask(by_version);
+        let b = project.xtask(by_tag);
+        assert_eq!((a.code, &a.stdout), (b.code, &b.stdout), "{a}\n{b}");
+        assert!(!a.stdout.contains("ignored"), "{a}");
+    }
+    project
+        .xtask(&["release", "publish", "1.2", "--dry-run"])
+        .usage_error()
+        .stderr_has("invalid version \"1.2\"");
+}
+
 #[test]
 fn every_bad_argument_value_is_a_usage_error_and_changes_nothing() {
     let project = Project::new();

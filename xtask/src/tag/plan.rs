@@ -539,8 +539,23 @@ fn clean_checks(tree: &WorkTree) -> Vec<Preflight> {
         } else {
             String::new()
         };
+        // A chart stamped by `release stamp` or an old local publish is not to be committed:
+        // the committed chart stays unstamped, and CI stamps what it publishes.
+        let stamped: Vec<&str> = tree
+            .entries
+            .iter()
+            .filter(|e| e.starts_with(" M ") && e.ends_with("/Chart.yaml"))
+            .map(|e| e[3..].trim_end_matches("/Chart.yaml"))
+            .collect();
+        let fix = match stamped.first() {
+            Some(chart) => format!(
+                "a stamped chart is never committed (CI stamps what it publishes): put it back with `git checkout -- {}`, and commit, stash (`git stash --include-untracked`) or remove the rest",
+                crate::quote::quote(chart)
+            ),
+            None => "commit, stash (`git stash --include-untracked`) or remove them".to_string(),
+        };
         checks.push(Preflight::Problem(format!(
-            "the working tree is not clean ({}{more}): commit, stash (`git stash --include-untracked`) or remove them, so that the tag names exactly what was checked",
+            "the working tree is not clean ({}{more}): {fix}, so that the tag names exactly what was checked",
             shown.join(", ")
         )));
     }
@@ -1202,6 +1217,13 @@ notes:
         check_tag(
             |f| f.dirty.entries = vec![" M a.rs".into()],
             &["the working tree is not clean (\" M a.rs\")"],
+        );
+        let mut facts = ready();
+        facts.dirty.entries = vec![" M charts/llm-proxy/Chart.yaml".into()];
+        let refusal = plan_tag(&facts).refusal().unwrap();
+        assert!(
+            refusal.contains("(\" M charts/llm-proxy/Chart.yaml\"): a stamped chart is never committed (CI stamps what it publishes): put it back with `git checkout -- \"charts/llm-proxy\"`, and commit"),
+            "{refusal}"
         );
         check_tag(|f| f.shallow = true, &["this clone is shallow"]);
         check_tag(

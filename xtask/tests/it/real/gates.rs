@@ -228,9 +228,21 @@ fn a_platform_from_another_build_or_a_sidecar_from_elsewhere_fails_verify_and_th
     }
     verify().success();
 
-    // Chart 1.2.3 re-pushed with a sidecar from elsewhere after the release's own container.
-    let chart = env.dir.path().join("sidecar-chart");
-    copy_dir(&project.work.join("charts/llm-proxy"), &chart);
+    // Chart 1.2.3 re-pushed with a sidecar from elsewhere after the release's own container:
+    // the published chart, whose values name this registry's image (a publish puts the work
+    // tree's chart back unstamped).
+    let vars = env.pairs();
+    let helm = require("helm");
+    let pulled = env.dir.path().join("sidecar-pulled");
+    output(
+        Command::new(&helm)
+            .args(["pull", "--plain-http", "--version", "1.2.3", "--untar"])
+            .arg(format!("oci://{host}/charts/llm-proxy"))
+            .arg("--untardir")
+            .arg(&pulled)
+            .envs(vars.iter().copied()),
+    );
+    let chart = pulled.join("llm-proxy");
     let deployment = chart.join("templates/deployment.yaml");
     let text = std::fs::read_to_string(&deployment).unwrap();
     let last = "            {{- toYaml .Values.resources | nindent 12 }}\n";
@@ -238,8 +250,6 @@ fn a_platform_from_another_build_or_a_sidecar_from_elsewhere_fails_verify_and_th
     let sidecar = "        - name: sidecar\n          image: \"127.0.0.1:1/sidecar:1\"\n";
     std::fs::write(&deployment, text.replace(last, &format!("{last}{sidecar}"))).unwrap();
     let dest = env.dir.path().join("sidecar-package");
-    let vars = env.pairs();
-    let helm = require("helm");
     output(
         Command::new(&helm)
             .args(["package", "--version", "1.2.3", "--app-version", "v1.2.3"])
@@ -307,19 +317,6 @@ fn json(value: &serde_yaml::Value) -> String {
                 .join(",")
         ),
         Value::Tagged(_) => panic!("a manifest has no YAML tags"),
-    }
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
     }
 }
 

@@ -35,6 +35,8 @@ pub(super) struct State {
     pub(super) body: Option<String>,
     /// The title of every release; `None`: its tag.
     pub(super) title: Option<String>,
+    /// The title each release was created or edited with, which wins over `title`.
+    titles: Vec<(String, String)>,
     /// The tag of the Latest release, as `POST` and `PATCH` with `make_latest` set it.
     pub(super) latest: Option<String>,
     /// The notes each release was created with; `body` as a test sets it overrides them.
@@ -165,7 +167,15 @@ fn release_json(tag: &str, state: &State) -> String {
             .replace('"', "\\\"")
             .replace('\n', "\\n")
     );
-    let title = state.title.as_deref().unwrap_or(tag).replace('"', "\\\"");
+    let title = state
+        .titles
+        .iter()
+        .rev()
+        .find(|(t, _)| t == tag)
+        .map(|(_, title)| title.as_str())
+        .or(state.title.as_deref())
+        .unwrap_or(tag)
+        .replace('"', "\\\"");
     let id = state
         .releases
         .iter()
@@ -227,7 +237,7 @@ fn answer(request: &Request, state: &mut State) -> (u16, String) {
                 state.draft = draft;
             }
             if let Some(title) = edit["name"].as_str() {
-                state.title = Some(title.to_string());
+                state.titles.push((tag.clone(), title.to_string()));
             }
             if let Some(body) = edit["body"].as_str() {
                 state.body = Some(body.to_string());
@@ -270,7 +280,9 @@ fn answer(request: &Request, state: &mut State) -> (u16, String) {
         }
         // What the release was created with is what it shows from now on.
         state.body = body["body"].as_str().map(str::to_string);
-        state.title = body["name"].as_str().map(str::to_string);
+        if let Some(title) = body["name"].as_str() {
+            state.titles.push((tag.clone(), title.to_string()));
+        }
         state.draft = body["draft"].as_bool().unwrap_or(false);
         state.created.push((tag.clone(), state.body.clone()));
         return (201, release_json(&tag, state));

@@ -387,10 +387,15 @@ fn an_interrupted_rehearsal_stops_the_stage_and_the_registry() {
     let run = crate::support::wait(child);
     assert!(was_publishing && sent, "{run}");
     assert_eq!(run.code, 130, "{run}");
+    let said = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("error: rehearsal interrupted by SIGINT during `publish`: "))
+        .unwrap_or_else(|| panic!("no interrupt line:\n{run}"));
     assert!(
-        run.stderr.contains(
-            "error: rehearsal interrupted by SIGINT during `publish`: the stage was stopped, nothing real was changed; the scratch clone is removed"
-        ),
+        said.contains(": the stage and the registry on 127.0.0.1:")
+            && said
+                .ends_with(" were stopped, nothing real was changed; the scratch clone is removed"),
         "{run}"
     );
     assert!(run.stdout.contains("✗ publish "), "{run}");

@@ -1064,7 +1064,13 @@ fn the_workflows_install_step_works_for_a_user_with_sudo_and_for_root() {
     let script = workspace().join("scripts/install-test-tools.sh");
     let script = script.to_str().unwrap();
     let user = RunnerUser::create();
-    let install = user.run("bash", &[script, "chart"]);
+    // As on a runner, the user runs the checkout's copy: its own, since this checkout may
+    // sit in a directory only root can enter (a CI clone in a 0700 temporary directory).
+    let own = user.home.path().join("scripts");
+    std::fs::create_dir_all(&own).unwrap();
+    std::fs::copy(script, own.join("install-test-tools.sh")).unwrap();
+    let own_script = own.join("install-test-tools.sh");
+    let install = user.run("bash", &[own_script.to_str().unwrap(), "chart"]);
     assert_eq!(install.code, 0, "as {}: {install}", user.name);
     let helm = user.run("helm", &["version", "--template", "{{.Version}}"]);
     assert_eq!(helm.stdout, "v3.18.0", "{helm}");

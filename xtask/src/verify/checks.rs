@@ -25,24 +25,20 @@ pub fn verify(config: &Config, facts: &ReleaseFacts) -> Vec<Check> {
     checks(config, facts, false)
 }
 
-/// The promotion gate: every artifact check must pass, but an image or chart that is not
-/// there at all is said plainly, since that usually means its workflows are still running.
+/// The promotion gate: every artifact check must pass. A chart not there at all is said
+/// plainly, since its workflow (always the last to publish) is then usually still running;
+/// a chart there before its image is a broken release, and gets every failing check.
 pub fn promotion_gate(config: &Config, facts: &ReleaseFacts) -> Gate {
+    if facts.chart != Lookup::Missing {
+        return Gate::from_checks(&verify(config, facts));
+    }
     let mut missing = Vec::new();
     if facts.version_image == Lookup::Missing {
-        missing.push(format!(
-            "the image {}",
-            grammar::version_tag(&facts.version)
-        ));
+        let image = grammar::version_tag(&facts.version);
+        missing.push(format!("the image {image}"));
     }
-    if facts.chart == Lookup::Missing {
-        missing.push(format!("the chart {}", facts.version));
-    }
-    if missing.is_empty() {
-        Gate::from_checks(&verify(config, facts))
-    } else {
-        Gate::NotPublished(missing)
-    }
+    missing.push(format!("the chart {}", facts.version));
+    Gate::NotPublished(missing)
 }
 
 /// The gate of a GitHub release: the promotion gate, and the stable tag on the remote, on
@@ -742,11 +738,18 @@ mod tests {
             promotion_gate(&config(), &facts),
             Gate::NotPublished(vec!["the image v1.2.3".into(), "the chart 1.2.3".into()])
         );
-        // A chart that is there but wrong is a broken release, not one still on its way.
-        let mut facts = good();
-        facts.github_release = None;
-        facts.version_image = Lookup::Unknown("registry down".into());
-        assert!(matches!(promotion_gate(&config(), &facts), Gate::Checked(f) if !f.is_empty()));
+        // A chart without its image is a broken release, not one still on its way; so is
+        // an image that could not be asked about.
+        for image in [Lookup::Missing, Lookup::Unknown("registry down".into())] {
+            let mut facts = good();
+            facts.github_release = None;
+            facts.version_image = image;
+            let gate = promotion_gate(&config(), &facts);
+            assert!(
+                matches!(&gate, Gate::Checked(f) if !f.is_empty()),
+                "{gate:?}"
+            );
+        }
     }
 
     #[test]

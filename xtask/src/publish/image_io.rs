@@ -202,7 +202,7 @@ fn retargeted_from(
         return Ok(None);
     };
     let record =
-        Retarget::parse(&found.body).map_err(|why| anyhow::anyhow!("{reference}: {why}"))?;
+        Retarget::parse(&found.body, tag).map_err(|why| anyhow::anyhow!("{reference}: {why}"))?;
     Ok(record.is_current(held).then_some(record.from))
 }
 

@@ -132,8 +132,12 @@ impl Retarget {
         ]
     }
 
-    /// Reads a record back from its manifest.
-    pub fn parse(manifest: &str) -> Result<Retarget, String> {
+    /// Reads back the record stored under `retarget-<tag>`. Anyone who can push to the
+    /// repository can push such a manifest, and a record is honoured by verify and publish:
+    /// so it counts only as a record of that very tag, a move back (`version` older than
+    /// `from`), and for `X.Y` a move within line X.Y. Anything else is refused, never read
+    /// as "retargeted".
+    pub fn parse(manifest: &str, tag: &str) -> Result<Retarget, String> {
         let value: serde_yaml::Value = serde_yaml::from_str(manifest)
             .map_err(|e| format!("the retarget record is not JSON: {e}"))?;
         let field = |name: &str| -> Result<String, String> {
@@ -151,12 +155,34 @@ impl Retarget {
                     "the retarget record's {name} {text:?} is no version tag"
                 ))
         };
-        Ok(Retarget {
+        let record = Retarget {
             tag: field("tag")?,
             version: version("version")?,
             digest: field("digest")?,
             from: version("from")?,
-        })
+        };
+        let (moved_to, moved_from) = (
+            grammar::version_tag(&record.version),
+            grammar::version_tag(&record.from),
+        );
+        if record.tag != tag {
+            return Err(format!(
+                "the retarget record of {tag} is about {}",
+                crate::quote::quote(&record.tag)
+            ));
+        }
+        if record.version >= record.from {
+            return Err(format!(
+                "the retarget record of {tag} moves it to {moved_to} from {moved_from}, which is no move back"
+            ));
+        }
+        let in_line = |v: &Version| tag == rules::LATEST || rules::minor_tag(v) == tag;
+        if !in_line(&record.version) || !in_line(&record.from) {
+            return Err(format!(
+                "the retarget record of {tag} names {moved_to} and {moved_from}, not both of line {tag}"
+            ));
+        }
+        Ok(record)
     }
 
     /// Whether the record still describes the tag: it holds the digest the record names.
@@ -499,14 +525,49 @@ mod tests {
     #[test]
     fn the_record_reads_back_from_its_manifest() {
         let manifest = record().manifest();
-        assert_eq!(Retarget::parse(&manifest), Ok(record()));
+        assert_eq!(Retarget::parse(&manifest, "latest"), Ok(record()));
         let value: serde_yaml::Value = serde_yaml::from_str(&manifest).unwrap();
         assert_eq!(value["layers"].as_sequence().map(Vec::len), Some(0));
         assert_eq!(
-            Retarget::parse(r#"{"annotations":{}}"#),
+            Retarget::parse(r#"{"annotations":{}}"#, "latest"),
             Err("the retarget record has no org.llm-proxy.retarget.tag".into())
         );
         assert_eq!(record_tag("1.2"), "retarget-1.2");
+    }
+
+    /// A record pushed by hand is honoured by verify and publish, so one that would let a
+    /// bad state pass, or freeze a tag, is refused: another tag's record, no move back, or
+    /// versions outside the tag's line.
+    #[test]
+    fn a_forged_record_is_refused() {
+        let forged = |tag: &str, version: &str, from: &str| Retarget {
+            tag: tag.into(),
+            version: v(version),
+            digest: "sha256:good".into(),
+            from: v(from),
+        };
+        let read = |record: Retarget, under: &str| Retarget::parse(&record.manifest(), under);
+        assert_eq!(
+            read(forged("1.2", "1.2.3", "1.2.4"), "1.2"),
+            Ok(forged("1.2", "1.2.3", "1.2.4"))
+        );
+        assert_eq!(
+            read(forged("1.2", "1.2.3", "2.0.0"), "latest").unwrap_err(),
+            "the retarget record of latest is about \"1.2\""
+        );
+        assert_eq!(
+            read(forged("latest", "1.2.4", "1.2.4"), "latest").unwrap_err(),
+            "the retarget record of latest moves it to v1.2.4 from v1.2.4, which is no move back"
+        );
+        assert_eq!(
+            read(forged("1.2", "1.1.0", "1.2.9"), "1.2").unwrap_err(),
+            "the retarget record of 1.2 names v1.1.0 and v1.2.9, not both of line 1.2"
+        );
+        // `from` far in the future would keep every publish of the line off the tag.
+        assert_eq!(
+            read(forged("1.2", "1.2.3", "9.9.9"), "1.2").unwrap_err(),
+            "the retarget record of 1.2 names v1.2.3 and v9.9.9, not both of line 1.2"
+        );
     }
 
     #[track_caller]

@@ -64,7 +64,9 @@ pub fn run(sh: &Shell, project: &Project, args: RetargetArgs) -> Result<()> {
     let held = held_release(&registry, &config.image, &tag);
     let record_ref = Reference::new(&config.image, &retarget::record_tag(&tag));
     let record = match registry.manifest(&record_ref) {
-        Ok(Some(found)) => Retarget::parse(&found.body).map_or_else(Lookup::Unknown, Lookup::Found),
+        Ok(Some(found)) => {
+            Retarget::parse(&found.body, &tag).map_or_else(Lookup::Unknown, Lookup::Found)
+        }
         Ok(None) => Lookup::Missing,
         Err(e) => Lookup::Unknown(format!("{e:#}")),
     };
@@ -136,7 +138,7 @@ pub fn run(sh: &Shell, project: &Project, args: RetargetArgs) -> Result<()> {
     let stored = registry
         .manifest(&record_ref)?
         .with_context(|| format!("{record_ref} is missing right after writing it"))?;
-    if Retarget::parse(&stored.body).as_ref() != Ok(&record) {
+    if Retarget::parse(&stored.body, &tag).as_ref() != Ok(&record) {
         bail!("{record_ref} does not hold the record just written");
     }
     println!(

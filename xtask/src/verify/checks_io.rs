@@ -423,7 +423,7 @@ fn ask_image(
 /// The retarget record of the moving tag `tag` (`release retarget`), if there is one.
 fn record_of(registry: &Registry<'_>, image: &str, tag: &str) -> Lookup<Retarget> {
     match registry.manifest(&Reference::new(image, &retarget::record_tag(tag))) {
-        Ok(Some(found)) => Retarget::parse(&found.body).map_or_else(unknown, Lookup::Found),
+        Ok(Some(found)) => Retarget::parse(&found.body, tag).map_or_else(unknown, Lookup::Found),
         Ok(None) => Lookup::Missing,
         Err(e) => unknown(format!("{e:#}")),
     }

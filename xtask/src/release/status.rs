@@ -25,8 +25,7 @@ use crate::config::Config;
 use crate::project::Project;
 use crate::registry::oci_io::Credentials;
 use crate::scratch::Scratch;
-use crate::tag::git::{RemoteBranch, RemoteRefs};
-use crate::tag::grammar::{self, TagKind, stable_tag, version_tag};
+use crate::tag::grammar::{self, TagKind, version_tag};
 use crate::verify::checks::verify;
 use crate::verify::checks_io::{self, GitAnswers};
 use crate::verify::status::{self, Row, State};
@@ -80,10 +79,11 @@ pub fn run(sh: &Shell, project: &Project, args: StatusArgs) -> Result<()> {
     if !missing.is_empty() {
         bail!("cannot show the status: {}", missing.join("; "));
     }
-    let tracking = fetch_default_branch(sh, config);
+    // One fetch of the default branch for every version.
+    let tracking = checks_io::fetch_default_branch(sh, config);
     let git: Vec<GitAnswers> = versions
         .iter()
-        .map(|v| git_answers(sh, config, &refs, &tracking, v))
+        .map(|v| checks_io::git_answers(sh, config, v, &refs, || tracking.clone()))
         .collect();
 
     // STEP 2: GitHub's Latest, once.
@@ -138,76 +138,6 @@ pub fn run(sh: &Shell, project: &Project, args: StatusArgs) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// The default branch fetched into its remote-tracking ref, once for every version.
-fn fetch_default_branch(sh: &Shell, config: &Config) -> Result<String, String> {
-    let branch = RemoteBranch::new(&config.remote, &config.default_branch);
-    git_io::fetch_branch(
-        sh,
-        &config.remote,
-        &branch.remote_ref,
-        &branch.tracking_ref,
-        config.git_timeout_secs,
-    )
-    .map(|()| branch.tracking_ref)
-    .map_err(|why| {
-        format!(
-            "cannot fetch {} from {}: {why}",
-            config.default_branch, config.remote
-        )
-    })
-}
-
-fn git_answers(
-    sh: &Shell,
-    config: &Config,
-    refs: &Result<RemoteRefs, String>,
-    tracking: &Result<String, String>,
-    version: &Version,
-) -> GitAnswers {
-    let refs = match refs {
-        Ok(refs) => refs,
-        Err(why) => {
-            let why = format!("cannot list the tags of {}: {why}", config.remote);
-            return GitAnswers {
-                remote_tags: Lookup::Unknown(why.clone()),
-                commit: Lookup::Unknown(why.clone()),
-                stable_commit: Lookup::Unknown(why.clone()),
-                on_default_branch: Lookup::Unknown(why),
-            };
-        }
-    };
-    let lookup = |name: String| {
-        refs.tag(&name)
-            .map_or(Lookup::Missing, |t| Lookup::Found(t.commit))
-    };
-    let commit = lookup(version_tag(version));
-    let on_default_branch = match (&commit, tracking) {
-        (Lookup::Found(_), Err(why)) => Lookup::Unknown(why.clone()),
-        (Lookup::Found(commit), Ok(tracking)) => {
-            let tag_ref = format!("refs/tags/{}", version_tag(version));
-            // The tagged commit may be off every branch this clone has: its objects, no ref.
-            if git_io::commit_of(sh, commit).ok().flatten().is_none()
-                && git_io::fetch_objects(sh, &config.remote, &tag_ref, config.git_timeout_secs)
-                    .is_err()
-            {
-                Lookup::Unknown(format!(
-                    "commit {commit} is not in this clone: run `git fetch --tags`"
-                ))
-            } else {
-                git_io::is_ancestor(sh, commit, tracking)
-                    .map_or_else(|e| Lookup::Unknown(format!("{e:#}")), Lookup::Found)
-            }
-        }
-        _ => Lookup::Missing,
-    };
-    GitAnswers {
-        remote_tags: Lookup::Found(refs.tag_names()),
-        stable_commit: lookup(stable_tag(version)),
-        commit,
-        on_default_branch,
-    }
 }
 
 /// The tag of GitHub's Latest release; `Found(None)` when the repository has none.

@@ -25,7 +25,7 @@ use crate::publish::rules;
 use crate::registry::oci::{self, REVISION_LABEL, Reference, index_manifests, parse_manifest};
 use crate::registry::oci_io::{Credentials, Registry};
 use crate::scratch::Scratch;
-use crate::tag::git::RemoteBranch;
+use crate::tag::git::{RemoteBranch, RemoteRefs};
 use crate::tag::grammar::{stable_tag, version_tag};
 use crate::tools;
 use crate::verify::checks::{release_gate, verify};
@@ -335,7 +335,42 @@ pub fn ask_version(
 /// The remote's tags (one `ls-remote`), then whether the tagged commit is on the default
 /// branch, which needs that branch fetched into its remote-tracking ref.
 fn ask_git(sh: &Shell, config: &Config, version: &Version) -> GitAnswers {
-    let refs = match git_io::ls_remote_tags(sh, &config.remote, config.git_timeout_secs) {
+    let refs = git_io::ls_remote_tags(sh, &config.remote, config.git_timeout_secs);
+    git_answers(sh, config, version, &refs, || {
+        fetch_default_branch(sh, config)
+    })
+}
+
+/// Fetches the default branch into its remote-tracking ref: that ref, or why not.
+pub fn fetch_default_branch(sh: &Shell, config: &Config) -> Result<String, String> {
+    let branch = RemoteBranch::new(&config.remote, &config.default_branch);
+    git_io::fetch_branch(
+        sh,
+        &config.remote,
+        &branch.remote_ref,
+        &branch.tracking_ref,
+        config.git_timeout_secs,
+    )
+    .map(|()| branch.tracking_ref)
+    .map_err(|why| {
+        format!(
+            "cannot fetch {} from {}: {why}",
+            config.default_branch, config.remote
+        )
+    })
+}
+
+/// What git says of `version`, given the remote's tags (`refs`) and the default branch's
+/// remote-tracking ref (`tracking`, asked only when the version tag is there): for
+/// `release verify` one version, for `release status` many from one `ls-remote` and fetch.
+pub fn git_answers(
+    sh: &Shell,
+    config: &Config,
+    version: &Version,
+    refs: &Result<RemoteRefs, String>,
+    tracking: impl FnOnce() -> Result<String, String>,
+) -> GitAnswers {
+    let refs = match refs {
         Ok(refs) => refs,
         Err(why) => {
             let why = format!("cannot list the tags of {}: {why}", config.remote);
@@ -353,7 +388,10 @@ fn ask_git(sh: &Shell, config: &Config, version: &Version) -> GitAnswers {
     };
     let commit = lookup(version_tag(version));
     let on_default_branch = match &commit {
-        Lookup::Found(commit) => on_default_branch(sh, config, version, commit),
+        Lookup::Found(commit) => match tracking() {
+            Ok(tracking) => on_branch(sh, config, version, commit, &tracking),
+            Err(why) => Lookup::Unknown(why),
+        },
         _ => Lookup::Missing,
     };
     GitAnswers {
@@ -364,25 +402,14 @@ fn ask_git(sh: &Shell, config: &Config, version: &Version) -> GitAnswers {
     }
 }
 
-fn on_default_branch(sh: &Shell, config: &Config, version: &Version, commit: &str) -> Lookup<bool> {
-    let branch = &config.default_branch;
-    let RemoteBranch {
-        remote_ref,
-        tracking_ref: tracking,
-        ..
-    } = RemoteBranch::new(&config.remote, branch);
-    if let Err(why) = git_io::fetch_branch(
-        sh,
-        &config.remote,
-        &remote_ref,
-        &tracking,
-        config.git_timeout_secs,
-    ) {
-        return Lookup::Unknown(format!(
-            "cannot fetch {branch} from {}: {why}",
-            config.remote
-        ));
-    }
+/// Whether `commit`, the commit of `version`, is reachable from `tracking`.
+fn on_branch(
+    sh: &Shell,
+    config: &Config,
+    version: &Version,
+    commit: &str,
+    tracking: &str,
+) -> Lookup<bool> {
     // The tagged commit may be off every branch this clone has: fetch its objects, no ref.
     let tag_ref = format!("refs/tags/{}", version_tag(version));
     if git_io::commit_of(sh, commit).ok().flatten().is_none()
@@ -392,7 +419,7 @@ fn on_default_branch(sh: &Shell, config: &Config, version: &Version, commit: &st
             "commit {commit} is not in this clone: run `git fetch --tags`"
         ));
     }
-    git_io::is_ancestor(sh, commit, &tracking).map_or_else(unknown, Lookup::Found)
+    git_io::is_ancestor(sh, commit, tracking).map_or_else(unknown, Lookup::Found)
 }
 
 struct ImageAnswers {

@@ -79,9 +79,9 @@ pub fn step<T>(title: &str, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Re
 
 pub fn warn(message: &str) {
     if in_actions() {
-        eprintln!("::warning::{}", annotation(message));
+        line(&format!("::warning::{}", annotation(message)));
     } else {
-        eprintln!("warning: {message}");
+        line(&format!("warning: {message}"));
     }
 }
 
@@ -119,10 +119,19 @@ pub fn one_line_step<T>(title: &str, f: impl FnOnce() -> anyhow::Result<T>) -> a
 pub fn error(e: &anyhow::Error) {
     let message = format!("{e:#}");
     if in_actions() {
-        eprintln!("::error::{}", annotation(&message));
+        line(&format!("::error::{}", annotation(&message)));
     } else {
-        eprintln!("error: {message}");
+        line(&format!("error: {message}"));
     }
+}
+
+/// One line on stderr in one write: stderr is unbuffered, and `eprintln!` with arguments
+/// writes each piece on its own, so output on a shared terminal (a plan arriving through
+/// `| cat`) could land inside the line.
+fn line(text: &str) {
+    let whole = format!("{text}\n");
+    // A failed write to stderr has nowhere better to be reported.
+    let _ = std::io::stderr().write_all(whole.as_bytes());
 }
 
 /// One `::error::` annotation per call in GitHub Actions, so that each failing check is its

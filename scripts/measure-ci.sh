@@ -4,20 +4,21 @@
 # `cargo xtask ci`, `cargo test --workspace`, the real-tools tests) in wall seconds and CPU
 # seconds (user + sys of every process the phase waited for). Then, unless --no-slowest, the
 # real-tools suite once more, one test at a time, for the time of each test: the ten slowest
-# and the sum. Prints figures; asserts nothing. The CPU seconds are the fair figure on a
+# (every test with --every-test) and the sum. Prints figures; asserts nothing. The CPU seconds are the fair figure on a
 # shared machine; the wall seconds hold only when nothing else runs (the load is printed).
 #
-# Usage: scripts/measure-ci.sh [--no-slowest | --slowest-only] [REV]
+# Usage: scripts/measure-ci.sh [--no-slowest | --slowest-only] [--every-test] [REV]
 # Needs the tools of scripts/install-test-tools.sh (which `.ci/run` runs anyway) and python3.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
-slowest=yes phases=yes
+slowest=yes phases=yes most=10
 while [[ $# -gt 0 && $1 == --* ]]; do
 	case $1 in
 	--no-slowest) slowest=no ;;
 	--slowest-only) phases=no ;;
-	*) echo "measure-ci: unknown option $1 (accepted: --no-slowest, --slowest-only)" >&2; exit 2 ;;
+	--every-test) most=0 ;;
+	*) echo "measure-ci: unknown option $1 (accepted: --no-slowest, --slowest-only, --every-test)" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -105,9 +106,10 @@ def tests(log_path, argv):
                 name, pending = None, pending[m.end():]
     _, status, usage = os.wait4(child.pid, 0)
     times.sort(reverse=True)
+    most = int(os.environ["MEASURE_MOST"]) or len(times)
     print(f"{len(times)} tests, one at a time: {sum(t for t, _, _ in times):.0f} s in tests, "
-          f"{usage.ru_utime + usage.ru_stime:.0f} CPU s in all; the ten slowest:")
-    for seconds, test, result in times[:10]:
+          f"{usage.ru_utime + usage.ru_stime:.0f} CPU s in all; the {most} slowest:")
+    for seconds, test, result in times[:most]:
         print(f"  {seconds:6.1f} s  {test}{'' if result == 'ok' else '  ' + result}")
     return os.waitstatus_to_exitcode(status)
 
@@ -134,7 +136,7 @@ if [[ $slowest == yes && $code -eq 0 ]]; then
 	for arg in "${argv[@]}"; do [[ $arg == -- ]] && break; build+=("$arg"); done
 	"${build[@]}" --no-run --quiet
 	argv+=(--test-threads=1)
-	python3 "$scratch/measure.py" tests "$scratch/tests.log" "${argv[@]}" || code=$?
+	MEASURE_MOST=$most python3 "$scratch/measure.py" tests "$scratch/tests.log" "${argv[@]}" || code=$?
 	if [[ $code -ne 0 ]]; then tail -40 "$scratch/tests.log"; fi
 	echo "measure-ci: load after the tests: $(cut -d' ' -f1-3 /proc/loadavg)"
 fi

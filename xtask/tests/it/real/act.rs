@@ -31,7 +31,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
 use super::github::GitHub;
-use super::{Registry, every_slot, release_commit, release_project, require, workspace};
+use super::{
+    Registry, every_slot, keep_mtimes, release_commit, release_project, require, workspace,
+};
 use crate::support::{HERMETIC_ENV, Project, Run, TempDir, git};
 
 const DOCKER: &str = ".github/workflows/docker.yml";
@@ -360,6 +362,7 @@ impl Act {
             ],
         );
         git(&work, &["checkout", "--quiet", "--detach", tag]);
+        keep_mtimes(&work);
         git(
             &work,
             &[

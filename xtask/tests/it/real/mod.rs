@@ -273,8 +273,43 @@ pub fn release_project() -> Project {
             let to = project.work.join(file);
             std::fs::create_dir_all(to.parent().unwrap()).unwrap();
             std::fs::copy(&from, &to).unwrap();
+            keep_mtime(&from, &to);
         }
     })
+}
+
+/// Gives every file under `dir` (a checkout of a [`release_project`]) that holds the same
+/// bytes as the same path in this repository that file's modification time. Cargo tells a
+/// changed source by its time: a copy's files are all new, so each copy would compile the
+/// service (and `cargo xtask` itself) again, although the slot's target directory holds a
+/// build of exactly these sources. A file that differs keeps its new time and is rebuilt.
+pub fn keep_mtimes(dir: &Path) {
+    fn walk(dir: &Path, rel: &Path) {
+        for entry in std::fs::read_dir(dir.join(rel)).unwrap() {
+            let entry = entry.unwrap();
+            let path = rel.join(entry.file_name());
+            let kind = entry.file_type().unwrap();
+            if kind.is_dir() && entry.file_name() != ".git" && entry.file_name() != "target" {
+                walk(dir, &path);
+            } else if kind.is_file() {
+                let from = workspace().join(&path);
+                let to = dir.join(&path);
+                if std::fs::read(&from).ok() == Some(std::fs::read(&to).unwrap()) {
+                    keep_mtime(&from, &to);
+                }
+            }
+        }
+    }
+    walk(dir, Path::new(""));
+}
+
+fn keep_mtime(from: &Path, to: &Path) {
+    let modified = std::fs::metadata(from).unwrap().modified().unwrap();
+    // The owner may set the time through a handle opened for reading.
+    std::fs::File::open(to)
+        .unwrap()
+        .set_modified(modified)
+        .unwrap();
 }
 
 /// Commits (so every release has its own commit), pushes `main`, then tags and pushes the tag.

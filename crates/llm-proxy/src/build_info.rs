@@ -17,20 +17,13 @@ pub struct BuildInfo {
 }
 
 impl BuildInfo {
-    /// The stamps this binary was compiled with.
+    /// The stamps a binary was compiled with: `main.rs` reads them with `option_env!`, which
+    /// records the variables in rustc's dep-info, so cargo rebuilds when either changes and
+    /// no build script is needed. They are read in the binary, not in this library, so that
+    /// a new stamp recompiles `main.rs` alone, not the whole service.
     ///
-    /// `option_env!` records the variables in rustc's dep-info, so cargo
-    /// rebuilds when either changes; no build script is needed for that.
-    pub fn current() -> BuildInfo {
-        BuildInfo::from_stamps(
-            option_env!("LLM_PROXY_VERSION"),
-            option_env!("LLM_PROXY_COMMIT"),
-            env!("CARGO_PKG_VERSION"),
-        )
-    }
-
     /// An empty stamp counts as absent: CI often exports a variable that has no value.
-    fn from_stamps(
+    pub fn from_stamps(
         version: Option<&'static str>,
         commit: Option<&'static str>,
         crate_version: &'static str,
@@ -41,6 +34,12 @@ impl BuildInfo {
             version: version.strip_prefix('v').unwrap_or(version),
             commit: present(commit).unwrap_or("unknown"),
         }
+    }
+
+    /// What an unstamped build of this crate reports.
+    #[cfg(test)]
+    pub(crate) fn unstamped() -> BuildInfo {
+        BuildInfo::from_stamps(None, None, env!("CARGO_PKG_VERSION"))
     }
 
     /// `vX.Y.Z`, the form release tags and image tags use.

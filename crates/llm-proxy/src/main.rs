@@ -1,27 +1,21 @@
-//! The `llm-proxy` binary: parse the command line and dispatch it.
+//! The `llm-proxy` binary: parse the command line and dispatch it. The service itself is the
+//! library beside it (`lib.rs`); this file is the only one that reads the release stamps.
 //!
 //! Exit codes: 0 on success (for `serve`, a graceful stop after SIGTERM or
 //! SIGINT), 1 when the command failed (the address is taken, requests were
 //! still unfinished at the shutdown bound, or a check failed), 2 for a usage
 //! error, so scripts can tell a typo from an outage.
 
-mod build_info;
-mod check;
-mod cli;
-mod connections;
-mod http;
-mod server;
-mod shutdown;
-
 use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use build_info::BuildInfo;
-use check::HttpUrl;
-use cli::Command;
-use server::{Limits, Server, Stopped};
+use llm_proxy::build_info::BuildInfo;
+use llm_proxy::check::{self, HttpUrl};
+use llm_proxy::cli::{self, Command};
+use llm_proxy::server::{Limits, Server, Stopped};
+use llm_proxy::shutdown;
 
 fn main() -> ExitCode {
     let command = match cli::parse(std::env::args_os().skip(1)) {
@@ -31,7 +25,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let info = BuildInfo::current();
+    let info = BuildInfo::from_stamps(
+        option_env!("LLM_PROXY_VERSION"),
+        option_env!("LLM_PROXY_COMMIT"),
+        env!("CARGO_PKG_VERSION"),
+    );
     match command {
         Command::Help => print!("{}", cli::HELP),
         Command::Version => println!("{}", info.version_line()),

@@ -345,7 +345,7 @@ mod tests {
             let (stream, _) = listener.accept().unwrap();
             let connections = Connections::new(1);
             let ticket = connections.admit(&stream).unwrap().unwrap();
-            serve_connection(stream, &ticket, &BuildInfo::current(), limits);
+            serve_connection(stream, &ticket, &BuildInfo::unstamped(), limits);
         });
         let mut stream = TcpStream::connect(addr).unwrap();
         stream
@@ -412,7 +412,7 @@ mod tests {
     fn start(shutdown_timeout: Duration) -> (SocketAddr, StopHandle, thread::JoinHandle<Stopped>) {
         let server = Server::bind(
             "127.0.0.1:0".parse().unwrap(),
-            BuildInfo::current(),
+            BuildInfo::unstamped(),
             Limits::default(),
         )
         .unwrap();

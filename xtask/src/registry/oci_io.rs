@@ -11,10 +11,16 @@
 //! travel in curl's configuration on stdin (`--config -`), never in argv, so no process
 //! listing or log shows them; a refusal names where the credentials came from, never what
 //! they are.
+//!
+//! A reader that knows several requests it will make (a release's tags, its platforms'
+//! manifests) hands them to `prefetch` first: one curl asks them all over one connection,
+//! and the ordinary `manifest` and `blob` calls are then answered from what came back.
+//! Starting curl costs more than a loopback request, and `release status` makes hundreds.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
@@ -41,6 +47,17 @@ pub struct Registry<'a> {
     scratch: PathBuf,
     /// How each `host/name` is authenticated, once the registry asked.
     auth: RefCell<HashMap<String, Auth>>,
+    /// Answers `prefetch` got (by URL), each handed out once; shared with `for_charts`.
+    prefetched: Rc<RefCell<HashMap<String, Prefetched>>>,
+    /// Numbers the files a prefetch writes, so no two answers share one.
+    prefetches: Rc<Cell<usize>>,
+}
+
+/// One answer a prefetch got: a 200 or a 404, its headers, its body in a scratch file.
+struct Prefetched {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: PathBuf,
 }
 
 /// The curl configuration that authenticates to one repository, and what it is made of.
@@ -74,6 +91,8 @@ impl<'a> Registry<'a> {
             artifact: Artifact::Image,
             scratch: scratch.to_path_buf(),
             auth: RefCell::new(HashMap::new()),
+            prefetched: Rc::default(),
+            prefetches: Rc::default(),
         }
     }
 
@@ -84,7 +103,105 @@ impl<'a> Registry<'a> {
             artifact: Artifact::Chart,
             auth: RefCell::new(HashMap::new()),
             scratch: self.scratch.clone(),
+            prefetched: Rc::clone(&self.prefetched),
+            prefetches: Rc::clone(&self.prefetches),
             ..*self
+        }
+    }
+
+    /// Asks for the manifests `references` name in one curl, for the `manifest` calls that
+    /// follow (see [`Registry::prefetch`]).
+    pub fn prefetch_manifests(&self, references: &[Reference]) {
+        let accept = oci::MANIFEST_TYPES.join(", ");
+        let requests: Vec<(&Reference, String, Option<&str>)> = references
+            .iter()
+            .map(|r| (r, r.manifest_path(), Some(accept.as_str())))
+            .collect();
+        self.prefetch(&requests);
+    }
+
+    /// Asks for the blobs `digests` of the repository of `reference` in one curl, for the
+    /// `blob` calls that follow.
+    pub fn prefetch_blobs(&self, reference: &Reference, digests: &[String]) {
+        let requests: Vec<(&Reference, String, Option<&str>)> = digests
+            .iter()
+            .map(|d| (reference, reference.blob_path(d), None))
+            .collect();
+        self.prefetch(&requests);
+    }
+
+    /// Makes several GETs in one curl process, each with the login this registry already
+    /// uses for its repository, and keeps each 200 and 404 for the one `get` of that URL that
+    /// follows. Anything else (a 401 that needs a login, a refusal, a transfer that failed) is
+    /// dropped: that `get` asks again on its own, so its login and its error are exactly what
+    /// they would be without a prefetch. Never an answer of its own, so never "absent" by
+    /// mistake: only a 404 the registry sent is kept as one.
+    fn prefetch(&self, requests: &[(&Reference, String, Option<&str>)]) {
+        // One request gains nothing from a batch.
+        if requests.len() < 2 {
+            return;
+        }
+        let mut config = String::new();
+        let mut pending = Vec::new();
+        for (reference, path, accept) in requests {
+            let url = format!("{}://{}{path}", self.scheme(), reference.host);
+            if self.prefetched.borrow().contains_key(&url) {
+                continue;
+            }
+            let n = self.prefetches.get();
+            self.prefetches.set(n + 1);
+            let body = self.scratch.join(format!("prefetch-{n}.body"));
+            let headers = self.scratch.join(format!("prefetch-{n}.headers"));
+            let key = format!("{}/{}", reference.host, reference.name);
+            let section = (|| -> Result<String> {
+                let mut lines = String::new();
+                if let Some(accept) = accept {
+                    lines.push_str(&config_line("header", &format!("Accept: {accept}"))?);
+                }
+                if let Some(auth) = self.auth.borrow().get(&key) {
+                    lines.push_str(&auth.config);
+                }
+                lines.push_str(&config_line("dump-header", &headers.to_string_lossy())?);
+                lines.push_str(&config_line("output", &body.to_string_lossy())?);
+                lines.push_str(&config_line("url", &url)?);
+                Ok(lines)
+            })();
+            let Ok(section) = section else { continue };
+            // `next` starts a transfer of its own: every option but the global ones is reset.
+            if !pending.is_empty() {
+                config.push_str("next\n");
+            }
+            config.push_str("location\nmax-time = 120\nwrite-out = \"%{exitcode}\\n\"\n");
+            config.push_str(&section);
+            pending.push((url, body, headers));
+        }
+        if pending.len() < 2 {
+            return;
+        }
+        let sh = self.sh;
+        let Ok(output) = cmd!(sh, "curl --silent --show-error --config -")
+            .stdin(config)
+            .secret()
+            .quiet()
+            .ignore_status()
+            .output()
+        else {
+            return;
+        };
+        let exit_codes = String::from_utf8_lossy(&output.stdout);
+        for ((url, body, headers), code) in pending.into_iter().zip(exit_codes.lines()) {
+            if code != "0" {
+                continue;
+            }
+            let text = std::fs::read_to_string(&headers).unwrap_or_default();
+            if let (Some(status @ (200 | 404)), headers) = oci::last_response(&text) {
+                let answer = Prefetched {
+                    status,
+                    headers,
+                    body,
+                };
+                self.prefetched.borrow_mut().insert(url, answer);
+            }
         }
     }
 
@@ -164,6 +281,17 @@ impl<'a> Registry<'a> {
         out: &Path,
     ) -> Result<(u16, Vec<(String, String)>)> {
         let url = format!("{}://{}{path}", self.scheme(), reference.host);
+        let answered = self.prefetched.borrow_mut().remove(&url);
+        if let Some(answer) = answered {
+            // curl writes no file for an empty body.
+            let kept = if answer.body.exists() {
+                std::fs::rename(&answer.body, out)
+            } else {
+                std::fs::write(out, b"")
+            };
+            kept.with_context(|| format!("cannot keep the answer for {url}"))?;
+            return Ok((answer.status, answer.headers));
+        }
         let key = format!("{}/{}", reference.host, reference.name);
         let mut config = String::new();
         if let Some(accept) = accept {

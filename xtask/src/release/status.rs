@@ -4,9 +4,9 @@
 //! STEP 1: ask git once: every tag of the remote (one `ls-remote`) and the default branch
 //! (one fetch), so the versions' own questions never race on a ref.
 //! STEP 2: ask GitHub which release is Latest, once, when any stable tag exists.
-//! STEP 3: ask the registry, helm and gh about each version with verify's readers, a few
-//! versions at a time (`WORKERS` threads, each asking its version's questions in turn):
-//! bounded however many versions there are.
+//! STEP 3: ask git (from those answers), the registry, helm and gh about each version with
+//! verify's readers, a few versions at a time (`WORKERS` threads, each asking its version's
+//! questions in turn): bounded however many versions there are.
 //! STEP 4: judge each version with verify's checks, print the table (or `--json`) and the
 //! step summary in GitHub Actions; exit 1 when a release is broken or could not be judged.
 
@@ -79,12 +79,12 @@ pub fn run(sh: &Shell, project: &Project, args: StatusArgs) -> Result<()> {
     if !missing.is_empty() {
         bail!("cannot show the status: {}", missing.join("; "));
     }
-    // One fetch of the default branch for every version.
+    // One fetch of the default branch for every version; each version's own questions
+    // (is its commit here, is it on that branch) are asked by its worker in STEP 3.
     let tracking = checks_io::fetch_default_branch(sh, config);
-    let git: Vec<GitAnswers> = versions
-        .iter()
-        .map(|v| checks_io::git_answers(sh, config, v, &refs, || tracking.clone()))
-        .collect();
+    let git = |sh: &Shell, version: &Version| {
+        checks_io::git_answers(sh, config, version, &refs, || tracking.clone())
+    };
 
     // STEP 2: GitHub's Latest, once.
     let github_latest = if any_stable {
@@ -104,7 +104,7 @@ pub fn run(sh: &Shell, project: &Project, args: StatusArgs) -> Result<()> {
         scratch.path(),
         &chart_name,
         &versions,
-        git,
+        &git,
     )?;
 
     // STEP 4: judge, print, summarise.
@@ -171,10 +171,8 @@ fn ask_each(
     scratch: &Path,
     chart_name: &str,
     versions: &[Version],
-    git: Vec<GitAnswers>,
+    git: &(dyn Fn(&Shell, &Version) -> GitAnswers + Sync),
 ) -> Result<Vec<crate::verify::facts::ReleaseFacts>> {
-    let work: Vec<Mutex<Option<GitAnswers>>> =
-        git.into_iter().map(|g| Mutex::new(Some(g))).collect();
     let results: Vec<Mutex<Option<crate::verify::facts::ReleaseFacts>>> =
         versions.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
@@ -191,14 +189,14 @@ fn ask_each(
         for _ in 0..WORKERS.min(versions.len()) {
             // xshell's Shell is Send but not Sync: each thread gets its own clone.
             let sh = sh.clone();
-            let (work, results, next, dirs, moving) = (&work, &results, &next, &dirs, &moving);
+            let (results, next, dirs, moving) = (&results, &next, &dirs, &moving);
             s.spawn(move || {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(version) = versions.get(i) else {
                         break;
                     };
-                    let git = work[i].lock().unwrap().take().expect("each version once");
+                    let git = git(&sh, version);
                     let facts = checks_io::ask_version(
                         &sh,
                         config,

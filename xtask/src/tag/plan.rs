@@ -1506,7 +1506,7 @@ release promote v1.2.0
   commit: {HEAD} (v1.2.0 on origin)
   remote: origin (/srv/remote.git, fetch and push)
 preflight:
-  ok    git, timeout, kill, curl, helm found on PATH
+  ok    git, timeout, kill, curl, tar, helm found on PATH
   ok    tagger: Rel <rel@example.invalid>
   ok    remote origin (/srv/remote.git) answers
   ok    v1.2.0 is on origin, on commit {HEAD}

@@ -28,7 +28,7 @@ use crate::registry::oci::{
 use crate::registry::oci_io::{Credentials, Registry};
 use crate::scratch::Scratch;
 use crate::tag::git::{RemoteBranch, RemoteRefs};
-use crate::tag::grammar::{stable_tag, version_tag};
+use crate::tag::grammar::{self, TagKind, stable_tag, version_tag};
 use crate::tools;
 use crate::verify::checks::{release_gate, verify};
 use crate::verify::facts::{ImageIndex, PublishedChart, PublishedRelease, ReleaseFacts};
@@ -194,6 +194,7 @@ pub fn gather(
             .or(auto_release);
         let run_output = run_output.map(|t| joined("run", t, &mut timings));
         let provenance = provenance.map(|t| joined("provenance", t, &mut timings));
+        let versions = version_tags(&tags.remote_tags);
         let facts = ReleaseFacts {
             version: version.clone(),
             chart_name: chart_name.clone(),
@@ -205,8 +206,8 @@ pub fn gather(
             sha_digest,
             minor_digest: image.minor_digest,
             latest_digest: image.latest_digest,
-            minor_record: image.minor_record,
-            latest_record: image.latest_record,
+            minor_record: read_record(image.minor_record, &rules::minor_tag(version), &versions),
+            latest_record: read_record(image.latest_record, rules::LATEST, &versions),
             chart,
             github_release: release,
             run_output,
@@ -266,7 +267,7 @@ pub struct GitAnswers {
 }
 
 /// Each moving tag's digest and retarget record, asked once for every version of its line.
-pub type MovingTags = Mutex<BTreeMap<String, (Lookup<String>, Lookup<Retarget>)>>;
+pub type MovingTags = Mutex<BTreeMap<String, (Lookup<String>, Lookup<String>)>>;
 
 /// The facts of `version` with git's answers given: the registry, helm and gh asked one
 /// after the other on this thread (`release status` runs a few versions side by side).
@@ -323,6 +324,9 @@ pub fn ask_version(
     let version_image = ask_version_image(&registry, config, version);
     let (minor_digest, minor_record) = moving_tag(rules::minor_tag(version));
     let (latest_digest, latest_record) = moving_tag(rules::LATEST.to_string());
+    let versions = version_tags(&git.remote_tags);
+    let minor_record = read_record(minor_record, &rules::minor_tag(version), &versions);
+    let latest_record = read_record(latest_record, rules::LATEST, &versions);
     let chart = ask_chart(sh, &charts, &chart_reference, dir, chart_name);
     let github_release =
         matches!(git.stable_commit, Lookup::Found(_)).then(|| ask_github(sh, config, version));
@@ -443,8 +447,9 @@ struct ImageAnswers {
     version_image: Lookup<ImageIndex>,
     minor_digest: Lookup<String>,
     latest_digest: Lookup<String>,
-    minor_record: Lookup<Retarget>,
-    latest_record: Lookup<Retarget>,
+    /// The stored records, read once the remote's tags are known.
+    minor_record: Lookup<String>,
+    latest_record: Lookup<String>,
 }
 
 fn ask_image(
@@ -475,12 +480,46 @@ fn ask_image(
     }
 }
 
-/// The retarget record of the moving tag `tag` (`release retarget`), if there is one.
-fn record_of(registry: &Registry<'_>, image: &str, tag: &str) -> Lookup<Retarget> {
+/// The stored retarget record of the moving tag `tag` (`release retarget`), if there is
+/// one, unread: whether it is honoured needs the remote's tags ([`read_record`]).
+fn record_of(registry: &Registry<'_>, image: &str, tag: &str) -> Lookup<String> {
     match registry.manifest(&Reference::new(image, &retarget::record_tag(tag))) {
-        Ok(Some(found)) => Retarget::parse(&found.body, tag).map_or_else(unknown, Lookup::Found),
+        Ok(Some(found)) => Lookup::Found(found.body),
         Ok(None) => Lookup::Missing,
         Err(e) => unknown(format!("{e:#}")),
+    }
+}
+
+/// The versions tagged on the remote, from its tag names.
+pub fn version_tags(remote_tags: &Lookup<Vec<String>>) -> Lookup<Vec<Version>> {
+    match remote_tags {
+        Lookup::Found(names) => Lookup::Found(grammar::release_versions(
+            names.iter().map(String::as_str),
+            TagKind::Version,
+        )),
+        Lookup::Missing => Lookup::Found(Vec::new()),
+        Lookup::Unknown(why) => Lookup::Unknown(why.clone()),
+    }
+}
+
+/// The record of `tag` stored as `stored`, as verify, status and retarget honour it
+/// ([`Retarget::parse`], given the versions tagged on the remote). Without those versions a
+/// stored record is unknown, never absent.
+pub fn read_record(
+    stored: Lookup<String>,
+    tag: &str,
+    version_tags: &Lookup<Vec<Version>>,
+) -> Lookup<Retarget> {
+    match (stored, version_tags) {
+        (Lookup::Found(body), Lookup::Found(versions)) => {
+            Retarget::parse(&body, tag, versions).map_or_else(unknown, Lookup::Found)
+        }
+        (Lookup::Found(_), Lookup::Unknown(why)) => Lookup::Unknown(format!(
+            "cannot check the retarget record of {tag} against the remote's tags: {why}"
+        )),
+        (Lookup::Found(_), Lookup::Missing) => unreachable!("version_tags is never Missing"),
+        (Lookup::Missing, _) => Lookup::Missing,
+        (Lookup::Unknown(why), _) => Lookup::Unknown(why),
     }
 }
 

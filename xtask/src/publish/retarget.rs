@@ -273,7 +273,7 @@ pub struct RetargetFacts {
     /// The tag's current record, if any.
     pub record: Lookup<Retarget>,
     /// The versions tagged on the remote: the record written must name two of them.
-    pub version_tags: Lookup<Vec<Version>>,
+    pub version_tags: Result<Vec<Version>, String>,
     /// `--github`: whether `vX.Y.Z-stable` is on the remote.
     pub github: Option<Lookup<bool>>,
     pub github_repo: String,
@@ -423,9 +423,8 @@ pub fn plan(facts: &RetargetFacts) -> RetargetPlan {
     };
     // A record the readers would not honour is not written: the same rule decides.
     let record = match &facts.version_tags {
-        Lookup::Found(versions) => record.honoured(&tag, versions),
-        Lookup::Missing => record.honoured(&tag, &[]),
-        Lookup::Unknown(why) => Err(format!("cannot list the remote's version tags: {why}")),
+        Ok(versions) => record.honoured(&tag, versions),
+        Err(why) => Err(format!("cannot list the remote's version tags: {why}")),
     };
     let record = match record {
         Ok(record) => record,
@@ -710,7 +709,7 @@ mod tests {
             failing: vec![],
             held: Lookup::Found(("sha256:bad".into(), Some(v("1.2.4")))),
             record: Lookup::Missing,
-            version_tags: Lookup::Found(released()),
+            version_tags: Ok(released()),
             github: None,
             github_repo: "o/r".into(),
             image: "r.example/app".into(),
@@ -805,7 +804,7 @@ mod tests {
 ",
         );
         check_plan(
-            |f| f.version_tags = Lookup::Unknown("origin does not answer".into()),
+            |f| f.version_tags = Err("origin does not answer".into()),
             "release retarget latest 1.2.3:
   ✗ cannot list the remote's version tags: origin does not answer
 ",

@@ -142,10 +142,7 @@ pub fn run(sh: &Shell, project: &Project, args: RetargetArgs) -> Result<()> {
     let stored = registry
         .manifest(&record_ref)?
         .with_context(|| format!("{record_ref} is missing right after writing it"))?;
-    let versions = match &version_tags {
-        Lookup::Found(versions) => versions.as_slice(),
-        _ => &[],
-    };
+    let versions = version_tags.as_deref().unwrap_or_default();
     if Retarget::parse(&stored.body, &tag, versions).as_ref() != Ok(&record) {
         bail!("{record_ref} does not hold the record just written");
     }

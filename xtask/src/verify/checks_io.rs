@@ -490,15 +490,15 @@ fn record_of(registry: &Registry<'_>, image: &str, tag: &str) -> Lookup<String> 
     }
 }
 
-/// The versions tagged on the remote, from its tag names.
-pub fn version_tags(remote_tags: &Lookup<Vec<String>>) -> Lookup<Vec<Version>> {
+/// The versions tagged on the remote, from its tag names, or why they are not known.
+pub fn version_tags(remote_tags: &Lookup<Vec<String>>) -> Result<Vec<Version>, String> {
     match remote_tags {
-        Lookup::Found(names) => Lookup::Found(grammar::release_versions(
+        Lookup::Found(names) => Ok(grammar::release_versions(
             names.iter().map(String::as_str),
             TagKind::Version,
         )),
-        Lookup::Missing => Lookup::Found(Vec::new()),
-        Lookup::Unknown(why) => Lookup::Unknown(why.clone()),
+        Lookup::Missing => Ok(Vec::new()),
+        Lookup::Unknown(why) => Err(why.clone()),
     }
 }
 
@@ -508,16 +508,15 @@ pub fn version_tags(remote_tags: &Lookup<Vec<String>>) -> Lookup<Vec<Version>> {
 pub fn read_record(
     stored: Lookup<String>,
     tag: &str,
-    version_tags: &Lookup<Vec<Version>>,
+    version_tags: &Result<Vec<Version>, String>,
 ) -> Lookup<Retarget> {
     match (stored, version_tags) {
-        (Lookup::Found(body), Lookup::Found(versions)) => {
+        (Lookup::Found(body), Ok(versions)) => {
             Retarget::parse(&body, tag, versions).map_or_else(unknown, Lookup::Found)
         }
-        (Lookup::Found(_), Lookup::Unknown(why)) => Lookup::Unknown(format!(
+        (Lookup::Found(_), Err(why)) => Lookup::Unknown(format!(
             "cannot check the retarget record of {tag} against the remote's tags: {why}"
         )),
-        (Lookup::Found(_), Lookup::Missing) => unreachable!("version_tags is never Missing"),
         (Lookup::Missing, _) => Lookup::Missing,
         (Lookup::Unknown(why), _) => Lookup::Unknown(why),
     }

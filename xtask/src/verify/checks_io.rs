@@ -25,7 +25,7 @@ use crate::publish::rules;
 use crate::registry::oci::{
     self, Manifest, REVISION_LABEL, Reference, index_manifests, parse_manifest,
 };
-use crate::registry::oci_io::{Credentials, Registry};
+use crate::registry::oci_io::{Credentials, Registry, Request, Store};
 use crate::scratch::Scratch;
 use crate::tag::git::{RemoteBranch, RemoteRefs};
 use crate::tag::grammar::{self, TagKind, stable_tag, version_tag};
@@ -278,6 +278,7 @@ pub fn ask_version(
     sh: &Shell,
     config: &Config,
     credentials: Option<&Credentials>,
+    store: &Store,
     dir: &Path,
     chart_name: &str,
     version: &Version,
@@ -285,7 +286,7 @@ pub fn ask_version(
     provenance: bool,
     moving: &MovingTags,
 ) -> ReleaseFacts {
-    let registry = Registry::new(sh, config.plain_http, credentials, dir);
+    let registry = Registry::new(sh, config.plain_http, credentials, dir).with_store(store);
     let charts = registry.for_charts();
     let chart_reference = chart_reference(config, chart_name, version);
     // Every tag this version asks for, in one curl; the readers below take the answers.
@@ -351,6 +352,72 @@ pub fn ask_version(
         provenance,
         chart_name: chart_name.to_string(),
     }
+}
+
+/// What [`ask_version`] will ask the registry about each of `versions` (with the commit of
+/// its tag, when known), asked up front for all of them in three curl calls, into
+/// `registry`'s store: the tags and the charts' manifests; then the platforms' manifests and
+/// the chart packages; then the platforms' configs. Each step learns what to ask from the
+/// answers of the one before; whatever it could not learn, the readers ask themselves.
+pub fn prefetch_versions(
+    registry: &Registry<'_>,
+    config: &Config,
+    chart_name: &str,
+    versions: &[(Version, Option<String>)],
+) {
+    let image = |tag: &str| Reference::new(&config.image, tag);
+    let mut first = Vec::new();
+    let mut moving = std::collections::BTreeSet::new();
+    for (version, commit) in versions {
+        if let Some(commit) = commit {
+            first.push(Request::Manifest(image(&rules::sha_tag(commit))));
+        }
+        first.push(Request::Manifest(image(&version_tag(version))));
+        first.push(Request::Manifest(chart_reference(
+            config, chart_name, version,
+        )));
+        moving.insert(rules::minor_tag(version));
+    }
+    moving.insert(rules::LATEST.to_string());
+    for tag in &moving {
+        first.push(Request::Manifest(image(tag)));
+        first.push(Request::Manifest(image(&retarget::record_tag(tag))));
+    }
+    registry.prefetch(&first);
+
+    let mut platforms = Vec::new();
+    let mut second = Vec::new();
+    for (version, _) in versions {
+        let index = image(&version_tag(version));
+        if let Some(Ok(manifest)) = registry
+            .prefetched_manifest(&index)
+            .map(|b| parse_manifest(&b))
+        {
+            for (_, digest) in index_manifests(&manifest) {
+                platforms.push(index.at(&digest));
+                second.push(Request::Manifest(index.at(&digest)));
+            }
+        }
+        let chart = chart_reference(config, chart_name, version);
+        if let Some(Ok(layer)) = registry
+            .prefetched_manifest(&chart)
+            .map(|b| oci::chart_layer(&b))
+        {
+            second.push(Request::Blob(chart, layer));
+        }
+    }
+    registry.prefetch(&second);
+
+    let third: Vec<Request> = platforms
+        .into_iter()
+        .filter_map(
+            |platform| match parse_manifest(&registry.prefetched_manifest(&platform)?) {
+                Ok(Manifest::Image { config, .. }) => Some(Request::Blob(platform, config.digest)),
+                _ => None,
+            },
+        )
+        .collect();
+    registry.prefetch(&third);
 }
 
 /// The remote's tags (one `ls-remote`), then whether the tagged commit is on the default

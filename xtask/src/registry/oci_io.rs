@@ -181,9 +181,29 @@ impl<'a> Registry<'a> {
     /// they would be without a prefetch. Never an answer of its own, so never "absent" by
     /// mistake: only a 404 the registry sent is kept as one.
     pub fn prefetch(&self, requests: &[Request]) {
+        let refused = self.prefetch_once(requests);
+        if refused.is_empty() {
+            return;
+        }
+        // A registry that wants a login answers a batch without one with 401s: one ordinary
+        // request per repository finds the login (challenge, credentials, token) as every
+        // read does, and the batch is asked again with it.
+        let mut logged_in = false;
+        for reference in &refused {
+            logged_in |= matches!(self.manifest(reference), Ok(Some(_)) | Ok(None));
+        }
+        if logged_in {
+            self.prefetch_once(requests);
+        }
+    }
+
+    /// One batch; returns a reference of each repository that answered 401 without a known
+    /// login.
+    fn prefetch_once(&self, requests: &[Request]) -> Vec<Reference> {
+        let mut refused: Vec<Reference> = Vec::new();
         // One request gains nothing from a batch.
         if requests.len() < 2 {
-            return;
+            return refused;
         }
         let manifest_types = oci::MANIFEST_TYPES.join(", ");
         let mut config = String::new();
@@ -228,10 +248,10 @@ impl<'a> Registry<'a> {
             }
             config.push_str("location\nmax-time = 120\nwrite-out = \"%{exitcode} %{url}\\n\"\n");
             config.push_str(&section);
-            pending.push((url, body, headers));
+            pending.push((url, body, headers, (*reference).clone()));
         }
         if pending.len() < 2 {
-            return;
+            return refused;
         }
         let sh = self.sh;
         // A few transfers at a time, as the readers' threads would (a remote registry's
@@ -248,7 +268,7 @@ impl<'a> Registry<'a> {
             .ignore_status()
             .output()
         else {
-            return;
+            return refused;
         };
         // In parallel the transfers end in any order: each says its URL.
         let stdout = String::from_utf8_lossy(&output.stdout);
@@ -256,20 +276,31 @@ impl<'a> Registry<'a> {
             .lines()
             .filter_map(|line| line.strip_prefix("0 "))
             .collect();
-        for (url, body, headers) in pending {
+        for (url, body, headers, reference) in pending {
             if !done.contains(url.as_str()) {
                 continue;
             }
             let text = std::fs::read_to_string(&headers).unwrap_or_default();
-            if let (Some(status @ (200 | 404)), headers) = oci::last_response(&text) {
-                let answer = Answer {
-                    status,
-                    headers,
-                    body,
-                };
-                self.prefetched.lock().unwrap().answers.insert(url, answer);
+            match oci::last_response(&text) {
+                (Some(status @ (200 | 404)), headers) => {
+                    let answer = Answer {
+                        status,
+                        headers,
+                        body,
+                    };
+                    self.prefetched.lock().unwrap().answers.insert(url, answer);
+                }
+                (Some(401), _) => {
+                    let key = |r: &Reference| format!("{}/{}", r.host, r.name);
+                    let known = self.auth.borrow().contains_key(&key(&reference));
+                    if !known && !refused.iter().any(|r| key(r) == key(&reference)) {
+                        refused.push(reference);
+                    }
+                }
+                _ => {}
             }
         }
+        refused
     }
 
     /// The manifest `reference` names, or `None` when the registry says 404.

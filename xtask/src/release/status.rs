@@ -5,7 +5,7 @@
 //! (one fetch), so the versions' own questions never race on a ref.
 //! STEP 2: ask GitHub which release is Latest, once, when any stable tag exists.
 //! STEP 3: ask the registry what every version's readers will ask, a kind at a time, in
-//! three curl calls (`checks_io::prefetch_versions`); then ask git (from STEP 1's answers),
+//! five curl calls (`checks_io::prefetch_versions`); then ask git (from STEP 1's answers),
 //! the registry (answered from that snapshot), helm and gh about each version with verify's
 //! readers, a few versions at a time (`WORKERS` threads, each asking its version's questions
 //! in turn): bounded however many versions there are.
@@ -101,7 +101,7 @@ pub fn run(sh: &Shell, project: &Project, args: StatusArgs) -> Result<()> {
     let credentials = Credentials::from_env(config)?;
     let chart_name = checks_io::chart_name(project)?;
     let scratch = Scratch::new("status")?;
-    // Every version's registry requests, a kind at a time, in three curl calls: starting
+    // Every version's registry requests, a kind at a time, in five curl calls: starting
     // curl costs more than a request on loopback. The workers read this one snapshot.
     let registry = Registry::new(
         sh,

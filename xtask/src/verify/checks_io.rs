@@ -355,10 +355,11 @@ pub fn ask_version(
 }
 
 /// What [`ask_version`] will ask the registry about each of `versions` (with the commit of
-/// its tag, when known), asked up front for all of them in three curl calls, into
-/// `registry`'s store: the tags and the charts' manifests; then the platforms' manifests and
-/// the chart packages; then the platforms' configs. Each step learns what to ask from the
-/// answers of the one before; whatever it could not learn, the readers ask themselves.
+/// its tag, when known), asked up front for all of them, a kind at a time, into `registry`'s
+/// store: the tags, and the charts' manifests; then the platforms' manifests, and the chart
+/// packages; then the platforms' configs. Each step learns what to ask from the answers of
+/// the one before; whatever it could not learn, the readers ask themselves. The charts are
+/// asked apart, with the logins charts are read with (helm's first).
 pub fn prefetch_versions(
     registry: &Registry<'_>,
     config: &Config,
@@ -366,49 +367,51 @@ pub fn prefetch_versions(
     versions: &[(Version, Option<String>)],
 ) {
     let image = |tag: &str| Reference::new(&config.image, tag);
-    let mut first = Vec::new();
-    let mut moving = std::collections::BTreeSet::new();
+    let chart = |version: &Version| chart_reference(config, chart_name, version);
+    let charts = registry.for_charts();
+    let mut tags = Vec::new();
+    let mut moving = std::collections::BTreeSet::from([rules::LATEST.to_string()]);
     for (version, commit) in versions {
         if let Some(commit) = commit {
-            first.push(Request::Manifest(image(&rules::sha_tag(commit))));
+            tags.push(Request::Manifest(image(&rules::sha_tag(commit))));
         }
-        first.push(Request::Manifest(image(&version_tag(version))));
-        first.push(Request::Manifest(chart_reference(
-            config, chart_name, version,
-        )));
+        tags.push(Request::Manifest(image(&version_tag(version))));
         moving.insert(rules::minor_tag(version));
     }
-    moving.insert(rules::LATEST.to_string());
     for tag in &moving {
-        first.push(Request::Manifest(image(tag)));
-        first.push(Request::Manifest(image(&retarget::record_tag(tag))));
+        tags.push(Request::Manifest(image(tag)));
+        tags.push(Request::Manifest(image(&retarget::record_tag(tag))));
     }
-    registry.prefetch(&first);
+    registry.prefetch(&tags);
+    let chart_manifests: Vec<Request> = versions
+        .iter()
+        .map(|(v, _)| Request::Manifest(chart(v)))
+        .collect();
+    charts.prefetch(&chart_manifests);
 
     let mut platforms = Vec::new();
-    let mut second = Vec::new();
+    let mut packages = Vec::new();
     for (version, _) in versions {
         let index = image(&version_tag(version));
         if let Some(Ok(manifest)) = registry
             .prefetched_manifest(&index)
             .map(|b| parse_manifest(&b))
         {
-            for (_, digest) in index_manifests(&manifest) {
-                platforms.push(index.at(&digest));
-                second.push(Request::Manifest(index.at(&digest)));
-            }
+            platforms.extend(index_manifests(&manifest).iter().map(|(_, d)| index.at(d)));
         }
-        let chart = chart_reference(config, chart_name, version);
-        if let Some(Ok(layer)) = registry
+        let chart = chart(version);
+        if let Some(Ok(layer)) = charts
             .prefetched_manifest(&chart)
             .map(|b| oci::chart_layer(&b))
         {
-            second.push(Request::Blob(chart, layer));
+            packages.push(Request::Blob(chart, layer));
         }
     }
-    registry.prefetch(&second);
+    let manifests: Vec<Request> = platforms.iter().cloned().map(Request::Manifest).collect();
+    registry.prefetch(&manifests);
+    charts.prefetch(&packages);
 
-    let third: Vec<Request> = platforms
+    let configs: Vec<Request> = platforms
         .into_iter()
         .filter_map(
             |platform| match parse_manifest(&registry.prefetched_manifest(&platform)?) {
@@ -417,7 +420,7 @@ pub fn prefetch_versions(
             },
         )
         .collect();
-    registry.prefetch(&third);
+    registry.prefetch(&configs);
 }
 
 /// The remote's tags (one `ls-remote`), then whether the tagged commit is on the default

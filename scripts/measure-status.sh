@@ -18,11 +18,14 @@ source "$(dirname "$0")/lib/local-release.sh"
 echo "publishing v9.9.9 and 19 copies to 127.0.0.1:$port (not timed)"
 "$xtask" -C "$scratch/work" release publish v9.9.9 >/dev/null 2>"$scratch/publish.log" || { cat "$scratch/publish.log" >&2; exit 1; }
 copy() { skopeo copy --all --preserve-digests --quiet --src-tls-verify=false --dest-tls-verify=false "docker://$RELEASE_IMAGE:$1" "docker://$RELEASE_IMAGE:$2"; }
-mkdir -p "$scratch/charts"
+# The copies are packaged from the chart v9.9.9 published (a publish leaves the work tree's
+# chart unstamped, so its default image would not be the registry's: every copy broken).
+mkdir -p "$scratch/charts" "$scratch/pulled"
+helm pull --plain-http "$RELEASE_CHART_REGISTRY/llm-proxy" --version 9.9.9 --untar --untardir "$scratch/pulled" >/dev/null
 for n in $(seq 0 18); do
 	version=1.0.$n
 	copy v9.9.9 "v$version"
-	helm package --version "$version" --app-version "v$version" --destination "$scratch/charts" "$scratch/work/charts/llm-proxy" >/dev/null
+	helm package --version "$version" --app-version "v$version" --destination "$scratch/charts" "$scratch/pulled/llm-proxy" >/dev/null
 	helm push --plain-http "$scratch/charts/llm-proxy-$version.tgz" "$RELEASE_CHART_REGISTRY" >/dev/null 2>&1
 	git -C "$scratch/work" -c user.name=measure -c user.email=measure@example.invalid tag -a "v$version" -m "v$version"
 done

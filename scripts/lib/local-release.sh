@@ -14,8 +14,10 @@ for tool in docker-registry helm buildah skopeo curl; do
 	command -v "$tool" >/dev/null || { echo "$(basename "$0"): $tool is missing: run scripts/install-test-tools.sh" >&2; exit 1; }
 done
 
+# The binary measured is the one this build made, wherever CARGO_TARGET_DIR puts it:
+# a stale $repo/target/debug/xtask would be measured silently otherwise.
 cargo build --quiet --package xtask
-xtask=$repo/target/debug/xtask
+xtask=${CARGO_TARGET_DIR:-$repo/target}/debug/xtask
 scratch=$(mktemp -d)
 registry_pid=
 cleanup() {
@@ -59,5 +61,5 @@ export RELEASE_PROVENANCE=0
 export HELM_CACHE_HOME=$scratch/helm/cache HELM_CONFIG_HOME=$scratch/helm/config HELM_DATA_HOME=$scratch/helm/data
 export REGISTRY_AUTH_FILE=$scratch/auth.json DOCKER_CONFIG=$scratch/docker
 echo '{"auths":{}}' >"$REGISTRY_AUTH_FILE"
-export CARGO_TARGET_DIR=$repo/target/measure
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target}/measure
 unset RELEASE_REGISTRY_USER RELEASE_REGISTRY_PASSWORD GITHUB_ACTIONS

@@ -154,8 +154,21 @@ pub enum Error {
     Invalid(anyhow::Error),
 }
 
-/// The exit code of [`Error::Invalid`].
+/// The exit code of [`Error::Invalid`] and of [`UsageError`].
 pub const USAGE_EXIT_CODE: u8 = 2;
+
+/// An argument value that can be judged only once the repository is open (`stamp --chart
+/// DIR`, relative to its root): still a usage error, exit 2, with nothing done.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
 
 pub fn command() -> Command {
     let tag_or_ref = || {

@@ -327,13 +327,12 @@ thread_local! {
 
 /// The last thing `main` does: waits until everything xtask started has stopped
 /// ([`settle`]), then gives the process's exit code: 128 + the signal after an interrupt,
-/// else success or failure.
-pub fn exit(ok: bool) -> ExitCode {
+/// else `code` (0 done, 1 refused or failed, 2 a usage error).
+pub fn exit(code: u8) -> ExitCode {
     settle();
     match interrupted() {
         Some(interrupt) => ExitCode::from(interrupt.exit_code()),
-        None if ok => ExitCode::SUCCESS,
-        None => ExitCode::FAILURE,
+        None => ExitCode::from(code),
     }
 }
 

@@ -48,7 +48,11 @@ fn main() -> ExitCode {
     }
     // Once every child has stopped: 130 or 143 after SIGINT or SIGTERM, whatever the
     // command concluded.
-    exec::exit(result.is_ok())
+    exec::exit(match &result {
+        Ok(()) => 0,
+        Err(e) if e.is::<cli::UsageError>() => cli::USAGE_EXIT_CODE,
+        Err(_) => 1,
+    })
 }
 
 fn run(cli: cli::Cli) -> anyhow::Result<()> {

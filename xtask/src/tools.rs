@@ -82,8 +82,8 @@ pub const PROMOTE: [&str; 3] = ["git", "timeout", "kill"];
 pub const LOCAL_REGISTRY: [&str; 1] = ["docker-registry"];
 
 /// `release verify` of the artifacts, and so the promotion gate: git asks the remote, curl
-/// the registry, helm reads the chart.
-pub const VERIFY_ARTIFACTS: [&str; 4] = ["git", "timeout", "curl", "helm"];
+/// the registry, tar reads the chart's Chart.yaml, helm renders it.
+pub const VERIFY_ARTIFACTS: [&str; 5] = ["git", "timeout", "curl", "tar", "helm"];
 
 /// The helm that packages and compares charts in CI (`scripts/install-test-tools.sh`
 /// installs it; `tidy.rs` holds the two equal). "The same chart" is decided by the packaged
@@ -180,7 +180,7 @@ mod tests {
     fn union_keeps_the_first_occurrence() {
         assert_eq!(
             union([&PROMOTE[..], &VERIFY_ARTIFACTS[..]]),
-            ["git", "timeout", "kill", "curl", "helm"]
+            ["git", "timeout", "kill", "curl", "tar", "helm"]
         );
     }
 }

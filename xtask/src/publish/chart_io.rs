@@ -70,9 +70,10 @@ pub fn set_image(project: &Project, step: &SetChartImage) -> Result<()> {
     write_atomically(&path, &edited)
 }
 
-/// `helm template`; with `expect_image`, every rendered container must run exactly it.
+/// `helm template`; with `expect_image`, every rendered container must run the release's
+/// own image, as verify decides it (`chart::is_release_image`; no digest is known yet).
 pub fn template(sh: &Shell, step: &HelmTemplate) -> Result<()> {
-    let (output, expect_image) = (&step.output, step.expect_image.as_deref());
+    let (output, expect_image) = (&step.output, step.expect_image.as_ref());
     for command in step.commands() {
         let rendered = exec::read(sh, &command)?;
         let file = sh.current_dir().join(output);
@@ -86,7 +87,9 @@ pub fn template(sh: &Shell, step: &HelmTemplate) -> Result<()> {
         if images.is_empty() {
             bail!("`{command}` rendered no container: expected one running {expected}");
         }
-        if let Some(other) = images.iter().find(|i| *i != expected) {
+        let own =
+            |i: &String| chart::is_release_image(i, &expected.repository, &expected.tag, None);
+        if let Some(other) = images.iter().find(|i| !own(i)) {
             bail!(
                 "`{command}` renders image {other}, expected {expected}: the chart's default image must be the release's own (image.repository in values.yaml, tag from appVersion)"
             );

@@ -201,8 +201,8 @@ fn retargeted_from(
     let Some(found) = run.registry.manifest(&reference)? else {
         return Ok(None);
     };
-    let record =
-        Retarget::parse(&found.body, tag).map_err(|why| anyhow::anyhow!("{reference}: {why}"))?;
+    let record = Retarget::parse(&found.body, tag, run.version_tags)
+        .map_err(|why| anyhow::anyhow!("{reference}: {why}"))?;
     Ok(record.is_current(held).then_some(record.from))
 }
 

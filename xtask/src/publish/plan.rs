@@ -16,7 +16,8 @@ use crate::publish::rules::{self, ImageTags};
 use crate::publish::steps::{
     BinaryStamp, BuildImage, CHART_DIST_DIR, Dist, DockerBuilder, Helm, HelmPush, HelmShowChart,
     HelmTemplate, ImageBuild, Login, LoginTool, MANIFESTS_DIR, PublishStep, PushImage,
-    SetChartImage, StampChart, TagImage, ValidateManifests, WaitForImage, docker_builder,
+    ReleaseImage, SetChartImage, StampChart, TagImage, ValidateManifests, WaitForImage,
+    docker_builder,
 };
 use crate::tag::grammar::{self, ReleaseTag};
 
@@ -208,7 +209,10 @@ fn publish_steps(
     add(HelmTemplate {
         dir: dir.clone(),
         values: None,
-        expect_image: Some(image_ref(&image.tags.version)),
+        expect_image: Some(ReleaseImage {
+            repository: image.repository.clone(),
+            tag: image.tags.version.clone(),
+        }),
         output: files[0].clone(),
     }
     .into());

@@ -132,12 +132,9 @@ impl Retarget {
         ]
     }
 
-    /// Reads back the record stored under `retarget-<tag>`. Anyone who can push to the
-    /// repository can push such a manifest, and a record is honoured by verify and publish:
-    /// so it counts only as a record of that very tag, a move back (`version` older than
-    /// `from`), and for `X.Y` a move within line X.Y. Anything else is refused, never read
-    /// as "retargeted".
-    pub fn parse(manifest: &str, tag: &str) -> Result<Retarget, String> {
+    /// Reads back the record stored under `retarget-<tag>`, if it is one to honour
+    /// ([`Retarget::honoured`]) given `version_tags`, the versions tagged on the remote.
+    pub fn parse(manifest: &str, tag: &str, version_tags: &[Version]) -> Result<Retarget, String> {
         let value: serde_yaml::Value = serde_yaml::from_str(manifest)
             .map_err(|e| format!("the retarget record is not JSON: {e}"))?;
         let field = |name: &str| -> Result<String, String> {
@@ -161,6 +158,17 @@ impl Retarget {
             digest: field("digest")?,
             from: version("from")?,
         };
+        record.honoured(tag, version_tags)
+    }
+
+    /// The one rule for whether a record of `tag` is honoured. Anyone who can push to the
+    /// repository can push such a manifest, and verify, status and publish honour it: so it
+    /// counts only as a record of that very tag, a move back (`version` older than `from`),
+    /// for `X.Y` a move within line X.Y, and between two releases, versions tagged on the
+    /// remote (`version_tags`): a `from` that was never released would keep `latest` from
+    /// every later publish. Anything else is refused, never read as "retargeted".
+    pub fn honoured(self, tag: &str, version_tags: &[Version]) -> Result<Retarget, String> {
+        let record = self;
         let (moved_to, moved_from) = (
             grammar::version_tag(&record.version),
             grammar::version_tag(&record.from),
@@ -181,6 +189,13 @@ impl Retarget {
             return Err(format!(
                 "the retarget record of {tag} names {moved_to} and {moved_from}, not both of line {tag}"
             ));
+        }
+        for (named, v) in [(&moved_to, &record.version), (&moved_from, &record.from)] {
+            if !version_tags.contains(v) {
+                return Err(format!(
+                    "the retarget record of {tag} names {named}, which was never released (no such version tag on the remote)"
+                ));
+            }
         }
         Ok(record)
     }
@@ -257,6 +272,8 @@ pub struct RetargetFacts {
     pub held: Lookup<(String, Option<Version>)>,
     /// The tag's current record, if any.
     pub record: Lookup<Retarget>,
+    /// The versions tagged on the remote: the record written must name two of them.
+    pub version_tags: Result<Vec<Version>, String>,
     /// `--github`: whether `vX.Y.Z-stable` is on the remote.
     pub github: Option<Lookup<bool>>,
     pub github_repo: String,
@@ -404,6 +421,20 @@ pub fn plan(facts: &RetargetFacts) -> RetargetPlan {
         digest: digest.clone(),
         from,
     };
+    // A record the readers would not honour is not written: the same rule decides.
+    let record = match &facts.version_tags {
+        Ok(versions) => record.honoured(&tag, versions),
+        Err(why) => Err(format!("cannot list the remote's version tags: {why}")),
+    };
+    let record = match record {
+        Ok(record) => record,
+        Err(why) => {
+            return RetargetPlan {
+                title,
+                outcome: Outcome::Refused(vec![why]),
+            };
+        }
+    };
     let mut push = vec![
         "copy".to_string(),
         "--quiet".into(),
@@ -522,14 +553,24 @@ mod tests {
         }
     }
 
+    /// The version tags on the remote in these tests.
+    fn released() -> Vec<Version> {
+        ["1.1.0", "1.2.2", "1.2.3", "1.2.4", "1.2.9", "2.0.0"]
+            .map(v)
+            .to_vec()
+    }
+
     #[test]
     fn the_record_reads_back_from_its_manifest() {
         let manifest = record().manifest();
-        assert_eq!(Retarget::parse(&manifest, "latest"), Ok(record()));
+        assert_eq!(
+            Retarget::parse(&manifest, "latest", &released()),
+            Ok(record())
+        );
         let value: serde_yaml::Value = serde_yaml::from_str(&manifest).unwrap();
         assert_eq!(value["layers"].as_sequence().map(Vec::len), Some(0));
         assert_eq!(
-            Retarget::parse(r#"{"annotations":{}}"#, "latest"),
+            Retarget::parse(r#"{"annotations":{}}"#, "latest", &released()),
             Err("the retarget record has no org.llm-proxy.retarget.tag".into())
         );
         assert_eq!(record_tag("1.2"), "retarget-1.2");
@@ -546,7 +587,8 @@ mod tests {
             digest: "sha256:good".into(),
             from: v(from),
         };
-        let read = |record: Retarget, under: &str| Retarget::parse(&record.manifest(), under);
+        let read =
+            |record: Retarget, under: &str| Retarget::parse(&record.manifest(), under, &released());
         assert_eq!(
             read(forged("1.2", "1.2.3", "1.2.4"), "1.2"),
             Ok(forged("1.2", "1.2.3", "1.2.4"))
@@ -568,6 +610,23 @@ mod tests {
             read(forged("1.2", "1.2.3", "9.9.9"), "1.2").unwrap_err(),
             "the retarget record of 1.2 names v1.2.3 and v9.9.9, not both of line 1.2"
         );
+        // For `latest` every version is of its line: a `from` never released would keep
+        // every later publish off `latest` (none is newer than v9.9.9), and one moving to a
+        // version never released would let verify pass a tag holding anything.
+        assert_eq!(
+            read(forged("latest", "1.2.3", "9.9.9"), "latest").unwrap_err(),
+            "the retarget record of latest names v9.9.9, which was never released (no such version tag on the remote)"
+        );
+        assert_eq!(
+            read(forged("latest", "1.2.5", "2.0.0"), "latest").unwrap_err(),
+            "the retarget record of latest names v1.2.5, which was never released (no such version tag on the remote)"
+        );
+        assert_eq!(
+            read(forged("latest", "1.2.3", "2.0.0"), "latest"),
+            Ok(forged("latest", "1.2.3", "2.0.0"))
+        );
+        // Without the remote's tags nothing is honoured.
+        assert!(Retarget::parse(&record().manifest(), "latest", &[]).is_err());
     }
 
     #[track_caller]
@@ -650,6 +709,7 @@ mod tests {
             failing: vec![],
             held: Lookup::Found(("sha256:bad".into(), Some(v("1.2.4")))),
             record: Lookup::Missing,
+            version_tags: Ok(released()),
             github: None,
             github_repo: "o/r".into(),
             image: "r.example/app".into(),
@@ -729,6 +789,24 @@ mod tests {
             |f| f.held = Lookup::Found(("sha256:x".into(), None)),
             "release retarget latest 1.2.3:
   ✗ r.example/app:latest holds sha256:x, which carries no release version label: cannot tell it is newer
+",
+        );
+    }
+
+    /// The record a retarget writes passes the rule its readers apply: an image labelled
+    /// with a version the remote has no tag of is not moved away from on its word.
+    #[test]
+    fn a_record_the_readers_would_refuse_is_not_written() {
+        check_plan(
+            |f| f.held = Lookup::Found(("sha256:bad".into(), Some(v("1.2.7")))),
+            "release retarget latest 1.2.3:
+  ✗ the retarget record of latest names v1.2.7, which was never released (no such version tag on the remote)
+",
+        );
+        check_plan(
+            |f| f.version_tags = Err("origin does not answer".into()),
+            "release retarget latest 1.2.3:
+  ✗ cannot list the remote's version tags: origin does not answer
 ",
         );
     }

@@ -259,8 +259,23 @@ impl Step for Helm {
 pub struct HelmTemplate {
     pub dir: String,
     pub values: Option<String>,
-    pub expect_image: Option<String>,
+    pub expect_image: Option<ReleaseImage>,
     pub output: String,
+}
+
+/// The release's own image, `repository:tag`, which every container of the default render
+/// must run: decided by `chart::is_release_image`, the rule verify applies to the published
+/// chart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseImage {
+    pub repository: String,
+    pub tag: String,
+}
+
+impl fmt::Display for ReleaseImage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.repository, self.tag)
+    }
 }
 
 impl Step for HelmTemplate {

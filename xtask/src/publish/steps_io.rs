@@ -17,6 +17,8 @@ pub struct Publisher<'a> {
     pub registry: &'a Registry<'a>,
     /// The run's scratch directory: downloaded manifests and unpacked charts.
     pub scratch: &'a Path,
+    /// The versions tagged in the clone: a retarget record must name two of them.
+    pub version_tags: &'a [semver::Version],
 }
 
 /// What one push step found or did, for the report.

@@ -11,10 +11,18 @@
 //! travel in curl's configuration on stdin (`--config -`), never in argv, so no process
 //! listing or log shows them; a refusal names where the credentials came from, never what
 //! they are.
+//!
+//! A reader that knows several requests it will make (a release's tags, its platforms'
+//! manifests) hands them to `prefetch` first: one curl asks them all over one connection,
+//! and the ordinary `manifest` and `blob` calls are then answered from what came back.
+//! Starting curl costs more than a loopback request, and `release status` makes hundreds:
+//! it asks every version's requests of one kind in one curl, into a [`Store`] its workers'
+//! registries share ([`Registry::with_store`]), read as one snapshot of the registry.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
@@ -41,6 +49,35 @@ pub struct Registry<'a> {
     scratch: PathBuf,
     /// How each `host/name` is authenticated, once the registry asked.
     auth: RefCell<HashMap<String, Auth>>,
+    /// Answers `prefetch` got; shared with `for_charts` and [`Registry::sharing`].
+    prefetched: Arc<Mutex<Prefetched>>,
+}
+
+/// Prefetched answers, shared between threads.
+pub type Store = Arc<Mutex<Prefetched>>;
+
+/// The answers prefetches got, by URL.
+#[derive(Default)]
+pub struct Prefetched {
+    answers: HashMap<String, Answer>,
+    /// Numbers the files a prefetch writes, so no two answers share one.
+    files: usize,
+    /// A snapshot (`release status`): an answer serves every reader of its URL. Otherwise
+    /// it serves the next one only, and a later read (after a write, say) asks again.
+    snapshot: bool,
+}
+
+/// One answer a prefetch got: a 200 or a 404, its headers, its body in a scratch file.
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: PathBuf,
+}
+
+/// A request to prefetch: a manifest, or a blob of the repository of a reference.
+pub enum Request {
+    Manifest(Reference),
+    Blob(Reference, String),
 }
 
 /// The curl configuration that authenticates to one repository, and what it is made of.
@@ -74,7 +111,38 @@ impl<'a> Registry<'a> {
             artifact: Artifact::Image,
             scratch: scratch.to_path_buf(),
             auth: RefCell::new(HashMap::new()),
+            prefetched: Arc::default(),
         }
+    }
+
+    /// This registry, its prefetched answers read as one snapshot: each serves every read
+    /// of its URL (`release status`, which reads every tag once, as of one moment).
+    pub fn snapshot(self) -> Registry<'a> {
+        self.prefetched.lock().unwrap().snapshot = true;
+        self
+    }
+
+    /// What this registry prefetched, to hand to other threads' registries.
+    pub fn store(&self) -> Store {
+        Arc::clone(&self.prefetched)
+    }
+
+    /// This registry answering from `store` too (another thread's prefetch); its logins
+    /// stay its own, each found again where needed.
+    pub fn with_store(self, store: &Store) -> Registry<'a> {
+        Registry {
+            prefetched: Arc::clone(store),
+            ..self
+        }
+    }
+
+    /// The body of the manifest `reference` names, if a prefetch got it (a 200), without
+    /// handing it out: to learn what to prefetch next.
+    pub fn prefetched_manifest(&self, reference: &Reference) -> Option<String> {
+        let url = self.url(&reference.manifest_path(), reference);
+        let store = self.prefetched.lock().unwrap();
+        let answer = store.answers.get(&url).filter(|a| a.status == 200)?;
+        std::fs::read_to_string(&answer.body).ok()
     }
 
     /// The same registry for reading charts: helm's login for a host comes before the image
@@ -84,8 +152,155 @@ impl<'a> Registry<'a> {
             artifact: Artifact::Chart,
             auth: RefCell::new(HashMap::new()),
             scratch: self.scratch.clone(),
+            prefetched: Arc::clone(&self.prefetched),
             ..*self
         }
+    }
+
+    /// Asks for the manifests `references` name in one curl, for the `manifest` calls that
+    /// follow (see [`Registry::prefetch`]).
+    pub fn prefetch_manifests(&self, references: &[Reference]) {
+        let requests: Vec<Request> = references.iter().cloned().map(Request::Manifest).collect();
+        self.prefetch(&requests);
+    }
+
+    /// Asks for the blobs `digests` of the repository of `reference` in one curl, for the
+    /// `blob` calls that follow.
+    pub fn prefetch_blobs(&self, reference: &Reference, digests: &[String]) {
+        let requests: Vec<Request> = digests
+            .iter()
+            .map(|d| Request::Blob(reference.clone(), d.clone()))
+            .collect();
+        self.prefetch(&requests);
+    }
+
+    /// Makes several GETs in one curl process, each with the login this registry already
+    /// uses for its repository, and keeps each 200 and 404 for the one `get` of that URL that
+    /// follows. Anything else (a 401 that needs a login, a refusal, a transfer that failed) is
+    /// dropped: that `get` asks again on its own, so its login and its error are exactly what
+    /// they would be without a prefetch. Never an answer of its own, so never "absent" by
+    /// mistake: only a 404 the registry sent is kept as one.
+    pub fn prefetch(&self, requests: &[Request]) {
+        let refused = self.prefetch_once(requests);
+        if refused.is_empty() {
+            return;
+        }
+        // A registry that wants a login answers a batch without one with 401s: one ordinary
+        // request per repository finds the login (challenge, credentials, token) as every
+        // read does, and the batch is asked again with it.
+        let mut logged_in = false;
+        for reference in &refused {
+            logged_in |= matches!(self.manifest(reference), Ok(Some(_)) | Ok(None));
+        }
+        if logged_in {
+            self.prefetch_once(requests);
+        }
+    }
+
+    /// One batch; returns a reference of each repository that answered 401 without a known
+    /// login.
+    fn prefetch_once(&self, requests: &[Request]) -> Vec<Reference> {
+        let mut refused: Vec<Reference> = Vec::new();
+        // One request gains nothing from a batch.
+        if requests.len() < 2 {
+            return refused;
+        }
+        let manifest_types = oci::MANIFEST_TYPES.join(", ");
+        let mut config = String::new();
+        let mut pending = Vec::new();
+        let mut asked = std::collections::HashSet::new();
+        for request in requests {
+            let (reference, path, accept) = match request {
+                Request::Manifest(r) => (r, r.manifest_path(), Some(manifest_types.as_str())),
+                Request::Blob(r, digest) => (r, r.blob_path(digest), None),
+            };
+            let url = self.url(&path, reference);
+            if self.prefetched.lock().unwrap().answers.contains_key(&url)
+                || !asked.insert(url.clone())
+            {
+                continue;
+            }
+            let n = {
+                let mut store = self.prefetched.lock().unwrap();
+                store.files += 1;
+                store.files
+            };
+            let body = self.scratch.join(format!("prefetch-{n}.body"));
+            let headers = self.scratch.join(format!("prefetch-{n}.headers"));
+            let key = format!("{}/{}", reference.host, reference.name);
+            let section = (|| -> Result<String> {
+                let mut lines = String::new();
+                if let Some(accept) = accept {
+                    lines.push_str(&config_line("header", &format!("Accept: {accept}"))?);
+                }
+                if let Some(auth) = self.auth.borrow().get(&key) {
+                    lines.push_str(&auth.config);
+                }
+                lines.push_str(&config_line("dump-header", &headers.to_string_lossy())?);
+                lines.push_str(&config_line("output", &body.to_string_lossy())?);
+                lines.push_str(&config_line("url", &url)?);
+                Ok(lines)
+            })();
+            let Ok(section) = section else { continue };
+            // `next` starts a transfer of its own: every option but the global ones is reset.
+            if !pending.is_empty() {
+                config.push_str("next\n");
+            }
+            config.push_str("location\nmax-time = 120\nwrite-out = \"%{exitcode} %{url}\\n\"\n");
+            config.push_str(&section);
+            pending.push((url, body, headers, (*reference).clone()));
+        }
+        if pending.len() < 2 {
+            return refused;
+        }
+        let sh = self.sh;
+        // A few transfers at a time, as the readers' threads would (a remote registry's
+        // latency is the cost there); --fail-early: the first transfer that fails (a registry
+        // gone quiet, past its max-time) ends the batch, so a batch is bounded as a request
+        // is, and the readers ask the rest themselves.
+        let Ok(output) = cmd!(
+            sh,
+            "curl --silent --no-progress-meter --show-error --fail-early --parallel --parallel-max 6 --config -"
+        )
+            .stdin(config)
+            .secret()
+            .quiet()
+            .ignore_status()
+            .output()
+        else {
+            return refused;
+        };
+        // In parallel the transfers end in any order: each says its URL.
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let done: std::collections::HashSet<&str> = stdout
+            .lines()
+            .filter_map(|line| line.strip_prefix("0 "))
+            .collect();
+        for (url, body, headers, reference) in pending {
+            if !done.contains(url.as_str()) {
+                continue;
+            }
+            let text = std::fs::read_to_string(&headers).unwrap_or_default();
+            match oci::last_response(&text) {
+                (Some(status @ (200 | 404)), headers) => {
+                    let answer = Answer {
+                        status,
+                        headers,
+                        body,
+                    };
+                    self.prefetched.lock().unwrap().answers.insert(url, answer);
+                }
+                (Some(401), _) => {
+                    let key = |r: &Reference| format!("{}/{}", r.host, r.name);
+                    let known = self.auth.borrow().contains_key(&key(&reference));
+                    if !known && !refused.iter().any(|r| key(r) == key(&reference)) {
+                        refused.push(reference);
+                    }
+                }
+                _ => {}
+            }
+        }
+        refused
     }
 
     /// The manifest `reference` names, or `None` when the registry says 404.
@@ -163,7 +378,31 @@ impl<'a> Registry<'a> {
         accept: Option<&str>,
         out: &Path,
     ) -> Result<(u16, Vec<(String, String)>)> {
-        let url = format!("{}://{}{path}", self.scheme(), reference.host);
+        let url = self.url(path, reference);
+        let answered = {
+            let mut store = self.prefetched.lock().unwrap();
+            if store.snapshot {
+                store
+                    .answers
+                    .get(&url)
+                    .map(|a| (a.status, a.headers.clone(), a.body.clone(), false))
+            } else {
+                store
+                    .answers
+                    .remove(&url)
+                    .map(|a| (a.status, a.headers, a.body, true))
+            }
+        };
+        if let Some((status, headers, body, handed_out)) = answered {
+            // curl writes no file for an empty body.
+            let kept = match (body.exists(), handed_out) {
+                (false, _) => std::fs::write(out, b""),
+                (true, true) => std::fs::rename(&body, out),
+                (true, false) => std::fs::copy(&body, out).map(|_| ()),
+            };
+            kept.with_context(|| format!("cannot keep the answer for {url}"))?;
+            return Ok((status, headers));
+        }
         let key = format!("{}/{}", reference.host, reference.name);
         let mut config = String::new();
         if let Some(accept) = accept {
@@ -315,6 +554,10 @@ impl<'a> Registry<'a> {
             "{} answered HTTP {status} for {reference}: {hint} (an error is never taken as \"absent\")",
             reference.host
         )
+    }
+
+    fn url(&self, path: &str, reference: &Reference) -> String {
+        format!("{}://{}{path}", self.scheme(), reference.host)
     }
 
     fn scheme(&self) -> &'static str {

@@ -16,7 +16,7 @@ use crate::publish::steps_io::{Published, Publisher, State, run_commands};
 use crate::publish::{chart_io, image_io};
 use crate::registry::oci_io::{Credentials, Registry};
 use crate::scratch::Scratch;
-use crate::tag::grammar::{Classified, TagKind};
+use crate::tag::grammar::{self, Classified, TagKind};
 use crate::tools::{self, HelmCheck};
 use crate::{project::Project, tag::git_io, ui};
 
@@ -70,11 +70,14 @@ pub fn run(sh: &Shell, project: &Project, args: PublishArgs) -> Result<()> {
         credentials.as_ref(),
         scratch.path(),
     );
+    let version_tags =
+        grammar::release_versions(state.tags.iter().map(String::as_str), TagKind::Version);
     let publisher = Publisher {
         sh,
         project,
         registry: &registry,
         scratch: scratch.path(),
+        version_tags: &version_tags,
     };
     let chart_files = chart_io::ChartFiles::read(project, &plan.chart.dir)?;
     // Guarded: an interrupt stops the running command and fails the step, and the run still

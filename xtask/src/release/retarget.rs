@@ -63,13 +63,16 @@ pub fn run(sh: &Shell, project: &Project, args: RetargetArgs) -> Result<()> {
     );
     let held = held_release(&registry, &config.image, &tag);
     let record_ref = Reference::new(&config.image, &retarget::record_tag(&tag));
-    let record = match registry.manifest(&record_ref) {
-        Ok(Some(found)) => {
-            Retarget::parse(&found.body, &tag).map_or_else(Lookup::Unknown, Lookup::Found)
-        }
-        Ok(None) => Lookup::Missing,
-        Err(e) => Lookup::Unknown(format!("{e:#}")),
-    };
+    let version_tags = checks_io::version_tags(&facts.remote_tags);
+    let record = checks_io::read_record(
+        match registry.manifest(&record_ref) {
+            Ok(Some(found)) => Lookup::Found(found.body),
+            Ok(None) => Lookup::Missing,
+            Err(e) => Lookup::Unknown(format!("{e:#}")),
+        },
+        &tag,
+        &version_tags,
+    );
 
     // STEP 3: the plan.
     let record_dir = scratch.dir("record")?;
@@ -85,6 +88,7 @@ pub fn run(sh: &Shell, project: &Project, args: RetargetArgs) -> Result<()> {
         failing,
         held,
         record,
+        version_tags: version_tags.clone(),
         github: args.github.then(|| match &facts.stable_commit {
             Lookup::Found(_) => Lookup::Found(true),
             Lookup::Missing => Lookup::Found(false),
@@ -138,7 +142,8 @@ pub fn run(sh: &Shell, project: &Project, args: RetargetArgs) -> Result<()> {
     let stored = registry
         .manifest(&record_ref)?
         .with_context(|| format!("{record_ref} is missing right after writing it"))?;
-    if Retarget::parse(&stored.body, &tag).as_ref() != Ok(&record) {
+    let versions = version_tags.as_deref().unwrap_or_default();
+    if Retarget::parse(&stored.body, &tag, versions).as_ref() != Ok(&record) {
         bail!("{record_ref} does not hold the record just written");
     }
     println!(

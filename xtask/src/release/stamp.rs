@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 
-use crate::cli::StampArgs;
+use crate::cli::{StampArgs, UsageError};
 use crate::project::Project;
 use crate::publish::chart::{ChartVersions, has_annotated_image, unified_diff};
 use crate::publish::chart_io;
@@ -15,6 +15,19 @@ pub fn run(project: &Project, args: StampArgs) -> Result<()> {
         Some(dir) => project.root.join(dir),
         None => project.chart_dir(),
     };
+    // A `--chart` that names no chart is a mistyped argument, not a failed stamp.
+    if let Some(given) = args
+        .chart
+        .as_deref()
+        .filter(|_| !dir.join("Chart.yaml").is_file())
+    {
+        return Err(UsageError(format!(
+            "--chart {}: no Chart.yaml there; expected a chart directory relative to the repository root, such as {}",
+            crate::quote::quote(given),
+            project.config.chart
+        ))
+        .into());
+    }
     let versions = ChartVersions::for_release(&version);
     let path = chart_io::resolve(&project.root, &dir.join("Chart.yaml"))?;
     let shown = path

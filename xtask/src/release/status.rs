@@ -4,12 +4,15 @@
 //! STEP 1: ask git once: every tag of the remote (one `ls-remote`) and the default branch
 //! (one fetch), so the versions' own questions never race on a ref.
 //! STEP 2: ask GitHub which release is Latest, once, when any stable tag exists.
-//! STEP 3: ask the registry, helm and gh about each version with verify's readers, a few
-//! versions at a time (`WORKERS` threads, each asking its version's questions in turn):
-//! bounded however many versions there are.
+//! STEP 3: ask the registry what every version's readers will ask, a kind at a time, in
+//! five curl calls (`checks_io::prefetch_versions`); then ask git (from STEP 1's answers),
+//! the registry (answered from that snapshot), helm and gh about each version with verify's
+//! readers, a few versions at a time (`WORKERS` threads, each asking its version's questions
+//! in turn): bounded however many versions there are.
 //! STEP 4: judge each version with verify's checks, print the table (or `--json`) and the
 //! step summary in GitHub Actions; exit 1 when a release is broken or could not be judged.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,11 +26,12 @@ use crate::check::Lookup;
 use crate::cli::StatusArgs;
 use crate::config::Config;
 use crate::project::Project;
-use crate::registry::oci_io::Credentials;
+use crate::registry::oci_io::{Credentials, Registry};
 use crate::scratch::Scratch;
 use crate::tag::grammar::{self, TagKind, version_tag};
 use crate::verify::checks::verify;
-use crate::verify::checks_io::{self, GitAnswers};
+use crate::verify::checks_io;
+use crate::verify::facts::ReleaseFacts;
 use crate::verify::status::{self, Row, State};
 use crate::{tag::git_io, tools, ui};
 
@@ -79,12 +83,12 @@ pub fn run(sh: &Shell, project: &Project, args: StatusArgs) -> Result<()> {
     if !missing.is_empty() {
         bail!("cannot show the status: {}", missing.join("; "));
     }
-    // One fetch of the default branch for every version.
+    // One fetch of the default branch for every version; each version's own questions
+    // (is its commit here, is it on that branch) are asked by its worker in STEP 3.
     let tracking = checks_io::fetch_default_branch(sh, config);
-    let git: Vec<GitAnswers> = versions
-        .iter()
-        .map(|v| checks_io::git_answers(sh, config, v, &refs, || tracking.clone()))
-        .collect();
+    let git = |sh: &Shell, version: &Version| {
+        checks_io::git_answers(sh, config, version, &refs, || tracking.clone())
+    };
 
     // STEP 2: GitHub's Latest, once.
     let github_latest = if any_stable {
@@ -97,15 +101,39 @@ pub fn run(sh: &Shell, project: &Project, args: StatusArgs) -> Result<()> {
     let credentials = Credentials::from_env(config)?;
     let chart_name = checks_io::chart_name(project)?;
     let scratch = Scratch::new("status")?;
-    let facts = ask_each(
+    // Every version's registry requests, a kind at a time, in five curl calls: starting
+    // curl costs more than a request on loopback. The workers read this one snapshot.
+    let registry = Registry::new(
         sh,
-        config,
+        config.plain_http,
         credentials.as_ref(),
-        scratch.path(),
-        &chart_name,
-        &versions,
-        git,
-    )?;
+        &scratch.dir("prefetch")?,
+    )
+    .snapshot();
+    let commits: Vec<(Version, Option<String>)> = versions
+        .iter()
+        .map(|v| {
+            let commit = refs.as_ref().ok().and_then(|r| r.tag(&version_tag(v)));
+            (v.clone(), commit.map(|t| t.commit))
+        })
+        .collect();
+    checks_io::prefetch_versions(&registry, config, &chart_name, &commits);
+    let (store, moving) = (registry.store(), Mutex::new(BTreeMap::new()));
+    let ask = |sh: &Shell, dir: &Path, version: &Version| {
+        checks_io::ask_version(
+            sh,
+            config,
+            credentials.as_ref(),
+            &store,
+            dir,
+            &chart_name,
+            version,
+            git(sh, version),
+            config.provenance,
+            &moving,
+        )
+    };
+    let facts = ask_each(sh, scratch.path(), &versions, &ask)?;
 
     // STEP 4: judge, print, summarise.
     let rows: Vec<Row> = facts
@@ -163,23 +191,17 @@ fn ask_github_latest(sh: &Shell, config: &Config) -> Lookup<Option<String>> {
     }
 }
 
-/// Each version's facts, `WORKERS` versions at a time, in the order given.
+/// Each version's facts (`ask`, given its thread's shell and scratch directory), `WORKERS`
+/// versions at a time, in the order given.
 fn ask_each(
     sh: &Shell,
-    config: &Config,
-    credentials: Option<&Credentials>,
     scratch: &Path,
-    chart_name: &str,
     versions: &[Version],
-    git: Vec<GitAnswers>,
-) -> Result<Vec<crate::verify::facts::ReleaseFacts>> {
-    let work: Vec<Mutex<Option<GitAnswers>>> =
-        git.into_iter().map(|g| Mutex::new(Some(g))).collect();
-    let results: Vec<Mutex<Option<crate::verify::facts::ReleaseFacts>>> =
+    ask: &(dyn Fn(&Shell, &Path, &Version) -> ReleaseFacts + Sync),
+) -> Result<Vec<ReleaseFacts>> {
+    let results: Vec<Mutex<Option<ReleaseFacts>>> =
         versions.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
-    let moving = Mutex::new(std::collections::BTreeMap::new());
-    let provenance = config.provenance;
     let dirs: Vec<std::path::PathBuf> = versions
         .iter()
         .map(|v| {
@@ -191,26 +213,14 @@ fn ask_each(
         for _ in 0..WORKERS.min(versions.len()) {
             // xshell's Shell is Send but not Sync: each thread gets its own clone.
             let sh = sh.clone();
-            let (work, results, next, dirs, moving) = (&work, &results, &next, &dirs, &moving);
+            let (results, next, dirs) = (&results, &next, &dirs);
             s.spawn(move || {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(version) = versions.get(i) else {
                         break;
                     };
-                    let git = work[i].lock().unwrap().take().expect("each version once");
-                    let facts = checks_io::ask_version(
-                        &sh,
-                        config,
-                        credentials,
-                        &dirs[i],
-                        chart_name,
-                        version,
-                        git,
-                        provenance,
-                        moving,
-                    );
-                    *results[i].lock().unwrap() = Some(facts);
+                    *results[i].lock().unwrap() = Some(ask(&sh, &dirs[i], version));
                 }
             });
         }

@@ -453,10 +453,16 @@ impl fmt::Display for GitPlan {
         }
         writeln!(f, "preflight:")?;
         for check in &self.checks {
-            match check {
-                Preflight::Ok(text) => writeln!(f, "  ok    {text}")?,
-                Preflight::Problem(text) => writeln!(f, "  FAIL  {text}")?,
+            if let Preflight::Ok(text) = check {
+                writeln!(f, "  ok    {text}")?;
             }
+        }
+        // Each problem is said once, in the refusal on stderr (as cargo-release does), which
+        // reaches the terminal even when the plan goes to a pipe or a file: the plan counts.
+        match self.problems().len() {
+            0 => {}
+            1 => writeln!(f, "  FAIL  1 problem, given with its fix on stderr")?,
+            n => writeln!(f, "  FAIL  {n} problems, given with their fixes on stderr")?,
         }
         let steps = self.steps();
         if !steps.is_empty() {
@@ -1506,7 +1512,7 @@ release promote v1.2.0
   commit: {HEAD} (v1.2.0 on origin)
   remote: origin (/srv/remote.git, fetch and push)
 preflight:
-  ok    git, timeout, kill, curl, helm found on PATH
+  ok    git, timeout, kill, curl, tar, helm found on PATH
   ok    tagger: Rel <rel@example.invalid>
   ok    remote origin (/srv/remote.git) answers
   ok    v1.2.0 is on origin, on commit {HEAD}

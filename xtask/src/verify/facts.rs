@@ -18,7 +18,7 @@ pub struct ImageIndex {
     pub revisions: Vec<(String, Lookup<String>)>,
 }
 
-/// A chart as `helm show chart` and `helm template` report it.
+/// A chart as its package's Chart.yaml and `helm template` report it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublishedChart {
     /// The digest of the chart's manifest in the registry.

@@ -49,12 +49,12 @@ fn a_ten_thousand_digit_version_gets_a_short_error_from_every_command() {
     check(
         &project,
         &["release", "stamp", "1.0.0", "--chart", &long],
-        1,
+        2,
     );
     check(
         &project,
         &["release", "stamp", "1.0.0", "--dry-run", "--chart", &long],
-        1,
+        2,
     );
     assert_eq!(project.snapshot(), before);
 }

@@ -293,15 +293,17 @@ fn gate_refuses_when_the_registry_cannot_be_asked() {
         all.extend(args);
         let run = project.xtask_env(&all, &env).failure();
         assert!(
-            run.stdout.contains(
-                "  FAIL  the published artifacts of v1.0.0 do not verify (the promotion gate):\n      - image 127.0.0.1:9/llm-proxy:v1.0.0: unknown: "
+            run.stderr.contains(
+                "release promote v1.0.0 refused, 1 problem to fix first:\n  - the published artifacts of v1.0.0 do not verify (the promotion gate):\n      - image 127.0.0.1:9/llm-proxy:v1.0.0: unknown: "
             ),
             "{run}"
         );
         assert!(
-            run.stderr.contains("release promote v1.0.0 refused"),
+            run.stdout
+                .contains("\n  FAIL  1 problem, given with its fix on stderr\n"),
             "{run}"
         );
+        assert!(!run.stdout.contains("do not verify"), "{run}");
     }
     assert_eq!(project.remote_refs(), before, "nothing was pushed");
     assert_eq!(

@@ -29,6 +29,30 @@ fn stamps_another_chart_dir() {
     );
 }
 
+/// `--chart` naming no chart is a usage error (exit 2) with the accepted form, not a failed
+/// stamp (exit 1).
+#[test]
+fn a_chart_dir_without_a_chart_is_a_usage_error() {
+    let project = Project::new();
+    project.write("empty/notes.txt", "x\n");
+    let before = project.snapshot();
+    for dir in ["missing", "empty"] {
+        for dry_run in [&[][..], &["--dry-run"]] {
+            let args = [&["release", "stamp", "1.2.3", "--chart", dir][..], dry_run].concat();
+            let run = project.xtask(&args).usage_error();
+            assert_eq!(
+                run.stderr,
+                format!(
+                    "error: --chart \"{dir}\": no Chart.yaml there; expected a chart directory relative to the repository root, such as charts/llm-proxy\n"
+                ),
+                "{run}"
+            );
+            assert_eq!(run.stdout, "", "{run}");
+        }
+    }
+    assert_eq!(project.snapshot(), before);
+}
+
 #[test]
 fn invalid_version_changes_nothing() {
     let project = Project::new();

@@ -325,7 +325,38 @@ fn several_problems_are_reported_at_once() {
     ] {
         assert!(run.stderr.contains(problem), "{problem}:\n{run}");
     }
-    assert_eq!(run.stdout.matches("  FAIL  ").count(), 3, "{run}");
+    // The plan on stdout counts the problems; it does not repeat them.
+    assert!(
+        run.stdout
+            .contains("\n  FAIL  3 problems, given with their fixes on stderr\n"),
+        "{run}"
+    );
+}
+
+/// Issue 18, rough edge 6: a refusal printed each problem twice, as a FAIL line of the plan
+/// on stdout and again in the error on stderr. Each is said once, on stderr, which reaches
+/// the terminal even when the plan is piped to a file.
+#[test]
+fn each_problem_of_a_refusal_is_said_once() {
+    let project = Project::new();
+    project.git(&["checkout", "--quiet", "-b", "feature"]);
+    project.write("notes.txt", "x\n");
+    project.git(&["tag", "v2.0.0"]);
+    for args in [&["--dry-run"][..], &["--yes"]] {
+        let mut all = vec!["release", "tag", "1.0.0"];
+        all.extend(args);
+        let run = project.xtask(&all).failure();
+        let both = format!("{}{}", run.stdout, run.stderr);
+        let problems: Vec<&str> = run
+            .stderr
+            .lines()
+            .filter_map(|l| l.strip_prefix("  - "))
+            .collect();
+        assert_eq!(problems.len(), 3, "{run}");
+        for problem in problems {
+            assert_eq!(both.matches(problem).count(), 1, "{problem}:\n{run}");
+        }
+    }
 }
 
 #[test]

@@ -6,8 +6,10 @@
 //!
 //! Checked with docker-registry 2.8.2, helm v3.18.0, buildah 1.28, skopeo 1.9, gh 2.103.3.
 
+use std::process::Command;
+
 use super::github::GitHub;
-use super::{Env, Registry, build_slot, release_commit, release_project, require};
+use super::{Env, Registry, build_slot, output, release_commit, release_project, require};
 use crate::support::{Project, Run};
 
 const TOKEN: &str = "ghp_canary0token0f7c2";
@@ -34,6 +36,32 @@ fn cells(line: &str) -> Vec<&str> {
         .map(str::trim)
         .filter(|c| !c.is_empty())
         .collect()
+}
+
+/// The bytes of the OCI manifest `llm-proxy:reference`, as stored.
+fn manifest(host: &str, reference: &str) -> String {
+    output(Command::new(require("curl")).args([
+        "--silent",
+        "--fail",
+        "--header",
+        "Accept: application/vnd.oci.image.manifest.v1+json",
+        &format!("http://{host}/v2/llm-proxy/manifests/{reference}"),
+    ]))
+}
+
+/// Stores `body` as the OCI manifest `llm-proxy:reference`, as anyone with push rights can.
+fn put_manifest(host: &str, reference: &str, body: &str) {
+    output(Command::new(require("curl")).args([
+        "--silent",
+        "--fail",
+        "--request",
+        "PUT",
+        "--header",
+        "Content-Type: application/vnd.oci.image.manifest.v1+json",
+        "--data-binary",
+        body,
+        &format!("http://{host}/v2/llm-proxy/manifests/{reference}"),
+    ]));
 }
 
 fn line<'a>(run: &'a Run, prefix: &str) -> &'a str {
@@ -208,6 +236,26 @@ fn latest_and_the_minor_tag_move_back_with_a_record_verify_status_and_publish_re
         ],
         "{status}"
     );
+
+    // A record pushed by hand that names a release that never was is not honoured: with
+    // `from` v9.9.9, no later release would ever move `latest` forward again, and verify
+    // would pass it for every version up to v9.9.9. Verify says why it cannot vouch for it.
+    let genuine = manifest(host, "retarget-latest");
+    let forged = genuine.replace(
+        r#""org.llm-proxy.retarget.from":"v1.2.4""#,
+        r#""org.llm-proxy.retarget.from":"v9.9.9""#,
+    );
+    assert_ne!(forged, genuine, "the record names v1.2.4: {genuine}");
+    put_manifest(host, "retarget-latest", &forged);
+    let refused = xtask(&["release", "verify", "1.2.4"]).failure();
+    assert!(
+        refused.stdout.contains(&format!(
+            "✗ image {host}/llm-proxy:latest: unknown: the retarget record of latest names v9.9.9, which was never released (no such version tag on the remote)"
+        )),
+        "{refused}"
+    );
+    put_manifest(host, "retarget-latest", &genuine);
+    xtask(&["release", "verify", "1.2.4"]).success();
 
     // A re-run of v1.2.4's publish does not take the tags back.
     env.xtask(&project, &["release", "publish", "v1.2.4"])

@@ -1,7 +1,8 @@
 //! `release status` against a real registry, real helm and buildah, real git with a bare
 //! remote and gh with the GitHub API stand-in: each state from its facts (released and
 //! Latest, publishing, tagged, broken), the moving tags' holders, `--json`, the step
-//! summary, and an unreachable registry shown as unknown, never as absent.
+//! summary, an unreachable registry shown as unknown, never as absent, and a private
+//! registry read with the release login.
 //!
 //! Checked with docker-registry 2.8.2, helm v3.18.0, buildah 1.28, skopeo 1.9, gh 2.103.3.
 
@@ -231,4 +232,45 @@ fn an_unreachable_registry_is_unknown_never_absent() {
         "{json}"
     );
     assert_eq!(rows[0]["state"].as_str(), Some("unknown"));
+}
+
+/// Every tool's configuration of `env` in its own directory, nobody logged in (as
+/// `real::private` does): the developer's own logins cannot leak in.
+fn without_logins(env: &mut Env) {
+    let path = |name: &str| env.dir.path().join(name).to_str().unwrap().to_string();
+    let (xdg, helm) = (path("xdg-config"), path("helm/config/registry/config.json"));
+    env.set("XDG_CONFIG_HOME", &xdg);
+    env.set("HELM_REGISTRY_CONFIG", &helm);
+}
+
+/// A registry that wants a login answers status's batched requests with 401s until one
+/// ordinary request has found the login: read with `RELEASE_REGISTRY_*`, every row is as
+/// on an open registry; with no login anywhere, unknown, never absent, and the password is
+/// never shown.
+#[test]
+fn a_private_registry_is_read_with_the_release_login() {
+    const PASSWORD: &str = "canary-St4tus-51c2";
+    let _slot = build_slot();
+    let registry = Registry::with_login("release", PASSWORD);
+    let mut env = Env::new(&registry.host);
+    without_logins(&mut env);
+    env.set("RELEASE_REGISTRY_USER", "release");
+    env.set("RELEASE_REGISTRY_PASSWORD", PASSWORD);
+    let project = release_project();
+    release_commit(&project, "1.2.3");
+    env.xtask(&project, &["release", "publish", "v1.2.3"])
+        .success();
+
+    let run = env.xtask(&project, &["release", "status"]).success();
+    let cells = row(&run, "v1.2.3");
+    assert_eq!(cells[2..4], ["linux/amd64 linux/arm64", "1.2.3"], "{run}");
+    assert_eq!(cells.last().map(String::as_str), Some("published"), "{run}");
+    assert!(!format!("{run}").contains(PASSWORD), "{run}");
+
+    let mut anonymous = Env::new(&registry.host);
+    without_logins(&mut anonymous);
+    let run = anonymous.xtask(&project, &["release", "status"]).failure();
+    let cells = row(&run, "v1.2.3");
+    assert_eq!(cells[2..4], ["unknown", "unknown"], "{run}");
+    assert!(cells.last().unwrap().starts_with("unknown: "), "{run}");
 }

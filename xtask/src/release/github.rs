@@ -84,7 +84,9 @@ pub fn run(sh: &Shell, project: &Project, args: GithubArgs) -> Result<()> {
         )),
         (None, _) => unreachable!("the release gate is never skipped"),
         (Some(problem), _) => {
-            show(&format!("gate: FAIL {problem}\n"));
+            // The reason is said once, in the error: it reaches the terminal even when
+            // the dry run's stdout goes to a file.
+            show("gate: FAIL, the reason is given on stderr\n");
             if let Gate::Checked(failing) = &gate {
                 for check in failing {
                     ui::annotate_error(&format!("release gate of {release_tag}: {check}"));

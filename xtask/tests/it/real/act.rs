@@ -259,6 +259,16 @@ impl Act {
         let trusted_root = dir.path().join("trusted-root.jsonl");
         std::fs::write(&trusted_root, "").unwrap();
         let gate_log = dir.path().join("gate.log");
+        let shims = dir.path().join("shims");
+        std::fs::create_dir_all(&shims).unwrap();
+        let cargo = shims.join("cargo");
+        std::fs::write(&cargo, cargo_shim(&require("cargo"))).unwrap();
+        std::fs::set_permissions(&cargo, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let runner_path = std::env::join_paths(
+            std::iter::once(shims).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+        )
+        .unwrap();
 
         let real_home = PathBuf::from(std::env::var_os("HOME").unwrap());
         let inherited = |name: &str, default: PathBuf| {
@@ -270,7 +280,7 @@ impl Act {
         };
         let path = |p: &Path| p.display().to_string();
         let mut vars: Vec<(String, String)> = vec![
-            ("PATH".into(), std::env::var("PATH").unwrap()),
+            ("PATH".into(), runner_path.into_string().unwrap()),
             // HOME is each run's own (`start`); the toolchains and the tools cache are
             // found where they are.
             (
@@ -419,6 +429,7 @@ impl Act {
             act.env("CARGO_TARGET_DIR", &target);
         }
         act.env("HOME", &home)
+            .env("ACT_CHECKOUT", &work)
             .env("REGISTRY_AUTH_FILE", &docker_config)
             .env("ATTEST_WORKFLOW", workflow)
             .current_dir(&work)
@@ -450,6 +461,31 @@ impl Act {
     }
 }
 
+/// `cargo` on the runners' PATH: act copies the checkout into each job's workspace without
+/// the files' modification times, and cargo takes a source newer than its build for changed,
+/// so every job would compile xtask and the service anew (about a minute of this suite)
+/// although the shared target directory holds a build of exactly these sources. Once per job
+/// the shim gives each workspace file that holds the same bytes as in the checkout act copied
+/// (`ACT_CHECKOUT`, whose times are this repository's: `keep_mtimes`) that file's time, as a
+/// runner whose cache restored the target directory would see them; then it is `real`.
+fn cargo_shim(real: &Path) -> String {
+    format!(
+        r#"#!/bin/sh
+set -e
+marker="${{RUNNER_TEMP:-/nonexistent}}/.act-mtimes-restored"
+if [ -n "${{GITHUB_WORKSPACE:-}}" ] && [ -n "${{ACT_CHECKOUT:-}}" ] && [ ! -e "$marker" ]; then
+    (cd "$GITHUB_WORKSPACE" && find . -path ./.git -prune -o -path ./target -prune -o -type f -print |
+        while IFS= read -r file; do
+            if cmp -s "$file" "$ACT_CHECKOUT/$file"; then touch -r "$ACT_CHECKOUT/$file" "$file"; fi
+        done)
+    : >"$marker" 2>/dev/null || true
+fi
+exec '{}' "$@"
+"#,
+        real.display()
+    )
+}
+
 /// The commit `actions/attest` is pinned to in the workflows (one pin, `workflows.rs` checks).
 fn attest_pin() -> String {
     let text = std::fs::read_to_string(workspace().join(DOCKER)).unwrap();
@@ -462,21 +498,21 @@ fn attest_pin() -> String {
 impl Started {
     /// Returns once act has started the step named `step` (or has exited: the results say
     /// why); bounded, like every wait in these tests.
-    fn wait_for_step(&mut self, step: &str) {
-        let started = format!("⭐ Run Main {step}");
+    /// Waits until a line of the run's log says `needle` (or the run ended).
+    fn wait_for_line(&mut self, needle: &str) {
         let deadline = Instant::now() + std::time::Duration::from_secs(600);
         while Instant::now() < deadline {
             let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-            let running = text.lines().any(|l| {
+            let said = text.lines().any(|l| {
                 serde_yaml::from_str::<serde_yaml::Value>(l)
-                    .is_ok_and(|v| v["msg"].as_str() == Some(started.as_str()))
+                    .is_ok_and(|v| v["msg"].as_str().is_some_and(|m| m.contains(needle)))
             });
-            if running || self.child.try_wait().unwrap().is_some() {
+            if said || self.child.try_wait().unwrap().is_some() {
                 return;
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        panic!("{} did not start {step:?} within 600 s", self.workflow);
+        panic!("{} did not say {needle:?} within 600 s", self.workflow);
     }
 
     fn wait(mut self) -> Finished {
@@ -586,17 +622,17 @@ impl Finished {
 }
 
 /// Starts the workflows a push of `tag` starts, side by side as GitHub does, and waits for
-/// all. With `first = (workflow, step)`, that workflow starts first and the others once its
-/// step is running: the chart's publish then always begins before the image exists, so its
+/// all. With `first = (workflow, line)`, that workflow starts first and the others once its
+/// log says `line`: the chart's publish then always looks before the image exists, so its
 /// wait for the image is what the test sees (a readiness signal read from act's log).
 fn push(act: &Act, project: &Project, tag: &str, first: Option<(&str, &str)>) -> Vec<Finished> {
     let pushed = Instant::now();
     let mut workflows = started_by(tag);
     let mut started = Vec::new();
-    if let Some((workflow, step)) = first {
+    if let Some((workflow, line)) = first {
         let at = workflows.iter().position(|w| *w == workflow).unwrap();
         let mut leader = act.start(project, workflows.remove(at), tag);
-        leader.wait_for_step(step);
+        leader.wait_for_line(line);
         started.push(leader);
     }
     started.extend(workflows.into_iter().map(|w| act.start(project, w, tag)));
@@ -699,7 +735,14 @@ fn a_version_tag_publishes_everything_attested_and_its_promotion_makes_one_relea
 
     // STEP 1: v1.2.3 starts docker.yml, helm-publish.yml and release.yml.
     assert_eq!(started_by("v1.2.3"), [DOCKER, HELM, RELEASE]);
-    let runs = push(&act, &project, "v1.2.3", Some((HELM, "Publish the chart")));
+    // The image's workflow starts once the chart's publish waits for the image: it would
+    // otherwise be quick enough to push the image before the chart's publish looks.
+    let runs = push(
+        &act,
+        &project,
+        "v1.2.3",
+        Some((HELM, "; waiting for the image (")),
+    );
     for run in &runs {
         assert_eq!(run.code, 0, "{} failed:\n{}", run.workflow, run.text());
     }

@@ -490,10 +490,14 @@ fn a_promotion_before_anything_is_published_says_what_to_wait_for() {
     let run = env.xtask(&project, &["release", "promote", "1.0.0", "--dry-run"]);
     assert_eq!(run.code, 1, "{run}");
     let problem = "v1.0.0 is not published yet: the image v1.0.0 and the chart 1.0.0 are not in the registry; wait for the docker/helm-publish workflows of v1.0.0 (or run `cargo xtask release status 1.0.0`)";
+    // Said once: on stderr with its fix; the plan on stdout only counts it.
+    assert!(run.stderr.contains(&format!("  - {problem}\n")), "{run}");
     assert!(
-        run.stdout.contains(&format!("  FAIL  {problem}\n")),
+        run.stdout
+            .contains("  FAIL  1 problem, given with its fix on stderr\n"),
         "{run}"
     );
+    assert!(!run.stdout.contains(problem), "{run}");
     assert!(!run.stdout.contains("do not verify"), "{run}");
     assert!(!run.stdout.contains("provenance"), "{run}");
 }

@@ -508,13 +508,18 @@ fn the_gate_refuses_hand_pushed_stable_tags_before_asking_github_anything() {
     let dry = github
         .xtask(&project, &env, &[&args[..], &["--dry-run"]].concat(), TOKEN)
         .failure();
+    // Each failing check said once: in the error, not in the plan as well.
+    let problem = format!(
+        "the published artifacts of v1.0.0 do not verify (the promotion gate):\n      - image {}/llm-proxy:v1.0.0: not in the registry",
+        registry.host
+    );
     assert!(
-        dry.stdout.contains(&format!(
-            "gate: FAIL the published artifacts of v1.0.0 do not verify (the promotion gate):\n      - image {}/llm-proxy:v1.0.0: not in the registry",
-            registry.host
-        )),
+        dry.stdout
+            .contains("gate: FAIL, the reason is given on stderr\n"),
         "{dry}"
     );
+    assert!(!dry.stdout.contains("not in the registry"), "{dry}");
+    assert_eq!(dry.stderr.matches(&problem).count(), 1, "{dry}");
     let refused = github.xtask(&project, &env, &args, TOKEN).failure();
     assert!(
         refused.stderr.contains(

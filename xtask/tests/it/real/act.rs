@@ -32,7 +32,8 @@ use std::time::Instant;
 
 use super::github::GitHub;
 use super::{
-    Registry, every_slot, keep_mtimes, release_commit, release_project, require, workspace,
+    Registry, every_slot, held_target, keep_mtimes, release_commit, release_project, require,
+    workspace,
 };
 use crate::support::{HERMETIC_ENV, Project, Run, TempDir, git};
 
@@ -299,11 +300,8 @@ impl Act {
                 "TOOLS_CACHE_DIR".into(),
                 inherited("TOOLS_CACHE_DIR", real_home.join(".cache/llm-proxy-tools")),
             ),
-            // The release binaries are built once for every real-tools test (mod.rs).
-            (
-                "CARGO_TARGET_DIR".into(),
-                path(&workspace().join("target/real-tools")),
-            ),
+            // The held slot's (every slot is held): the jobs build where the other tests do.
+            ("CARGO_TARGET_DIR".into(), path(&held_target())),
             // The documented redirections to the loopback registry.
             (
                 "RELEASE_IMAGE".into(),

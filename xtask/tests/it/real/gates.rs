@@ -10,7 +10,10 @@ use super::github::GitHub;
 use super::provenance::{
     Attester, CHART_WORKFLOW, IMAGE_WORKFLOW, REPOSITORY, Signer, forget_attestations,
 };
-use super::{Env, Registry, build_slot, output, release_commit, release_project, require};
+use super::{
+    Env, Published, Registry, build_slot, output, published, release_commit, release_project,
+    require,
+};
 use crate::support::Run;
 
 /// The check lines that failed, whole.
@@ -41,13 +44,13 @@ fn skopeo_copy(from: &str, to: &str) {
 #[test]
 fn an_attestation_made_for_a_branch_or_another_version_on_the_same_commit_is_refused() {
     let _slot = build_slot();
-    let registry = Registry::start();
-    let project = release_project();
-    let mut env = Env::new(&registry.host);
+    let Published {
+        registry,
+        project,
+        mut env,
+        commit,
+    } = published();
     let attester = Attester::new(&mut env);
-    let commit = release_commit(&project, "1.2.3");
-    env.xtask(&project, &["release", "publish", "v1.2.3"])
-        .success();
     let host = &registry.host;
     let image = registry.digest("llm-proxy", "v1.2.3").unwrap();
     let chart = registry.digest("charts/llm-proxy", "1.2.3").unwrap();
@@ -154,13 +157,13 @@ fn an_attestation_made_for_a_branch_or_another_version_on_the_same_commit_is_ref
 #[test]
 fn a_platform_from_another_build_or_a_sidecar_from_elsewhere_fails_verify_and_the_gate() {
     let _slot = build_slot();
-    let registry = Registry::start();
-    let project = release_project();
-    let env = Env::new(&registry.host);
+    let Published {
+        registry,
+        project,
+        env,
+        commit,
+    } = published();
     let host = &registry.host;
-    let commit = release_commit(&project, "1.2.3");
-    env.xtask(&project, &["release", "publish", "v1.2.3"])
-        .success();
     let newer = release_commit(&project, "1.2.4");
     env.xtask(
         &project,
@@ -325,28 +328,28 @@ fn json(value: &serde_yaml::Value) -> String {
 #[test]
 fn a_release_record_hidden_in_a_comment_or_with_one_row_edited_fails_verify() {
     let _slot = build_slot();
-    let registry = Registry::start();
-    let project = release_project();
-    let mut env = Env::new(&registry.host);
+    let Published {
+        registry,
+        project,
+        mut env,
+        commit,
+    } = published();
     let attester = Attester::new(&mut env);
     // Provenance on, as Cargo.toml has it: the record names the attestations.
     env.set("RELEASE_PROVENANCE", "");
     let host = &registry.host;
-    let commit = release_commit(&project, "1.3.0");
-    env.xtask(&project, &["release", "publish", "v1.3.0"])
-        .success();
     let ci = |workflow| Signer {
         repository: REPOSITORY,
         workflow,
         commit: &commit,
     };
-    let image = registry.digest("llm-proxy", "v1.3.0").unwrap();
-    let chart = registry.digest("charts/llm-proxy", "1.3.0").unwrap();
+    let image = registry.digest("llm-proxy", "v1.2.3").unwrap();
+    let chart = registry.digest("charts/llm-proxy", "1.2.3").unwrap();
     attester.attest(
         &registry,
         "llm-proxy",
         &image,
-        "1.3.0",
+        "1.2.3",
         &ci(IMAGE_WORKFLOW),
         None,
     );
@@ -354,25 +357,25 @@ fn a_release_record_hidden_in_a_comment_or_with_one_row_edited_fails_verify() {
         &registry,
         "charts/llm-proxy",
         &chart,
-        "1.3.0",
+        "1.2.3",
         &ci(CHART_WORKFLOW),
         None,
     );
-    env.xtask(&project, &["release", "promote", "1.3.0", "--yes"])
+    env.xtask(&project, &["release", "promote", "1.2.3", "--yes"])
         .success();
     let github = GitHub::start();
     github
         .xtask(
             &project,
             &env,
-            &["release", "github", "v1.3.0-stable", "--no-checks"],
+            &["release", "github", "v1.2.3-stable", "--no-checks"],
             "gh-token",
         )
         .success();
     let made = github.state.lock().unwrap().body.clone().unwrap();
     let verify = |body: &str| {
         github.state.lock().unwrap().body = Some(body.to_string());
-        github.xtask(&project, &env, &["release", "verify", "1.3.0"], "gh-token")
+        github.xtask(&project, &env, &["release", "verify", "1.2.3"], "gh-token")
     };
     let good = verify(&made).success();
     assert!(
@@ -413,7 +416,7 @@ fn a_release_record_hidden_in_a_comment_or_with_one_row_edited_fails_verify() {
                 format!("{}\n", l.replace("/charts/llm-proxy:", "/charts/other:"))
             }),
             format!(
-                "the chart reference is oci://{host}/charts/llm-proxy:1.3.0, recorded oci://{host}/charts/other:1.3.0"
+                "the chart reference is oci://{host}/charts/llm-proxy:1.2.3, recorded oci://{host}/charts/other:1.2.3"
             ),
         ),
         (
@@ -427,7 +430,7 @@ fn a_release_record_hidden_in_a_comment_or_with_one_row_edited_fails_verify() {
         (
             "an attestation row changed",
             edited("| image attestation | ", &|l| {
-                format!("{}\n", l.replace("@refs/tags/v1.3.0`", "@refs/heads/main`"))
+                format!("{}\n", l.replace("@refs/tags/v1.2.3`", "@refs/heads/main`"))
             }),
             format!("image attestation is {}", {
                 let value = attestation_row.trim_end_matches(" |");

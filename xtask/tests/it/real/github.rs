@@ -11,7 +11,9 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use super::{Env, Registry, build_slot, release_commit, release_project, require};
+use super::{
+    Env, Published, Registry, build_slot, published, release_commit, release_project, require,
+};
 use crate::support::{Project, Run, TempDir};
 
 #[derive(Debug, Clone)]
@@ -300,6 +302,13 @@ pub(super) fn promoted(project: &Project, env: &Env, version: &str) -> String {
     commit
 }
 
+/// The shared v1.2.3 ([`published`]), promoted: its stable tag pushed.
+pub(super) fn promoted_fixture() -> Published {
+    let release = published();
+    push_tag(&release.project, "v1.2.3-stable");
+    release
+}
+
 fn push_tag(project: &Project, name: &str) {
     project.git(&["tag", "-a", name, "-m", name]);
     project.git(&["push", "--quiet", "origin", name]);
@@ -312,19 +321,21 @@ fn a_verified_stable_release_gets_one_release_with_the_record_and_is_latest_once
     let _slot = build_slot();
     require("gh");
     let github = GitHub::start();
-    let registry = Registry::start();
-    let env = Env::new(&registry.host);
-    let project = release_project();
-    let commit = promoted(&project, &env, "1.0.0");
+    let Published {
+        registry,
+        project,
+        env,
+        commit,
+    } = promoted_fixture();
     let host = &registry.host;
 
-    let args = ["release", "github", "v1.0.0-stable", "--no-checks"];
+    let args = ["release", "github", "v1.2.3-stable", "--no-checks"];
     let dry = github.xtask(&project, &env, &[&args[..], &["--dry-run"]].concat(), TOKEN);
     let dry = dry.success();
     for line in [
-        "  1. gh api --method POST repos/sofatutor/llm-proxy/releases/generate-notes -f tag_name=v1.0.0-stable --jq .body  (then the artifacts record below them, into dist/github-release.md)",
-        "  2. gh release create v1.0.0-stable --verify-tag --title v1.0.0-stable --notes-file dist/github-release.md --latest=true --repo sofatutor/llm-proxy  (a release made by hand is completed instead; Latest rechecked against GitHub's releases)",
-        "gate: ok, v1.0.0-stable is on the commit of v1.0.0, whose published artifacts verify",
+        "  1. gh api --method POST repos/sofatutor/llm-proxy/releases/generate-notes -f tag_name=v1.2.3-stable --jq .body  (then the artifacts record below them, into dist/github-release.md)",
+        "  2. gh release create v1.2.3-stable --verify-tag --title v1.2.3-stable --notes-file dist/github-release.md --latest=true --repo sofatutor/llm-proxy  (a release made by hand is completed instead; Latest rechecked against GitHub's releases)",
+        "gate: ok, v1.2.3-stable is on the commit of v1.2.3, whose published artifacts verify",
         "dry run: nothing was changed",
     ] {
         assert!(dry.stdout.lines().any(|l| l == line), "{line:?} in {dry}");
@@ -337,7 +348,7 @@ fn a_verified_stable_release_gets_one_release_with_the_record_and_is_latest_once
     let created = github.xtask(&project, &env, &args, TOKEN).success();
     assert_eq!(
         created.stdout,
-        "https://github.com/sofatutor/llm-proxy/releases/tag/v1.0.0-stable\n"
+        "https://github.com/sofatutor/llm-proxy/releases/tag/v1.2.3-stable\n"
     );
     let ref_query = github
         .posts_to("/graphql")
@@ -346,19 +357,19 @@ fn a_verified_stable_release_gets_one_release_with_the_record_and_is_latest_once
         .expect("--verify-tag asks for the tag's ref");
     assert_eq!(
         ref_query["variables"]["tagName"].as_str(),
-        Some("refs/tags/v1.0.0-stable")
+        Some("refs/tags/v1.2.3-stable")
     );
     let posts = github.posts_to("/repos/sofatutor/llm-proxy/releases");
     assert_eq!(posts.len(), 1);
     let post = &posts[0];
-    assert_eq!(post["tag_name"].as_str(), Some("v1.0.0-stable"));
-    assert_eq!(post["name"].as_str(), Some("v1.0.0-stable"));
+    assert_eq!(post["tag_name"].as_str(), Some("v1.2.3-stable"));
+    assert_eq!(post["name"].as_str(), Some("v1.2.3-stable"));
     // A string, as the REST API wants it.
     assert_eq!(post["make_latest"].as_str(), Some("true"));
     assert_eq!(post["draft"].as_bool(), Some(false));
     // The generated notes, then the record of exactly what was published.
-    let index = registry.digest("llm-proxy", "v1.0.0").unwrap();
-    let raw = registry.raw("llm-proxy", "v1.0.0");
+    let index = registry.digest("llm-proxy", "v1.2.3").unwrap();
+    let raw = registry.raw("llm-proxy", "v1.2.3");
     let platform = |arch: &str| {
         raw["manifests"]
             .as_sequence()
@@ -368,13 +379,13 @@ fn a_verified_stable_release_gets_one_release_with_the_record_and_is_latest_once
             .map(|m| m["digest"].as_str().unwrap().to_string())
             .unwrap()
     };
-    let chart = registry.digest("charts/llm-proxy", "1.0.0").unwrap();
+    let chart = registry.digest("charts/llm-proxy", "1.2.3").unwrap();
     let short = &commit[..7];
     let body = post["body"].as_str().unwrap();
     assert_eq!(
         body,
         format!(
-            "Generated notes\n\n## Artifacts\n\n| | |\n| --- | --- |\n| commit | `{commit}` |\n| image | `{host}/llm-proxy@{index}` |\n| linux/amd64 | `{}` |\n| linux/arm64 | `{}` |\n| image tags | `v1.0.0`, `1.0`, `sha-{short}`, `latest` |\n| chart | `oci://{host}/charts/llm-proxy:1.0.0@{chart}` |\n",
+            "Generated notes\n\n## Artifacts\n\n| | |\n| --- | --- |\n| commit | `{commit}` |\n| image | `{host}/llm-proxy@{index}` |\n| linux/amd64 | `{}` |\n| linux/arm64 | `{}` |\n| image tags | `v1.2.3`, `1.2`, `sha-{short}`, `latest` |\n| chart | `oci://{host}/charts/llm-proxy:1.2.3@{chart}` |\n",
             platform("amd64"),
             platform("arm64")
         )
@@ -404,7 +415,7 @@ fn a_verified_stable_release_gets_one_release_with_the_record_and_is_latest_once
     // `release verify` of the stable version reads the record back and finds it served.
     github.state.lock().unwrap().body = Some(body.to_string());
     let verified = github
-        .xtask(&project, &env, &["release", "verify", "1.0.0"], TOKEN)
+        .xtask(&project, &env, &["release", "verify", "1.2.3"], TOKEN)
         .success();
     assert!(
         verified
@@ -413,24 +424,24 @@ fn a_verified_stable_release_gets_one_release_with_the_record_and_is_latest_once
         "{verified}"
     );
     // A moving tag re-pointed after the release is caught, and so is a replaced image.
-    skopeo_copy_one_platform(&registry, "v1.0.0", "1.0");
+    skopeo_copy_one_platform(&registry, "v1.2.3", "1.2");
     let moved = github
-        .xtask(&project, &env, &["release", "verify", "1.0.0"], TOKEN)
+        .xtask(&project, &env, &["release", "verify", "1.2.3"], TOKEN)
         .failure();
     assert!(
         moved
             .stdout
-            .contains(&format!("✗ image {host}/llm-proxy:1.0: sha256:")),
+            .contains(&format!("✗ image {host}/llm-proxy:1.2: sha256:")),
         "{moved}"
     );
-    skopeo_copy_one_platform(&registry, "v1.0.0", "v1.0.0");
+    skopeo_copy_one_platform(&registry, "v1.2.3", "v1.2.3");
     let replaced = github
-        .xtask(&project, &env, &["release", "verify", "1.0.0"], TOKEN)
+        .xtask(&project, &env, &["release", "verify", "1.2.3"], TOKEN)
         .failure();
     assert!(
         replaced
             .stdout
-            .contains("✗ github release record: the image under v1.0.0 is sha256:")
+            .contains("✗ github release record: the image under v1.2.3 is sha256:")
             && replaced.stdout.contains(&format!(", recorded {index}")),
         "{replaced}"
     );
@@ -596,15 +607,17 @@ fn auth_failure_is_not_taken_for_a_missing_release() {
     require("gh");
     let github = GitHub::start();
     github.state.lock().unwrap().fail_with = Some(401);
-    let registry = Registry::start();
-    let env = Env::new(&registry.host);
-    let project = release_project();
-    promoted(&project, &env, "1.0.0");
+    let Published {
+        registry: _registry,
+        project,
+        env,
+        ..
+    } = promoted_fixture();
     let failed = github
         .xtask(
             &project,
             &env,
-            &["release", "github", "v1.0.0-stable", "--no-checks"],
+            &["release", "github", "v1.2.3-stable", "--no-checks"],
             TOKEN,
         )
         .failure();

@@ -2,8 +2,8 @@
 //! requires (published, titled with the tag, the record below the human's notes), and fails,
 //! saying what is wrong and how to fix it, on what it does not rewrite (a record by hand).
 
-use super::github::{GitHub, TOKEN, promoted};
-use super::{Env, Registry, build_slot, release_project, require};
+use super::github::{GitHub, TOKEN, promoted_fixture};
+use super::{Published, build_slot, require};
 
 /// Regression: a draft titled by hand, without the record, got "exists already: nothing to
 /// do" and exit 0 while `release verify` failed it.
@@ -12,29 +12,31 @@ fn a_release_made_by_hand_is_completed_or_refused_never_left_green_and_wrong() {
     let _slot = build_slot();
     require("gh");
     let github = GitHub::start();
-    let registry = Registry::start();
-    let env = Env::new(&registry.host);
-    let project = release_project();
-    promoted(&project, &env, "1.0.0");
+    let Published {
+        registry: _registry,
+        project,
+        env,
+        ..
+    } = promoted_fixture();
     {
         let mut state = github.state.lock().unwrap();
-        state.releases = vec!["v1.0.0-stable".into()];
+        state.releases = vec!["v1.2.3-stable".into()];
         state.draft = true;
-        state.title = Some("Release 1.0.0".into());
+        state.title = Some("Release 1.2.3".into());
         state.body = Some("Hand-written highlights.\n".into());
     }
-    let args = ["release", "github", "v1.0.0-stable", "--no-checks"];
+    let args = ["release", "github", "v1.2.3-stable", "--no-checks"];
 
     let completed = github.xtask(&project, &env, &args, TOKEN).success();
     assert!(
         completed.stderr.contains(
-            "the GitHub release v1.0.0-stable exists, made by hand: completing it (publish it, title it v1.0.0-stable, add the record below its notes)"
+            "the GitHub release v1.2.3-stable exists, made by hand: completing it (publish it, title it v1.2.3-stable, add the record below its notes)"
         ),
         "{completed}"
     );
     assert_eq!(
         completed.stdout,
-        "https://github.com/sofatutor/llm-proxy/releases/tag/v1.0.0-stable\n"
+        "https://github.com/sofatutor/llm-proxy/releases/tag/v1.2.3-stable\n"
     );
     let edits: Vec<serde_yaml::Value> = github
         .requests()
@@ -50,7 +52,7 @@ fn a_release_made_by_hand_is_completed_or_refused_never_left_green_and_wrong() {
     );
     let edit = &edits[0];
     assert_eq!(edit["draft"].as_bool(), Some(false));
-    assert_eq!(edit["name"].as_str(), Some("v1.0.0-stable"));
+    assert_eq!(edit["name"].as_str(), Some("v1.2.3-stable"));
     assert_eq!(edit["make_latest"].as_str(), Some("true"));
     let body = edit["body"].as_str().unwrap();
     assert!(
@@ -58,12 +60,12 @@ fn a_release_made_by_hand_is_completed_or_refused_never_left_green_and_wrong() {
         "the human's notes stay above the record: {body}"
     );
     let verified = github
-        .xtask(&project, &env, &["release", "verify", "1.0.0"], TOKEN)
+        .xtask(&project, &env, &["release", "verify", "1.2.3"], TOKEN)
         .success();
     assert!(
         verified
             .stdout
-            .contains("✓ github release v1.0.0-stable: published"),
+            .contains("✓ github release v1.2.3-stable: published"),
         "{verified}"
     );
 
@@ -80,11 +82,11 @@ fn a_release_made_by_hand_is_completed_or_refused_never_left_green_and_wrong() {
     let refused = github.xtask(&project, &env, &args, TOKEN).failure();
     assert!(
         refused.stderr.contains(
-            "the GitHub release v1.0.0-stable is there, but `release verify` rejects it:"
+            "the GitHub release v1.2.3-stable is there, but `release verify` rejects it:"
         ) && refused.stderr.contains("github release record")
             && refused
                 .stderr
-                .contains("gh release delete v1.0.0-stable --repo sofatutor/llm-proxy"),
+                .contains("gh release delete v1.2.3-stable --repo sofatutor/llm-proxy"),
         "{refused}"
     );
     assert!(

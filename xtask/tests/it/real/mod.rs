@@ -55,8 +55,21 @@ static TAKEN: Mutex<[bool; SLOTS]> = Mutex::new([false; SLOTS]);
 static GIVEN_BACK: Condvar = Condvar::new();
 
 thread_local! {
-    /// The target directory of the slot this test thread holds, for [`Env::new`].
-    static SLOT_TARGET: RefCell<Option<PathBuf>> = const { RefCell::new(None) };
+    /// The (first) slot this test thread holds, for [`Env::new`] and [`published`].
+    static HELD: RefCell<Option<usize>> = const { RefCell::new(None) };
+}
+
+/// The cargo target directory of build slot `index`.
+fn slot_target(index: usize) -> PathBuf {
+    workspace().join(format!("target/real-tools-{index}"))
+}
+
+/// The target directory of the slot this thread holds; `target/real-tools` for a test that
+/// holds none (it builds nothing).
+pub fn held_target() -> PathBuf {
+    HELD.with(|held| *held.borrow())
+        .map(slot_target)
+        .unwrap_or_else(|| workspace().join("target/real-tools"))
 }
 
 /// A test's hold on cargo target directories for its release builds, until dropped.
@@ -87,8 +100,7 @@ fn take_slots(count: usize) -> BuildSlot {
             for &index in &free {
                 taken[index] = true;
             }
-            let target = workspace().join(format!("target/real-tools-{}", free[0]));
-            SLOT_TARGET.with(|slot| *slot.borrow_mut() = Some(target));
+            HELD.with(|held| *held.borrow_mut() = Some(free[0]));
             return BuildSlot { indices: free };
         }
         taken = GIVEN_BACK
@@ -99,7 +111,7 @@ fn take_slots(count: usize) -> BuildSlot {
 
 impl Drop for BuildSlot {
     fn drop(&mut self) {
-        SLOT_TARGET.with(|slot| *slot.borrow_mut() = None);
+        HELD.with(|held| *held.borrow_mut() = None);
         let mut taken = TAKEN
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -138,7 +150,7 @@ pub struct Registry {
     pub host: String,
     /// `user:password` when started with htpasswd authentication.
     pub auth: Option<(String, String)>,
-    _dir: TempDir,
+    dir: TempDir,
 }
 
 impl Registry {
@@ -152,9 +164,16 @@ impl Registry {
     }
 
     fn start_with(auth: Option<(String, String)>) -> Registry {
+        Registry::start_on(free_port(), None, auth)
+    }
+
+    /// On `port`, serving a copy of the storage `data` when given (see [`published`]).
+    fn start_on(port: u16, data: Option<&Path>, auth: Option<(String, String)>) -> Registry {
         let registry = require("docker-registry");
         let dir = TempDir::new();
-        let port = free_port();
+        if let Some(data) = data {
+            copy_dir(data, &dir.path().join("data"));
+        }
         let host = format!("127.0.0.1:{port}");
         let mut config = format!(
             "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n",
@@ -187,7 +206,7 @@ impl Registry {
             child,
             host,
             auth,
-            _dir: dir,
+            dir,
         };
         wait_for_port(port);
         registry
@@ -231,6 +250,116 @@ impl Registry {
         );
         serde_yaml::from_slice(&out.stdout).unwrap()
     }
+}
+
+/// `cp -a from to`: a directory tree with its times and modes.
+fn copy_dir(from: &Path, to: &Path) {
+    let copied = Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .unwrap();
+    assert!(
+        copied.success(),
+        "cannot copy {} to {}",
+        from.display(),
+        to.display()
+    );
+}
+
+/// A published release to start from: v1.2.3 of this repository committed (`release_commit`),
+/// tagged and published into a registry of its own, with every tool's configuration fresh.
+pub struct Published {
+    pub registry: Registry,
+    pub project: Project,
+    pub env: Env,
+    /// The commit v1.2.3 tags.
+    pub commit: String,
+}
+
+/// Where each build slot keeps the release it published once: the project with its bare
+/// remote, the registry's storage, and the port that registry served on.
+static ORIGINALS: Mutex<[Option<(PathBuf, u16, String)>; SLOTS]> =
+    Mutex::new([const { None }; SLOTS]);
+
+/// A copy of v1.2.3 published, for the test to read or break as it likes. Publishing costs
+/// several CPU-seconds (the chart's schemas alone about 2), and most verify,
+/// gate and provenance tests start from the same release: each build slot publishes it once
+/// per run, and each test gets its own copy of the project, the remote and the registry's
+/// storage. The copy's registry listens on the port the slot's original did, because the
+/// published chart names its registry's address as its default image; that port is chosen
+/// below the kernel's range of ephemeral ports, where [`free_port`] and every other registry
+/// get theirs, and only the test holding the slot uses it. Needs a held build slot.
+pub fn published() -> Published {
+    let slot = HELD
+        .with(|held| *held.borrow())
+        .expect("published() needs a build slot: call build_slot() first");
+    let (dir, port, commit) = ORIGINALS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())[slot]
+        .get_or_insert_with(|| publish_original(slot))
+        .clone();
+    let tmp = TempDir::new();
+    for part in ["work", "remote.git"] {
+        copy_dir(&dir.join(part), &tmp.path().join(part));
+    }
+    let project = Project {
+        work: tmp.path().join("work"),
+        remote: tmp.path().join("remote.git"),
+        tmp,
+    };
+    project.git(&[
+        "remote",
+        "set-url",
+        "origin",
+        project.remote.to_str().unwrap(),
+    ]);
+    let registry = Registry::start_on(port, Some(&dir.join("registry")), None);
+    let env = Env::new(&registry.host);
+    Published {
+        registry,
+        project,
+        env,
+        commit,
+    }
+}
+
+/// Publishes v1.2.3 for slot `slot` and keeps what it made under the slot's target directory.
+fn publish_original(slot: usize) -> (PathBuf, u16, String) {
+    let dir = slot_target(slot).join("published");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = fixture_port(slot);
+    let registry = Registry::start_on(port, None, None);
+    let project = release_project();
+    let env = Env::new(&registry.host);
+    let commit = release_commit(&project, "1.2.3");
+    env.xtask(&project, &["release", "publish", "v1.2.3"])
+        .success();
+    // Stopped first, so that the storage is copied at rest.
+    let mut registry = registry;
+    let _ = registry.child.kill();
+    let _ = registry.child.wait();
+    copy_dir(&registry.dir.path().join("data"), &dir.join("registry"));
+    copy_dir(&project.work, &dir.join("work"));
+    copy_dir(&project.remote, &dir.join("remote.git"));
+    // What the publish built stays out: a test that publishes again builds it anew.
+    for built in ["target", "dist"] {
+        let _ = std::fs::remove_dir_all(dir.join("work").join(built));
+    }
+    (dir, port, commit)
+}
+
+/// A free port for slot `slot`'s published registry, below the ephemeral range (from 32768
+/// on Linux unless configured lower), spread by process id so that two test runs on one
+/// machine do not reach for the same one.
+fn fixture_port(slot: usize) -> u16 {
+    let start = 20000 + (std::process::id() as usize * SLOTS + slot) % 5000 * 2;
+    (start..start + 2000)
+        .map(|p| p as u16)
+        .find(|&p| TcpListener::bind(("127.0.0.1", p)).is_ok())
+        .expect("no free port from 20000 for the published fixture")
 }
 
 impl Drop for Registry {
@@ -334,9 +463,7 @@ impl Env {
     pub fn new(registry_host: &str) -> Env {
         let dir = TempDir::new();
         let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
-        let target = SLOT_TARGET
-            .with(|slot| slot.borrow().clone())
-            .unwrap_or_else(|| workspace().join("target/real-tools"));
+        let target = held_target();
         let vars = vec![
             ("RELEASE_IMAGE".into(), format!("{registry_host}/llm-proxy")),
             (

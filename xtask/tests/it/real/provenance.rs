@@ -17,7 +17,8 @@ use std::process::Command;
 
 use super::github::GitHub;
 use super::{
-    Env, Registry, build_slot, output, release_commit, release_project, require, workspace,
+    Env, Published, Registry, build_slot, output, published, release_commit, release_project,
+    require, workspace,
 };
 use crate::support::{Project, Run};
 
@@ -138,13 +139,13 @@ fn verify(env: &Env, project: &Project, version: &str) -> Run {
 #[test]
 fn provenance_passes_for_this_repository_workflow_and_commit_and_fails_for_any_other() {
     let _slot = build_slot();
-    let registry = Registry::start();
-    let project = release_project();
-    let mut env = Env::new(&registry.host);
+    let Published {
+        registry,
+        project,
+        mut env,
+        commit,
+    } = published();
     let attester = Attester::new(&mut env);
-    let commit = release_commit(&project, "1.2.3");
-    env.xtask(&project, &["release", "publish", "v1.2.3"])
-        .success();
     let image = registry.digest("llm-proxy", "v1.2.3").unwrap();
     let chart = registry.digest("charts/llm-proxy", "1.2.3").unwrap();
     let image_ref = format!("{}/llm-proxy:v1.2.3", registry.host);

@@ -8,7 +8,10 @@
 use std::process::Command;
 
 use super::github::GitHub;
-use super::{Env, Registry, build_slot, output, release_commit, release_project, require};
+use super::{
+    Env, Published, Registry, build_slot, output, published, release_commit, release_project,
+    require,
+};
 use crate::support::Run;
 
 /// The check lines that failed (`✗ name: detail`), by name.
@@ -82,12 +85,12 @@ fn push_chart_with_app_version(env: &Env, registry: &Registry, app_version: &str
 #[test]
 fn a_complete_release_verifies_then_each_broken_artifact_fails_its_own_check() {
     let _slot = build_slot();
-    let registry = Registry::start();
-    let project = release_project();
-    let env = Env::new(&registry.host);
-    let commit = release_commit(&project, "1.2.3");
-    env.xtask(&project, &["release", "publish", "v1.2.3"])
-        .success();
+    let Published {
+        registry,
+        project,
+        env,
+        commit,
+    } = published();
 
     let good = env
         .xtask(&project, &["release", "verify", "1.2.3"])
@@ -311,12 +314,12 @@ fn an_index_without_arm64_fails_the_image_check() {
 fn a_draft_or_a_release_without_notes_fails_the_github_checks() {
     let _slot = build_slot();
     require("gh");
-    let registry = Registry::start();
-    let project = release_project();
-    let env = Env::new(&registry.host);
-    release_commit(&project, "2.0.0");
-    env.xtask(&project, &["release", "publish", "v2.0.0"])
-        .success();
+    let Published {
+        registry: _registry,
+        project,
+        env,
+        ..
+    } = published();
     let github = GitHub::start();
     let config = github.config_dir();
     let mut env = env;
@@ -326,16 +329,16 @@ fn a_draft_or_a_release_without_notes_fails_the_github_checks() {
 
     // No stable tag yet: the release is checked only when asked for.
     let run = env
-        .xtask(&project, &["release", "verify", "2.0.0"])
+        .xtask(&project, &["release", "verify", "1.2.3"])
         .success();
     assert!(!run.stdout.contains("github release"), "{run}");
     let run = env
-        .xtask(&project, &["release", "verify", "2.0.0", "--stable"])
+        .xtask(&project, &["release", "verify", "1.2.3", "--stable"])
         .failure();
-    assert_eq!(failed(&run), ["github release v2.0.0-stable"], "{run}");
+    assert_eq!(failed(&run), ["github release v1.2.3-stable"], "{run}");
     assert!(
         run.stdout
-            .contains("✗ github release v2.0.0-stable: no such release"),
+            .contains("✗ github release v1.2.3-stable: no such release"),
         "{run}"
     );
 
@@ -345,9 +348,9 @@ fn a_draft_or_a_release_without_notes_fails_the_github_checks() {
         .lock()
         .unwrap()
         .releases
-        .push("v2.0.0-stable".into());
+        .push("v1.2.3-stable".into());
     let run = env
-        .xtask(&project, &["release", "verify", "2.0.0", "--stable"])
+        .xtask(&project, &["release", "verify", "1.2.3", "--stable"])
         .failure();
     assert_eq!(failed(&run), ["github release record"], "{run}");
     github.state.lock().unwrap().releases.clear();
@@ -357,33 +360,33 @@ fn a_draft_or_a_release_without_notes_fails_the_github_checks() {
     project.git(&[
         "tag",
         "-a",
-        "v2.0.0-stable",
+        "v1.2.3-stable",
         "-m",
-        "Stable release v2.0.0",
-        "v2.0.0^{}",
+        "Stable release v1.2.3",
+        "v1.2.3^{}",
     ]);
-    project.git(&["push", "--quiet", "origin", "v2.0.0-stable"]);
+    project.git(&["push", "--quiet", "origin", "v1.2.3-stable"]);
     env.xtask(
         &project,
-        &["release", "github", "v2.0.0-stable", "--no-checks"],
+        &["release", "github", "v1.2.3-stable", "--no-checks"],
     )
     .success();
-    env.xtask(&project, &["release", "verify", "2.0.0"])
+    env.xtask(&project, &["release", "verify", "1.2.3"])
         .success();
 
     let made = github.state.lock().unwrap().body.clone().unwrap();
     github.state.lock().unwrap().body = Some(made.replace("Generated notes", " "));
     let run = env
-        .xtask(&project, &["release", "verify", "2.0.0"])
+        .xtask(&project, &["release", "verify", "1.2.3"])
         .failure();
     assert_eq!(failed(&run), ["github release notes"], "{run}");
 
     github.state.lock().unwrap().body = Some(made);
     github.state.lock().unwrap().draft = true;
     let run = env
-        .xtask(&project, &["release", "verify", "2.0.0"])
+        .xtask(&project, &["release", "verify", "1.2.3"])
         .failure();
-    assert_eq!(failed(&run), ["github release v2.0.0-stable"], "{run}");
+    assert_eq!(failed(&run), ["github release v1.2.3-stable"], "{run}");
     assert!(run.stdout.contains("is a draft"), "{run}");
     assert!(
         !format!("{run}").contains("ghp_canary0verify0token"),
@@ -391,11 +394,11 @@ fn a_draft_or_a_release_without_notes_fails_the_github_checks() {
     );
     github.state.lock().unwrap().draft = false;
     let run = env
-        .xtask(&project, &["release", "verify", "2.0.0"])
+        .xtask(&project, &["release", "verify", "1.2.3"])
         .success();
     assert!(
         run.stdout
-            .contains("✓ tag v2.0.0-stable: on the same commit as v2.0.0"),
+            .contains("✓ tag v1.2.3-stable: on the same commit as v1.2.3"),
         "{run}"
     );
     assert!(run.stdout.contains("✓ github release notes"), "{run}");
@@ -404,27 +407,27 @@ fn a_draft_or_a_release_without_notes_fails_the_github_checks() {
 #[test]
 fn an_unreachable_registry_is_an_error_never_a_pass() {
     let _slot = build_slot();
-    let registry = Registry::start();
-    let project = release_project();
-    let env = Env::new(&registry.host);
-    release_commit(&project, "1.5.0");
-    env.xtask(&project, &["release", "publish", "v1.5.0"])
-        .success();
+    let Published {
+        registry,
+        project,
+        env,
+        ..
+    } = published();
     drop(registry);
 
     let run = env
-        .xtask(&project, &["release", "verify", "1.5.0"])
+        .xtask(&project, &["release", "verify", "1.2.3"])
         .failure();
     let failed = failed(&run);
     assert!(failed.iter().any(|f| f.starts_with("image ")), "{run}");
     assert!(failed.iter().any(|f| f.starts_with("chart")), "{run}");
     assert!(run.stdout.contains("unknown: "), "{run}");
     assert!(
-        run.stdout.contains("✓ tag v1.5.0"),
+        run.stdout.contains("✓ tag v1.2.3"),
         "git still answers:\n{run}"
     );
     let refused = env
-        .xtask(&project, &["release", "promote", "1.5.0", "--yes"])
+        .xtask(&project, &["release", "promote", "1.2.3", "--yes"])
         .failure();
     assert!(format!("{refused}").contains("unknown: "), "{refused}");
 }

@@ -7,7 +7,12 @@
 //! different versions into one target directory would swap binaries under each other. Two
 //! tests then run side by side (while one waits on a registry or a tool, the other computes),
 //! and each directory stays warm for the next test, so the service's dependencies are built
-//! once per slot, never once per test.
+//! once per slot, never once per test. Copies of this repository keep its files' modification
+//! times ([`keep_mtimes`]), by which cargo tells that nothing changed; a new version compiles
+//! only the service's `main.rs`, the one file that reads the release stamps.
+//!
+//! Tests that start from a published release and then read or break it take a copy of one
+//! ([`published`]): each slot publishes v1.2.3 once per run.
 
 mod act;
 mod actionlint;

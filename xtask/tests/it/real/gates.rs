@@ -338,29 +338,9 @@ fn a_release_record_hidden_in_a_comment_or_with_one_row_edited_fails_verify() {
     // Provenance on, as Cargo.toml has it: the record names the attestations.
     env.set("RELEASE_PROVENANCE", "");
     let host = &registry.host;
-    let ci = |workflow| Signer {
-        repository: REPOSITORY,
-        workflow,
-        commit: &commit,
-    };
     let image = registry.digest("llm-proxy", "v1.2.3").unwrap();
     let chart = registry.digest("charts/llm-proxy", "1.2.3").unwrap();
-    attester.attest(
-        &registry,
-        "llm-proxy",
-        &image,
-        "1.2.3",
-        &ci(IMAGE_WORKFLOW),
-        None,
-    );
-    attester.attest(
-        &registry,
-        "charts/llm-proxy",
-        &chart,
-        "1.2.3",
-        &ci(CHART_WORKFLOW),
-        None,
-    );
+    attester.attest_as_ci(&registry, "1.2.3", &commit, &image, &chart);
     env.xtask(&project, &["release", "promote", "1.2.3", "--yes"])
         .success();
     let github = GitHub::start();

@@ -39,7 +39,7 @@ use std::cell::RefCell;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::support::{Project, Run, TempDir, git};
@@ -283,26 +283,33 @@ pub struct Published {
     pub commit: String,
 }
 
-/// Where each build slot keeps the release it published once: the project with its bare
-/// remote, the registry's storage, and the port that registry served on.
-static ORIGINALS: Mutex<[Option<(PathBuf, u16, String)>; SLOTS]> =
-    Mutex::new([const { None }; SLOTS]);
+/// What a build slot published once: where it kept the project (`work/`, `remote.git/`) and
+/// the registry's storage (`registry/`), the port that registry served on, and the commit.
+#[derive(Clone)]
+struct Original {
+    dir: PathBuf,
+    port: u16,
+    commit: String,
+}
+
+/// Each slot's original, made by the first test holding the slot that asks for one. One lock
+/// per slot: a slot's first publish never waits for the other's.
+static ORIGINALS: [Mutex<Option<Original>>; SLOTS] = [const { Mutex::new(None) }; SLOTS];
 
 /// A copy of v1.2.3 published, for the test to read or break as it likes. Publishing costs
-/// several CPU-seconds (the chart's schemas alone about 2), and most verify,
-/// gate and provenance tests start from the same release: each build slot publishes it once
-/// per run, and each test gets its own copy of the project, the remote and the registry's
-/// storage. The copy's registry listens on the port the slot's original did, because the
-/// published chart names its registry's address as its default image; that port is chosen
-/// below the kernel's range of ephemeral ports, where [`free_port`] and every other registry
-/// get theirs, and only the test holding the slot uses it. Needs a held build slot.
+/// several CPU-seconds (the chart's schemas alone about 2), and most verify, gate and
+/// provenance tests start from the same release: each build slot publishes it once per run,
+/// and each test gets its own copy of the project, the remote and the registry's storage. The
+/// copy's registry listens on the port the slot's original did, because the published chart
+/// names its registry's address as its default image ([`fixture_ports`]). Needs a held build
+/// slot.
 pub fn published() -> Published {
     let slot = HELD
         .with(|held| *held.borrow())
         .expect("published() needs a build slot: call build_slot() first");
-    let (dir, port, commit) = ORIGINALS
+    let Original { dir, port, commit } = ORIGINALS[slot]
         .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())[slot]
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
         .get_or_insert_with(|| publish_original(slot))
         .clone();
     let tmp = TempDir::new();
@@ -330,12 +337,24 @@ pub fn published() -> Published {
     }
 }
 
-/// Publishes v1.2.3 for slot `slot` and keeps what it made under the slot's target directory.
-fn publish_original(slot: usize) -> (PathBuf, u16, String) {
-    let dir = slot_target(slot).join("published");
+/// Publishes v1.2.3 for slot `slot` and keeps what it made under the slot's target directory,
+/// in a directory of this process's own: two test runs of one checkout side by side each
+/// keep theirs (what runs that ended left is removed here).
+fn publish_original(slot: usize) -> Original {
+    let parent = slot_target(slot);
+    std::fs::create_dir_all(&parent).unwrap();
+    for entry in std::fs::read_dir(&parent).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if let Some(pid) = name.strip_prefix("published-")
+            && !Path::new("/proc").join(pid).exists()
+        {
+            let _ = std::fs::remove_dir_all(parent.join(&name));
+        }
+    }
+    let dir = parent.join(format!("published-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let port = fixture_port(slot);
+    let port = fixture_ports()[slot];
     let registry = Registry::start_on(port, None, None);
     let project = release_project();
     let env = Env::new(&registry.host);
@@ -353,18 +372,27 @@ fn publish_original(slot: usize) -> (PathBuf, u16, String) {
     for built in ["target", "dist"] {
         let _ = std::fs::remove_dir_all(dir.join("work").join(built));
     }
-    (dir, port, commit)
+    Original { dir, port, commit }
 }
 
-/// A free port for slot `slot`'s published registry, below the ephemeral range (from 32768
-/// on Linux unless configured lower), spread by process id so that two test runs on one
-/// machine do not reach for the same one.
-fn fixture_port(slot: usize) -> u16 {
-    let start = 20000 + (std::process::id() as usize * SLOTS + slot) % 5000 * 2;
-    (start..start + 2000)
-        .map(|p| p as u16)
-        .find(|&p| TcpListener::bind(("127.0.0.1", p)).is_ok())
-        .expect("no free port from 20000 for the published fixture")
+/// One port per slot for the published registries, chosen once per run, all different (a
+/// slot's original registry is stopped between tests, so a port found free later could be
+/// another slot's). They lie below the kernel's range of ephemeral ports (from 32768 on
+/// Linux unless configured lower), where [`free_port`] and every other registry get theirs,
+/// and are spread by process id so that two test runs on one machine reach for different
+/// ones.
+fn fixture_ports() -> [u16; SLOTS] {
+    static PORTS: OnceLock<[u16; SLOTS]> = OnceLock::new();
+    *PORTS.get_or_init(|| {
+        let start = 20000 + (std::process::id() as usize % 5000) * 2;
+        let mut free = (start..start + 2000)
+            .map(|p| p as u16)
+            .filter(|&p| TcpListener::bind(("127.0.0.1", p)).is_ok());
+        std::array::from_fn(|_| {
+            free.next()
+                .expect("no free port from 20000 for the fixture")
+        })
+    })
 }
 
 impl Drop for Registry {

@@ -79,6 +79,29 @@ impl Attester {
         self.attest_at(registry, name, digest, &git_ref, signer, statement_digest)
     }
 
+    /// What the publishing workflows do for v`version` on `commit`: each attests what it
+    /// pushed, the image (`image`, its index digest) and the chart (`chart`).
+    pub(super) fn attest_as_ci(
+        &self,
+        registry: &Registry,
+        version: &str,
+        commit: &str,
+        image: &str,
+        chart: &str,
+    ) {
+        for (name, digest, workflow) in [
+            ("llm-proxy", image, IMAGE_WORKFLOW),
+            ("charts/llm-proxy", chart, CHART_WORKFLOW),
+        ] {
+            let signer = Signer {
+                repository: REPOSITORY,
+                workflow,
+                commit,
+            };
+            self.attest(registry, name, digest, version, &signer, None);
+        }
+    }
+
     /// Attests as `signer`'s run for `git_ref` (a tag, a branch, a pull request).
     pub(super) fn attest_at(
         &self,
@@ -177,22 +200,7 @@ fn provenance_passes_for_this_repository_workflow_and_commit_and_fails_for_any_o
         workflow,
         commit: &commit,
     };
-    attester.attest(
-        &registry,
-        "llm-proxy",
-        &image,
-        "1.2.3",
-        &ci(IMAGE_WORKFLOW),
-        None,
-    );
-    attester.attest(
-        &registry,
-        "charts/llm-proxy",
-        &chart,
-        "1.2.3",
-        &ci(CHART_WORKFLOW),
-        None,
-    );
+    attester.attest_as_ci(&registry, "1.2.3", &commit, &image, &chart);
     let good = verify(&env, &project, "1.2.3").success();
     for line in [
         format!("✓ image provenance signer: {REPOSITORY} ({image} attested)"),
